@@ -1,0 +1,15 @@
+# Runtime shared by every config: logging, visualisation, environment. (MMSeg's default_runtime, adapted.)
+default_scope = 'mmseg'
+custom_imports = dict(imports=['utils.dataset', 'utils.schedules'], allow_failed_imports=False)
+env_cfg = dict(
+    cudnn_benchmark=True,  # fixed 512x512 inputs: let cuDNN pick the fastest kernels
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends)
+log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+load_from = None
+resume = False
+custom_hooks = [dict(type='MomentumLoggerHook')]

@@ -1,0 +1,82 @@
+"""MMSeg registrations for CelebAMask-HQ: the dataset (course folder layout) and a label-range check.
+
+Masks are 8-bit palette PNGs whose *indices* are the labels; they are read with the PIL backend,
+which returns indices, never colours. Registered into MMSeg's registries when imported (configs
+list this module in ``custom_imports``).
+"""
+from __future__ import annotations
+
+import os.path as osp
+import re
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS, TRANSFORMS
+
+from .labels import CLASSES, NUM_CLASSES, PALETTE
+
+LAYOUT_HELP = ('expected the course layout: train/train_image + train/train_mask, val/val_image + '
+               'val/val_mask, test/test_image (images N.jpg, masks N.png). '
+               'Run `python -m utils.data check DATA_ROOT` for a full report.')
+
+
+def natural_key(path: str) -> tuple:
+    """Sort key that puts 2.jpg before 10.jpg."""
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r'(\d+)', osp.basename(path)))
+
+
+@DATASETS.register_module()
+class CelebAMaskDataset(BaseSegDataset):
+    """CelebAMask-HQ mini: ``N.jpg`` images with ``N.png`` palette masks, 19 classes, no ignored zero label."""
+
+    METAINFO = dict(classes=CLASSES, palette=[list(c) for c in PALETTE])
+
+    def __init__(self, img_suffix: str = '.jpg', seg_map_suffix: str = '.png', **kwargs) -> None:
+        super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, reduce_zero_label=False,
+                         **kwargs)
+
+    def load_data_list(self) -> list[dict]:
+        img_dir = self.data_prefix.get('img_path', '')
+        ann_dir = self.data_prefix.get('seg_map_path', None)
+        if not osp.isdir(img_dir):
+            raise FileNotFoundError(f'Image folder not found: {img_dir} (data_root={self.data_root!r}); '
+                                    + LAYOUT_HELP)
+        if ann_dir and not osp.isdir(ann_dir):
+            raise FileNotFoundError(f'Mask folder not found: {ann_dir} (data_root={self.data_root!r}); '
+                                    + LAYOUT_HELP)
+        data_list = super().load_data_list()
+        if not data_list:
+            raise FileNotFoundError(f'No {self.img_suffix} images in {img_dir}; ' + LAYOUT_HELP)
+        if ann_dir:
+            missing = [d['seg_map_path'] for d in data_list if not osp.isfile(d['seg_map_path'])]
+            if missing:
+                raise FileNotFoundError(
+                    f'{len(missing)} of {len(data_list)} images in {img_dir} have no mask, e.g. '
+                    f'{", ".join(missing[:3])}. Re-extract the dataset or run `python -m utils.data check`.')
+        return sorted(data_list, key=lambda d: natural_key(d['img_path']))
+
+
+@TRANSFORMS.register_module()
+class CheckSegLabels(BaseTransform):
+    """Fail fast, naming the file, when a loaded mask has labels outside ``0..num_classes-1`` (255 = ignore is allowed)."""
+
+    def __init__(self, num_classes: int = NUM_CLASSES, ignore_index: int = 255) -> None:
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+
+    def transform(self, results: dict) -> dict:
+        seg = results.get('gt_seg_map')
+        if seg is None:
+            return results
+        if seg.ndim != 2:
+            raise ValueError(f"Mask {results.get('seg_map_path')} has shape {seg.shape}: it is an RGB "
+                             'picture, not a label map. Masks must be single-channel (palette or grayscale) '
+                             'PNGs whose pixel values are the labels 0..18; see `python -m utils.data check`.')
+        top = int(seg.max())
+        if top >= self.num_classes and top != self.ignore_index:
+            bad = sorted(int(v) for v in np.unique(seg) if v >= self.num_classes and v != self.ignore_index)
+            raise ValueError(f"Mask {results.get('seg_map_path')} has labels {bad[:8]} outside "
+                             f'0..{self.num_classes - 1}. Masks must hold class indices, not colours or '
+                             '0/255 values; run `python -m utils.data check` to find every such file.')
+        return results
