@@ -136,6 +136,9 @@ _INERT_GLOBALS = {('builtins', 'getattr'), ('builtins', 'set'), ('builtins', 'fr
                   ('builtins', 'slice'), ('builtins', 'complex'), ('collections', 'defaultdict')}
 
 
+_PY2_MODULES = {'__builtin__': 'builtins', 'copy_reg': 'copyreg'}
+
+
 class _Inert:
     """Stand-in for an object the guarded unpickler will not construct; absorbs any state."""
 
@@ -177,6 +180,7 @@ class _GuardedUnpickler(pickle.Unpickler):
         self._source = source
 
     def find_class(self, module: str, name: str):
+        module = _PY2_MODULES.get(module, module)  # torch pickles with protocol 2 names
         key = f'{module}.{name}'
         if key in self._safe:
             return self._safe[key]
