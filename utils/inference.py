@@ -191,6 +191,11 @@ def build_model(cfg):
     model_cfg['pretrained'] = None
     if isinstance(model_cfg.get('backbone', {}).get('init_cfg'), dict):
         model_cfg['backbone']['init_cfg'] = None
+    from .train import walk_dicts
+
+    for node in walk_dicts(model_cfg):  # losses do not matter for prediction; data-derived weights need data
+        if isinstance(node.get('class_weight'), str):
+            node['class_weight'] = None
     return MODELS.build(model_cfg)
 
 

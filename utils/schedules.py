@@ -99,3 +99,71 @@ class MomentumLoggerHook(Hook):
         groups = runner.optim_wrapper.optimizer.param_groups
         if groups and 'momentum' in groups[0]:
             runner.message_hub.update_scalar('train/momentum', float(groups[0]['momentum']))
+
+
+# --------------------------------------------------------------------------- inspection
+def _build_schedulers(cfg, optimizer) -> list:
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    return [PARAM_SCHEDULERS.build(dict(s, optimizer=optimizer)) for s in cfg.param_scheduler]
+
+
+def schedule_trace(config: str, resume_config: str | None = None, every: int = 1):
+    """LR and momentum used at each iteration of ``config`` (then of ``resume_config`` after resuming).
+
+    Runs the real MMEngine schedulers from the config files on a one-parameter SGD, including the
+    checkpoint round-trip of a resume, and returns a DataFrame with columns iter, lr, momentum, stage.
+    """
+    import pandas as pd
+    import torch
+    from mmengine.config import Config
+
+    from .train import resolve_config
+
+    rows = []
+
+    def run(cfg, optimizer, schedulers, start: int, stage: int) -> None:
+        for it in range(start, cfg.train_cfg.max_iters):
+            if it % every == 0 or it == cfg.train_cfg.max_iters - 1:
+                group = optimizer.param_groups[0]
+                rows.append((it, group['lr'], group.get('momentum', float('nan')), stage))
+            optimizer.step()
+            for sched in schedulers:
+                sched.step()
+
+    param = torch.nn.Parameter(torch.zeros(1))
+    cfg1 = Config.fromfile(str(resolve_config(config)))
+    opt_kwargs = {k: v for k, v in cfg1.optim_wrapper.optimizer.items() if k != 'type'}
+    optimizer = torch.optim.SGD([param], **opt_kwargs)
+    schedulers = _build_schedulers(cfg1, optimizer)
+    run(cfg1, optimizer, schedulers, 0, 1)
+    if resume_config is not None:
+        state = dict(optimizer=optimizer.state_dict(), schedulers=[s.state_dict() for s in schedulers])
+        cfg2 = Config.fromfile(str(resolve_config(resume_config)))
+        optimizer2 = torch.optim.SGD([param], **opt_kwargs)
+        schedulers2 = _build_schedulers(cfg2, optimizer2)  # built fresh, then resumed, as Runner.resume does
+        optimizer2.load_state_dict(state['optimizer'])
+        for sched, sd in zip(schedulers2, state['schedulers']):
+            sched.load_state_dict(sd)
+        run(cfg2, optimizer2, schedulers2, cfg1.train_cfg.max_iters, 2)
+    return pd.DataFrame(rows, columns=['iter', 'lr', 'momentum', 'stage'])
+
+
+def plot_schedule(trace, title: str = 'LR and momentum schedule'):
+    """Figure of a :func:`schedule_trace` frame: LR (left axis) and momentum (right), resume point marked."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.plot(trace['iter'], trace['lr'], color='tab:blue', label='learning rate')
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('learning rate', color='tab:blue')
+    ax2 = ax.twinx()
+    ax2.plot(trace['iter'], trace['momentum'], color='tab:orange', label='momentum')
+    ax2.set_ylabel('momentum', color='tab:orange')
+    if trace['stage'].nunique() > 1:
+        resume_at = int(trace.loc[trace['stage'] == 2, 'iter'].min())
+        ax.axvline(resume_at, color='grey', linestyle='--')
+        ax.annotate(f'resume at {resume_at:,}', (resume_at, ax.get_ylim()[1] * 0.92), ha='right', fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -50,15 +50,15 @@ def resolve_config(config: str | os.PathLike) -> Path:
     raise TrainError(f'Unknown config {str(config)!r}.{hint} Available in {CONFIG_DIR}: {", ".join(names)}')
 
 
-def _walk(obj: Any):
+def walk_dicts(obj: Any):
     """Yield every dict nested in ``obj`` (lists and dicts)."""
     if isinstance(obj, dict):
         yield obj
         for v in obj.values():
-            yield from _walk(v)
+            yield from walk_dicts(v)
     elif isinstance(obj, (list, tuple)):
         for v in obj:
-            yield from _walk(v)
+            yield from walk_dicts(v)
 
 
 def _dataloaders(cfg) -> list:
@@ -69,7 +69,7 @@ def set_data_root(cfg, data_root: str | os.PathLike) -> None:
     """Point every dataset of ``cfg`` at ``data_root``."""
     cfg.data_root = str(data_root)
     for loader in _dataloaders(cfg):
-        for node in _walk(loader.get('dataset')):
+        for node in walk_dicts(loader.get('dataset')):
             if 'data_root' in node:
                 node['data_root'] = str(data_root)
 
@@ -100,12 +100,12 @@ def apply_smoke(cfg, size: int = 64, max_iters: int = 40) -> None:
         loader['num_workers'] = 0
         loader['persistent_workers'] = False
         loader['pin_memory'] = False
-        for node in _walk(loader.get('dataset')):
+        for node in walk_dicts(loader.get('dataset')):
             if node.get('type') in ('Resize', 'RandomResize', 'RandomCrop', 'RandomChoiceResize'):
                 for key in ('scale', 'crop_size', 'scales'):
                     if key in node and node[key] is not None:
                         node[key] = ([scaled(s) for s in node[key]] if key == 'scales' else scaled(node[key]))
-    for node in _walk(cfg.get('model')):
+    for node in walk_dicts(cfg.get('model')):
         if node.get('type') == 'SegDataPreProcessor' and node.get('size'):
             node['size'] = (size, size)
         if node.get('type') == 'OHEMPixelSampler' and node.get('min_kept'):
@@ -116,7 +116,7 @@ def apply_smoke(cfg, size: int = 64, max_iters: int = 40) -> None:
     if cfg.get('data_preprocessor', {}).get('size'):
         cfg.data_preprocessor['size'] = (size, size)
     cfg.model['pretrained'] = None
-    for node in _walk(cfg.model):
+    for node in walk_dicts(cfg.model):
         if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
             node['init_cfg'] = None
     set_max_iters(cfg, max_iters)
@@ -135,14 +135,29 @@ def check_num_classes(cfg) -> None:
         for head in heads if isinstance(heads, list) else [heads] if heads else []:
             if head.get('num_classes') not in (None, NUM_CLASSES):
                 problems.append(f'model.{name}.num_classes = {head["num_classes"]}')
-            for node in _walk(head.get('loss_decode')):
+            for node in walk_dicts(head.get('loss_decode')):
                 weight = node.get('class_weight')
+                if isinstance(weight, str) and weight not in DATA_WEIGHT_METHODS:
+                    problems.append(f'model.{name} class_weight {weight!r} is not one of {DATA_WEIGHT_METHODS}')
                 if isinstance(weight, (list, tuple)) and len(weight) != NUM_CLASSES:
                     problems.append(f'model.{name} class_weight has {len(weight)} entries')
     if problems:
         raise TrainError(f'Class-count mismatch: CelebAMask has {NUM_CLASSES} classes ({", ".join(CLASSES[:4])}, ...) '
                          f'but {"; ".join(problems)}. Set them to {NUM_CLASSES} in the config or with '
                          '--cfg-options.')
+
+
+DATA_WEIGHT_METHODS = ('median_freq', 'inv_sqrt')
+
+
+def resolve_class_weights(cfg, data_root: str | os.PathLike) -> None:
+    """Replace ``class_weight='median_freq'|'inv_sqrt'`` in any loss by weights computed from the train masks."""
+    for node in walk_dicts(cfg.model):
+        method = node.get('class_weight')
+        if isinstance(method, str) and method in DATA_WEIGHT_METHODS:
+            from .stats import compute_class_weights
+
+            node['class_weight'] = [round(float(w), 4) for w in compute_class_weights(data_root, method=method)]
 
 
 def check_data_root(data_root: str | os.PathLike, splits: tuple[str, ...] = ('train', 'val')) -> Path:
@@ -200,8 +215,10 @@ def load_config(config: str | os.PathLike, *, data_root: str | os.PathLike | Non
     if launcher != 'none':
         import torch
 
-        if not torch.cuda.is_available():
+        if not torch.cuda.is_available():  # CPU processes (tests, CPU clusters): gloo, DDP without devices
             cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+            cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
+                                         broadcast_buffers=False, find_unused_parameters=False)
     cfg.config_path = str(path)
     return cfg
 
@@ -279,10 +296,12 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
         logging.getLogger(__name__).warning('No data at %s: writing a synthetic dataset there.', root)
         make_synthetic_dataset(root, size=int(cfg.model.data_preprocessor['size'][0]))
     check_data_root(root)
+    resolve_class_weights(cfg, root)
     resumed_from = _resolve_resume(resume, cfg.work_dir)
     if resumed_from is not None:
         cfg.resume, cfg.load_from = True, str(resumed_from)
     compat.mark_work_dir(cfg.work_dir)
+    _init_cpu_distributed(cfg)
     runner = build_runner(cfg)
     if resumed_from is not None and compat.is_trusted_checkpoint(resumed_from):
         start = _checkpoint_iter(resumed_from)
@@ -295,6 +314,15 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     return dict(work_dir=Path(cfg.work_dir), checkpoint=last[0] if last else None,
                 best=best[-1] if best else None, metrics=_last_val_metrics(runner),
                 resumed_from=resumed_from, log_dir=Path(runner.log_dir))
+
+
+def _init_cpu_distributed(cfg) -> None:
+    """MMEngine's pytorch launcher assumes CUDA; on CPU start the gloo process group here (torchrun's env vars)."""
+    import torch
+    import torch.distributed as dist
+
+    if cfg.launcher == 'pytorch' and not torch.cuda.is_available() and not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
 
 
 def _checkpoint_iter(path: Path) -> int | None:
