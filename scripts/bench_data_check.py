@@ -7,6 +7,8 @@ Generates the synthetic set first when ``--root`` does not exist (about 3 minute
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import subprocess
 import sys
 import time
@@ -29,11 +31,15 @@ def main() -> None:
     if a.workers is not None:
         cmd += ['--workers', str(a.workers)]
     n_files = sum(1 for f in root.rglob('*') if f.is_file())
+    print(f'{n_files} files, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the runs')
     for i in range(a.repeat):
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+        r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
         dt = time.perf_counter() - t0
-        print(f'run {i + 1}: {dt:.2f} s wall for {n_files} files (exit {r.returncode})')
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+        print(f'run {i + 1}: {dt:.2f} s wall, {cpu:.1f} s CPU (exit {r.returncode})')
     print(r.stdout[-3000:])
 
 

@@ -334,7 +334,7 @@ def test_fetch_google_drive_mocked(ds, tmp_path, monkeypatch, source):
     calls = []
 
     def fake_download(url=None, output=None, quiet=False, resume=False, **kw):
-        calls.append(dict(url=url, output=output, resume=resume))
+        calls.append({'url': url, 'output': output, 'resume': resume})
         part = output + 'XXXXXXXX.part'  # what gdown does: write a .part file, then rename
         shutil.copyfile(zpath, part)
         os.replace(part, output)
@@ -401,7 +401,7 @@ def test_fetch_synthetic_defaults(tmp_path):
     out = fetch('synthetic', tmp_path / 'syn', progress=False)
     assert data.dataset_counts(out) == dict(zip(('train', 'val', 'test'), data.SYNTHETIC_DEFAULTS['counts']))
     assert Image.open(out / 'train' / 'train_image' / '0.jpg').size == (64, 64)
-    assert data.SYNTHETIC_FULL == dict(size=512, counts=(5000, 1000, 1000))
+    assert data.SYNTHETIC_FULL == {'size': 512, 'counts': (5000, 1000, 1000)}
 
 
 # --------------------------------------------------------------------------- convert from the full release
@@ -467,7 +467,7 @@ def test_convert_default_split_and_process_pool(tmp_path):
     out = data.convert(tmp_path / 'src', tmp_path / 'mini', size=32, workers=2, progress=False)
     counts = data.dataset_counts(out)
     assert counts == {'train': 7, 'val': 1, 'test': 1}  # 10 images in the course's 5:1:1 proportions
-    names = [set(p.name for p in (out / s / f'{s}_image').iterdir()) for s in ('train', 'val', 'test')]
+    names = [{p.name for p in (out / s / f'{s}_image').iterdir()} for s in ('train', 'val', 'test')]
     assert not (names[0] & names[1] or names[0] & names[2] or names[1] & names[2])
 
 

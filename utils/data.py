@@ -23,10 +23,11 @@ import time
 import warnings
 import zipfile
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFile
@@ -37,8 +38,8 @@ SPLITS = ('train', 'val', 'test')
 #: Split sizes of the course's CelebAMask-HQ mini dataset.
 EXPECTED_COUNTS: dict[str, int] = {'train': 5000, 'val': 1000, 'test': 1000}
 #: Synthetic defaults of ``fetch('synthetic')``: small enough for a CPU smoke run.
-SYNTHETIC_DEFAULTS = dict(size=64, counts=(40, 12, 12))
-SYNTHETIC_FULL = dict(size=512, counts=(5000, 1000, 1000))
+SYNTHETIC_DEFAULTS = {'size': 64, 'counts': (40, 12, 12)}
+SYNTHETIC_FULL = {'size': 512, 'counts': (5000, 1000, 1000)}
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 LAYOUT = ('train/train_image + train/train_mask, val/val_image + val/val_mask, test/test_image '
           '(images N.jpg, masks N.png: 8-bit palette PNGs whose indices are the labels 0..18)')
@@ -100,9 +101,8 @@ def is_dataset(root: str | os.PathLike) -> bool:
         imgs = _files(image_dir(root, split), ('.jpg',))
         if not imgs:
             return False
-        if split != 'test':
-            if _stems(imgs) != _stems(_files(mask_dir(root, split), ('.png',))):
-                return False
+        if split != 'test' and _stems(imgs) != _stems(_files(mask_dir(root, split), ('.png',))):
+            return False
     return True
 
 
@@ -597,7 +597,7 @@ def resolve_split(split: Any, ids: Sequence[int], seed: int = 0) -> dict[str, li
         else:
             if sum(vals) > 1 + 1e-9:
                 raise DataError(f'split ratios {vals} sum to more than 1.')
-            counts = [int(round(v * n)) for v in vals]
+            counts = [round(v * n) for v in vals]
     if sum(counts) > n:
         raise DataError(f'the split asks for {sum(counts)} images ({counts}) but only {n} exist.')
     perm = np.random.default_rng(seed).permutation(n)
@@ -777,7 +777,7 @@ def _scan_mask(path: str) -> dict:
                 a = np.asarray(m.convert('RGB')).reshape(-1, 3).astype(np.int32)
                 codes = np.unique((a[:, 0] << 16) | (a[:, 1] << 8) | a[:, 2])
                 pal = {(r << 16) | (g << 8) | b for r, g, b in PALETTE}
-                rec['n_colours'] = int(len(codes))
+                rec['n_colours'] = len(codes)
                 rec['palette_colours'] = bool(all(int(c) in pal for c in codes))
                 grey = bool(np.all(a[:, 0] == a[:, 1]) and np.all(a[:, 1] == a[:, 2]))
                 rec['grey_max'] = int(a[:, 0].max()) if grey else None
@@ -849,7 +849,7 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
                         f'`python -m utils.data fetch {root} --out DIR`.')
     expected = _parse_expect(expect)
     results: list[CheckResult] = []
-    rel = lambda p: os.path.relpath(p, root)  # noqa: E731
+    rel = lambda p: os.path.relpath(p, root)
 
     # -- folders
     folders = [image_dir(root, s) for s in SPLITS] + [mask_dir(root, s) for s in ('train', 'val')]
@@ -887,7 +887,7 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
             by_stem: dict[str, list[str]] = defaultdict(list)
             for n in usable:
                 by_stem[os.path.splitext(n)[0]].append(n)
-            for stem, group in by_stem.items():
+            for group in by_stem.values():
                 if len(group) > 1:
                     dup_files.append(' + '.join(rel(folder / g) for g in group))
             bad_suffix += [rel(folder / n) for n in names if not n.endswith(canon)]
@@ -898,7 +898,7 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
         if not missing:
             results[0] = CheckResult('folders', FAIL, 'split folders present but hold no images or masks',
                                      [rel(f) + '/' for f in folders], 'the unzip or copy did not complete: '
-                                     f'fetch the data again: python -m utils.data fetch SOURCE --out NEW_DIR.')
+                                     'fetch the data again: python -m utils.data fetch SOURCE --out NEW_DIR.')
         return CheckReport(root, results, counts, {}, time.perf_counter() - t0)
     if dup_files:
         results.append(CheckResult('duplicate names', FAIL, f'{len(dup_files)} names used by several files',
@@ -1032,7 +1032,7 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
         results.append(CheckResult('sizes', PASS, f'images and masks match: {size_txt}'))
 
     cross, within = [], []
-    for h, files in hashes.items():
+    for files in hashes.values():
         if len(files) > 1:
             split_of = {f.split(os.sep)[0] for f in files}
             (cross if len(split_of) > 1 else within).append(' = '.join(files))

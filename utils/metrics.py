@@ -243,7 +243,7 @@ def plot_curves(work_dirs: str | os.PathLike | Sequence[str | os.PathLike] | Sca
     if 'mIoU' in va.columns and va['mIoU'].notna().any():
         best = va.loc[va['mIoU'].idxmax()]
         ax.annotate(f"best mIoU {best['mIoU']:.2f}\n@ {int(best['step'])}", (best['step'], best['mIoU']),
-                    textcoords='offset points', xytext=(-40, -28), fontsize=8,
+                    textcoords='offset points', xytext=(-10, 12), ha='right', fontsize=8,
                     arrowprops=dict(arrowstyle='->', lw=0.6))
     ax.set_title('validation metrics (%)')
     line(axes[1, 0], tr, 'lr', color='tab:purple')

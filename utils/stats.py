@@ -12,9 +12,9 @@ import os
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(a.root)
         if not root.is_dir():
             raise DataError(f'{root} is not a folder; fetch the data first (python -m utils.data fetch).')
-        kw = dict(cache=not a.no_cache, progress=not a.quiet)
+        kw = {'cache': not a.no_cache, 'progress': not a.quiet}
         splits = [s for s in ('train', 'val') if _files(mask_dir(root, s), ('.png',))]
         if not splits:
             raise DataError(f'no masks in {mask_dir(root, "train")} or {mask_dir(root, "val")}; run '

@@ -1,0 +1,77 @@
+"""Configs load by path, build the seed model with the report's parameter count, and fail clearly."""
+from __future__ import annotations
+
+import pytest
+from mmengine.config import Config
+
+from utils.train import TrainError, available_configs, check_num_classes, load_config, resolve_config
+
+SEED_20K = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512'
+SMOKE = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
+
+
+def _params(model, trainable_only=True):
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def test_every_config_loads_by_path():
+    names = available_configs()
+    assert SEED_20K in names and SMOKE in names
+    for name in names:
+        cfg = Config.fromfile(str(resolve_config(name)))
+        assert cfg.model.type and cfg.train_cfg.max_iters > 0, name
+
+
+def test_seed_model_has_report_parameter_count():
+    from utils.inference import build_model
+
+    cfg = load_config(SEED_20K, work_dir='/tmp/unused')
+    model = build_model(cfg)
+    assert _params(model) == 43_589_878  # seed report
+    assert _params(model) - _params(model.auxiliary_head) == 41_225_187
+
+
+def test_seed_recipe_settings():
+    cfg = Config.fromfile(str(resolve_config(SEED_20K)))
+    head = cfg.model.decode_head
+    assert head.sampler == dict(type='OHEMPixelSampler', thresh=0.7, min_kept=100000)
+    assert head.loss_decode.class_weight[16] == 1.5 and len(head.loss_decode.class_weight) == 19
+    assert cfg.optim_wrapper.optimizer == dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)
+    assert cfg.train_dataloader.batch_size == 4
+    assert cfg.train_cfg.val_interval == 2000 and cfg.default_hooks.checkpoint.interval == 2000
+    assert cfg.default_hooks.checkpoint.save_best == 'mIoU'
+    assert cfg.model.pretrained == 'open-mmlab://resnet50_v1c'
+    assert not any(t['type'] == 'RandomFlip' for t in cfg.train_pipeline)  # the seed's best run used no flip
+
+
+def test_smoke_layer_scales_everything(tmp_path):
+    cfg = load_config(SMOKE, data_root=tmp_path, work_dir=tmp_path / 'w')
+    assert cfg.train_cfg.max_iters == 40
+    assert cfg.model.data_preprocessor['size'] == (64, 64)
+    assert cfg.model.pretrained is None
+    assert cfg.model.decode_head.sampler.min_kept == int(100000 * (64 / 512) ** 2)
+    resize = [t for t in cfg.train_dataloader.dataset.pipeline if t['type'] == 'Resize'][0]
+    assert tuple(resize['scale']) == (64, 64)
+    assert [s['total_iters'] for s in cfg.param_scheduler] == [40, 40]
+    assert cfg.train_dataloader.num_workers == 0
+    assert cfg.train_dataloader.dataset.data_root == str(tmp_path)
+
+
+def test_max_iters_override_moves_the_cycle(tmp_path):
+    cfg = load_config(SEED_20K, work_dir=tmp_path, max_iters=1000)
+    assert cfg.train_cfg.max_iters == 1000
+    assert [s['total_iters'] for s in cfg.param_scheduler] == [1000, 1000]
+
+
+def test_unknown_config_suggests_close_names():
+    with pytest.raises(TrainError, match='Did you mean: deeplabv3plus_r50-d8_ohem-cw_1xb4-20k'):
+        resolve_config('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamsk')
+
+
+def test_class_count_mismatch_is_explained(tmp_path):
+    with pytest.raises(TrainError, match='num_classes = 21'):
+        load_config(SEED_20K, work_dir=tmp_path, cfg_options={'model.decode_head.num_classes': 21})
+    cfg = Config.fromfile(str(resolve_config(SEED_20K)))
+    cfg.model.decode_head.loss_decode.class_weight = [1.0] * 18
+    with pytest.raises(TrainError, match='class_weight has 18 entries'):
+        check_num_classes(cfg)

@@ -1,0 +1,411 @@
+"""Evaluate a checkpoint on a labelled split: per-class and per-image scores, confusion matrix, saved masks.
+
+    python -m utils.evaluate CHECKPOINT --data-root DIR [--config CFG] [--split val] [--tta none|flip|ms]
+                             [--out DIR] [--batch-size N] [--no-masks] [--no-flops] [--device cpu|cuda]
+
+Writes into ``--out`` (default ``<checkpoint folder>/eval/<checkpoint>_<split>_<tta>``):
+``summary.json`` (aAcc/mIoU/mAcc/mDice, checkpoint, config, split, TTA, image count, parameters,
+FLOPs), ``per_class.csv`` (IoU/Acc/Dice/Precision/Recall in %), ``confusion.csv`` (19 x 19 pixel
+counts, rows = ground truth), ``per_image.npz`` (image names and N x 19 int64 intersections,
+unions, predicted and ground-truth areas, so any image can be inspected without the model) and
+``pred/<name>.png`` (palette masks for the inspector in ``utils.widgets``). The numbers equal
+MMSeg's ``IoUMetric`` on the same predictions (see ``utils.metrics.metrics_from_areas``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .labels import CLASSES, NUM_CLASSES, pil_palette
+from .metrics import (SUMMARY_KEYS, areas_from_confusion, confusion_matrix, metrics_from_areas,
+                      per_class_frame, summary_percent)
+
+FORMAT_VERSION = 1
+SUMMARY_FILE, PER_CLASS_FILE, PER_IMAGE_FILE, CONFUSION_FILE, PRED_DIR = (
+    'summary.json', 'per_class.csv', 'per_image.npz', 'confusion.csv', 'pred')
+AREA_KEYS = ('intersect', 'union', 'pred_area', 'gt_area')
+log = logging.getLogger(__name__)
+
+
+class EvaluationError(RuntimeError):
+    """Evaluation cannot run or a results folder cannot be used; the message names the file and the fix."""
+
+
+# --------------------------------------------------------------------------- result object
+@dataclass
+class EvalResult:
+    """Scores of one checkpoint on one split: summary dict, per-class DataFrame, confusion and per-image areas."""
+
+    summary: dict
+    names: list[str]
+    intersect: np.ndarray  # N x C int64, and the three below likewise
+    union: np.ndarray
+    pred_area: np.ndarray
+    gt_area: np.ndarray
+    confusion: np.ndarray  # C x C int64, rows = ground truth
+    classes: tuple[str, ...] = CLASSES
+    out_dir: Path | None = None
+    per_class: Any = field(init=False)  # pandas DataFrame indexed by class
+
+    def __post_init__(self) -> None:
+        totals = [a.sum(axis=0) for a in self.areas()]
+        self.per_class = per_class_frame(*totals, classes=self.classes, images=(self.gt_area > 0).sum(axis=0))
+
+    def areas(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per-image ``(intersect, union, pred_area, gt_area)``, each N x C."""
+        return self.intersect, self.union, self.pred_area, self.gt_area
+
+    def per_image(self, metric: str = 'IoU'):
+        """N x C DataFrame of a per-class ``metric`` (IoU, Acc, Dice, Precision, Recall) per image, in %; NaN where undefined."""
+        import pandas as pd
+
+        m = metrics_from_areas(*self.areas())
+        if metric not in m or np.ndim(m[metric]) != 2:
+            raise ValueError(f'metric must be one of IoU, Acc, Dice, Precision, Recall; got {metric!r}')
+        return pd.DataFrame(m[metric] * 100, index=pd.Index(self.names, name='image'), columns=list(self.classes))
+
+    def image_summary(self):
+        """Per-image aAcc/mIoU/mAcc/mDice (DataFrame indexed by image name, %)."""
+        import pandas as pd
+
+        m = metrics_from_areas(*self.areas())
+        return pd.DataFrame({k: m[k] * 100 for k in SUMMARY_KEYS}, index=pd.Index(self.names, name='image'))
+
+    def pred_path(self, name: str) -> Path | None:
+        """The saved predicted mask of image ``name`` (None when masks were not saved)."""
+        if self.out_dir is None:
+            return None
+        path = self.out_dir / PRED_DIR / f'{name}.png'
+        return path if path.is_file() else None
+
+    def data_paths(self, name: str, data_root: str | os.PathLike | None = None) -> tuple[Path, Path]:
+        """``(image, ground-truth mask)`` paths of image ``name`` under ``data_root`` (default: the evaluated one)."""
+        root = Path(data_root or self.summary.get('data_root', '.'))
+        split = self.summary.get('split', 'val')
+        return root / split / f'{split}_image' / f'{name}.jpg', root / split / f'{split}_mask' / f'{name}.png'
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"EvalResult({s.get('split')}, {len(self.names)} images, tta={s.get('tta')}: "
+                + ', '.join(f'{k} {s[k]:.2f}' for k in SUMMARY_KEYS if isinstance(s.get(k), (int, float))) + ')')
+
+
+class Accumulator:
+    """Collects per-image confusion counts; :meth:`result` turns them into an :class:`EvalResult`."""
+
+    def __init__(self, num_classes: int = NUM_CLASSES, ignore_index: int = 255) -> None:
+        self.num_classes, self.ignore_index = num_classes, ignore_index
+        self.names: list[str] = []
+        self.rows: list[tuple[np.ndarray, ...]] = []
+        self.confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+
+    def add(self, name: str, pred: np.ndarray, gt: np.ndarray) -> None:
+        """Score one prediction against its ground truth (both H x W label maps)."""
+        conf = confusion_matrix(pred, gt, self.num_classes, self.ignore_index)
+        self.confusion += conf
+        self.names.append(str(name))
+        self.rows.append(areas_from_confusion(conf))
+
+    def result(self, summary: dict | None = None, out_dir: Path | None = None,
+               classes: Sequence[str] = CLASSES) -> EvalResult:
+        if not self.rows:
+            raise EvaluationError('No image was scored: the split is empty.')
+        arrays = [np.stack([r[k] for r in self.rows]).astype(np.int64) for k in range(4)]
+        totals = [a.sum(axis=0) for a in arrays]
+        m = metrics_from_areas(*totals)
+        summ = dict(summary or {})
+        summ.update(summary_percent(m))
+        summ['mPrecision'] = float(np.nanmean(m['Precision']) * 100) if np.isfinite(m['Precision']).any() else None
+        summ['num_images'] = len(self.names)
+        summ['classes'] = list(classes)
+        return EvalResult(summ, list(self.names), *arrays, confusion=self.confusion.copy(),
+                          classes=tuple(classes), out_dir=out_dir)
+
+
+def score_predictions(pairs: Iterable[tuple[str, np.ndarray, np.ndarray]], summary: dict | None = None,
+                      num_classes: int = NUM_CLASSES, ignore_index: int = 255) -> EvalResult:
+    """An :class:`EvalResult` from ``(name, prediction, ground truth)`` label maps (no model needed)."""
+    acc = Accumulator(num_classes, ignore_index)
+    for name, pred, gt in pairs:
+        acc.add(name, pred, gt)
+    classes = CLASSES if num_classes == NUM_CLASSES else tuple(f'class_{i}' for i in range(num_classes))
+    return acc.result(summary, classes=classes)
+
+
+# --------------------------------------------------------------------------- data
+def split_files(data_root: str | os.PathLike, split: str = 'val') -> list[tuple[str, Path, Path]]:
+    """``(name, image path, mask path)`` of a labelled split in the course layout, naturally sorted."""
+    import re
+
+    root = Path(data_root)
+    img_dir, mask_dir = root / split / f'{split}_image', root / split / f'{split}_mask'
+    if not root.is_dir():
+        raise EvaluationError(f'Data root not found: {root}. Pass --data-root with the dataset folder '
+                              '(course layout: val/val_image, val/val_mask, ...).')
+    if not img_dir.is_dir():
+        raise EvaluationError(f'Image folder not found: {img_dir}. Expected the course layout '
+                              f'{split}/{split}_image + {split}/{split}_mask under {root}; check --split and --data-root.')
+    if not mask_dir.is_dir():
+        raise EvaluationError(f'{mask_dir} does not exist: split {split!r} has no ground-truth masks, so it cannot '
+                              'be scored. Evaluate --split val; predict the test split with utils.submit instead.')
+    key = lambda p: tuple(int(t) if t.isdigit() else t for t in re.split(r'(\d+)', p.stem))  # noqa: E731
+    images = sorted((p for p in img_dir.iterdir() if p.suffix.lower() in ('.jpg', '.jpeg', '.png')), key=key)
+    if not images:
+        raise EvaluationError(f'No images in {img_dir}: the split is empty. Re-extract the dataset '
+                              '(python -m utils.data check finds what is missing).')
+    out, missing = [], []
+    for img in images:
+        mask = mask_dir / f'{img.stem}.png'
+        (out if mask.is_file() else missing).append((img.stem, img, mask))
+    if missing:
+        raise EvaluationError(f'{len(missing)} of {len(images)} images in {img_dir} have no mask in {mask_dir}, '
+                              f'e.g. {", ".join(m[2].name for m in missing[:3])}. Re-extract the dataset.')
+    return out
+
+
+def read_mask(path: Path) -> np.ndarray:
+    """A label map (palette indices) from a mask PNG; an RGB picture raises :class:`EvaluationError`."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        arr = np.array(img)
+    if arr.ndim != 2:
+        raise EvaluationError(f'Mask {path} is an RGB picture ({arr.shape}), not a label map: masks must be '
+                              'palette or grayscale PNGs whose values are the labels 0..18.')
+    return arr
+
+
+# --------------------------------------------------------------------------- model facts
+def count_parameters(model) -> int:
+    """Trainable parameters (the seed report's count: 43,589,878 for DeepLabV3+ R50 with its aux head)."""
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+
+def count_flops(model, size: tuple[int, int]) -> tuple[int | None, str]:
+    """FLOPs of one forward pass at ``size`` (MMEngine's counter, 1 multiply-add = 1 FLOP) and a note.
+
+    Never raises: a counter failure gives ``(None, reason)``.
+    """
+    import torch
+    from mmengine.logging import MMLogger
+
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # the counter warns about every op it does not count (BN, pooling, ...)
+    try:
+        from mmengine.analysis import get_model_complexity_info
+
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            info = get_model_complexity_info(model, input_shape=(3, *size), show_table=False, show_arch=False)
+        model.train(was_training)
+        return int(info['flops']), 'mmengine.analysis, 1 multiply-add = 1 FLOP, aux head excluded'
+    except Exception as exc:  # the counter traces the model; any failure only costs the FLOP figure
+        return None, f'FLOP counter failed: {type(exc).__name__}: {str(exc)[:200]}'
+    finally:
+        logger.setLevel(level)
+
+
+def _checkpoint_id(path: Path) -> dict:
+    st = path.stat()
+    return {'checkpoint': str(path.resolve()), 'checkpoint_size': st.st_size, 'checkpoint_mtime': st.st_mtime}
+
+
+def _cached_complexity(out_dir: Path, ident: dict, size: tuple[int, int]) -> dict | None:
+    try:
+        old = json.loads((out_dir / SUMMARY_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    same = all(old.get(k) == v for k, v in ident.items()) and old.get('flops_input') == f'{size[0]}x{size[1]}'
+    if same and old.get('params') and 'flops' in old and old.get('flops') is not None:
+        return {k: old.get(k) for k in ('params', 'flops', 'flops_input', 'flops_note')}
+    return None
+
+
+def default_out_dir(checkpoint: str | os.PathLike, split: str, tta: str) -> Path:
+    """``<checkpoint folder>/eval/<checkpoint stem>_<split>_<tta>``: next to the work_dir's checkpoints."""
+    ck = Path(checkpoint)
+    return ck.parent / 'eval' / f'{ck.stem}_{split}_{tta}'
+
+
+# --------------------------------------------------------------------------- evaluate
+def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split: str = 'val', tta: str = 'flip',
+             out_dir: str | os.PathLike | None = None, config: str | os.PathLike | None = None,
+             batch_size: int = 8, save_masks: bool = True, flops: bool = True, device: str | None = None,
+             progress: bool = True) -> EvalResult:
+    """Predict every image of ``split`` with ``checkpoint`` (batched, AMP on GPU, optional TTA), score and save.
+
+    Returns an :class:`EvalResult`; the files are written to ``out_dir`` (see the module docstring).
+    """
+    from PIL import Image
+
+    from .compat import CheckpointError
+    from .inference import TTA_MODES, InferenceError, Segmenter, iter_predictions
+
+    if tta not in TTA_MODES:
+        raise EvaluationError(f'Unknown TTA {tta!r}: choose one of {", ".join(TTA_MODES)}.')
+    ck = Path(checkpoint)
+    files = split_files(data_root, split)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(ck, split, tta)
+    try:
+        seg = Segmenter.from_checkpoint(ck, config=config, device=device)
+    except (InferenceError, CheckpointError) as exc:
+        raise EvaluationError(str(exc)) from exc
+    heads = getattr(seg.model, 'decode_head', None)
+    n_out = getattr(heads, 'num_classes', NUM_CLASSES)
+    if n_out != NUM_CLASSES:
+        raise EvaluationError(f'{ck} predicts {n_out} classes, but CelebAMask has {NUM_CLASSES} '
+                              f'({", ".join(CLASSES[:4])}, ...): evaluate a checkpoint trained on this dataset, or '
+                              'pass --config with the 19-class config it was trained with.')
+    ident = _checkpoint_id(ck)
+    size = tuple(seg.test_size)
+    complexity = _cached_complexity(out, ident, size) if flops else None
+    if complexity is None:
+        n_flops, note = count_flops(seg.model, size) if flops else (None, 'not counted (--no-flops)')
+        complexity = dict(params=count_parameters(seg.model), flops=n_flops, flops_input=f'{size[0]}x{size[1]}',
+                          flops_note=note)
+    out.mkdir(parents=True, exist_ok=True)
+    if save_masks:
+        (out / PRED_DIR).mkdir(exist_ok=True)
+    masks = {img: (name, mask) for name, img, mask in files}
+    acc = Accumulator()
+    palette = pil_palette()
+    start = time.perf_counter()
+    try:
+        for path, pred in iter_predictions(seg, [f[1] for f in files], batch_size=batch_size, tta=tta,
+                                           progress=progress, desc=f'evaluate {split} ({tta})'):
+            name, mask_path = masks[path]
+            gt = read_mask(mask_path)
+            if gt.shape != pred.shape:
+                raise EvaluationError(f'Mask {mask_path} is {gt.shape[1]}x{gt.shape[0]} but its image is '
+                                      f'{pred.shape[1]}x{pred.shape[0]}: masks must match their images. '
+                                      'Re-extract the dataset.')
+            try:
+                acc.add(name, pred, gt)
+            except ValueError as exc:
+                raise EvaluationError(f'Mask {mask_path}: {exc}. Masks must hold class indices 0..18 '
+                                      '(run python -m utils.data check).') from None
+            if save_masks:
+                img = Image.fromarray(pred, mode='P')
+                img.putpalette(palette)
+                img.save(out / PRED_DIR / f'{name}.png')
+    except InferenceError as exc:
+        raise EvaluationError(str(exc)) from exc
+    seconds = time.perf_counter() - start
+    summary = dict(format_version=FORMAT_VERSION, **ident,
+                   config=str(config) if config is not None else 'stored in checkpoint',
+                   data_root=str(Path(data_root).resolve()), split=split, tta=tta, **complexity,
+                   device=seg.device, amp=bool(seg.amp), batch_size=batch_size, seconds=round(seconds, 3),
+                   images_per_second=round(len(files) / seconds, 3) if seconds > 0 else None,
+                   created=time.strftime('%Y-%m-%d %H:%M:%S'))
+    result = acc.result(summary, out_dir=out)
+    save_result(result, out)
+    return result
+
+
+def save_result(result: EvalResult, out_dir: str | os.PathLike) -> Path:
+    """Write summary.json, per_class.csv, confusion.csv and per_image.npz of ``result`` into ``out_dir``."""
+    import pandas as pd
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in result.summary.items()}
+    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+    result.per_class.to_csv(out / PER_CLASS_FILE, float_format='%.6f')
+    pd.DataFrame(result.confusion, index=pd.Index(result.classes, name='gt \\ pred'),
+                 columns=list(result.classes)).to_csv(out / CONFUSION_FILE)
+    np.savez_compressed(out / PER_IMAGE_FILE, names=np.array(result.names), classes=np.array(result.classes),
+                        confusion=result.confusion, **dict(zip(AREA_KEYS, result.areas())))
+    result.out_dir = out
+    return out
+
+
+def load_result(out_dir: str | os.PathLike, classes: Sequence[str] = CLASSES) -> EvalResult:
+    """Read a results folder written by :func:`evaluate`; a folder from another dataset raises :class:`EvaluationError`."""
+    out = Path(out_dir)
+    summary_path, npz_path = out / SUMMARY_FILE, out / PER_IMAGE_FILE
+    redo = f'Re-run `python -m utils.evaluate CHECKPOINT --data-root DIR --out {out}` to rebuild it.'
+    for path in (summary_path, npz_path):
+        if not path.is_file():
+            raise EvaluationError(f'{path} not found: {out} is not a results folder of utils.evaluate. {redo}')
+    try:
+        summary = json.loads(summary_path.read_text())
+        with np.load(npz_path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (ValueError, OSError) as exc:
+        raise EvaluationError(f'Cannot read {out}: {exc}. {redo}') from None
+    saved = tuple(str(c) for c in summary.get('classes') or data.get('classes', []))
+    if saved != tuple(classes):
+        raise EvaluationError(f'{summary_path} was made for other classes ({list(saved)[:5]}...), not the '
+                              f'{len(classes)} CelebAMask classes: it comes from another dataset. {redo}')
+    missing = [k for k in ('names', *AREA_KEYS, 'confusion') if k not in data]
+    if missing:
+        raise EvaluationError(f'{npz_path} lacks {missing}. {redo}')
+    n = len(data['names'])
+    for k in AREA_KEYS:
+        if data[k].shape != (n, len(classes)):
+            raise EvaluationError(f'{npz_path}: {k} has shape {data[k].shape}, expected ({n}, {len(classes)}) for '
+                                  f'{n} images x {len(classes)} classes; the file comes from another dataset or '
+                                  f'is damaged. {redo}')
+    if data['confusion'].shape != (len(classes),) * 2:
+        raise EvaluationError(f'{npz_path}: confusion matrix has shape {data["confusion"].shape}, expected '
+                              f'{len(classes)} x {len(classes)}. {redo}')
+    return EvalResult(summary, [str(x) for x in data['names']], *(data[k].astype(np.int64) for k in AREA_KEYS),
+                      confusion=data['confusion'].astype(np.int64), classes=tuple(classes), out_dir=out)
+
+
+def format_report(result: EvalResult) -> str:
+    """Plain-text per-class table and summary, for the terminal."""
+    s = result.summary
+    head = (f"{s.get('checkpoint')} on {s.get('split')} ({s.get('num_images')} images), TTA {s.get('tta')}\n"
+            f"parameters {s.get('params'):,} | FLOPs "
+            + (f"{s['flops'] / 1e9:.1f} G at {s.get('flops_input')}" if s.get('flops') else
+               f"n/a ({s.get('flops_note')})"))
+    table = result.per_class[['IoU', 'Acc', 'Dice', 'Precision', 'Recall']].round(2).to_string(na_rep='n/a')
+    summ = ' | '.join(f'{k} {s[k]:.2f}' for k in SUMMARY_KEYS)
+    return f'{head}\n{table}\n{summ}'
+
+
+# --------------------------------------------------------------------------- command line
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog='python -m utils.evaluate', description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument('checkpoint', help='a .pth checkpoint (iter_*.pth or best_*.pth)')
+    p.add_argument('--config', help='config path or name (default: the config stored in the checkpoint)')
+    p.add_argument('--data-root', required=True, help='dataset root in the course layout')
+    p.add_argument('--split', default='val', help='labelled split to score (default: val)')
+    p.add_argument('--tta', default='flip', choices=['none', 'flip', 'ms'],
+                   help='test-time augmentation: flip (with the left/right swap, default), ms (3 scales x flip)')
+    p.add_argument('--out', help='results folder (default: <checkpoint folder>/eval/<name>_<split>_<tta>)')
+    p.add_argument('--batch-size', type=int, default=8, help='images per forward pass (default 8)')
+    p.add_argument('--no-masks', action='store_true', help='do not save the predicted masks')
+    p.add_argument('--no-flops', action='store_true', help='skip the FLOP count')
+    p.add_argument('--device', help="'cuda' or 'cpu' (default: cuda when available)")
+    a = p.parse_args(argv)
+    from .compat import CheckpointError
+    from .inference import InferenceError
+    from .train import TrainError
+
+    try:
+        result = evaluate(a.checkpoint, a.data_root, split=a.split, tta=a.tta, out_dir=a.out, config=a.config,
+                          batch_size=a.batch_size, save_masks=not a.no_masks, flops=not a.no_flops, device=a.device)
+    except (EvaluationError, InferenceError, CheckpointError, TrainError, FileNotFoundError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    print(format_report(result))
+    print(f'results saved to {result.out_dir}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
