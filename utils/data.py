@@ -33,16 +33,14 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from .labels import CLASSES, NUM_CLASSES, PALETTE
+from .layout import LAYOUT, SPLITS, image_dir, mask_dir, natural_key  # noqa: F401  (re-exported)
 
-SPLITS = ('train', 'val', 'test')
 #: Split sizes of the course's CelebAMask-HQ mini dataset.
 EXPECTED_COUNTS: dict[str, int] = {'train': 5000, 'val': 1000, 'test': 1000}
 #: Synthetic defaults of ``fetch('synthetic')``: small enough for a CPU smoke run.
 SYNTHETIC_DEFAULTS = {'size': 64, 'counts': (40, 12, 12)}
 SYNTHETIC_FULL = {'size': 512, 'counts': (5000, 1000, 1000)}
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
-LAYOUT = ('train/train_image + train/train_mask, val/val_image + val/val_mask, test/test_image '
-          '(images N.jpg, masks N.png: 8-bit palette PNGs whose indices are the labels 0..18)')
 #: Per-part mask names of the full CelebAMask-HQ release, in label order (label = index in CLASSES).
 PARTS: tuple[str, ...] = CLASSES[1:]
 _JUNK_DIRS = {'__MACOSX'}
@@ -53,21 +51,6 @@ class DataError(Exception):
 
 
 # --------------------------------------------------------------------------- small helpers
-def image_dir(root: str | os.PathLike, split: str) -> Path:
-    """``root/<split>/<split>_image``."""
-    return Path(root) / split / f'{split}_image'
-
-
-def mask_dir(root: str | os.PathLike, split: str) -> Path:
-    """``root/<split>/<split>_mask``."""
-    return Path(root) / split / f'{split}_mask'
-
-
-def natural_key(name: str) -> tuple:
-    """Sort key that puts 2.jpg before 10.jpg."""
-    return tuple((0, int(t), '') if t.isdigit() else (1, 0, t) for t in re.split(r'(\d+)', Path(name).name))
-
-
 def _files(folder: Path, suffixes: Iterable[str] | None = None) -> list[str]:
     """Visible file names in ``folder`` (optionally with a suffix in ``suffixes``, case-insensitive), sorted."""
     if not folder.is_dir():

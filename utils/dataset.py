@@ -7,7 +7,6 @@ list this module in ``custom_imports``).
 from __future__ import annotations
 
 import os.path as osp
-import re
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -15,16 +14,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS, TRANSFORMS
 
 from .labels import CLASSES, NUM_CLASSES, PALETTE
-
-LAYOUT_HELP = ('expected the course layout: train/train_image + train/train_mask, val/val_image + '
-               'val/val_mask, test/test_image (images N.jpg, masks N.png). '
-               'Run `python -m utils.data check DATA_ROOT` for a full report.')
-
-
-def natural_key(path: str) -> tuple:
-    """Sort key that puts 2.jpg before 10.jpg."""
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r'(\d+)', osp.basename(path)))
-
+from .layout import LAYOUT_HELP, natural_key
 
 @DATASETS.register_module()
 class CelebAMaskDataset(BaseSegDataset):

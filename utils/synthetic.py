@@ -17,9 +17,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .labels import CLASSES, pil_palette
+from .layout import SPLITS, image_dir, mask_dir
 
 L = {name: i for i, name in enumerate(CLASSES)}
-SPLITS = ('train', 'val', 'test')
 _SPLIT_CODE = {'train': 0, 'val': 1, 'test': 2}
 
 # Base colours (RGB) per class; each image jitters them. Left/right pairs share a colour.
@@ -130,9 +130,9 @@ def save_mask(mask: np.ndarray, path: str | os.PathLike) -> None:
 def _write_one(args: tuple) -> None:
     root, split, index, size, seed, with_test_masks = args
     image, mask = sample(seed, split, index, size)
-    Image.fromarray(image).save(root / split / f'{split}_image' / f'{index}.jpg', quality=95)
+    Image.fromarray(image).save(image_dir(root, split) / f'{index}.jpg', quality=95)
     if split != 'test' or with_test_masks:
-        save_mask(mask, root / split / f'{split}_mask' / f'{index}.png')
+        save_mask(mask, mask_dir(root, split) / f'{index}.png')
 
 
 def make_synthetic_dataset(root: str | os.PathLike, n_train: int = 40, n_val: int = 12, n_test: int = 12,
@@ -146,12 +146,12 @@ def make_synthetic_dataset(root: str | os.PathLike, n_train: int = 40, n_val: in
     from tqdm.auto import tqdm
 
     root = Path(root)
-    counts = {'train': n_train, 'val': n_val, 'test': n_test}
+    counts = dict(zip(SPLITS, (n_train, n_val, n_test)))
     jobs = []
     for split, n in counts.items():
-        (root / split / f'{split}_image').mkdir(parents=True, exist_ok=True)
+        image_dir(root, split).mkdir(parents=True, exist_ok=True)
         if split != 'test' or with_test_masks:
-            (root / split / f'{split}_mask').mkdir(parents=True, exist_ok=True)
+            mask_dir(root, split).mkdir(parents=True, exist_ok=True)
         jobs += [(root, split, i, size, seed, with_test_masks) for i in range(n)]
     workers = workers if workers is not None else (min(os.cpu_count() or 1, 8) if len(jobs) > 200 else 0)
     bar = tqdm(total=len(jobs), desc=f'synthetic {size}px', unit='img', disable=not progress)

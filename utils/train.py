@@ -21,6 +21,7 @@ from typing import Any
 
 from . import compat
 from .labels import CLASSES, NUM_CLASSES, REPO_ROOT
+from .layout import LAYOUT_HELP, image_dir, mask_dir
 
 CONFIG_DIR = REPO_ROOT / 'configs'
 SMOKE_DEFAULT = dict(size=64, max_iters=40)
@@ -167,12 +168,9 @@ def check_data_root(data_root: str | os.PathLike, splits: tuple[str, ...] = ('tr
         raise TrainError(f'Data root not found: {root}. Fetch the dataset first (`python -m utils.data fetch '
                          f'SOURCE --out {root}`) or make synthetic data (`python -m utils.synthetic --out {root}`).')
     for split in splits:
-        for kind in ('image', 'mask'):
-            folder = root / split / f'{split}_{kind}'
+        for folder in (image_dir(root, split), mask_dir(root, split)):
             if not folder.is_dir():
-                raise TrainError(f'Missing split folder {folder}. Expected the course layout under {root}: '
-                                 'train/train_image, train/train_mask, val/val_image, val/val_mask, '
-                                 'test/test_image. Run `python -m utils.data check` for details.')
+                raise TrainError(f'Missing split folder {folder} under {root}; {LAYOUT_HELP}')
     return root
 
 
