@@ -5,7 +5,6 @@
 # median-frequency weighting's, in the range of the log-frequency weights a peer used on this dataset.
 # Same weighting on the auxiliary head. Train with `--amp` on a GPU; evaluate with `--tta flip`.
 _base_ = ['./deeplabv3plus_r50-d8_flipswap-aug_1xb4-20k_celebamask-512x512.py']
-class_weight = 'inv_sqrt'
 model = dict(
-    decode_head=dict(loss_decode=dict(class_weight=class_weight)),
-    auxiliary_head=dict(loss_decode=dict(class_weight=class_weight)))
+    decode_head=dict(loss_decode=dict(class_weight='inv_sqrt')),
+    auxiliary_head=dict(loss_decode=dict(class_weight='inv_sqrt')))

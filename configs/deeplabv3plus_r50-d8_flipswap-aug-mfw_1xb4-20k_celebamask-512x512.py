@@ -4,7 +4,6 @@
 # Stronger than 'inv_sqrt' (rare, thin classes such as neck_l and the eyes weigh far more than skin,
 # hair and background), so compare the two on val before choosing.
 _base_ = ['./deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512.py']
-class_weight = 'median_freq'
 model = dict(
-    decode_head=dict(loss_decode=dict(class_weight=class_weight)),
-    auxiliary_head=dict(loss_decode=dict(class_weight=class_weight)))
+    decode_head=dict(loss_decode=dict(class_weight='median_freq')),
+    auxiliary_head=dict(loss_decode=dict(class_weight='median_freq')))

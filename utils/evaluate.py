@@ -242,10 +242,12 @@ def default_out_dir(checkpoint: str | os.PathLike, split: str, tta: str) -> Path
 def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split: str = 'val', tta: str = 'flip',
              out_dir: str | os.PathLike | None = None, config: str | os.PathLike | None = None,
              batch_size: int = 8, save_masks: bool = True, flops: bool = True, device: str | None = None,
-             progress: bool = True) -> EvalResult:
+             progress: bool = True, segmenter=None) -> EvalResult:
     """Predict every image of ``split`` with ``checkpoint`` (batched, AMP on GPU, optional TTA), score and save.
 
     Returns an :class:`EvalResult`; the files are written to ``out_dir`` (see the module docstring).
+    ``segmenter``: a :class:`utils.inference.Segmenter` already loaded from ``checkpoint``, to reuse it
+    (e.g. to compare TTA modes without reloading).
     """
     from PIL import Image
 
@@ -258,7 +260,7 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
     files = split_files(data_root, split)
     out = Path(out_dir) if out_dir is not None else default_out_dir(ck, split, tta)
     try:
-        seg = Segmenter.from_checkpoint(ck, config=config, device=device)
+        seg = segmenter if segmenter is not None else Segmenter.from_checkpoint(ck, config=config, device=device)
     except (InferenceError, CheckpointError) as exc:
         raise EvaluationError(str(exc)) from exc
     heads = getattr(seg.model, 'decode_head', None)

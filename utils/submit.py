@@ -35,16 +35,16 @@ import hashlib
 import io
 import json
 import os
-import re
 import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -52,6 +52,7 @@ from PIL import Image
 from .compat import CheckpointError, check_checkpoint_file
 from .inference import TTA_MODES, InferenceError, iter_predictions, read_image
 from .labels import CLASSES, FLIP_PAIRS, NUM_CLASSES, PALETTE, colorize, pil_palette
+from .layout import natural_key
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 MANIFEST = 'manifest.json'
@@ -70,7 +71,7 @@ class SubmitError(Exception):
 class UnreadableImagesError(SubmitError):
     """Some test images could not be read; all others were predicted (``.bad``, ``.result``)."""
 
-    def __init__(self, message: str, bad: list[tuple[str, str]], result: 'PredictResult') -> None:
+    def __init__(self, message: str, bad: list[tuple[str, str]], result: PredictResult) -> None:
         super().__init__(message)
         self.bad, self.result = bad, result
 
@@ -78,16 +79,12 @@ class UnreadableImagesError(SubmitError):
 class SubmissionCheckError(SubmitError):
     """The freshly built zip failed its check; ``.report`` says why. No zip was written."""
 
-    def __init__(self, message: str, report: 'SubmissionReport') -> None:
+    def __init__(self, message: str, report: SubmissionReport) -> None:
         super().__init__(message)
         self.report = report
 
 
 # --------------------------------------------------------------------------- small helpers
-def _natural_key(name: str) -> tuple:
-    return tuple((0, int(t), '') if t.isdigit() else (1, 0, t) for t in re.split(r'(\d+)', name))
-
-
 def list_images(images_dir: str | os.PathLike) -> list[Path]:
     """Test images in ``images_dir`` (jpg/jpeg/png/bmp, hidden files ignored) in natural order."""
     folder = Path(images_dir)
@@ -95,7 +92,7 @@ def list_images(images_dir: str | os.PathLike) -> list[Path]:
         raise SubmitError(f'Image folder not found: {folder}. Pass the test images, e.g. '
                           '--images data/celebamask/test/test_image.')
     paths = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith('.')
-                    and p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: _natural_key(p.name))
+                    and p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: natural_key(p.name))
     if not paths:
         raise SubmitError(f'No images in {folder} (looked for {", ".join(IMAGE_SUFFIXES)}). Point --images '
                           'at the folder that holds the test images (test/test_image).')
@@ -124,7 +121,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
     try:
         with Image.open(path) as im:
             return im.size
-    except Exception:
+    except Exception:  # noqa: BLE001 - any unreadable image has no size; read_image reports why
         return None
 
 
@@ -194,7 +191,7 @@ def mask_is_valid(path: str | os.PathLike, size: tuple[int, int] | None) -> bool
                 return False
             arr = np.asarray(im)
         return arr.size > 0 and int(arr.max()) < NUM_CLASSES
-    except Exception:
+    except Exception:  # noqa: BLE001 - a mask that cannot be read is simply predicted again
         return False
 
 
@@ -312,8 +309,8 @@ def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
         from .train import resolve_config
 
         config = resolve_config(config)  # a config name from configs/ is fine too
-    run = dict(checkpoint=str(checkpoint.resolve()), checkpoint_sha256=_checkpoint_sha256(checkpoint), tta=tta,
-               config=str(config) if config is not None else None)
+    run = {'checkpoint': str(checkpoint.resolve()), 'checkpoint_sha256': _checkpoint_sha256(checkpoint), 'tta': tta,
+           'config': str(config) if config is not None else None}
     _check_manifest(masks_dir, run, overwrite)
     masks_dir.mkdir(parents=True, exist_ok=True)
     for stale in masks_dir.glob(f'.*{_TMP_MARK}*'):  # leftovers of an interrupted run: never complete masks
@@ -327,7 +324,7 @@ def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
             valid = list(pool.map(lambda p: mask_is_valid(masks_dir / mask_name(p), sizes[p]), images))
         todo = [p for p, ok in zip(images, valid) if not ok]
     manifest = dict(tool='utils.submit', **run, images_dir=str(images_dir.resolve()), images=len(images),
-                    status='running', updated=datetime.now(timezone.utc).isoformat(timespec='seconds'))
+                    status='running', updated=datetime.now(UTC).isoformat(timespec='seconds'))
     _write_json_atomic(masks_dir / MANIFEST, manifest)
 
     failed: list[tuple[str, str]] = []
@@ -343,22 +340,24 @@ def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
         t_predict = time.perf_counter()
         bar = tqdm(total=len(todo), desc=f'predict (tta={tta})', unit='img', disable=not progress)
         pending: list[Future] = []
-        with ThreadPoolExecutor(2) as writer:
-            for path, labels, error in _robust_predictions(segmenter, todo, batch_size, tta):
-                if error is not None:
-                    failed.append((str(path), error))
-                    bar.set_postfix(unreadable=len(failed))
-                else:
-                    pending.append(writer.submit(write_mask, labels, masks_dir / mask_name(path)))
-                    if len(pending) > 64:
-                        pending.pop(0).result()
-                bar.update()
-            for fut in pending:
-                fut.result()
-        bar.close()
+        try:
+            with ThreadPoolExecutor(2) as writer:
+                for path, labels, error in _robust_predictions(segmenter, todo, batch_size, tta):
+                    if error is not None:
+                        failed.append((str(path), error))
+                        bar.set_postfix(unreadable=len(failed))
+                    else:
+                        pending.append(writer.submit(write_mask, labels, masks_dir / mask_name(path)))
+                        if len(pending) > 64:
+                            pending.pop(0).result()
+                    bar.update()
+                for fut in pending:
+                    fut.result()
+        finally:
+            bar.close()
     seconds = time.perf_counter() - t_predict
     manifest.update(status='complete' if not failed else 'incomplete', unreadable=[f for f, _ in failed],
-                    updated=datetime.now(timezone.utc).isoformat(timespec='seconds'))
+                    updated=datetime.now(UTC).isoformat(timespec='seconds'))
     _write_json_atomic(masks_dir / MANIFEST, manifest)
     result = PredictResult(masks_dir=masks_dir, images=len(images), predicted=len(todo) - len(failed),
                            skipped=len(images) - len(todo), failed=failed, tta=tta, checkpoint=str(checkpoint),
@@ -600,7 +599,7 @@ def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: A
             if files:
                 try:
                     bad_crc = masks.zip.testzip()
-                except Exception as exc:  # unsupported compression, truncated archive
+                except Exception as exc:  # noqa: BLE001 - unsupported compression, truncated archive
                     bad_crc = f'{files[0]} ({exc})'
             dupes = sorted({e for e in files if files.count(e) > 1}) if len(set(files)) != len(files) else []
             problems = ([] if files else [src.name]) + ([bad_crc] if bad_crc else []) + dupes
@@ -634,13 +633,13 @@ def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: A
             main = max(tops, key=lambda t: sum(e.startswith(t + '/') for e in present.values()))
             present = {k: v for k, v in present.items() if v.startswith(main + '/')}
         missing = [n for n in expected if n not in present]
-        extra = sorted(set(present) - set(expected), key=_natural_key)
+        extra = sorted(set(present) - set(expected), key=natural_key)
         results.append(_check('all masks present', missing, f'{len(expected)} masks, one per image',
                               '{n} images have no mask', 'Predict them (python -m utils.submit ... resumes and '
                                                          'only predicts what is missing).'))
         stems = {Path(n).stem.lower(): n for n in missing}
-        hints = [f'{e} (expected {stems[Path(e).name.split(".")[0].lower()]})'
-                 if Path(e).name.split('.')[0].lower() in stems else e for e in extra]
+        hints = [f'{present[e]} (expected {stems[e.split(".")[0].lower()]})'
+                 if e.split('.')[0].lower() in stems else present[e] for e in extra]
         results.append(_check('no extra files', hints, 'no file without a test image',
                               '{n} files are not <image name>.png of a test image',
                               'Name each mask like its image with .png: 100.jpg -> 100.png; remove other files.'))
@@ -656,7 +655,7 @@ def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: A
                 with Image.open(io.BytesIO(masks.read(entry))) as im:
                     fmt, mode, size = im.format, im.mode, im.size
                     arr = np.asarray(im)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any decode failure is a finding, not a crash
                 not_png.append(f'{entry} ({type(exc).__name__})')
                 continue
             checked += 1
@@ -834,7 +833,7 @@ def score_submission(source: Any, masks_dir: str | os.PathLike, progress: bool =
     if not gt_dir.is_dir():
         raise SubmitError(f'Ground-truth folder not found: {gt_dir}. Pass the masks of the same images, e.g. '
                           '--masks data/synthetic/test/test_mask (the real test masks are hidden).')
-    gts = sorted((p for p in gt_dir.glob('*.png') if not p.name.startswith('.')), key=lambda p: _natural_key(p.name))
+    gts = sorted((p for p in gt_dir.glob('*.png') if not p.name.startswith('.')), key=lambda p: natural_key(p.name))
     if not gts:
         raise SubmitError(f'No PNG masks in {gt_dir}.')
     try:
@@ -1042,7 +1041,7 @@ def main(argv: list[str] | None = None) -> int:
     except SubmissionCheckError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
-    except Exception as e:  # the CLI names the problem instead of dumping a traceback
+    except Exception as e:
         if args.debug:
             raise
         known = (SubmitError, CheckpointError, InferenceError)

@@ -1,0 +1,349 @@
+"""The improved recipe: every transform of its train pipeline on crafted masks, its class weights, its
+schedule, and that every config of the family builds (model + pipeline) and trains in smoke mode."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from utils.labels import FLIP_PAIRS, NUM_CLASSES, REPO_ROOT
+
+CONFIGS = REPO_ROOT / 'configs'
+R50_TOP = 'deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512'
+R101_TOP = 'deeplabv3plus_r101-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512'
+SMOKE = 'deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-40it_celebamask-smoke-64x64'
+IMPROVED = [
+    'deeplabv3plus_r50-d8_1xb4-20k_celebamask-512x512',
+    'deeplabv3plus_r50-d8_flipswap_1xb4-20k_celebamask-512x512',
+    'deeplabv3plus_r50-d8_flipswap-aug_1xb4-20k_celebamask-512x512',
+    R50_TOP,
+    'deeplabv3plus_r50-d8_flipswap-aug-mfw_1xb4-20k_celebamask-512x512',
+    R101_TOP,
+    SMOKE,
+]
+NAME_RE = re.compile(r'^[a-z0-9]+_[a-z0-9]+-d8(_[a-z0-9-]+)?_1xb4-(\d+k|\d+it)_celebamask(-smoke)?-\d+x\d+$')
+
+
+def _cfg(name: str, **kw):
+    from utils.train import load_config
+
+    return load_config(name, **kw)
+
+
+def _transform(cfg_node: dict, **override):
+    import copy
+
+    from mmseg.registry import TRANSFORMS
+
+    from utils import dataset  # noqa: F401  (registrations)
+    from utils.bench import init_registries
+
+    init_registries()
+    node = copy.deepcopy(dict(cfg_node))
+    node.update(override)
+    return TRANSFORMS.build(node)
+
+
+def _step(cfg, type_name: str) -> dict:
+    steps = [t for t in cfg.train_dataloader.dataset.pipeline if t['type'] == type_name]
+    assert len(steps) == 1, f'{type_name} should occur once in the train pipeline'
+    return steps[0]
+
+
+def _crafted(size: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """An image whose pixels encode their column, and a mask with every class, l/r parts on their own side."""
+    rng = np.random.default_rng(seed)
+    mask = rng.integers(0, NUM_CLASSES, size=(size, size)).astype(np.uint8)
+    mask[:, size // 2:][np.isin(mask[:, size // 2:], [5, 7, 9])] = 1  # r_* only on the picture's left
+    mask[:, :size // 2][np.isin(mask[:, :size // 2], [4, 6, 8])] = 1  # l_* only on the picture's right
+    img = np.zeros((size, size, 3), np.uint8)
+    img[..., 0] = np.arange(size, dtype=np.uint8)[None, :] * (255 // size)
+    img[..., 1] = mask * 10
+    img[..., 2] = 128
+    return img, mask
+
+
+def _results(img: np.ndarray, mask: np.ndarray) -> dict:
+    return dict(img=img.copy(), gt_seg_map=mask.copy(), seg_fields=['gt_seg_map'], img_shape=img.shape[:2],
+                ori_shape=img.shape[:2])
+
+
+# --------------------------------------------------------------------------- config family
+@pytest.mark.parametrize('name', IMPROVED)
+def test_config_names_follow_mmseg_style(name):
+    assert (CONFIGS / f'{name}.py').is_file()
+    assert NAME_RE.match(name), name
+
+
+def test_swap_flip_is_defined_in_one_base_file_only():
+    hits = sorted(str(p.relative_to(CONFIGS)) for p in CONFIGS.rglob('*.py') if 'swap_seg_labels' in p.read_text())
+    assert hits == ['_base_/datasets/celebamask_flipswap.py']
+
+
+@pytest.mark.parametrize('name', [n for n in IMPROVED if 'flipswap' in n])
+def test_every_flipswap_config_swaps_all_three_pairs(name):
+    flip = _step(_cfg(name), 'RandomFlip')
+    assert sorted(tuple(p) for p in flip['swap_seg_labels']) == sorted(FLIP_PAIRS)
+    assert flip['prob'] == 0.5 and flip['direction'] == 'horizontal'
+
+
+def test_seed_configs_are_unchanged_by_the_family():
+    cfg = _cfg('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512')
+    types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    assert 'RandomFlip' not in types and 'RandomResize' not in types
+    assert [s['type'] for s in cfg.param_scheduler] == ['CyclicLR', 'CyclicMomentum']
+
+
+def test_aug_pipeline_order_and_values():
+    cfg = _cfg(R50_TOP)
+    types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    assert types == ['LoadImageFromFile', 'LoadAnnotations', 'CheckSegLabels', 'RandomResize', 'RandomCrop',
+                     'RandomFlip', 'PhotoMetricDistortion', 'PackSegInputs']
+    rr, crop = _step(cfg, 'RandomResize'), _step(cfg, 'RandomCrop')
+    assert tuple(rr['scale']) == (512, 512) and tuple(rr['ratio_range']) == (0.5, 2.0) and rr['keep_ratio']
+    assert tuple(crop['crop_size']) == (512, 512) and crop['cat_max_ratio'] == 0.75
+    # test/val stay a plain 512 resize: no augmentation at evaluation time
+    assert [t['type'] for t in cfg.val_dataloader.dataset.pipeline if t['type'] != 'CheckSegLabels'] == \
+        ['LoadImageFromFile', 'Resize', 'LoadAnnotations', 'PackSegInputs']
+    assert cfg.model.data_preprocessor.seg_pad_val == 0  # see the flipswap-aug config: MMSeg 1.2.2 class_weight bug
+    assert cfg.get('test_tta') == 'flip'
+
+
+def test_apply_smoke_scales_the_aug_pipeline():
+    cfg = _cfg(R50_TOP, smoke=dict(size=64, max_iters=4))
+    assert tuple(_step(cfg, 'RandomResize')['scale']) == (64, 64)
+    assert tuple(_step(cfg, 'RandomCrop')['crop_size']) == (64, 64)
+    assert tuple(cfg.model.data_preprocessor['size']) == (64, 64)
+    assert cfg.model.pretrained is None
+    assert all(s['end'] <= 1000 for s in cfg.param_scheduler)
+    assert all(s['begin'] < s['end'] for s in cfg.param_scheduler)  # no scheduler left with begin past end
+
+
+def test_r101_option_uses_mmseg_imagenet_weights():
+    cfg = _cfg(R101_TOP)
+    assert cfg.model.backbone.depth == 101 and cfg.model.backbone.type == 'ResNetV1c'
+    assert cfg.model.pretrained == 'open-mmlab://resnet101_v1c'
+    from mmengine.runner.checkpoint import get_external_models
+
+    assert get_external_models()['resnet101_v1c'].startswith('https://download.openmmlab.com/')
+
+
+def test_class_weight_layers():
+    for name, method in ((R50_TOP, 'inv_sqrt'),
+                         ('deeplabv3plus_r50-d8_flipswap-aug-mfw_1xb4-20k_celebamask-512x512', 'median_freq')):
+        cfg = _cfg(name)
+        assert cfg.model.decode_head.loss_decode.class_weight == method
+        assert cfg.model.auxiliary_head.loss_decode.class_weight == method
+    base = _cfg('deeplabv3plus_r50-d8_flipswap-aug_1xb4-20k_celebamask-512x512')
+    assert base.model.decode_head.loss_decode.get('class_weight') is None
+
+
+# --------------------------------------------------------------------------- transforms on crafted arrays
+def test_swap_flip_mirrors_and_swaps_left_right_labels():
+    flip = _transform(_step(_cfg(R50_TOP), 'RandomFlip'), prob=1.0)
+    img, mask = _crafted()
+    out = flip(_results(img, mask))
+    perm = np.arange(NUM_CLASSES)
+    for a, b in FLIP_PAIRS:
+        perm[a], perm[b] = b, a
+    np.testing.assert_array_equal(out['img'], img[:, ::-1])
+    np.testing.assert_array_equal(out['gt_seg_map'], perm[mask[:, ::-1]])
+    # after the flip, left parts are still on the picture's right: position keeps meaning the side
+    right = out['gt_seg_map'][:, 32:]
+    assert not np.isin(right, [5, 7, 9]).any() and np.isin(right, [4, 6, 8]).any()
+
+
+def test_plain_flip_would_not_swap():
+    """Control for the test above: the same flip without swap_seg_labels puts l_* labels on the wrong side."""
+    flip = _transform(_step(_cfg(R50_TOP), 'RandomFlip'), prob=1.0, swap_seg_labels=None)
+    img, mask = _crafted()
+    out = flip(_results(img, mask))
+    assert np.isin(out['gt_seg_map'][:, 32:], [5, 7, 9]).any()
+
+
+def test_flip_with_prob_zero_is_identity():
+    flip = _transform(_step(_cfg(R50_TOP), 'RandomFlip'), prob=0.0)
+    img, mask = _crafted()
+    out = flip(_results(img, mask))
+    np.testing.assert_array_equal(out['gt_seg_map'], mask)
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_random_resize_and_crop_keep_labels_valid_and_shapes_right(seed):
+    import random
+
+    cfg = _cfg(R50_TOP, smoke=dict(size=64, max_iters=4))
+    resize, crop = _transform(_step(cfg, 'RandomResize')), _transform(_step(cfg, 'RandomCrop'))
+    np.random.seed(seed)
+    random.seed(seed)
+    img, mask = _crafted(64, seed)
+    out = crop(resize(_results(img, mask)))
+    h, w = out['img'].shape[:2]
+    assert out['gt_seg_map'].shape == (h, w)
+    assert 1 <= h <= 64 and 1 <= w <= 64  # crop_size 64 (512 scaled by apply_smoke); smaller when zoomed out
+    assert set(np.unique(out['gt_seg_map'])) <= set(np.unique(mask))  # nearest resampling invents no label
+
+
+def test_random_resize_spans_the_ratio_range():
+    cfg = _cfg(R50_TOP, smoke=dict(size=64, max_iters=4))
+    resize = _transform(_step(cfg, 'RandomResize'))
+    np.random.seed(0)
+    sizes = {resize(_results(*_crafted(64)))['img'].shape[0] for _ in range(40)}
+    assert min(sizes) < 64 < max(sizes) and min(sizes) >= 32 and max(sizes) <= 128
+
+
+def test_photometric_distortion_changes_image_only():
+    pmd = _transform(_step(_cfg(R50_TOP), 'PhotoMetricDistortion'))
+    np.random.seed(0)
+    img, mask = _crafted()
+    changed = 0
+    for _ in range(8):
+        out = pmd(_results(img, mask))
+        np.testing.assert_array_equal(out['gt_seg_map'], mask)
+        assert out['img'].shape == img.shape
+        changed += int(not np.array_equal(np.asarray(out['img']).astype(np.uint8), img))
+    assert changed > 0
+
+
+def test_full_train_pipeline_on_synthetic_data(synthetic_root):
+    from mmseg.registry import DATASETS
+
+    from utils.bench import init_registries
+
+    init_registries()
+    cfg = _cfg(R50_TOP, data_root=synthetic_root, smoke=dict(size=64, max_iters=4))
+    ds = DATASETS.build(cfg.train_dataloader.dataset)
+    np.random.seed(0)
+    for i in range(4):
+        item = ds[i]
+        seg = item['data_samples'].gt_sem_seg.data.numpy()
+        assert item['inputs'].shape[0] == 3 and item['inputs'].shape[1:] == seg.shape[1:]
+        assert seg.max() < NUM_CLASSES  # padding to 64 happens later, in the data preprocessor
+
+
+# --------------------------------------------------------------------------- class weights
+@pytest.mark.parametrize('method', ['inv_sqrt', 'median_freq'])
+def test_data_derived_class_weights(synthetic_root, method):
+    from utils.stats import compute_class_weights
+
+    w = np.asarray(compute_class_weights(synthetic_root, method))
+    assert w.shape == (NUM_CLASSES,) and np.all(np.isfinite(w)) and np.all(w > 0)
+    assert w[0] < np.median(w)  # background, the most frequent class, weighs less than the median class
+
+
+def test_resolve_class_weights_fills_both_heads(synthetic_root):
+    from utils.train import resolve_class_weights
+
+    cfg = _cfg(R50_TOP, data_root=synthetic_root, smoke=dict(size=64, max_iters=4))
+    resolve_class_weights(cfg, synthetic_root)
+    for head in ('decode_head', 'auxiliary_head'):
+        w = getattr(cfg.model, head).loss_decode.class_weight
+        assert isinstance(w, list) and len(w) == NUM_CLASSES and min(w) > 0
+
+
+# --------------------------------------------------------------------------- schedule
+def test_poly_schedule_with_warmup():
+    import torch
+    from mmengine.optim.scheduler import LinearLR, PolyLR
+
+    cfg = _cfg(R50_TOP)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=cfg.optim_wrapper.optimizer.lr, momentum=0.9)
+    kinds = {'LinearLR': LinearLR, 'PolyLR': PolyLR}
+    scheds = [kinds[s['type']](opt, **{k: v for k, v in s.items() if k != 'type'}) for s in cfg.param_scheduler]
+    total = cfg.train_cfg.max_iters
+    lrs = []
+    for _ in range(total):
+        lrs.append(opt.param_groups[0]['lr'])
+        opt.step()
+        for s in scheds:
+            s.step()
+    lrs = np.asarray(lrs)
+    assert lrs[0] == pytest.approx(1e-5, rel=1e-3)  # 0.01 x start_factor 1e-3
+    assert np.all(np.diff(lrs[:1000]) > 0)  # warm-up rises
+    assert lrs.argmax() in range(990, 1010) and lrs.max() < 0.01
+    assert np.all(np.diff(lrs[1001:]) <= 0)  # then decays
+    for t in (2000, 10000, 19000):
+        expect = 1e-4 + (0.01 - 1e-4) * (1 - t / total) ** 0.9
+        assert lrs[t] == pytest.approx(expect, rel=0.06)
+    assert lrs[-1] == pytest.approx(1e-4, rel=0.1)
+
+
+# --------------------------------------------------------------------------- build + train
+@pytest.mark.parametrize('name', IMPROVED)
+def test_config_builds_model_and_pipeline(name):
+    from mmcv.transforms import Compose
+
+    from utils.bench import _build_train_model, init_registries
+
+    init_registries()
+    cfg = _cfg(name, smoke=dict(size=64, max_iters=4))
+    for node in (cfg.model.decode_head.loss_decode, cfg.model.auxiliary_head.loss_decode):
+        if isinstance(node.get('class_weight'), str):
+            node['class_weight'] = [1.0] * NUM_CLASSES  # resolved from data at train time
+    model = _build_train_model(cfg)
+    n = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if '_r50-' in name:
+        assert n == 43_589_878  # the seed report's count: the family keeps the seed's architecture
+    else:
+        assert n > 60_000_000
+        print(f'\n{name}: {n:,} trainable parameters')
+    Compose(cfg.train_dataloader.dataset.pipeline)
+    Compose(cfg.val_dataloader.dataset.pipeline)
+
+
+def test_r101_forward_backward_on_cpu():
+    import torch
+
+    from utils.bench import _build_train_model, init_registries
+
+    init_registries()
+    cfg = _cfg(R101_TOP, smoke=dict(size=64, max_iters=4))
+    for node in (cfg.model.decode_head.loss_decode, cfg.model.auxiliary_head.loss_decode):
+        node['class_weight'] = [1.0] * NUM_CLASSES
+    model = _build_train_model(cfg).train()
+    x = torch.randn(2, 3, 64, 64)
+    feats = model.extract_feat(x)
+    assert feats[-1].shape == (2, 2048, 8, 8)  # output stride 8
+    logits = model.decode_head(feats)
+    logits.float().mean().backward()
+    assert model.backbone.stem[0].weight.grad is not None  # deep stem of ResNetV1c
+
+
+def test_weighted_loss_survives_padding(synthetic_root):
+    """A zoomed-out crop is padded by the preprocessor; with class weights that padding must not be 255."""
+    import torch
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    from utils.bench import _build_train_model, init_registries
+    from utils.train import resolve_class_weights
+
+    init_registries()
+    cfg = _cfg(R50_TOP, data_root=synthetic_root, smoke=dict(size=64, max_iters=4))
+    resolve_class_weights(cfg, synthetic_root)
+    model = _build_train_model(cfg).train()
+    samples = []
+    for hw in ((32, 40), (64, 64)):  # the first is smaller than 64: padded
+        s = SegDataSample()
+        s.gt_sem_seg = PixelData(data=torch.randint(0, NUM_CLASSES, (1, *hw)))
+        s.set_metainfo(dict(img_shape=hw, ori_shape=hw))
+        samples.append(s)
+    batch = dict(inputs=[torch.randint(0, 255, (3, 32, 40), dtype=torch.uint8),
+                         torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)], data_samples=samples)
+    data = model.data_preprocessor(batch, True)
+    assert data['inputs'].shape == (2, 3, 64, 64)
+    assert int(data['data_samples'][0].gt_sem_seg.data.max()) < NUM_CLASSES  # padded with 0, not 255
+    losses = model._run_forward(data, mode='loss')
+    assert torch.isfinite(losses['decode.loss_ce'])
+
+
+def test_smoke_config_trains(synthetic_root, tmp_path):
+    from utils.train import train
+
+    result = train(SMOKE, synthetic_root, tmp_path / 'work', smoke=dict(size=64, max_iters=1), resume='none')
+    assert result['checkpoint'] is not None and Path(result['checkpoint']).is_file()
+    assert 0 <= result['metrics']['mIoU'] <= 100
+    cfg_text = next(Path(result['work_dir']).glob('*.py')).read_text()
+    assert re.search(r'class_weight=\[', cfg_text) and 'inv_sqrt' not in cfg_text  # resolved before training
