@@ -253,6 +253,7 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
 
     from .compat import CheckpointError
     from .inference import TTA_MODES, InferenceError, Segmenter, iter_predictions
+    from .train import TrainError
 
     if tta not in TTA_MODES:
         raise EvaluationError(f'Unknown TTA {tta!r}: choose one of {", ".join(TTA_MODES)}.')
@@ -261,7 +262,7 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
     out = Path(out_dir) if out_dir is not None else default_out_dir(ck, split, tta)
     try:
         seg = segmenter if segmenter is not None else Segmenter.from_checkpoint(ck, config=config, device=device)
-    except (InferenceError, CheckpointError) as exc:
+    except (InferenceError, CheckpointError, TrainError) as exc:
         raise EvaluationError(str(exc)) from exc
     heads = getattr(seg.model, 'decode_head', None)
     n_out = getattr(heads, 'num_classes', NUM_CLASSES)
