@@ -75,3 +75,11 @@ def test_class_count_mismatch_is_explained(tmp_path):
     cfg.model.decode_head.loss_decode.class_weight = [1.0] * 18
     with pytest.raises(TrainError, match='class_weight has 18 entries'):
         check_num_classes(cfg)
+
+
+def test_shortening_keeps_warmup_share(tmp_path):
+    cfg = load_config('deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512', work_dir=tmp_path,
+                      max_iters=2000)
+    warmup, poly = cfg.param_scheduler
+    assert (warmup['begin'], warmup['end']) == (0, 100)  # 1,000 of 20k -> 100 of 2k
+    assert poly['end'] == 2000

@@ -84,6 +84,10 @@ def set_max_iters(cfg, max_iters: int) -> None:
             sched['total_iters'] = int(max_iters)
         if sched.get('end') == old:
             sched['end'] = int(max_iters)
+        elif isinstance(sched.get('end'), int) and sched['end'] < old:  # e.g. a warm-up: keep its share
+            sched['end'] = max(1, round(sched['end'] * max_iters / old))
+        if isinstance(sched.get('begin'), int) and 0 < sched['begin'] < old:
+            sched['begin'] = min(round(sched['begin'] * max_iters / old), sched.get('end', max_iters) - 1)
     if cfg.train_cfg.get('val_interval', 0) > max_iters:
         cfg.train_cfg.val_interval = int(max_iters)
 
