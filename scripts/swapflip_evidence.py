@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = {tta: evaluate(model, cfg, data_root, tta) for tta in ('none', 'flip')}
             print(f'  {name}: mIoU {np.nanmean(results[name]["none"]):.2f} '
                   f'({time.perf_counter() - t:.0f} s)', flush=True)
-        meta = dict(size=a.size, iters=a.iters, class_weight=a.class_weight, lr=a.lr, n_train=a.n_train, n_val=a.n_val, seed=a.seed, device=cpu_name(),
+        meta = dict(size=a.size, iters=a.iters, class_weight=a.class_weight, lr=a.lr, n_train=a.n_train,
+                    n_val=a.n_val, seed=a.seed, device=cpu_name(),
                     minutes=(time.perf_counter() - t0) / 60, torch=torch.__version__)
     table = markdown(results, meta)
     print(table)

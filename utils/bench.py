@@ -220,13 +220,16 @@ def bench_train(cfg, batches: list[dict], device: str, amp: bool, channels_last:
         torch.cuda.reset_peak_memory_stats()
     model, wrapper = build_model_and_optim(cfg, device, amp, channels_last)
     losses: list[float] = []
-    times = time_calls(lambda i: losses.append(train_step(model, wrapper, batches[i % len(batches)], channels_last)),
-                       iters, warmup, device)
+
+    def step(i: int) -> None:
+        losses.append(train_step(model, wrapper, batches[i % len(batches)], channels_last))
+
+    times = time_calls(step, iters, warmup, device)
     med = statistics.median(times)
     bs = len(batches[0]['inputs'])
     result = dict(s_per_iter=med, it_per_s=1 / med, images_per_s=bs / med, times=times,
                   peak_mem_mb=peak_memory_mb(device), last_loss=losses[-1])
-    del model, wrapper
+    model = wrapper = None  # free the memory before the next variant
     return result
 
 

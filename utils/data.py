@@ -832,7 +832,9 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
                         f'`python -m utils.data fetch {root} --out DIR`.')
     expected = _parse_expect(expect)
     results: list[CheckResult] = []
-    rel = lambda p: os.path.relpath(p, root)
+
+    def rel(p) -> str:
+        return os.path.relpath(p, root)
 
     # -- folders
     folders = [image_dir(root, s) for s in SPLITS] + [mask_dir(root, s) for s in ('train', 'val')]

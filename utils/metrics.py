@@ -138,7 +138,7 @@ class Scalars:
 
 
 def find_scalar_files(work_dir: str | os.PathLike) -> list[Path]:
-    """``scalars.json`` files of a work dir (one per timestamped run, oldest first); a run folder or the file itself also works."""
+    """``scalars.json`` files of a work dir (one per timestamped run, oldest first); a run folder or the file works too."""
     path = Path(work_dir)
     if path.is_file():
         return [path]

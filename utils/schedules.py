@@ -151,9 +151,10 @@ def schedule_trace(config: str, resume_config: str | None = None, every: int = 1
 
 def plot_schedule(trace, title: str = 'LR and momentum schedule'):
     """Figure of a :func:`schedule_trace` frame: LR (left axis) and momentum (right), resume point marked."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig = Figure(figsize=(8, 3.2))
+    ax = fig.subplots()
     ax.plot(trace['iter'], trace['lr'], color='tab:blue', label='learning rate')
     ax.set_xlabel('iteration')
     ax.set_ylabel('learning rate', color='tab:blue')

@@ -240,13 +240,14 @@ def _load_pair(root: Path, split: str, name: str) -> tuple[np.ndarray, np.ndarra
 
 def plot_class_frequencies(data_root: str | os.PathLike, splits: Sequence[str] = ('train', 'val')):
     """Bar charts (log scale) of each class's pixel share and image share, per split, in palette colours."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     df = class_frequencies(data_root, splits, progress=False)
     x = np.arange(NUM_CLASSES)
     width = 0.8 / len(splits)
     colours = np.asarray(PALETTE) / 255
-    fig, axes = plt.subplots(2, 1, figsize=(12, 6.5), sharex=True)
+    fig = Figure(figsize=(12, 6.5))
+    axes = fig.subplots(2, 1, sharex=True)
     for ax, what, label in ((axes[0], 'pixels', 'share of pixels'), (axes[1], 'images', 'share of images')):
         for k, s in enumerate(splits):
             vals = df[f'{s} {what}'].to_numpy()
@@ -268,11 +269,12 @@ def plot_class_frequencies(data_root: str | os.PathLike, splits: Sequence[str] =
 
 def plot_class_weights(data_root: str | os.PathLike, split: str = 'train'):
     """Grouped bars: the seed's weights next to median-frequency and inverse-sqrt weights."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     df = weight_table(data_root, split)
     x = np.arange(NUM_CLASSES)
-    fig, ax = plt.subplots(figsize=(12, 3.5))
+    fig = Figure(figsize=(12, 3.5))
+    ax = fig.subplots()
     for k, col in enumerate(('seed', 'median_freq', 'inv_sqrt')):
         ax.bar(x + (k - 1) * 0.27, df[col], 0.27, label=col)
     ax.set_yscale('log')
@@ -288,7 +290,7 @@ def plot_class_weights(data_root: str | os.PathLike, split: str = 'train'):
 def overlay_grid(data_root: str | os.PathLike, split: str = 'train', n: int = 6,
                  names: Sequence[str] | None = None, alpha: float = 0.5, seed: int = 0):
     """Image, mask colours and overlay for ``n`` random (or the named) samples, with a palette legend."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     root = Path(data_root)
     if names is None:
@@ -298,7 +300,8 @@ def overlay_grid(data_root: str | os.PathLike, split: str = 'train', n: int = 6,
         pick = np.random.default_rng(seed).choice(len(pool), size=min(n, len(pool)), replace=False)
         names = sorted((pool[i] for i in pick), key=natural_key)
     names = list(names)
-    fig, axes = plt.subplots(3, len(names), figsize=(2.2 * len(names), 7.4), squeeze=False)
+    fig = Figure(figsize=(2.2 * len(names), 7.4))
+    axes = fig.subplots(3, len(names), squeeze=False)
     for j, name in enumerate(names):
         img, mask = _load_pair(root, split, name)
         colour = colorize(mask)
@@ -317,13 +320,13 @@ def overlay_grid(data_root: str | os.PathLike, split: str = 'train', n: int = 6,
 def rare_class_grid(data_root: str | os.PathLike, classes: Iterable[str] = RARE_CLASSES, split: str = 'train',
                     per_class: int = 6):
     """Thumbnails of images containing each rare class (one row per class), the class highlighted."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     root = Path(data_root)
     classes = list(classes)
     table = rare_class_images(root, classes, splits=(split,))
-    fig, axes = plt.subplots(len(classes), per_class, figsize=(1.9 * per_class, 2.1 * len(classes)),
-                             squeeze=False)
+    fig = Figure(figsize=(1.9 * per_class, 2.1 * len(classes)))
+    axes = fig.subplots(len(classes), per_class, squeeze=False)
     for r, cls in enumerate(classes):
         label = CLASSES.index(cls)
         col = table[cls]

@@ -674,7 +674,8 @@ def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: A
                 bad_values.update(int(v) for v in high)
             counts += hist[:NUM_CLASSES]
             if np.count_nonzero(hist) == 1:
-                single.append(f'{entry} (all {CLASSES[int(np.argmax(hist))] if np.argmax(hist) < NUM_CLASSES else int(np.argmax(hist))})')
+                top = int(np.argmax(hist))
+                single.append(f'{entry} (all {CLASSES[top] if top < NUM_CLASSES else top})')
 
         results.append(_check('PNG files', not_png, 'every mask is a readable PNG', '{n} masks are not readable PNGs',
                               'Write masks with write_mask() / PIL as PNG; re-run the prediction for these.'))
@@ -881,7 +882,7 @@ def _palette_legend(fig, labels: Sequence[int], ncol: int = 7) -> None:
 def preview_grid(source: Any, images_dir: str | os.PathLike, n: int = 6, *, seed: int | None = 0,
                  alpha: float = 0.5, cols: int = 2, names: Sequence[str] | None = None):
     """Figure of ``n`` random test images: image | prediction overlay, with a palette legend."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     images = {mask_name(p): p for p in list_images(images_dir)}
     masks = _open_masks(source)
@@ -896,7 +897,8 @@ def preview_grid(source: Any, images_dir: str | os.PathLike, n: int = 6, *, seed
             rng = np.random.default_rng(seed)
             chosen = [avail[i] for i in sorted(rng.choice(len(avail), size=min(n, len(avail)), replace=False))]
         rows = -(-len(chosen) // cols)
-        fig, axes = plt.subplots(rows, 2 * cols, figsize=(3.2 * 2 * cols, 3.2 * rows + 0.9), squeeze=False)
+        fig = Figure(figsize=(3.2 * 2 * cols, 3.2 * rows + 0.9))
+        axes = fig.subplots(rows, 2 * cols, squeeze=False)
         seen: set[int] = set()
         for ax in axes.ravel():
             ax.axis('off')
@@ -924,11 +926,11 @@ def preview_grid(source: Any, images_dir: str | os.PathLike, n: int = 6, *, seed
 
 def class_histogram(source: Any, reference: Any = None, *, log: bool = True, ax=None):
     """Bar chart of the predicted pixel share per class, next to ``reference`` (e.g. the val masks)."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     pred = class_counts(source).astype(np.float64)
     ref = _reference_counts(reference)
-    fig = ax.figure if ax is not None else plt.figure(figsize=(11, 4))
+    fig = ax.figure if ax is not None else Figure(figsize=(11, 4))
     ax = ax or fig.add_subplot(1, 1, 1)
     x = np.arange(NUM_CLASSES)
     width = 0.4 if ref is not None else 0.8

@@ -282,11 +282,12 @@ def build_runner(cfg):
 def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
           work_dir: str | os.PathLike | None = None, *, max_iters: int | None = None, amp: bool = False,
           resume: str | os.PathLike | None = 'auto', smoke: bool | dict | None = None,
-          cfg_options: dict | None = None, launcher: str = 'none') -> dict:
+          cfg_options: dict | None = None, launcher: str = 'none', extra_hooks: list[dict] | None = None) -> dict:
     """Train ``config``; returns ``{'work_dir', 'checkpoint', 'best', 'metrics', 'resumed_from'}``.
 
     ``resume``: ``'auto'`` (newest readable checkpoint in ``work_dir``), ``'none'``/``None``, a
     checkpoint file, or another work_dir (its newest readable checkpoint; used to go 20k -> 30k).
+    ``extra_hooks``: MMEngine hook configs added to the run (e.g. ``utils.workflow.LiveCurveHook``).
     """
     cfg = load_config(config, data_root=data_root, work_dir=work_dir, max_iters=max_iters, amp=amp,
                       smoke=smoke, cfg_options=cfg_options, launcher=launcher)
@@ -302,6 +303,8 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     resumed_from = _resolve_resume(resume, cfg.work_dir)
     if resumed_from is not None:
         cfg.resume, cfg.load_from = True, str(resumed_from)
+    if extra_hooks:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + list(extra_hooks)
     compat.mark_work_dir(cfg.work_dir)
     _init_cpu_distributed(cfg)
     runner = build_runner(cfg)
