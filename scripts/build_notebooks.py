@@ -35,6 +35,8 @@ elif Path.cwd().name == 'notebooks':
 sys.path.insert(0, os.getcwd())
 from utils import env  # noqa: E402  (installs the mmcv-lite shim before mmseg is imported)
 
+%matplotlib inline
+
 if IN_COLAB:
     env.mount_drive()  # work_dirs live on Drive, so a disconnect loses at most one checkpoint interval
 print('repository:', os.getcwd(), '| Colab:', IN_COLAB, '| device:', env.device())'''
@@ -182,7 +184,7 @@ The improved recipe spends its budget in one 20k run and has no second stage.'''
 else:
     from utils.schedules import plot_schedule, schedule_trace
 
-    plot_schedule(schedule_trace(PLAN.config_20k, PLAN.config_30k, every=20), title='20k, then resumed to 30k')'''),
+    display(plot_schedule(schedule_trace(PLAN.config_20k, PLAN.config_30k, every=20), title='20k, then resumed to 30k'))'''),
         ('md', '''## Resume
 The newest readable checkpoint of stage 2 is used if there is one (a disconnect during stage 2),
 otherwise the last checkpoint of stage 1. A truncated file is skipped with a warning.'''),
@@ -224,11 +226,11 @@ summary_table(result)'''),
 Its first run (plain loss, 20k) and its best run (class weights + OHEM, 30k), with the difference to ours.'''),
         ('code', 'compare_with_seed(result)'),
         ('md', '## Training curves of both stages'),
-        ('code', 'plot_curves([d for d in (PLAN.work_dir_20k, PLAN.work_dir_30k) if d is not None and d.is_dir()]);'),
+        ('code', 'plot_curves([d for d in (PLAN.work_dir_20k, PLAN.work_dir_30k) if d is not None and d.is_dir()])'),
         ('md', '''## Confusion matrix
 Rows are the true class, normalised per row: off-diagonal cells show which classes are taken for which
 (left for right, hair for hat, neck for skin).'''),
-        ('code', 'plot_confusion(result);'),
+        ('code', 'plot_confusion(result)'),
         ('md', '''## Inspector
 Pick a class (sorted from the worst IoU), see how its IoU spreads over the images, and step through the
 images from worst to best: image, ground truth, prediction and the error map, the class highlighted.'''),

@@ -1,0 +1,129 @@
+"""The six notebooks: committed clean, generated from scripts/build_notebooks.py, lint-clean, and Run All in smoke mode."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from utils.run_notebooks import NOTEBOOKS, NotebookError, notebook_parameters, run_notebook
+
+REPO = Path(__file__).resolve().parent.parent
+NB_DIR = REPO / 'notebooks'
+
+
+def _load(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(NB_DIR / f'{name}.ipynb', as_version=4)
+
+
+@pytest.mark.parametrize('name', NOTEBOOKS)
+def test_committed_without_outputs_with_parameters_and_badge(name):
+    nb = _load(name)
+    code = [c for c in nb.cells if c.cell_type == 'code']
+    assert all(not c.outputs and c.execution_count is None for c in code), f'{name} has outputs: clear them'
+    tagged = [c for c in code if 'parameters' in c.metadata.get('tags', [])]
+    assert len(tagged) == 1 and tagged[0] is code[0], 'the first code cell must be the only parameters cell'
+    assert 'colab.research.google.com/github/' in nb.cells[0].source
+
+
+def test_notebooks_match_their_generator():
+    spec = importlib.util.spec_from_file_location('build_notebooks', REPO / 'scripts' / 'build_notebooks.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert set(mod.NOTEBOOKS) == set(NOTEBOOKS)
+    for name, (title, intro, cells) in mod.NOTEBOOKS.items():
+        fresh = mod.notebook(name, title, intro, cells)
+        assert [c.source for c in fresh.cells] == [c.source for c in _load(name).cells], \
+            f'{name}.ipynb differs from scripts/build_notebooks.py: run `python scripts/build_notebooks.py`'
+
+
+def test_notebook_code_passes_ruff():
+    ruff = shutil.which('ruff') or str(Path(sys.executable).parent / 'ruff')
+    if not Path(ruff).exists():
+        pytest.skip('ruff is not installed')
+    out = subprocess.run([ruff, 'check', '--no-cache', str(NB_DIR)], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _text(nb_path: Path) -> str:
+    """Every text output of an executed notebook, joined (for checking what a reader sees)."""
+    parts = []
+    for cell in json.loads(nb_path.read_text())['cells']:
+        for out in cell.get('outputs', []):
+            parts.append(''.join(out.get('text', '')))
+            data = out.get('data', {})
+            parts.append(''.join(data.get('text/plain', '')) + ''.join(data.get('text/html', '')))
+    return '\n'.join(parts)
+
+
+def _pngs(nb_path: Path) -> int:
+    return sum('image/png' in out.get('data', {}) for cell in json.loads(nb_path.read_text())['cells']
+               for out in cell.get('outputs', []))
+
+
+@pytest.fixture(scope='module')
+def smoke_out(tmp_path_factory):
+    """One output folder shared by the six notebooks, run in order; a failure skips the ones after it."""
+    out = tmp_path_factory.mktemp('notebooks')
+    return {'out': out, 'params': notebook_parameters(out, smoke=True), 'failed': None}
+
+
+def _run(smoke_out, name: str) -> Path:
+    if smoke_out['failed']:
+        pytest.skip(f"{smoke_out['failed']} failed first")
+    try:
+        return run_notebook(name, smoke_out['out'], smoke_out['params'], timeout=900)
+    except NotebookError as exc:
+        smoke_out['failed'] = name
+        pytest.fail(str(exc), pytrace=False)
+
+
+def test_00_setup(smoke_out):
+    text = _text(_run(smoke_out, '00_setup'))
+    assert 'mmsegmentation' in text and 'nvcc' in text and 'gcc' in text
+    assert '43,589,878' in text  # the report's parameter count, computed by the notebook
+
+
+def test_01_data_check(smoke_out):
+    nb = _run(smoke_out, '01_data_check')
+    text = _text(nb)
+    assert 'PASSED' in text and 'median' in text.lower()
+    assert _pngs(nb) >= 3  # frequencies, overlays, rare classes
+
+
+def test_02_train_20k(smoke_out):
+    nb = _run(smoke_out, '02_train_20k')
+    text = _text(nb)
+    assert 'iter_60.pth' in text and 'mIoU' in text
+    assert _pngs(nb) >= 3  # schedule, live curve, curves
+
+
+def test_03_resume_30k(smoke_out):
+    nb = _run(smoke_out, '03_resume_30k')
+    text = _text(nb)
+    assert 'resumed epoch: 0, iter: 60' in text and 'iter_90.pth' in text
+    assert _pngs(nb) >= 3
+
+
+def test_04_evaluate(smoke_out):
+    nb = _run(smoke_out, '04_evaluate')
+    text = _text(nb)
+    assert 'mIoU' in text and 'seed' in text.lower()
+    assert _pngs(nb) >= 3  # curves, confusion matrix, inspector
+
+
+def test_05_submit(smoke_out):
+    nb = _run(smoke_out, '05_submit')
+    text = _text(nb)
+    assert 'submission.zip' in text and 'SHA-256' in text
+    zips = list(Path(smoke_out['params']['WORK_ROOT']).glob('*.zip'))
+    assert len(zips) == 1
+    from utils.submit import check_submission
+
+    report = check_submission(zips[0], Path(smoke_out['params']['DATA_ROOT']) / 'test' / 'test_image', progress=False)
+    assert report.ok, report.format()
