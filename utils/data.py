@@ -25,15 +25,16 @@ import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image, ImageFile
 
 from .labels import CLASSES, NUM_CLASSES, PALETTE
 from .layout import LAYOUT, SPLITS, image_dir, mask_dir, natural_key  # noqa: F401  (re-exported)
+from .report import FAIL, PASS, WARN, Check, Report, check_files, cli_error  # noqa: F401  (re-exported)
 
 #: Split sizes of the course's CelebAMask-HQ mini dataset.
 EXPECTED_COUNTS: dict[str, int] = {'train': 5000, 'val': 1000, 'test': 1000}
@@ -575,7 +576,8 @@ def resolve_split(split: Any, ids: Sequence[int], seed: int = 0) -> dict[str, li
         vals = list(split)
         if len(vals) != 3:
             raise DataError(f'split {split!r}: give three numbers (train, val, test).')
-        if all(float(v).is_integer() and v >= 1 for v in vals) and not any(isinstance(v, float) and v <= 1 for v in vals):
+        if (all(float(v).is_integer() and v >= 1 for v in vals)
+                and not any(isinstance(v, float) and v <= 1 for v in vals)):
             counts = [int(v) for v in vals]
         else:
             if sum(vals) > 1 + 1e-9:
@@ -642,48 +644,19 @@ def convert(src: str | os.PathLike, out: str | os.PathLike, split: Any = None, *
 
 
 # --------------------------------------------------------------------------- check
-PASS, WARN, FAIL = 'PASS', 'WARN', 'FAIL'
+CheckResult = Check  # the dataset checker's former name of a report line
 
 
 @dataclass
-class CheckResult:
-    """One line of the check report: which files are affected and what to do."""
-
-    name: str
-    status: str
-    summary: str
-    files: list[str] = field(default_factory=list)
-    fix: str = ''
-
-
-@dataclass
-class CheckReport:
+class CheckReport(Report):
     """Result of :func:`check_dataset`: ``.ok``, ``.results``, ``.counts``; ``.to_frame()`` for a table."""
 
     root: Path
-    results: list[CheckResult]
+    results: list[Check]
     counts: dict[str, dict[str, int]]
     sizes: dict[str, int]
     seconds: float
-
-    @property
-    def ok(self) -> bool:
-        """True when no check failed (warnings allowed)."""
-        return all(r.status != FAIL for r in self.results)
-
-    def __getitem__(self, name: str) -> CheckResult:
-        for r in self.results:
-            if r.name == name:
-                return r
-        raise KeyError(name)
-
-    def to_frame(self):
-        """One row per check: status, summary, number of files, first files, fix (pandas DataFrame)."""
-        import pandas as pd
-
-        return pd.DataFrame([{'check': r.name, 'status': r.status, 'summary': r.summary, 'files': len(r.files),
-                              'examples': ', '.join(r.files[:3]), 'fix': r.fix} for r in self.results]
-                            ).set_index('check')
+    fail_note: ClassVar[str] = ' (nothing was modified)'
 
     def counts_frame(self):
         """Images / masks per split (pandas DataFrame)."""
@@ -691,39 +664,13 @@ class CheckReport:
 
         return pd.DataFrame(self.counts).T
 
-    def _repr_html_(self) -> str:
-        colours = {PASS: '#c8e6c9', WARN: '#fff3c4', FAIL: '#ffcdd2'}
-        df = self.to_frame()
-        styled = df.style.map(lambda v: f'background-color: {colours.get(v, "")}', subset=['status'])
-        head = (f'<b>{"PASSED" if self.ok else "FAILED"}</b>: {self.root} '
-                f'({self.seconds:.1f} s)')
-        return head + styled.to_html()
+    def _heading(self) -> list[str]:
+        return [f'dataset check: {self.root}',
+                '  ' + ', '.join(f'{s}: {c.get("images", 0)} images / {c.get("masks", 0)} masks'
+                                 for s, c in self.counts.items())]
 
-    def format(self, max_files: int = 5) -> str:
-        """The one-screen text report."""
-        w = max(len(r.name) for r in self.results)
-        lines = [f'dataset check: {self.root}',
-                 '  ' + ', '.join(f'{s}: {c.get("images", 0)} images / {c.get("masks", 0)} masks'
-                                  for s, c in self.counts.items()),
-                 f'  {"check":<{w}}  status  summary', '  ' + '-' * (w + 60)]
-        lines += [f'  {r.name:<{w}}  {r.status:<6}  {r.summary}' for r in self.results]
-        for r in self.results:
-            if r.status == PASS:
-                continue
-            if r.files or r.fix:
-                lines.append(f'{r.status} {r.name}:')
-                for f in r.files[:max_files]:
-                    lines.append(f'    {f}')
-                if len(r.files) > max_files:
-                    lines.append(f'    ... and {len(r.files) - max_files} more')
-                if r.fix:
-                    lines.append(f'  fix: {r.fix}')
-        lines.append(f'{"PASSED" if self.ok else "FAILED"} in {self.seconds:.1f} s'
-                     + ('' if self.ok else ' (nothing was modified)'))
-        return '\n'.join(lines)
-
-    def __str__(self) -> str:
-        return self.format()
+    def _html_heading(self) -> str:
+        return f'{self.root} ({self.seconds:.1f} s)'
 
 
 def _scan_image(path: str) -> dict:
@@ -831,7 +778,7 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
         raise DataError(f'{root} is a file, not the dataset folder; if it is the zip, run '
                         f'`python -m utils.data fetch {root} --out DIR`.')
     expected = _parse_expect(expect)
-    results: list[CheckResult] = []
+    results: list[Check] = []
 
     def rel(p) -> str:
         return os.path.relpath(p, root)
@@ -853,10 +800,10 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
                         'copy it into the course layout. ')
             except DataError:
                 pass
-        results.append(CheckResult('folders', FAIL, summary, [rel(f) + '/' for f in missing],
-                                   hint + f'Expected {LAYOUT}.'))
+        results.append(Check('folders', FAIL, summary, [rel(f) + '/' for f in missing],
+                             hint + f'Expected {LAYOUT}.'))
     else:
-        results.append(CheckResult('folders', PASS, 'all split folders present'))
+        results.append(Check('folders', PASS, 'all split folders present'))
 
     # -- names, counts, pairs
     listing: dict[tuple[str, str], list[str]] = {}
@@ -881,35 +828,30 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
               for s in SPLITS}
     if not any(listing.values()):  # nothing to look at: the other checks would only pass vacuously
         if not missing:
-            results[0] = CheckResult('folders', FAIL, 'split folders present but hold no images or masks',
-                                     [rel(f) + '/' for f in folders], 'the unzip or copy did not complete: '
-                                     'fetch the data again: python -m utils.data fetch SOURCE --out NEW_DIR.')
+            results[0] = Check('folders', FAIL, 'split folders present but hold no images or masks',
+                               [rel(f) + '/' for f in folders], 'the unzip or copy did not complete: '
+                               'fetch the data again: python -m utils.data fetch SOURCE --out NEW_DIR.')
         return CheckReport(root, results, counts, {}, time.perf_counter() - t0)
-    if dup_files:
-        results.append(CheckResult('duplicate names', FAIL, f'{len(dup_files)} names used by several files',
-                                   dup_files, 'keep one file per image (e.g. remove 1.JPG when 1.jpg exists).'))
-    else:
-        results.append(CheckResult('duplicate names', PASS, 'one file per name'))
-    if bad_suffix:
-        results.append(CheckResult('file names', FAIL, f'{len(bad_suffix)} files are not .jpg images / .png masks',
-                                   bad_suffix, 'the loader reads only N.jpg images and N.png masks: rename '
-                                   '.jpeg/.JPG files, remove other files (`fetch` does both in a new copy).'))
-    else:
-        results.append(CheckResult('file names', PASS, 'images .jpg, masks .png'))
+    results.append(check_files('duplicate names', dup_files, 'one file per name', '{n} names used by several files',
+                               'keep one file per image (e.g. remove 1.JPG when 1.jpg exists).'))
+    results.append(check_files('file names', bad_suffix, 'images .jpg, masks .png',
+                               '{n} files are not .jpg images / .png masks',
+                               'the loader reads only N.jpg images and N.png masks: rename .jpeg/.JPG files, '
+                               'remove other files (`fetch` does both in a new copy).'))
 
     count_txt = ', '.join(f'{s} {counts[s]["images"]}' for s in SPLITS)
     empty = [rel(image_dir(root, s)) + '/' for s in SPLITS if (s, 'image') in listing and counts[s]['images'] == 0]
     if empty:
-        results.append(CheckResult('counts', FAIL, f'{count_txt} images: a split is empty', empty,
-                                   'the copy or unzip did not complete: fetch the dataset again into a new folder.'))
+        results.append(Check('counts', FAIL, f'{count_txt} images: a split is empty', empty,
+                             'the copy or unzip did not complete: fetch the dataset again into a new folder.'))
     elif expected and any(counts[s]['images'] != expected.get(s, counts[s]['images']) for s in SPLITS):
-        results.append(CheckResult('counts', WARN, f'{count_txt} images; expected '
-                                   + '/'.join(str(expected.get(s, '?')) for s in SPLITS),
-                                   [], 'fine for synthetic or subset data (use expect=None / --expect none); '
-                                   'for the real dataset re-fetch it: a short count means an incomplete '
-                                   'download or unzip.'))
+        results.append(Check('counts', WARN, f'{count_txt} images; expected '
+                             + '/'.join(str(expected.get(s, '?')) for s in SPLITS),
+                             [], 'fine for synthetic or subset data (use expect=None / --expect none); '
+                             'for the real dataset re-fetch it: a short count means an incomplete '
+                             'download or unzip.'))
     else:
-        results.append(CheckResult('counts', PASS, f'{count_txt} images'))
+        results.append(Check('counts', PASS, f'{count_txt} images'))
 
     unpaired: list[str] = []
     for split in SPLITS:
@@ -921,12 +863,10 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
                      for s in sorted(set(imgs) - set(msks), key=natural_key)]
         unpaired += [f'{rel(mask_dir(root, split) / msks[s])}: no image {split}/{split}_image/{s}.jpg'
                      for s in sorted(set(msks) - set(imgs), key=natural_key)]
-    if unpaired:
-        results.append(CheckResult('pairs', FAIL, f'{len(unpaired)} images or masks without their partner',
-                                   unpaired, 'the data is incomplete (interrupted copy or unzip): fetch it again '
-                                   'into a new folder.'))
-    else:
-        results.append(CheckResult('pairs', PASS, 'every image has its mask and vice versa'))
+    results.append(check_files('pairs', unpaired, 'every image has its mask and vice versa',
+                               '{n} images or masks without their partner',
+                               'the data is incomplete (interrupted copy or unzip): fetch it again into a new '
+                               'folder.'))
 
     # -- decode everything (parallel)
     jobs = [(role, str((image_dir if role == 'image' else mask_dir)(root, s) / n))
@@ -974,14 +914,13 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
                     bad = [v for v in vals if v >= NUM_CLASSES]
                     mask_range.append(f'{f}: values {bad[:8]}{" ..." if len(bad) > 8 else ""} > 18')
 
-    results.append(CheckResult('images decode', FAIL if img_err else PASS,
-                               f'{len(img_err)} images cannot be fully decoded' if img_err
-                               else f'{sum(counts[s]["images"] for s in SPLITS)} images decode fully',
-                               img_err, 'truncated or corrupt files come from an interrupted copy, download or '
-                               'unzip: fetch the dataset again into a new folder.' if img_err else ''))
+    results.append(check_files('images decode', img_err,
+                               f'{sum(counts[s]["images"] for s in SPLITS)} images decode fully',
+                               '{n} images cannot be fully decoded', 'truncated or corrupt files come from an '
+                               'interrupted copy, download or unzip: fetch the dataset again into a new folder.'))
     if img_mode:
-        results.append(CheckResult('image mode', WARN, f'{len(img_mode)} images are not RGB', img_mode,
-                                   'they are converted to RGB when loaded; re-save as RGB JPGs to be safe.'))
+        results.append(Check('image mode', WARN, f'{len(img_mode)} images are not RGB', img_mode,
+                             'they are converted to RGB when loaded; re-save as RGB JPGs to be safe.'))
     fmt_files = mask_err + mask_rgb
     fmt_fix = []
     if mask_rgb:
@@ -990,10 +929,10 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
                        '(utils.synthetic.save_mask)')
     if mask_err:
         fmt_fix.append('unreadable masks come from an interrupted copy or unzip: fetch the dataset again')
-    results.append(CheckResult('mask format', FAIL if fmt_files else PASS,
-                               (f'{len(mask_rgb)} masks are not single-channel, {len(mask_err)} unreadable'
-                                if fmt_files else 'all masks single-channel (palette or grayscale)'),
-                               fmt_files, '; '.join(fmt_fix) + ('.' if fmt_fix else '')))
+    results.append(Check('mask format', FAIL if fmt_files else PASS,
+                         (f'{len(mask_rgb)} masks are not single-channel, {len(mask_err)} unreadable'
+                          if fmt_files else 'all masks single-channel (palette or grayscale)'),
+                         fmt_files, '; '.join(fmt_fix) + ('.' if fmt_fix else '')))
     val_files = mask_bin + mask_range
     val_fix = []
     if mask_bin:
@@ -1002,19 +941,19 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
     if mask_range:
         val_fix.append('labels must be 0..18 (class indices, not colours or 255 = ignore): re-export the masks '
                        'from label arrays with values 0..18')
-    results.append(CheckResult('mask values', FAIL if val_files else PASS,
-                               (f'{len(mask_bin)} binary 0/255 masks, {len(mask_range)} with values > 18'
-                                if val_files else 'all values in 0..18'),
-                               val_files, '; '.join(val_fix) + ('.' if val_fix else '')))
+    results.append(Check('mask values', FAIL if val_files else PASS,
+                         (f'{len(mask_bin)} binary 0/255 masks, {len(mask_range)} with values > 18'
+                          if val_files else 'all values in 0..18'),
+                         val_files, '; '.join(val_fix) + ('.' if val_fix else '')))
     size_txt = ', '.join(f'{k} ({v})' for k, v in sizes.most_common(3)) or 'none'
     if size_bad:
-        results.append(CheckResult('sizes', FAIL, f'{len(size_bad)} image/mask pairs differ in size', size_bad,
-                                   'a mask must have the size of its image: re-export or re-fetch those pairs.'))
+        results.append(Check('sizes', FAIL, f'{len(size_bad)} image/mask pairs differ in size', size_bad,
+                             'a mask must have the size of its image: re-export or re-fetch those pairs.'))
     elif len(sizes) > 1:
-        results.append(CheckResult('sizes', WARN, f'several image sizes: {size_txt}', [],
-                                   'images are resized by the pipeline; the course data is all 512x512.'))
+        results.append(Check('sizes', WARN, f'several image sizes: {size_txt}', [],
+                             'images are resized by the pipeline; the course data is all 512x512.'))
     else:
-        results.append(CheckResult('sizes', PASS, f'images and masks match: {size_txt}'))
+        results.append(Check('sizes', PASS, f'images and masks match: {size_txt}'))
 
     cross, within = [], []
     for files in hashes.values():
@@ -1022,14 +961,14 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
             split_of = {f.split(os.sep)[0] for f in files}
             (cross if len(split_of) > 1 else within).append(' = '.join(files))
     if cross:
-        results.append(CheckResult('split overlap', FAIL, f'{len(cross)} images appear in two splits', cross,
-                                   'the same image in train and val/test inflates the scores: remove it from one '
-                                   'split (keep the official split when in doubt).'))
+        results.append(Check('split overlap', FAIL, f'{len(cross)} images appear in two splits', cross,
+                             'the same image in train and val/test inflates the scores: remove it from one '
+                             'split (keep the official split when in doubt).'))
     elif within:
-        results.append(CheckResult('split overlap', WARN, f'no overlap between splits; {len(within)} duplicate '
-                                   'images within a split', within, 'harmless for training, but check the source.'))
+        results.append(Check('split overlap', WARN, f'no overlap between splits; {len(within)} duplicate '
+                             'images within a split', within, 'harmless for training, but check the source.'))
     else:
-        results.append(CheckResult('split overlap', PASS, 'no image in two splits'))
+        results.append(Check('split overlap', PASS, 'no image in two splits'))
 
     return CheckReport(root, results, counts, dict(sizes), time.perf_counter() - t0)
 
@@ -1178,11 +1117,7 @@ def main(argv: list[str] | None = None) -> int:
         print('interrupted; nothing half-written was left at the target.', file=sys.stderr)
         return 130
     except Exception as e:  # the CLI names the problem instead of dumping a traceback
-        if args.debug:
-            raise
-        kind = '' if isinstance(e, DataError) else f'{type(e).__name__}: '
-        print(f'error: {kind}{e}', file=sys.stderr)
-        return 2
+        return cli_error(e, DataError, args.debug)
     return 0
 
 

@@ -21,6 +21,7 @@ from PIL import Image
 
 from .data import DataError, _files, _workers, image_dir, mask_dir, natural_key
 from .labels import CLASSES, NUM_CLASSES, PALETTE, colorize
+from .report import cli_error
 
 #: Hand-picked class weights of the seed report (CrossEntropyLoss ``class_weight``), label order.
 SEED_CLASS_WEIGHTS: tuple[float, ...] = (0.8, 0.8, 0.8, 1.14, 1, 1, 1.14, 1.14, 1.14, 1.14, 1, 1, 1, 0.8, 1.2,
@@ -127,7 +128,8 @@ def class_pixel_counts(data_root: str | os.PathLike, split: str = 'train', *, ca
 
 # --------------------------------------------------------------------------- frequencies and weights
 def class_frequencies(data_root: str | os.PathLike, splits: Sequence[str] = ('train', 'val'), **kw):
-    """Per class and split: share of all pixels (``<split> pixels``) and of images containing it (``<split> images``)."""
+    """Per class and split: share of all pixels (``<split> pixels``) and of images containing it
+    (``<split> images``)."""
     import pandas as pd
 
     cols = {}
@@ -401,11 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print('(add --figures DIR to save the charts and picture grids)')
     except Exception as e:
-        if a.debug:
-            raise
-        kind = '' if isinstance(e, DataError) else f'{type(e).__name__}: '
-        print(f'error: {kind}{e}', file=sys.stderr)
-        return 2
+        return cli_error(e, DataError, a.debug)
     return 0
 
 

@@ -41,10 +41,10 @@ import time
 import zipfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
@@ -53,10 +53,10 @@ from .compat import CheckpointError, check_checkpoint_file
 from .inference import TTA_MODES, InferenceError, iter_predictions, read_image
 from .labels import CLASSES, FLIP_PAIRS, NUM_CLASSES, PALETTE, colorize, pil_palette
 from .layout import natural_key
+from .report import FAIL, PASS, WARN, Check, Report, check_files, cli_error
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 MANIFEST = 'manifest.json'
-PASS, WARN, FAIL = 'PASS', 'WARN', 'FAIL'
 #: Face parts that (nearly) every CelebAMask test face shows; a set of predictions without one is suspect.
 CORE_CLASSES = tuple(CLASSES.index(c) for c in ('skin', 'nose', 'l_eye', 'r_eye', 'l_brow', 'r_brow',
                                                  'u_lip', 'l_lip'))
@@ -420,19 +420,9 @@ def _open_masks(source: Any) -> _Masks:
 
 # --------------------------------------------------------------------------- checking
 @dataclass
-class Check:
-    """One line of the check report: status, summary, the offending files and what to do."""
-
-    name: str
-    status: str
-    summary: str
-    files: list[str] = field(default_factory=list)
-    fix: str = ''
-
-
-@dataclass
-class SubmissionReport:
-    """Result of :func:`check_submission`: ``.ok``, ``.problems``, ``.warnings``, ``.to_frame()``, a table in Jupyter."""
+class SubmissionReport(Report):
+    """Result of :func:`check_submission`: ``.ok``, ``.problems``, ``.warnings``, ``.to_frame()``; a table in
+    Jupyter."""
 
     source: Path
     images: int
@@ -440,73 +430,13 @@ class SubmissionReport:
     results: list[Check]
     class_counts: np.ndarray
     seconds: float
+    fail_note: ClassVar[str] = ': do not upload this zip'
 
-    @property
-    def ok(self) -> bool:
-        """True when no check failed (warnings allowed)."""
-        return all(r.status != FAIL for r in self.results)
+    def _heading(self) -> list[str]:
+        return [f'submission check: {self.source} ({self.masks} masks for {self.images} images)']
 
-    @property
-    def problems(self) -> list[str]:
-        """One line per failed check, with the first offending files."""
-        return [self._line(r) for r in self.results if r.status == FAIL]
-
-    @property
-    def warnings(self) -> list[str]:
-        """One line per check that only warns."""
-        return [self._line(r) for r in self.results if r.status == WARN]
-
-    @staticmethod
-    def _line(r: Check, n: int = 3) -> str:
-        files = f' ({", ".join(r.files[:n])}{", ..." if len(r.files) > n else ""})' if r.files else ''
-        return f'{r.name}: {r.summary}{files}'
-
-    def __getitem__(self, name: str) -> Check:
-        for r in self.results:
-            if r.name == name:
-                return r
-        raise KeyError(name)
-
-    def to_frame(self):
-        """One row per check: status, summary, number of files, first files, fix (pandas DataFrame)."""
-        import pandas as pd
-
-        return pd.DataFrame([{'check': r.name, 'status': r.status, 'summary': r.summary, 'files': len(r.files),
-                              'examples': ', '.join(r.files[:3]), 'fix': r.fix} for r in self.results]
-                            ).set_index('check')
-
-    def _repr_html_(self) -> str:
-        colours = {PASS: '#c8e6c9', WARN: '#fff3c4', FAIL: '#ffcdd2'}
-        styled = self.to_frame().style.map(lambda v: f'background-color: {colours.get(v, "")}', subset=['status'])
-        head = (f'<b>{"PASSED" if self.ok else "FAILED"}</b>: {self.source} ({self.masks} masks for '
-                f'{self.images} images, {self.seconds:.1f} s)')
-        return head + styled.to_html()
-
-    def format(self, max_files: int = 5) -> str:
-        """The one-screen text report."""
-        w = max(len(r.name) for r in self.results)
-        lines = [f'submission check: {self.source} ({self.masks} masks for {self.images} images)',
-                 f'  {"check":<{w}}  status  summary', '  ' + '-' * (w + 60)]
-        lines += [f'  {r.name:<{w}}  {r.status:<6}  {r.summary}' for r in self.results]
-        for r in self.results:
-            if r.status == PASS or not (r.files or r.fix):
-                continue
-            lines.append(f'{r.status} {r.name}:')
-            lines += [f'    {f}' for f in r.files[:max_files]]
-            if len(r.files) > max_files:
-                lines.append(f'    ... and {len(r.files) - max_files} more')
-            if r.fix:
-                lines.append(f'  fix: {r.fix}')
-        lines.append(f'{"PASSED" if self.ok else "FAILED"} in {self.seconds:.1f} s'
-                     + ('' if self.ok else ': do not upload this zip'))
-        return '\n'.join(lines)
-
-    def __str__(self) -> str:
-        return self.format()
-
-
-def _check(name: str, bad: list[str], ok_text: str, bad_text: str, fix: str, status: str = FAIL) -> Check:
-    return Check(name, status if bad else PASS, bad_text.format(n=len(bad)) if bad else ok_text, bad, fix if bad else '')
+    def _html_heading(self) -> str:
+        return f'{self.source} ({self.masks} masks for {self.images} images, {self.seconds:.1f} s)'
 
 
 def class_counts(source: Any, progress: bool = False) -> np.ndarray:
@@ -539,10 +469,10 @@ def _reference_counts(reference: Any) -> np.ndarray | None:
 def _content_checks(counts: np.ndarray, single: list[str], n_masks: int, reference: np.ndarray | None,
                     status: str) -> list[Check]:
     total = counts.sum()
-    out = [_check('no empty masks', single, 'every mask has more than one class',
-                  '{n} masks hold a single class (e.g. all background)',
-                  'A face parser predicts several parts per face: look at these images and at preview_grid(); '
-                  'a model trained for a few iterations only (smoke mode) predicts all background.', status)]
+    out = [check_files('no empty masks', single, 'every mask has more than one class',
+                       '{n} masks hold a single class (e.g. all background)',
+                       'A face parser predicts several parts per face: look at these images and at preview_grid(); '
+                       'a model trained for a few iterations only (smoke mode) predicts all background.', status)]
     share = counts / total if total else np.zeros(NUM_CLASSES)
     issues: list[str] = []
     if total:
@@ -555,12 +485,13 @@ def _content_checks(counts: np.ndarray, single: list[str], n_masks: int, referen
             ref = reference / reference.sum()
             for c in range(NUM_CLASSES):
                 if ref[c] >= 0.001 and share[c] < 0.1 * ref[c] and counts[c] > 0:
-                    issues.append(f'{CLASSES[c]}: {100 * share[c]:.3f}% of pixels vs {100 * ref[c]:.3f}% in the reference')
-    out.append(_check('class distribution', issues, 'no class collapsed' + (' (compared with the reference)'
-                                                                           if reference is not None else ''),
-                      '{n} classes look collapsed',
-                      'Compare class_histogram(zip, reference=val masks); a plain flip TTA or a wrong checkpoint '
-                      'collapses classes.', status))
+                    issues.append(f'{CLASSES[c]}: {100 * share[c]:.3f}% of pixels vs {100 * ref[c]:.3f}% '
+                                  'in the reference')
+    out.append(check_files('class distribution', issues, 'no class collapsed' + (' (compared with the reference)'
+                                                                                if reference is not None else ''),
+                           '{n} classes look collapsed',
+                           'Compare class_histogram(zip, reference=val masks); a plain flip TTA or a wrong checkpoint '
+                           'collapses classes.', status))
     return out
 
 
@@ -606,13 +537,14 @@ def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: A
             summary = ('the zip holds no files' if not files else f'corrupt entry {bad_crc}' if bad_crc
                        else f'{len(dupes)} names appear twice' if dupes else f'{len(files)} files, readable')
             results.append(Check('zip file', FAIL if problems else PASS, summary, problems,
-                                 'Rebuild the zip with make_submission() / python -m utils.submit.' if problems else ''))
+                                 'Rebuild the zip with make_submission() / python -m utils.submit.'
+                                 if problems else ''))
             if not files:
                 return report()
         junk = [e for e in files if _is_junk([p for p in e.split('/') if p])]
-        results.append(_check('no junk files', junk, 'no __MACOSX, .DS_Store or hidden files',
-                              '{n} junk files', 'Zip the masks with make_submission() instead of the Finder/Explorer; '
-                                                'or delete them with: zip -d ZIP "__MACOSX/*" "*.DS_Store"'))
+        results.append(check_files('no junk files', junk, 'no __MACOSX, .DS_Store or hidden files', '{n} junk files',
+                                   'Zip the masks with make_submission() instead of the Finder/Explorer; '
+                                   'or delete them with: zip -d ZIP "__MACOSX/*" "*.DS_Store"'))
         real = [e for e in files if e not in junk]
         if is_zip:
             tops = sorted({e.split('/')[0] for e in real if '/' in e})
@@ -620,29 +552,29 @@ def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: A
             if len(tops) > 1:
                 main = max(tops, key=lambda t: sum(e.startswith(t + '/') for e in real))
                 misplaced += [e for e in real if e.split('/')[0] != main and e not in misplaced]
-            results.append(_check('one folder', sorted(misplaced),
-                                  f'all masks in the folder {tops[0]}/' if tops else 'all masks in one folder',
-                                  '{n} files are not directly inside one folder (top level, nested or a second '
-                                  'folder)', 'Put all masks directly into one folder, e.g. submission/100.png.'))
+            results.append(check_files('one folder', sorted(misplaced),
+                                       f'all masks in the folder {tops[0]}/' if tops else 'all masks in one folder',
+                                       '{n} files are not directly inside one folder (top level, nested or a second '
+                                       'folder)', 'Put all masks directly into one folder, e.g. submission/100.png.'))
         else:
             subdirs = [e for e in masks.entries if e.endswith('/')]
-            results.append(_check('one folder', subdirs, 'no sub-folders', '{n} sub-folders',
-                                  'Keep only the masks in the folder.'))
+            results.append(check_files('one folder', subdirs, 'no sub-folders', '{n} sub-folders',
+                                       'Keep only the masks in the folder.'))
         present = masks.mask_files()
         if is_zip and len({e.split('/')[0] for e in present.values()}) > 1:
             main = max(tops, key=lambda t: sum(e.startswith(t + '/') for e in present.values()))
             present = {k: v for k, v in present.items() if v.startswith(main + '/')}
         missing = [n for n in expected if n not in present]
         extra = sorted(set(present) - set(expected), key=natural_key)
-        results.append(_check('all masks present', missing, f'{len(expected)} masks, one per image',
-                              '{n} images have no mask', 'Predict them (python -m utils.submit ... resumes and '
-                                                         'only predicts what is missing).'))
+        results.append(check_files('all masks present', missing, f'{len(expected)} masks, one per image',
+                                   '{n} images have no mask', 'Predict them (python -m utils.submit ... resumes and '
+                                                              'only predicts what is missing).'))
         stems = {Path(n).stem.lower(): n for n in missing}
         hints = [f'{present[e]} (expected {stems[e.split(".")[0].lower()]})'
                  if e.split('.')[0].lower() in stems else present[e] for e in extra]
-        results.append(_check('no extra files', hints, 'no file without a test image',
-                              '{n} files are not <image name>.png of a test image',
-                              'Name each mask like its image with .png: 100.jpg -> 100.png; remove other files.'))
+        results.append(check_files('no extra files', hints, 'no file without a test image',
+                                   '{n} files are not <image name>.png of a test image',
+                                   'Name each mask like its image with .png: 100.jpg -> 100.png; remove other files.'))
 
         not_png, multi, wrong_size, out_of_range, single = [], [], [], [], []
         bad_values: set[int] = set()
@@ -677,19 +609,20 @@ def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: A
                 top = int(np.argmax(hist))
                 single.append(f'{entry} (all {CLASSES[top] if top < NUM_CLASSES else top})')
 
-        results.append(_check('PNG files', not_png, 'every mask is a readable PNG', '{n} masks are not readable PNGs',
-                              'Write masks with write_mask() / PIL as PNG; re-run the prediction for these.'))
-        results.append(_check('single channel', multi, 'every mask is 8-bit single channel (mode P or L)',
-                              '{n} masks have several channels (the scorer would read H x W x 3)',
-                              'Save label indices, not colours: a palette PNG (mode P) or mode L; for colour '
-                              'masks use python -m utils.data fix-rgb.'))
-        results.append(_check('sizes', wrong_size, 'every mask has its image\'s size', '{n} masks differ in size',
-                              'Predict at the image\'s size (utils.inference resizes back with the model); '
-                              'never crop or pad the masks.'))
+        results.append(check_files('PNG files', not_png, 'every mask is a readable PNG',
+                                   '{n} masks are not readable PNGs',
+                                   'Write masks with write_mask() / PIL as PNG; re-run the prediction for these.'))
+        results.append(check_files('single channel', multi, 'every mask is 8-bit single channel (mode P or L)',
+                                   '{n} masks have several channels (the scorer would read H x W x 3)',
+                                   'Save label indices, not colours: a palette PNG (mode P) or mode L; for colour '
+                                   'masks use python -m utils.data fix-rgb.'))
+        results.append(check_files('sizes', wrong_size, 'every mask has its image\'s size', '{n} masks differ in size',
+                                   'Predict at the image\'s size (utils.inference resizes back with the model); '
+                                   'never crop or pad the masks.'))
         vals = ', '.join(map(str, sorted(bad_values)[:6]))
-        results.append(_check('values 0..18', out_of_range, f'all labels in 0..{NUM_CLASSES - 1}',
-                              '{n} masks hold values outside 0..18' + (f' ({vals})' if vals else ''),
-                              'Labels are class indices 0..18: 255 (ignore) or 19+ mean a wrong label map.'))
+        results.append(check_files('values 0..18', out_of_range, f'all labels in 0..{NUM_CLASSES - 1}',
+                                   '{n} masks hold values outside 0..18' + (f' ({vals})' if vals else ''),
+                                   'Labels are class indices 0..18: 255 (ignore) or 19+ mean a wrong label map.'))
         ref = _reference_counts(reference)
         results += _content_checks(counts, single, checked, ref, FAIL if strict else WARN)
         return report(len(present), counts)
@@ -713,7 +646,7 @@ class SubmissionResult:
 
     def __str__(self) -> str:
         return (f'{self.zip_path}: {self.masks} masks in {self.folder}/, {_human_bytes(self.bytes)}, '
-                f'sha256 {self.sha256}; check {"PASSED" if self.report.ok else "FAILED"}'
+                f'sha256 {self.sha256}; check {self.report.verdict}'
                 f'{f" with {len(self.report.warnings)} warnings" if self.report.warnings else ""}\n'
                 f'  {self.prediction}')
 
@@ -795,7 +728,8 @@ class ScoreResult:
                              'union': self.union}, index=pd.Index(CLASSES, name='class'))
 
     def __str__(self) -> str:
-        rows = [f'  {c:<10} {100 * v:6.2f}' if np.isfinite(v) else f'  {c:<10}    n/a' for c, v in zip(CLASSES, self.iou)]
+        rows = [f'  {c:<10} {100 * v:6.2f}' if np.isfinite(v) else f'  {c:<10}    n/a'
+                for c, v in zip(CLASSES, self.iou)]
         return '\n'.join([f'{self.images} masks: mIoU {self.miou:.2f}  aAcc {self.aacc:.2f}', '  class        IoU']
                          + rows)
 
@@ -1044,11 +978,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f'error: {e}', file=sys.stderr)
         return 1
     except Exception as e:
-        if args.debug:
-            raise
-        known = (SubmitError, CheckpointError, InferenceError)
-        print(f'error: {"" if isinstance(e, known) else type(e).__name__ + ": "}{e}', file=sys.stderr)
-        return 2
+        return cli_error(e, (SubmitError, CheckpointError, InferenceError), args.debug)
     return 0
 
 

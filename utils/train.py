@@ -130,6 +130,7 @@ def apply_smoke(cfg, size: int = 64, max_iters: int = 40) -> None:
     hooks.checkpoint['interval'] = cfg.train_cfg.val_interval
     hooks.logger['interval'] = max(1, min(hooks.logger.get('interval', 50), max_iters // 8))
     cfg.env_cfg['cudnn_benchmark'] = False
+    cfg.setdefault('randomness', dict(seed=0))  # smoke runs are reproducible
 
 
 def check_num_classes(cfg) -> None:

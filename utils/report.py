@@ -1,0 +1,137 @@
+"""Pass / warn / fail check reports, shared by the dataset checker and the submission checker; the CLIs' error line.
+
+:class:`Check` is one line of a report. :class:`Report` gives a list of them ``.ok``, ``.problems``,
+``.warnings``, ``report[name]``, ``.to_frame()``, a coloured table in Jupyter and a one-screen text report
+(``.format()`` / ``str()``). :class:`utils.data.CheckReport` and :class:`utils.submit.SubmissionReport` are
+dataclasses built on it that add their own fields and header text.
+
+:func:`cli_error` is the ``except`` branch of the ``python -m utils.*`` commands: it prints
+``error: ...`` (no traceback) and returns exit code 2, or re-raises under ``--debug``.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+PASS, WARN, FAIL = 'PASS', 'WARN', 'FAIL'
+#: Background colour of each status in the Jupyter table.
+COLOURS: dict[str, str] = {PASS: '#c8e6c9', WARN: '#fff3c4', FAIL: '#ffcdd2'}
+
+
+@dataclass
+class Check:
+    """One line of a check report: status, summary, the offending files and what to do."""
+
+    name: str
+    status: str
+    summary: str
+    files: list[str] = field(default_factory=list)
+    fix: str = ''
+
+
+def check_files(name: str, bad: list[str], ok_text: str, bad_text: str, fix: str, status: str = FAIL) -> Check:
+    """A :class:`Check` that has ``status`` when ``bad`` lists offending files, PASS otherwise.
+
+    ``bad_text`` may name the number of files as ``{n}``; ``fix`` is kept only when something is wrong.
+    """
+    if bad:
+        return Check(name, status, bad_text.format(n=len(bad)), bad, fix)
+    return Check(name, PASS, ok_text, bad, '')
+
+
+class Report:
+    """Shared behaviour of the check reports; subclasses are dataclasses with ``results`` and ``seconds``.
+
+    A subclass writes its own header: :meth:`_heading` (text lines above the table), :meth:`_html_heading`
+    (after PASSED/FAILED in Jupyter) and :attr:`fail_note` (after FAILED on the last text line).
+    """
+
+    results: list[Check]
+    seconds: float
+    #: Appended to the last line of :meth:`format` when a check failed.
+    fail_note: ClassVar[str] = ''
+
+    def _heading(self) -> list[str]:
+        return []
+
+    def _html_heading(self) -> str:
+        return f'{self.seconds:.1f} s'
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed (warnings allowed)."""
+        return all(r.status != FAIL for r in self.results)
+
+    @property
+    def verdict(self) -> str:
+        """'PASSED' or 'FAILED'."""
+        return 'PASSED' if self.ok else 'FAILED'
+
+    @property
+    def problems(self) -> list[str]:
+        """One line per failed check, with the first offending files."""
+        return [self._line(r) for r in self.results if r.status == FAIL]
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per check that only warns."""
+        return [self._line(r) for r in self.results if r.status == WARN]
+
+    @staticmethod
+    def _line(r: Check, n: int = 3) -> str:
+        files = f' ({", ".join(r.files[:n])}{", ..." if len(r.files) > n else ""})' if r.files else ''
+        return f'{r.name}: {r.summary}{files}'
+
+    def __getitem__(self, name: str) -> Check:
+        for r in self.results:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def to_frame(self):
+        """One row per check: status, summary, number of files, first files, fix (pandas DataFrame)."""
+        import pandas as pd
+
+        return pd.DataFrame([{'check': r.name, 'status': r.status, 'summary': r.summary, 'files': len(r.files),
+                              'examples': ', '.join(r.files[:3]), 'fix': r.fix} for r in self.results]
+                            ).set_index('check')
+
+    def _repr_html_(self) -> str:
+        styled = self.to_frame().style.map(lambda v: f'background-color: {COLOURS.get(v, "")}', subset=['status'])
+        return f'<b>{self.verdict}</b>: {self._html_heading()}' + styled.to_html()
+
+    def format(self, max_files: int = 5) -> str:
+        """The one-screen text report: a table of the checks, then the files and fix of each that did not pass."""
+        w = max(len(r.name) for r in self.results)
+        lines = self._heading() + [f'  {"check":<{w}}  status  summary', '  ' + '-' * (w + 60)]
+        lines += [f'  {r.name:<{w}}  {r.status:<6}  {r.summary}' for r in self.results]
+        for r in self.results:
+            if r.status == PASS or not (r.files or r.fix):
+                continue
+            lines.append(f'{r.status} {r.name}:')
+            lines += [f'    {f}' for f in r.files[:max_files]]
+            if len(r.files) > max_files:
+                lines.append(f'    ... and {len(r.files) - max_files} more')
+            if r.fix:
+                lines.append(f'  fix: {r.fix}')
+        lines.append(f'{self.verdict} in {self.seconds:.1f} s' + ('' if self.ok else self.fail_note))
+        return '\n'.join(lines)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def cli_error(exc: BaseException, known: type[BaseException] | tuple[type[BaseException], ...] = Exception,
+              debug: bool = False) -> int:
+    """Print ``error: <message>`` to stderr and return exit code 2; re-raise ``exc`` when ``debug``.
+
+    Exceptions of the ``known`` types (the module's own errors, whose message says what to do) print
+    their message alone; any other gets its type name in front (``error: KeyError: 'x'``).
+    Call it from an ``except`` branch: ``return cli_error(e, DataError, args.debug)``.
+    """
+    if debug:
+        raise exc
+    kind = '' if isinstance(exc, known) else f'{type(exc).__name__}: '
+    print(f'error: {kind}{exc}', file=sys.stderr)
+    return 2
