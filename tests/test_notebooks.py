@@ -127,3 +127,47 @@ def test_05_submit(smoke_out):
 
     report = check_submission(zips[0], Path(smoke_out['params']['DATA_ROOT']) / 'test' / 'test_image', progress=False)
     assert report.ok, report.format()
+
+
+CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason='Debian chromium is not installed (apt-get install chromium)')
+def test_inspector_in_a_real_browser(smoke_out, tmp_path):
+    """JupyterLab on 127.0.0.1, the executed evaluate notebook re-run in headless Chromium, a class picked in the
+    inspector's dropdown: the rendered example image must change."""
+    playwright = pytest.importorskip('playwright.sync_api')
+    import numpy as np
+    from PIL import Image
+
+    from utils.browser import jupyter_lab
+
+    if not (smoke_out['out'] / '04_evaluate.ipynb').is_file():
+        pytest.skip('04_evaluate did not run')
+    with jupyter_lab(smoke_out['out']) as lab, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+            '--disable-component-update', '--no-first-run'])
+        page = browser.new_page(viewport={'width': 1400, 'height': 1000})
+        page.goto(lab.url('lab/tree/04_evaluate.ipynb'))
+        page.wait_for_selector('text=| Idle', timeout=90_000)
+        page.click('.lm-MenuBar-itemLabel:text-is("Run")')
+        page.click('.lm-Menu-itemLabel:text-is("Run All Cells")')
+        page.wait_for_selector('.celebamask-class select', timeout=300_000)
+        example = page.locator('.celebamask-example').first
+        example.scroll_into_view_if_needed()
+        page.wait_for_timeout(1500)
+        example.screenshot(path=str(tmp_path / 'before.png'))
+        labels = page.eval_on_selector_all('.celebamask-class select option', 'els => els.map(e => e.textContent)')
+        assert len(labels) == 19
+        page.select_option('.celebamask-class select', label=labels[-1])  # the best class: another picture
+        page.wait_for_timeout(3000)
+        example.screenshot(path=str(tmp_path / 'after.png'))
+        page.screenshot(path=str(smoke_out['out'] / 'inspector_browser.png'))
+        browser.close()
+    before = np.asarray(Image.open(tmp_path / 'before.png').convert('RGB'), dtype=np.int16)
+    after = np.asarray(Image.open(tmp_path / 'after.png').convert('RGB'), dtype=np.int16)
+    assert before.shape == after.shape and before.std() > 5  # a real picture, not a blank box
+    changed = (np.abs(before - after).sum(axis=2) > 30).mean()
+    assert changed > 0.01, f'only {changed:.2%} of the pixels changed after picking another class'
