@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -30,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from utils.bench import device_name  # noqa: E402
 from utils.labels import CLASSES, FLIP_PAIRS, NUM_CLASSES  # noqa: E402
 
 CONFIG = 'deeplabv3plus_r50-d8_flipswap_1xb4-20k_celebamask-512x512'
@@ -149,19 +148,6 @@ def write_docs(path: Path, table: str) -> None:
     path.write_text(text)
 
 
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (or platform) and the usable core count."""
-    name = platform.processor() or 'CPU'
-    try:
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'):
-                name = line.split(':', 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f'{name}, {len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()} cores'
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -203,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f'  {name}: mIoU {np.nanmean(results[name]["none"]):.2f} '
                   f'({time.perf_counter() - t:.0f} s)', flush=True)
         meta = dict(size=a.size, iters=a.iters, class_weight=a.class_weight, lr=a.lr, n_train=a.n_train,
-                    n_val=a.n_val, seed=a.seed, device=cpu_name(),
+                    n_val=a.n_val, seed=a.seed, device=device_name(),
                     minutes=(time.perf_counter() - t0) / 60, torch=torch.__version__)
     table = markdown(results, meta)
     print(table)
