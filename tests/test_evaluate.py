@@ -280,12 +280,14 @@ def test_flip_tta_keeps_left_and_right_apart():
     assert not np.array_equal(naive, expected)
 
 
-def test_flip_tta_of_the_real_model_is_the_swapped_average(segmenter, synthetic_root):
+def test_flip_tta_of_the_real_model_is_the_swapped_average(smoke_run, synthetic_root):
     import torch
 
-    from utils.inference import read_image
+    from utils.inference import Segmenter, read_image
 
-    seg = segmenter
+    seg = Segmenter.from_checkpoint(smoke_run['checkpoint'], device='cpu')
+    with torch.no_grad():  # a model that strongly prefers l_eye over r_eye, so that mixing them would show
+        seg.model.decode_head.conv_seg.bias[4] += 8.0
     img = read_image(synthetic_root / 'val' / 'val_image' / '0.jpg')
     perm = torch.as_tensor(flip_permutation())
     p = seg.predict_proba([img], 'none')
@@ -294,7 +296,7 @@ def test_flip_tta_of_the_real_model_is_the_swapped_average(segmenter, synthetic_
     tta = seg.predict_proba([img], 'flip')
     torch.testing.assert_close(tta, expected, atol=1e-5, rtol=1e-4)
     naive = (p + p_flipped.flip(-1)) / 2
-    assert (tta - naive).abs().max() > 1e-4  # so the swap is what the comparison checks
+    assert (tta - naive).abs().max() > 0.05  # so the swap is what the comparison checks
 
     labels = seg.predict([img], 'flip')[0]  # flip-equivariance: predicting the mirror image mirrors the labels
     mirrored = seg.predict([np.ascontiguousarray(img[:, ::-1])], 'flip')[0]
