@@ -29,7 +29,9 @@ if IN_COLAB:
     if not Path('/content/celebamask-parsing/utils').is_dir():
         !git clone -q https://github.com/{GITHUB_REPO}.git /content/celebamask-parsing
     %cd /content/celebamask-parsing
-    !pip install -q -r requirements.txt  # never touches Colab's torch/numpy/opencv
+    # install only what is missing; pinning the installed torch/numpy/opencv means pip can never replace them
+    !pip freeze | grep -iE '^(torch|torchvision|numpy|opencv-[a-z-]+)==' > /tmp/colab-keep.txt
+    !pip install -q -r requirements.txt -c /tmp/colab-keep.txt
 elif Path.cwd().name == 'notebooks':
     os.chdir('..')
 sys.path.insert(0, os.getcwd())
@@ -71,6 +73,8 @@ def notebook(name: str, title: str, intro: str, cells: list[tuple[str, str]]) ->
     nb.cells.append(new_code_cell(SETUP))
     for kind, text in cells:
         nb.cells.append(new_markdown_cell(text) if kind == 'md' else new_code_cell(text))
+    for i, cell in enumerate(nb.cells):  # stable ids: regenerating changes only what was edited
+        cell.id = f'cell-{i:02d}'
     return nb
 
 

@@ -2,11 +2,14 @@
 
     python -m utils.run_notebooks --smoke --out outputs/smoke     # synthetic data, tiny schedule, CPU
 
-The executed copies (with all outputs) go to ``--out``; data and checkpoints to ``--out/work``.
+The executed copies (with all outputs) go to ``--out``, every figure they show also as a PNG file in
+``--out/figures``; data and checkpoints go to ``--out/work``.
 """
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import sys
 import time
 from pathlib import Path
@@ -47,6 +50,20 @@ def run_notebook(name: str, out: str | Path, parameters: dict, timeout: int = 18
     return target
 
 
+def export_figures(notebook: str | Path, fig_dir: str | Path) -> list[Path]:
+    """Write every PNG output of an executed notebook to ``fig_dir/<notebook>_cell<NN>_<k>.png``; returns the files."""
+    notebook, fig_dir = Path(notebook), Path(fig_dir)
+    written = []
+    for i, cell in enumerate(json.loads(notebook.read_text())['cells']):
+        pngs = [out['data']['image/png'] for out in cell.get('outputs', []) if 'image/png' in out.get('data', {})]
+        for k, png in enumerate(pngs):
+            fig_dir.mkdir(parents=True, exist_ok=True)
+            path = fig_dir / f'{notebook.stem}_cell{i:02d}_{k}.png'
+            path.write_bytes(base64.b64decode(''.join(png) if isinstance(png, list) else png))
+            written.append(path)
+    return written
+
+
 def run_all(out: str | Path, smoke: bool = True, recipe: str = 'seed', names=NOTEBOOKS) -> dict[str, float]:
     """Run the notebooks in order; returns the wall time of each in seconds."""
     out = Path(out)
@@ -55,9 +72,10 @@ def run_all(out: str | Path, smoke: bool = True, recipe: str = 'seed', names=NOT
     for name in names:
         start = time.time()
         print(f'running {name} ...', flush=True)
-        run_notebook(name, out, params)
+        executed = run_notebook(name, out, params)
+        figures = export_figures(executed, out / 'figures')
         times[name] = time.time() - start
-        print(f'  done in {times[name]:.0f} s -> {out / (name + ".ipynb")}', flush=True)
+        print(f'  done in {times[name]:.0f} s -> {executed} ({len(figures)} figures)', flush=True)
     return times
 
 
@@ -77,11 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     work = out / 'work'
     zips = sorted(work.glob('*.zip'))
-    figures = sorted(work.rglob('eval/*/*.csv'))
+    tables = sorted(work.rglob('eval/*/*.csv'))
+    figures = sorted((out / 'figures').glob('*.png'))
     print(f'\nall {len(times)} notebooks ran in {time.time() - start:.0f} s; executed copies in {out.resolve()}')
     print('submission zip:', ', '.join(str(z.resolve()) for z in zips) or 'none')
-    print('evaluation tables:', ', '.join(str(f.parent.resolve()) for f in figures[:1]) or 'none')
-    print('figures: open the executed notebooks (04_evaluate.ipynb, 05_submit.ipynb) in Jupyter')
+    print('evaluation tables:', ', '.join(str(f.parent.resolve()) for f in tables[:1]) or 'none')
+    print(f'figures: {len(figures)} PNG files in {(out / "figures").resolve()} (also inline in the executed notebooks)')
     return 0
 
 

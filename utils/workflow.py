@@ -173,7 +173,7 @@ class LiveCurveHook(Hook):
         a1, a2 = fig.subplots(1, 2)
         it, loss = zip(*self.loss)
         a1.plot(it, loss, lw=0.8)
-        a1.set(title=f'training loss (iteration {runner.iter + 1:,})', xlabel='iteration')
+        a1.set(title=f'training loss (iteration {it[-1]:,})', xlabel='iteration')
         if self.miou:
             vi, vm = zip(*self.miou)
             a2.plot(vi, vm, 'o-')
