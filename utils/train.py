@@ -284,7 +284,7 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
           work_dir: str | os.PathLike | None = None, *, max_iters: int | None = None, amp: bool = False,
           resume: str | os.PathLike | None = 'auto', smoke: bool | dict | None = None,
           cfg_options: dict | None = None, launcher: str = 'none', extra_hooks: list[dict] | None = None) -> dict:
-    """Train ``config``; returns ``{'work_dir', 'checkpoint', 'best', 'metrics', 'resumed_from'}``.
+    """Train ``config``; returns ``{'work_dir', 'checkpoint', 'best', 'metrics', 'resumed_from', 'log_dir'}``.
 
     ``resume``: ``'auto'`` (newest readable checkpoint in ``work_dir``), ``'none'``/``None``, a
     checkpoint file, or another work_dir (its newest readable checkpoint; used to go 20k -> 30k).
