@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from .labels import CLASSES, NUM_CLASSES, PALETTE
+from .parallel import progress_map
 from .layout import LAYOUT, SPLITS, image_dir, mask_dir, natural_key  # noqa: F401  (re-exported)
 from .report import FAIL, PASS, WARN, Check, Report, check_files, cli_error  # noqa: F401  (re-exported)
 
@@ -625,17 +626,7 @@ def convert(src: str | os.PathLike, out: str | os.PathLike, split: Any = None, *
             mask_dir(ds, s).mkdir(parents=True)
             jobs += [(images[i], parts.get(i, {}), image_dir(ds, s) / f'{i}.jpg', mask_dir(ds, s) / f'{i}.png',
                       size) for i in ids]
-        n_workers = _workers(len(jobs), workers, threshold=100)
-        bar = _bar(len(jobs), f'convert {size}px', progress, unit='img')
-        if n_workers > 1:
-            with ProcessPoolExecutor(n_workers) as pool:
-                for _ in pool.map(_convert_one, jobs, chunksize=16):
-                    bar.update()
-        else:
-            for job in jobs:
-                _convert_one(job)
-                bar.update()
-        bar.close()
+        progress_map(_convert_one, jobs, _workers(len(jobs), workers, threshold=100), f'convert {size}px', progress)
         _install(ds, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

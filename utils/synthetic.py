@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from PIL import Image, ImageDraw
 
 from .labels import CLASSES, pil_palette
 from .layout import SPLITS, image_dir, mask_dir
+from .parallel import progress_map
 
 L = {name: i for i, name in enumerate(CLASSES)}
 _SPLIT_CODE = {'train': 0, 'val': 1, 'test': 2}
@@ -143,7 +143,6 @@ def make_synthetic_dataset(root: str | os.PathLike, n_train: int = 40, n_val: in
     ``test/test_mask`` (absent from the real course data) is written when ``with_test_masks``,
     so that a submission built on synthetic data can be scored locally.
     """
-    from tqdm.auto import tqdm
 
     root = Path(root)
     counts = dict(zip(SPLITS, (n_train, n_val, n_test)))
@@ -154,16 +153,7 @@ def make_synthetic_dataset(root: str | os.PathLike, n_train: int = 40, n_val: in
             mask_dir(root, split).mkdir(parents=True, exist_ok=True)
         jobs += [(root, split, i, size, seed, with_test_masks) for i in range(n)]
     workers = workers if workers is not None else (min(os.cpu_count() or 1, 8) if len(jobs) > 200 else 0)
-    bar = tqdm(total=len(jobs), desc=f'synthetic {size}px', unit='img', disable=not progress)
-    if workers and workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            for _ in pool.map(_write_one, jobs, chunksize=32):
-                bar.update()
-    else:
-        for job in jobs:
-            _write_one(job)
-            bar.update()
-    bar.close()
+    progress_map(_write_one, jobs, workers or 0, f'synthetic {size}px', progress, chunksize=32)
     return root
 
 
