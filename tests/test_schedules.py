@@ -50,6 +50,15 @@ def test_resume_to_30k_recomputes_cycle_over_30k(trace, it):
     assert trace.loc[it, 'momentum'] == pytest.approx(mmcv_cyclic(0.9, it, 30000, (0.85 / 0.95, 1)), rel=1e-6)
 
 
+def test_every_stage2_iteration_matches_mmcv(trace):
+    """No one-iteration lag after the stage change (MMEngine's Runner ends each scheduler at max_iters)."""
+    stage2 = trace[trace['stage'] == 2]
+    assert stage2.index.min() == 20000 and stage2.index.max() == 29999
+    for it, row in stage2.iloc[::250].iterrows():
+        assert row['lr'] == pytest.approx(mmcv_cyclic(0.01, it, 30000, (10, 1e-4)), rel=1e-9, abs=1e-15), it
+    assert trace.loc[20000, 'lr'] == pytest.approx(0.058683, abs=5e-7)  # not 0.058691, iteration 19,999's value
+
+
 def test_resume_jumps_back_up(trace):
     assert trace.loc[19999, 'lr'] < 1e-5
     assert trace.loc[20000, 'lr'] == pytest.approx(0.0587, abs=5e-4)

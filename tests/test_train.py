@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -19,9 +20,21 @@ SEED_20K = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512'
 N = 6
 
 
-def _train_steps(log_dir: Path) -> list[int]:
+def _train_rows(log_dir: Path) -> dict[int, dict]:
     rows = [json.loads(line) for line in (Path(log_dir) / 'vis_data' / 'scalars.json').read_text().splitlines()]
-    return [r['step'] for r in rows if 'loss' in r]
+    return {r['step']: r for r in rows if 'loss' in r}
+
+
+def _train_steps(log_dir: Path) -> list[int]:
+    return sorted(_train_rows(log_dir))
+
+
+def mmcv_cyclic(base: float, it: int, total: int, ratio: tuple[float, float], up_ratio: float = 0.4) -> float:
+    """mmcv 1.x's one-cycle cosine value at 0-based iteration ``it`` (written from its documented phases)."""
+    up = int(up_ratio * total)
+    lo, hi, r0, r1 = (0, up, 1.0, ratio[0]) if it < up else (up, total, ratio[0], ratio[1])
+    f = (it - lo) / (hi - lo)
+    return base * r1 + (base * r0 - base * r1) * (math.cos(math.pi * f) + 1) / 2
 
 
 @pytest.fixture(scope='module')
@@ -50,6 +63,35 @@ def test_resume_starts_exactly_where_stage_one_stopped(two_stage):
     ckpt = torch.load(second['checkpoint'], map_location='cpu', weights_only=False)
     assert ckpt['meta']['iter'] == 2 * N
     assert len(ckpt['message_hub']['log_scalars']['train/loss'].data[0]) == 2 * N
+
+
+def test_stage_change_follows_mmcv_formula_at_every_iteration(two_stage):
+    """N iterations, then resumed to 2N with the cycle recomputed over 2N (the seed's 20k -> 30k in small):
+    the LR and momentum of every iteration equal mmcv's formula, with no one-iteration lag after the resume."""
+    first, second = two_stage
+    for result, total in ((first, N), (second, 2 * N)):
+        for step, row in _train_rows(result['log_dir']).items():  # step s logs the values of iteration s-1
+            assert row['lr'] == pytest.approx(mmcv_cyclic(0.01, step - 1, total, (10, 1e-4)), rel=1e-9), step
+            assert row['momentum'] == pytest.approx(mmcv_cyclic(0.9, step - 1, total, (0.85 / 0.95, 1)), rel=1e-9)
+
+
+@pytest.fixture(scope='module')
+def interrupted(synthetic_root, tmp_path_factory):
+    """An uninterrupted 2N run (checkpoint at N), and a second run resumed from its iteration-N checkpoint."""
+    work = tmp_path_factory.mktemp('interrupted')
+    whole = train(SMOKE, synthetic_root, work / 'whole', smoke=dict(size=64, max_iters=2 * N), resume='none')
+    resumed = train(SMOKE, synthetic_root, work / 'resumed', smoke=dict(size=64, max_iters=2 * N),
+                    resume=work / 'whole' / f'iter_{N}.pth')
+    return whole, resumed
+
+
+def test_resume_equals_an_uninterrupted_run(interrupted):
+    whole, resumed = interrupted
+    a, b = _train_rows(whole['log_dir']), _train_rows(resumed['log_dir'])
+    assert sorted(b) == list(range(N + 1, 2 * N + 1))
+    for step in b:
+        assert b[step]['lr'] == a[step]['lr'] and b[step]['momentum'] == a[step]['momentum'], step
+    assert len({a[s]['lr'] for s in b}) == N  # the schedule moves at every one of these iterations
 
 
 def test_truncated_newest_checkpoint_falls_back(two_stage, tmp_path, synthetic_root):

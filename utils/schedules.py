@@ -67,6 +67,10 @@ class CyclicCosineParamScheduler(_ParamScheduler):
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.__dict__.update({k: v for k, v in state_dict.items() if k in _SAVED_KEYS})
+        # MMEngine's Runner gives every scheduler ``end = max_iters`` by default, so the last step of a
+        # finished stage leaves ``last_step`` one behind the global step. The next stage (20k -> 30k)
+        # must continue from the global step, or every later iteration lags by one.
+        self.last_step = max(0, self._global_step - self.begin)
         if self.begin <= self.last_step < self.end:  # the resumed iteration follows this config's cycle
             for group, value in zip(self.optimizer.param_groups, self._get_value()):
                 group[self.param_name] = value
@@ -103,9 +107,11 @@ class MomentumLoggerHook(Hook):
 
 # --------------------------------------------------------------------------- inspection
 def _build_schedulers(cfg, optimizer) -> list:
+    """The config's schedulers as MMEngine's Runner builds them (``end`` defaults to ``max_iters``)."""
     from mmengine.registry import PARAM_SCHEDULERS
 
-    return [PARAM_SCHEDULERS.build(dict(s, optimizer=optimizer)) for s in cfg.param_scheduler]
+    max_iters = cfg.train_cfg.max_iters
+    return [PARAM_SCHEDULERS.build(dict({'end': max_iters, **s}, optimizer=optimizer)) for s in cfg.param_scheduler]
 
 
 def schedule_trace(config: str, resume_config: str | None = None, every: int = 1):
