@@ -11,7 +11,7 @@ model = dict(
         # seed report, Figure 3: train only on pixels predicted with confidence < 0.7, at least 100k
         sampler=dict(type='OHEMPixelSampler', thresh=0.7, min_kept=100000),
         loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
+            type='PixelMeanCrossEntropyLoss', loss_weight=1.0,
             # seed report, Figure 2: hand-picked class weights, label order 0..18
             class_weight=[0.8, 0.8, 0.8, 1.14, 1, 1, 1.14, 1.14, 1.14, 1.14,
                           1, 1, 1, 0.8, 1.2, 1.25, 1.5, 1, 1.15])))

@@ -97,7 +97,7 @@ def init_registries() -> None:
     import mmseg  # noqa: F401
     from mmengine.registry import init_default_scope
 
-    from . import dataset, schedules  # noqa: F401  (registrations)
+    from . import dataset, losses, schedules  # noqa: F401  (registrations)
 
     init_default_scope('mmseg')
 

@@ -184,7 +184,7 @@ def build_model(cfg):
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
-    from . import dataset, schedules  # noqa: F401  (registrations)
+    from . import dataset, losses, schedules  # noqa: F401  (registrations)
 
     init_default_scope('mmseg')
     model_cfg = copy.deepcopy(cfg.model)

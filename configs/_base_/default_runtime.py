@@ -1,6 +1,6 @@
 # Runtime shared by every config: logging, visualisation, environment. (MMSeg's default_runtime, adapted.)
 default_scope = 'mmseg'
-custom_imports = dict(imports=['utils.dataset', 'utils.schedules'], allow_failed_imports=False)
+custom_imports = dict(imports=['utils.dataset', 'utils.schedules', 'utils.losses'], allow_failed_imports=False)
 env_cfg = dict(
     cudnn_benchmark=True,  # fixed 512x512 inputs: let cuDNN pick the fastest kernels
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

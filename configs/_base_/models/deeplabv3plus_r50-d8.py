@@ -36,7 +36,9 @@ model = dict(
         num_classes=19,
         norm_cfg=norm_cfg,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+        # MMSeg 0.x's cross-entropy (the report's MMSeg 0.22): mean over all pixels, 255 ignored
+        # (utils/losses.py; MMSeg 1.x's CrossEntropyLoss rescales class-weighted losses and crashes on 255)
+        loss_decode=dict(type='PixelMeanCrossEntropyLoss', loss_weight=1.0)),
     auxiliary_head=dict(
         type='FCNHead',  # seed report
         in_channels=1024,
@@ -48,6 +50,6 @@ model = dict(
         num_classes=19,
         norm_cfg=norm_cfg,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
+        loss_decode=dict(type='PixelMeanCrossEntropyLoss', loss_weight=0.4)),  # seed report: aux weight 0.4
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
