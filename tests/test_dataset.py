@@ -56,6 +56,22 @@ def test_out_of_range_label_names_the_file(root):
         ds[4]
 
 
+def test_a_bad_label_beside_255_is_caught(root):
+    """The check looks at every value once the maximum is out of range: 255 (ignore) does not hide a 30."""
+    bad = root / 'train' / 'train_mask' / '5.png'
+    m = np.array(Image.open(bad))
+    m[0, 0], m[0, 1] = 255, 30
+    Image.fromarray(m, mode='L').save(bad)
+    ok = root / 'train' / 'train_mask' / '6.png'
+    m = np.array(Image.open(ok))
+    m[0, 0] = 255
+    Image.fromarray(m, mode='L').save(ok)
+    ds = _dataset(root)
+    with pytest.raises(ValueError, match=r'5\.png has labels \[30\]'):
+        ds[5]
+    assert int(ds[6]['gt_seg_map'].max()) == 255  # ignore alone is fine
+
+
 def test_rgb_mask_is_explained(root):
     bad = root / 'train' / 'train_mask' / '2.png'
     Image.open(bad).convert('RGB').save(bad)

@@ -80,6 +80,26 @@ def test_confusion_rows_are_ground_truth_and_areas_follow():
         confusion_matrix(np.array([[0]]), np.array([[9]]), num_classes=3)
 
 
+def test_uint8_fast_path_equals_the_int64_path():
+    """8-bit maps take a uint16 bincount; the counts equal the plain int64 route, 255 ignored, bad labels named."""
+    rng = np.random.default_rng(3)
+    gt = rng.integers(0, NUM_CLASSES, (64, 48)).astype(np.uint8)
+    pred = rng.integers(0, NUM_CLASSES, (64, 48)).astype(np.uint8)
+    gt[:5, :7] = 255
+    fast = confusion_matrix(pred, gt)
+    slow = confusion_matrix(pred.astype(np.int64), gt.astype(np.int64))
+    assert fast.dtype == np.int64 and np.array_equal(fast, slow)
+    assert fast.sum() == gt.size - 35
+    bad = gt.copy()
+    bad[10, 10] = 30  # a 30 beside the 255s must not slip through
+    with pytest.raises(ValueError, match=r'ground truth has labels \[30\]'):
+        confusion_matrix(pred, bad)
+    wrong = pred.copy()
+    wrong[0, 0] = 19
+    with pytest.raises(ValueError, match=r'prediction has labels \[19\]'):
+        confusion_matrix(wrong, gt)
+
+
 def test_metrics_from_areas_per_image_rows_match_single_calls():
     rows = [intersect_and_union(p, g) for p, g in _crafted_pairs(1)]
     stacked = [np.stack(a) for a in zip(*rows)]

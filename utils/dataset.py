@@ -63,9 +63,11 @@ class CheckSegLabels(BaseTransform):
             raise ValueError(f"Mask {results.get('seg_map_path')} has shape {seg.shape}: it is an RGB "
                              'picture, not a label map. Masks must be single-channel (palette or grayscale) '
                              'PNGs whose pixel values are the labels 0..18; see `python -m utils.data check`.')
-        top = int(seg.max())
-        if top >= self.num_classes and top != self.ignore_index:
+        if int(seg.max()) >= self.num_classes:  # then look at every value: a 30 beside a 255 is still wrong
             bad = sorted(int(v) for v in np.unique(seg) if v >= self.num_classes and v != self.ignore_index)
+        else:
+            bad = []
+        if bad:
             raise ValueError(f"Mask {results.get('seg_map_path')} has labels {bad[:8]} outside "
                              f'0..{self.num_classes - 1}. Masks must hold class indices, not colours or '
                              '0/255 values; run `python -m utils.data check` to find every such file.')

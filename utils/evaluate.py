@@ -19,6 +19,8 @@ import logging
 import os
 import sys
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -110,7 +112,10 @@ class Accumulator:
 
     def add(self, name: str, pred: np.ndarray, gt: np.ndarray) -> None:
         """Score one prediction against its ground truth (both H x W label maps)."""
-        conf = confusion_matrix(pred, gt, self.num_classes, self.ignore_index)
+        self.add_confusion(name, confusion_matrix(pred, gt, self.num_classes, self.ignore_index))
+
+    def add_confusion(self, name: str, conf: np.ndarray) -> None:
+        """Add one image's confusion matrix (rows = ground truth), e.g. computed in a worker thread."""
         self.confusion += conf
         self.names.append(str(name))
         self.rows.append(areas_from_confusion(conf))
@@ -283,25 +288,37 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
     masks = {img: (name, mask) for name, img, mask in files}
     acc = Accumulator()
     palette = pil_palette()
+
+    def score_one(name: str, pred: np.ndarray, mask_path: Path) -> tuple[str, np.ndarray]:
+        """Per-image work, off the model's path: read the ground truth, count, save the prediction."""
+        gt = read_mask(mask_path)
+        if gt.shape != pred.shape:
+            raise EvaluationError(f'Mask {mask_path} is {gt.shape[1]}x{gt.shape[0]} but its image is '
+                                  f'{pred.shape[1]}x{pred.shape[0]}: masks must match their images. '
+                                  'Re-extract the dataset.')
+        try:
+            conf = confusion_matrix(pred, gt)
+        except ValueError as exc:
+            raise EvaluationError(f'Mask {mask_path}: {exc}. Masks must hold class indices 0..18 '
+                                  '(run python -m utils.data check).') from None
+        if save_masks:
+            img = Image.fromarray(pred, mode='P')
+            img.putpalette(palette)
+            img.save(out / PRED_DIR / f'{name}.png', compress_level=1)  # fast: a few ms less per image
+        return name, conf
+
     start = time.perf_counter()
+    pending: deque[Future] = deque()
     try:
-        for path, pred in iter_predictions(seg, [f[1] for f in files], batch_size=batch_size, tta=tta,
-                                           progress=progress, desc=f'evaluate {split} ({tta})'):
-            name, mask_path = masks[path]
-            gt = read_mask(mask_path)
-            if gt.shape != pred.shape:
-                raise EvaluationError(f'Mask {mask_path} is {gt.shape[1]}x{gt.shape[0]} but its image is '
-                                      f'{pred.shape[1]}x{pred.shape[0]}: masks must match their images. '
-                                      'Re-extract the dataset.')
-            try:
-                acc.add(name, pred, gt)
-            except ValueError as exc:
-                raise EvaluationError(f'Mask {mask_path}: {exc}. Masks must hold class indices 0..18 '
-                                      '(run python -m utils.data check).') from None
-            if save_masks:
-                img = Image.fromarray(pred, mode='P')
-                img.putpalette(palette)
-                img.save(out / PRED_DIR / f'{name}.png')
+        with ThreadPoolExecutor(2) as workers:  # PNG decode/encode and bincount overlap the next batch
+            for path, pred in iter_predictions(seg, [f[1] for f in files], batch_size=batch_size, tta=tta,
+                                               progress=progress, desc=f'evaluate {split} ({tta})'):
+                name, mask_path = masks[path]
+                pending.append(workers.submit(score_one, name, pred, mask_path))
+                while len(pending) > 4 * batch_size:  # bounded: results are added in image order
+                    acc.add_confusion(*pending.popleft().result())
+            while pending:
+                acc.add_confusion(*pending.popleft().result())
     except InferenceError as exc:
         raise EvaluationError(str(exc)) from exc
     seconds = time.perf_counter() - start

@@ -45,20 +45,35 @@ def confusion_matrix(pred: np.ndarray, gt: np.ndarray, num_classes: int = NUM_CL
 
     Pixels whose ground truth is ``ignore_index`` are skipped, as MMSeg does. Any other label outside
     ``0..num_classes-1``, in either map, raises ``ValueError`` (it would be a colour or a broken file).
+    8-bit label maps (the usual case) are counted with one ``uint16`` bincount, without int64 copies.
     """
-    pred = np.asarray(pred).astype(np.int64, copy=False).ravel()
-    gt = np.asarray(gt).astype(np.int64, copy=False).ravel()
+    pred, gt = np.asarray(pred), np.asarray(gt)
     if pred.shape != gt.shape:
         raise ValueError(f'prediction and ground truth differ in size: {pred.size} vs {gt.size} pixels')
+    n = num_classes
+    if pred.dtype == np.uint8 and gt.dtype == np.uint8 and n <= ignore_index < 256 and n * 256 < 65536:
+        if pred.size and int(pred.max()) >= n:
+            _raise_out_of_range('prediction', pred[pred >= n], n, ignore_index)
+        bad = (gt >= n) & (gt != ignore_index)
+        if bad.any():
+            _raise_out_of_range('ground truth', gt[bad], n, ignore_index)
+        idx = gt.astype(np.uint16) * n + pred  # ignored pixels land at or past n*n and are cut off below
+        return np.bincount(idx.ravel(), minlength=n * n)[:n * n].reshape(n, n).astype(np.int64, copy=False)
+    pred = pred.astype(np.int64, copy=False).ravel()
+    gt = gt.astype(np.int64, copy=False).ravel()
     keep = gt != ignore_index
     pred, gt = pred[keep], gt[keep]
     for name, arr in (('ground truth', gt), ('prediction', pred)):
-        if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
-            bad = sorted({int(v) for v in np.unique(arr) if v < 0 or v >= num_classes})
-            raise ValueError(f'{name} has labels {bad[:8]} outside 0..{num_classes - 1} '
-                             f'(only {ignore_index} = ignore is allowed besides the classes)')
-    counts = np.bincount(gt * num_classes + pred, minlength=num_classes ** 2)
-    return counts.reshape(num_classes, num_classes)
+        if arr.size and (arr.min() < 0 or arr.max() >= n):
+            _raise_out_of_range(name, arr[(arr < 0) | (arr >= n)], n, ignore_index)
+    counts = np.bincount(gt * n + pred, minlength=n ** 2)
+    return counts.reshape(n, n)
+
+
+def _raise_out_of_range(name: str, bad_values: np.ndarray, num_classes: int, ignore_index: int) -> None:
+    bad = sorted(int(v) for v in np.unique(bad_values))
+    raise ValueError(f'{name} has labels {bad[:8]} outside 0..{num_classes - 1} '
+                     f'(only {ignore_index} = ignore is allowed besides the classes)')
 
 
 def areas_from_confusion(conf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -175,7 +175,7 @@ def write_mask(labels: np.ndarray, path: str | os.PathLike) -> Path:
     img.putpalette(pil_palette())  # mode L -> P: indices stay the labels, colours are for people
     tmp = path.with_name(f'.{path.name}{_TMP_MARK}{os.getpid()}-{id(labels):x}')
     try:
-        img.save(tmp, format='PNG')
+        img.save(tmp, format='PNG', compress_level=1)  # fast; the zip compresses again anyway
         os.replace(tmp, path)
     finally:
         if tmp.exists():
