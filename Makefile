@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints-ci.txt
 	touch $@
 
 demo: install
-	$(BIN)/python -m utils.run_notebooks --smoke --out $(OUT)
+	$(BIN)/python -m scripts.run_notebooks --smoke --out $(OUT)
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -101,7 +101,7 @@ data and a tiny schedule, so the whole sequence still runs end to end), and wher
 DeepLabV3+ reads the image with a dilated ResNet-50 (output stride 8), looks at several scales at once with
 atrous separable convolutions (rates 12, 24, 36), and sharpens boundaries with low-level features. An
 auxiliary FCN head on stage 3 helps training only; it is dropped at test time.'''),
-        ('code', '''from utils.workflow import model_summary
+        ('code', '''from utils.model import model_summary
 
 model_summary(PLAN.config_20k)'''),
         ('md', '''The whole model has the report's **43,589,878** trainable parameters. Next: `01_data_check`.'''),
@@ -155,7 +155,7 @@ Checkpoints go to the work_dir every 2,000 iterations (on Drive in Colab): if th
 run this notebook again and it resumes from the newest readable checkpoint.''', [
         ('code', PLAN),
         ('md', '## The schedule, from the real MMEngine schedulers of the config'),
-        ('code', '''from utils.schedules import plot_schedule, schedule_trace
+        ('code', '''from utils.workflow import plot_schedule, schedule_trace
 
 plot_schedule(schedule_trace(PLAN.config_20k, every=20), title=PLAN.config_20k)'''),
         ('md', '''## Train
@@ -169,7 +169,7 @@ stage1 = train(PLAN.config_20k, PLAN.data_root, PLAN.work_dir_20k, max_iters=PLA
 stage1['metrics']'''),
         ('md', '## Checkpoints and curves'),
         ('code', '''from utils.metrics import plot_curves
-from utils.workflow import checkpoint_table
+from utils.checkpoints import checkpoint_table
 
 display(checkpoint_table(PLAN.work_dir_20k))
 plot_curves([PLAN.work_dir_20k])'''),
@@ -186,13 +186,14 @@ The improved recipe spends its budget in one 20k run and has no second stage.'''
         ('code', '''if PLAN.config_30k is None:
     print(f'The {PLAN.recipe!r} recipe has no stage 2: go on to 04_evaluate.')
 else:
-    from utils.schedules import plot_schedule, schedule_trace
+    from utils.workflow import plot_schedule, schedule_trace
 
     display(plot_schedule(schedule_trace(PLAN.config_20k, PLAN.config_30k, every=20), title='20k, then resumed to 30k'))'''),
         ('md', '''## Resume
 The newest readable checkpoint of stage 2 is used if there is one (a disconnect during stage 2),
 otherwise the last checkpoint of stage 1. A truncated file is skipped with a warning.'''),
-        ('code', '''from utils.train import find_resume_checkpoint, train
+        ('code', '''from utils.checkpoints import find_resume_checkpoint
+from utils.train import train
 
 if PLAN.config_30k is not None:
     start = find_resume_checkpoint(PLAN.work_dir_30k, PLAN.work_dir_20k)
@@ -203,7 +204,7 @@ if PLAN.config_30k is not None:
     display(stage2['metrics'])'''),
         ('md', '## Both stages, with the resume point marked'),
         ('code', '''from utils.metrics import plot_curves
-from utils.workflow import checkpoint_table
+from utils.checkpoints import checkpoint_table
 
 display(checkpoint_table(PLAN.work_dir_20k, PLAN.work_dir_30k))
 plot_curves([d for d in (PLAN.work_dir_20k, PLAN.work_dir_30k) if d is not None])'''),
@@ -252,23 +253,21 @@ re-running skips the masks already written.''', [
 from utils.workflow import final_checkpoint
 
 CHECKPOINT = final_checkpoint(PLAN)
-images = PLAN.data_root / 'test' / 'test_image'
-submission = make_submission(CHECKPOINT, images, PLAN.work_dir_20k.parent / 'submission.zip', tta=PLAN.tta,
-                             reference=PLAN.data_root / 'val' / 'val_mask', strict=not PLAN.smoke)
+submission = make_submission(CHECKPOINT, PLAN.test_images, PLAN.submission_zip, tta=PLAN.tta,
+                             reference=PLAN.val_masks, strict=not PLAN.smoke)
 submission'''),
         ('md', '## A look at the predictions'),
         ('code', '''from utils.submit import class_histogram, preview_grid
 
-preview_grid(submission.zip_path, images, n=6)'''),
+preview_grid(submission.zip_path, PLAN.test_images, n=6)'''),
         ('md', '''The share of pixels predicted per class, next to the val ground truth: a collapsed class (far below
 its val share) is a problem to find before uploading.'''),
-        ('code', "class_histogram(submission.zip_path, reference=PLAN.data_root / 'val' / 'val_mask')"),
+        ('code', "class_histogram(submission.zip_path, reference=PLAN.val_masks)"),
         ('md', '''Synthetic data has test masks, so a smoke run can score its own zip with the leaderboard's formula.'''),
         ('code', '''from utils.submit import offer_download, score_submission
 
-test_masks = PLAN.data_root / 'test' / 'test_mask'
-if test_masks.is_dir():
-    display(score_submission(submission.zip_path, test_masks).to_frame())
+if PLAN.test_masks.is_dir():  # synthetic data only: the course's test masks are hidden
+    display(score_submission(submission.zip_path, PLAN.test_masks).to_frame())
 offer_download(submission.zip_path)'''),
     ]),
 }

@@ -44,7 +44,8 @@ def test_forward_flops_scale_with_pixels():
     import tempfile
     from pathlib import Path
 
-    from utils.bench import bench_config, count_train_flops, fetch_batches, init_registries, make_data
+    from utils.bench import bench_config, count_train_flops, fetch_batches, make_data
+    from utils.model import init_registries
 
     init_registries()
     per_image = {}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from utils import compat
+from utils import checkpoints
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -75,21 +75,21 @@ def test_foreign_checkpoint_with_code_is_refused(tmp_path):
     target.unlink(missing_ok=True)
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {'w': torch.zeros(2)}, 'payload': _Evil()}, path)
-    with pytest.raises(compat.UnsafeCheckpointError, match='system'):
-        compat.safe_load_checkpoint(path)
+    with pytest.raises(checkpoints.UnsafeCheckpointError, match='system'):
+        checkpoints.safe_load_checkpoint(path)
     assert not target.exists()
 
 
 def test_plain_state_dict_loads_weights_only(tmp_path):
     path = tmp_path / 'plain.pth'
     torch.save({'state_dict': {'a.weight': torch.ones(3)}}, path)
-    state = compat.extract_state_dict(compat.safe_load_checkpoint(path))
+    state = checkpoints.extract_state_dict(checkpoints.safe_load_checkpoint(path))
     assert torch.equal(state['a.weight'], torch.ones(3))
 
 
 def test_mmengine_checkpoint_loads_guarded(smoke_run):
-    ckpt = compat.safe_load_checkpoint(smoke_run['checkpoint'])
-    state = compat.extract_state_dict(ckpt)
+    ckpt = checkpoints.safe_load_checkpoint(smoke_run['checkpoint'])
+    state = checkpoints.extract_state_dict(ckpt)
     assert 'decode_head.conv_seg.weight' in state
     assert isinstance(ckpt['meta']['cfg'], str)  # plain metadata survives, bookkeeping objects are inert
 
@@ -99,34 +99,34 @@ def test_truncated_and_empty_checkpoints_are_reported(tmp_path, smoke_run):
     half = tmp_path / 'iter_2.pth'
     with open(src, 'rb') as fin, open(half, 'wb') as fout:
         fout.write(fin.read(src.stat().st_size // 2))
-    with pytest.raises(compat.CheckpointError, match='truncated|corrupt'):
-        compat.safe_load_checkpoint(half)
+    with pytest.raises(checkpoints.CheckpointError, match='truncated|corrupt'):
+        checkpoints.safe_load_checkpoint(half)
     empty = tmp_path / 'empty.pth'
     empty.write_bytes(b'')
-    with pytest.raises(compat.CheckpointError, match='empty'):
-        compat.safe_load_checkpoint(empty)
-    with pytest.raises(compat.CheckpointError, match='not found'):
-        compat.safe_load_checkpoint(tmp_path / 'nope.pth')
+    with pytest.raises(checkpoints.CheckpointError, match='empty'):
+        checkpoints.safe_load_checkpoint(empty)
+    with pytest.raises(checkpoints.CheckpointError, match='not found'):
+        checkpoints.safe_load_checkpoint(tmp_path / 'nope.pth')
 
 
 def test_trust_requires_project_work_dir(tmp_path, smoke_run):
-    assert compat.is_trusted_checkpoint(smoke_run['checkpoint'])
+    assert checkpoints.is_trusted_checkpoint(smoke_run['checkpoint'])
     copy = tmp_path / 'iter_20.pth'
     shutil.copy(smoke_run['checkpoint'], copy)
-    assert not compat.is_trusted_checkpoint(copy)
-    compat.mark_work_dir(tmp_path)
-    assert compat.is_trusted_checkpoint(copy)
+    assert not checkpoints.is_trusted_checkpoint(copy)
+    checkpoints.mark_work_dir(tmp_path)
+    assert checkpoints.is_trusted_checkpoint(copy)
 
 
 def test_mmengine_local_loader_uses_policy(tmp_path):
     """load_from of a foreign file goes through the guarded loader, even inside MMEngine."""
     from mmengine.runner.checkpoint import _load_checkpoint
 
-    compat.install_checkpoint_policy()
+    checkpoints.install_checkpoint_policy()
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'payload': _Evil()}, path)
-    with pytest.raises(compat.UnsafeCheckpointError):
+    with pytest.raises(checkpoints.UnsafeCheckpointError):
         _load_checkpoint(str(path), map_location='cpu')
-    compat.mark_work_dir(tmp_path)  # marked, but outside a resume: still guarded
-    with pytest.raises(compat.UnsafeCheckpointError):
+    checkpoints.mark_work_dir(tmp_path)  # marked, but outside a resume: still guarded
+    with pytest.raises(checkpoints.UnsafeCheckpointError):
         _load_checkpoint(str(path), map_location='cpu')

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from mmengine.config import Config
 
-from utils.train import TrainError, available_configs, check_num_classes, load_config, resolve_config
+from utils.config import ConfigError, available_configs, check_num_classes, load_config, resolve_config
 
 SEED_20K = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512'
 SMOKE = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
@@ -23,7 +23,7 @@ def test_every_config_loads_by_path():
 
 
 def test_seed_model_has_report_parameter_count():
-    from utils.inference import build_model
+    from utils.model import build_segmentor as build_model
 
     cfg = load_config(SEED_20K, work_dir='/tmp/unused')
     model = build_model(cfg)
@@ -64,16 +64,16 @@ def test_max_iters_override_moves_the_cycle(tmp_path):
 
 
 def test_unknown_config_suggests_close_names():
-    with pytest.raises(TrainError, match='Did you mean: deeplabv3plus_r50-d8_ohem-cw_1xb4-20k'):
+    with pytest.raises(ConfigError, match='Did you mean: deeplabv3plus_r50-d8_ohem-cw_1xb4-20k'):
         resolve_config('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamsk')
 
 
 def test_class_count_mismatch_is_explained(tmp_path):
-    with pytest.raises(TrainError, match='num_classes = 21'):
+    with pytest.raises(ConfigError, match='num_classes = 21'):
         load_config(SEED_20K, work_dir=tmp_path, cfg_options={'model.decode_head.num_classes': 21})
     cfg = Config.fromfile(str(resolve_config(SEED_20K)))
     cfg.model.decode_head.loss_decode.class_weight = [1.0] * 18
-    with pytest.raises(TrainError, match='class_weight has 18 entries'):
+    with pytest.raises(ConfigError, match='class_weight has 18 entries'):
         check_num_classes(cfg)
 
 

@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from utils import data
-from utils.data import DataError, check_dataset, fetch, main
+from utils.data import DataError, check_dataset, fetch
+from utils.data.__main__ import main
 from utils.labels import CLASSES, PALETTE, colorize
 from utils.synthetic import make_synthetic_dataset, save_mask
 

@@ -14,6 +14,8 @@ from utils.evaluate import (EvalResult, EvaluationError, PER_IMAGE_FILE, SUMMARY
                             main, read_mask, split_files)
 from utils.labels import CLASSES, NUM_CLASSES, flip_permutation
 
+SMOKE_CONFIG = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
+
 REPO = Path(__file__).resolve().parent.parent
 SEED_PARAMS = 43_589_878  # DESIGN.md: the seed model's trainable parameters, as the report prints
 
@@ -142,21 +144,21 @@ def five_class_checkpoint(smoke_run, tmp_path_factory) -> Path:
     import torch
     from mmengine.config import Config
 
-    from utils.compat import safe_load_checkpoint
-    from utils.inference import build_model
+    from utils.model import build_segmentor as build_model
 
-    cfg = Config.fromstring(safe_load_checkpoint(smoke_run['checkpoint'])['meta']['cfg'], file_format='.py')
+    cfg = Config.fromfile(str(next(Path(smoke_run['work_dir']).glob('*.py'))))  # the config training wrote
     cfg.model.decode_head.num_classes = 5
     cfg.model.auxiliary_head.num_classes = 5
     for head in (cfg.model.decode_head, cfg.model.auxiliary_head):
         head.loss_decode['class_weight'] = None
     model = build_model(cfg)
     path = tmp_path_factory.mktemp('bad') / 'five_classes.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {'cfg': cfg.pretty_text}}, path)
+    torch.save({'state_dict': model.state_dict(), 'meta': {'experiment_name': f'{SMOKE_CONFIG}_20260101_000000'}}, path)
     return path
 
 
 def test_checkpoint_for_another_class_count(five_class_checkpoint, synthetic_root, tmp_path):
+    """Its config is found by the run name in its meta (configs/<name>.py); the weights do not fit it."""
     with pytest.raises(EvaluationError, match=r'five_classes\.pth predicts 5 classes.*19'):
         evaluate(five_class_checkpoint, synthetic_root, tta='none', out_dir=tmp_path / 'o', progress=False)
 

@@ -93,7 +93,7 @@ def test_bad_settings_are_refused():
 def test_seed_config_uses_it_on_both_heads():
     from mmengine.config import Config
 
-    from utils.train import resolve_config
+    from utils.config import resolve_config
 
     cfg = Config.fromfile(str(resolve_config('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512')))
     dec, aux = cfg.model.decode_head.loss_decode, cfg.model.auxiliary_head.loss_decode

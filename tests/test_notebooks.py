@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from utils.run_notebooks import NOTEBOOKS, NotebookError, export_figures, notebook_parameters, run_notebook
+from scripts.run_notebooks import NOTEBOOKS, NotebookError, export_figures, notebook_parameters, run_notebook
 
 REPO = Path(__file__).resolve().parent.parent
 NB_DIR = REPO / 'notebooks'
@@ -173,7 +173,7 @@ def test_inspector_in_a_real_browser(smoke_out, tmp_path):
     import numpy as np
     from PIL import Image
 
-    from utils.browser import jupyter_lab
+    from jupyter_lab import jupyter_lab
 
     for name in NOTEBOOKS[:5]:  # alone (`pytest -m browser`) it first runs 00..04 itself
         if not (smoke_out['out'] / f'{name}.ipynb').is_file():

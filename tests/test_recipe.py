@@ -27,7 +27,7 @@ NAME_RE = re.compile(r'^[a-z0-9]+_[a-z0-9]+-d8(_[a-z0-9-]+)?_1xb4-(\d+k|\d+it)_c
 
 
 def _cfg(name: str, **kw):
-    from utils.train import load_config
+    from utils.config import load_config
 
     return load_config(name, **kw)
 
@@ -38,7 +38,7 @@ def _transform(cfg_node: dict, **override):
     from mmseg.registry import TRANSFORMS
 
     from utils import dataset  # noqa: F401  (registrations)
-    from utils.bench import init_registries
+    from utils.model import init_registries
 
     init_registries()
     node = copy.deepcopy(dict(cfg_node))
@@ -210,7 +210,7 @@ def test_photometric_distortion_changes_image_only():
 def test_full_train_pipeline_on_synthetic_data(synthetic_root):
     from mmseg.registry import DATASETS
 
-    from utils.bench import init_registries
+    from utils.model import init_registries
 
     init_registries()
     cfg = _cfg(R50_TOP, data_root=synthetic_root, smoke=dict(size=64, max_iters=4))
@@ -234,7 +234,7 @@ def test_data_derived_class_weights(synthetic_root, method):
 
 
 def test_resolve_class_weights_fills_both_heads(synthetic_root):
-    from utils.train import resolve_class_weights
+    from utils.stats import resolve_class_weights
 
     cfg = _cfg(R50_TOP, data_root=synthetic_root, smoke=dict(size=64, max_iters=4))
     resolve_class_weights(cfg, synthetic_root)
@@ -275,14 +275,14 @@ def test_poly_schedule_with_warmup():
 def test_config_builds_model_and_pipeline(name):
     from mmcv.transforms import Compose
 
-    from utils.bench import _build_train_model, init_registries
+    from utils.model import build_segmentor, init_registries
 
     init_registries()
     cfg = _cfg(name, smoke=dict(size=64, max_iters=4))
     for node in (cfg.model.decode_head.loss_decode, cfg.model.auxiliary_head.loss_decode):
         if isinstance(node.get('class_weight'), str):
             node['class_weight'] = [1.0] * NUM_CLASSES  # resolved from data at train time
-    model = _build_train_model(cfg)
+    model = build_segmentor(cfg, for_training=True)
     n = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if '_r50-' in name:
         assert n == 43_589_878  # the seed report's count: the family keeps the seed's architecture
@@ -296,13 +296,13 @@ def test_config_builds_model_and_pipeline(name):
 def test_r101_forward_backward_on_cpu():
     import torch
 
-    from utils.bench import _build_train_model, init_registries
+    from utils.model import build_segmentor, init_registries
 
     init_registries()
     cfg = _cfg(R101_TOP, smoke=dict(size=64, max_iters=4))
     for node in (cfg.model.decode_head.loss_decode, cfg.model.auxiliary_head.loss_decode):
         node['class_weight'] = [1.0] * NUM_CLASSES
-    model = _build_train_model(cfg).train()
+    model = build_segmentor(cfg, for_training=True).train()
     x = torch.randn(2, 3, 64, 64)
     feats = model.extract_feat(x)
     assert feats[-1].shape == (2, 2048, 8, 8)  # output stride 8
@@ -317,13 +317,13 @@ def test_weighted_loss_survives_padding(synthetic_root):
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
 
-    from utils.bench import _build_train_model, init_registries
-    from utils.train import resolve_class_weights
+    from utils.model import build_segmentor, init_registries
+    from utils.stats import resolve_class_weights
 
     init_registries()
     cfg = _cfg(R50_TOP, data_root=synthetic_root, smoke=dict(size=64, max_iters=4))
     resolve_class_weights(cfg, synthetic_root)
-    model = _build_train_model(cfg).train()
+    model = build_segmentor(cfg, for_training=True).train()
     samples = []
     for hw in ((32, 40), (64, 64)):  # the first is smaller than 64: padded
         s = SegDataSample()

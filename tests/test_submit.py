@@ -16,7 +16,9 @@ from PIL import Image
 
 from utils import submit
 from utils.labels import NUM_CLASSES, PALETTE
-from utils.submit import FAIL, PASS, WARN, SubmitError
+from utils.report import FAIL, PASS, WARN
+from utils.submit import SubmitError
+from utils.submit.__main__ import main as submit_main
 
 
 # --------------------------------------------------------------------------- helpers
@@ -107,10 +109,10 @@ def test_smoke_checkpoint_gives_a_zip_that_passes(smoke_run, synthetic_root, seg
     assert not list(out.parent.glob('.*'))  # no temporary zip or mask left behind
 
     # The command's default action on the same output resumes: nothing left to predict, no model loaded.
-    code = submit.main([str(smoke_run['checkpoint']), '--images', str(images), '--out', str(out), '--quiet'])
+    code = submit_main([str(smoke_run['checkpoint']), '--images', str(images), '--out', str(out), '--quiet'])
     text = capsys.readouterr().out
     assert code == 0 and '0 predicted, 12 kept' in text and 'PASSED' in text
-    assert submit.main(['check', str(out), '--images', str(images), '--quiet']) == 0
+    assert submit_main(['check', str(out), '--images', str(images), '--quiet']) == 0
 
     # Local score with the leaderboard formula equals a direct confusion-matrix computation.
     score = submit.score_submission(out, synthetic_root / 'test' / 'test_mask', progress=False)
@@ -125,7 +127,7 @@ def test_smoke_checkpoint_gives_a_zip_that_passes(smoke_run, synthetic_root, seg
                 union[c] += np.sum((pred == c) | (gt == c))
     expected = 100 * np.mean(inter[union > 0] / union[union > 0])
     assert score.miou == pytest.approx(expected) and score.images == 12
-    assert submit.main(['score', str(out), '--masks', str(synthetic_root / 'test' / 'test_mask'), '--quiet']) == 0
+    assert submit_main(['score', str(out), '--masks', str(synthetic_root / 'test' / 'test_mask'), '--quiet']) == 0
     assert 'mIoU' in capsys.readouterr().out
 
 
@@ -237,7 +239,7 @@ def test_output_inside_image_folder_is_refused(synthetic_root, tmp_path, ckpt):
 
 
 def test_missing_checkpoint_is_a_clean_cli_error(synthetic_root, tmp_path, capsys):
-    code = submit.main([str(tmp_path / 'missing.pth'), '--images', str(image_dir_of(synthetic_root)),
+    code = submit_main([str(tmp_path / 'missing.pth'), '--images', str(image_dir_of(synthetic_root)),
                         '--out', str(tmp_path / 'sub.zip'), '--quiet'])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith('error: ') and 'missing.pth' in err and 'Traceback' not in err
@@ -349,7 +351,7 @@ def test_checker_rejects(synthetic_root, tmp_path, capsys, mutate, check, offend
     assert report[check].status == FAIL, report.format()
     assert any(offender in f for f in report[check].files), report[check]
     assert any(line.startswith(check) for line in report.problems)
-    assert submit.main(['check', str(path), '--images', str(images), '--quiet']) == 1
+    assert submit_main(['check', str(path), '--images', str(images), '--quiet']) == 1
     out = capsys.readouterr().out
     assert 'FAILED' in out and offender in out
 
@@ -455,7 +457,7 @@ def test_offer_download_outside_and_inside_colab(synthetic_root, tmp_path, capsy
 
 def test_cli_help_lists_commands(capsys):
     with pytest.raises(SystemExit) as info:
-        submit.main(['--help'])
+        submit_main(['--help'])
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert all(cmd in out for cmd in ('predict', 'check', 'score'))

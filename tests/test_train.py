@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from utils import compat
-from utils.train import TrainError, find_resume_checkpoint, list_checkpoints, load_config, main, train
+from utils import checkpoints
+from utils.checkpoints import find_resume_checkpoint, list_checkpoints
+from utils.config import ConfigError, load_config
+from utils.train import main, train
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
@@ -49,7 +51,7 @@ def two_stage(synthetic_root, tmp_path_factory):
 def test_first_stage_writes_checkpoints_and_marker(two_stage):
     first, _ = two_stage
     assert first['resumed_from'] is None
-    assert (first['work_dir'] / compat.WORKDIR_MARKER).is_file()
+    assert (first['work_dir'] / checkpoints.WORKDIR_MARKER).is_file()
     assert _train_steps(first['log_dir']) == list(range(1, N + 1))
     assert set(first['metrics']) == {'aAcc', 'mIoU', 'mAcc', 'mDice'}
 
@@ -97,7 +99,7 @@ def test_resume_equals_an_uninterrupted_run(interrupted):
 def test_truncated_newest_checkpoint_falls_back(two_stage, tmp_path, synthetic_root):
     _, second = two_stage
     work = tmp_path / 'wd'
-    compat.mark_work_dir(work)
+    checkpoints.mark_work_dir(work)
     older, newest = list_checkpoints(second['work_dir'])[1], list_checkpoints(second['work_dir'])[0]
     shutil.copy(older, work / older.name)
     with open(newest, 'rb') as fin, open(work / newest.name, 'wb') as fout:
@@ -116,7 +118,7 @@ def test_untrusted_resume_is_refused(two_stage, tmp_path, synthetic_root):
     foreign = tmp_path / 'downloads' / 'iter_6.pth'
     foreign.parent.mkdir()
     shutil.copy(first['checkpoint'], foreign)
-    with pytest.raises(compat.UnsafeCheckpointError, match='not in a work_dir written by this project'):
+    with pytest.raises(checkpoints.UnsafeCheckpointError, match='not in a work_dir written by this project'):
         train(SMOKE, synthetic_root, tmp_path / 'wd2', smoke=dict(size=64, max_iters=N + 2), resume=foreign)
 
 
@@ -129,10 +131,10 @@ def test_short_cpu_training_learns(synthetic_root, tmp_path):
 
 
 def test_missing_data_root_is_explained(tmp_path):
-    with pytest.raises(TrainError, match='Data root not found'):
+    with pytest.raises(ConfigError, match='Data root not found'):
         train(SEED_20K, tmp_path / 'nowhere', tmp_path / 'w')
     (tmp_path / 'd' / 'train' / 'train_image').mkdir(parents=True)
-    with pytest.raises(TrainError, match='Missing split folder .*train_mask'):
+    with pytest.raises(ConfigError, match='Missing split folder .*train_mask'):
         train(SEED_20K, tmp_path / 'd', tmp_path / 'w')
 
 

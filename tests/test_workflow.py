@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from utils import workflow
+from utils import checkpoints, config, workflow
 
 
 def test_plan_smoke_is_automatic_without_a_gpu(monkeypatch, tmp_path):
@@ -27,9 +27,9 @@ def test_plan_smoke_is_automatic_without_a_gpu(monkeypatch, tmp_path):
 
 
 def test_plan_recipes(tmp_path):
-    from utils.train import available_configs
+    from utils.config import available_configs
 
-    for recipe, (stage1, stage2) in workflow.RECIPES.items():
+    for recipe, (stage1, stage2) in config.RECIPES.items():
         assert stage1 in available_configs() and (stage2 is None or stage2 in available_configs()), recipe
     improved = workflow.make_plan(True, 'improved', work_root=tmp_path)
     assert improved.config_30k is None and improved.work_dir_30k is None and improved.iters_30k is None
@@ -58,7 +58,7 @@ def test_final_checkpoint_prefers_the_best_of_the_last_stage(tmp_path):
     assert workflow.final_checkpoint(plan) == plan.work_dir_30k / 'iter_90.pth'  # stage 2 wins once it has run
     best2 = _touch(plan.work_dir_30k / 'best_mIoU_iter_80.pth')
     assert workflow.final_checkpoint(plan) == best2
-    table = workflow.checkpoint_table(plan.work_dir_20k, plan.work_dir_30k, None)
+    table = checkpoints.checkpoint_table(plan.work_dir_20k, plan.work_dir_30k, None)
     assert len(table) == 5 and set(table.work_dir) == {plan.work_dir_20k.name, plan.work_dir_30k.name}
 
 

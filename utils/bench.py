@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .labels import REPO_ROOT
+from .layout import image_dir, mask_dir
+from .model import build_segmentor, init_registries
 
 DEFAULT_CONFIG = 'deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512'
 NO_GPU = 'n/a (no GPU)'
@@ -91,20 +93,10 @@ def time_calls(fn: Callable[[int], Any], iters: int, warmup: int, device: str) -
 
 
 # --------------------------------------------------------------------------- setup
-def init_registries() -> None:
-    """Register MMSeg's and this project's modules and make 'mmseg' the default scope."""
-    from . import compat  # noqa: F401  (the mmcv-lite shim, before mmseg is imported)
-    import mmseg  # noqa: F401
-    from mmengine.registry import init_default_scope
-
-    from . import dataset, losses, schedules  # noqa: F401  (registrations)
-
-    init_default_scope('mmseg')
-
-
 def bench_config(config: str, data_root: Path, size: int, batch_size: int):
     """The config as a bench run sees it: inputs scaled to ``size``, random init, data at ``data_root``."""
-    from .train import load_config, resolve_class_weights
+    from .config import load_config
+    from .stats import resolve_class_weights
 
     cfg = load_config(config, data_root=data_root, work_dir=data_root / 'work', smoke=dict(size=size, max_iters=10))
     cfg.train_dataloader['batch_size'] = batch_size
@@ -116,7 +108,7 @@ def make_data(root: Path, n_images: int, size: int, progress: bool = True) -> Pa
     """A synthetic set with ``n_images`` train and val faces at ``size`` px (reused when present)."""
     from .synthetic import make_synthetic_dataset
 
-    if not (root / 'val' / 'val_mask').is_dir():
+    if not mask_dir(root, 'val').is_dir():
         make_synthetic_dataset(root, n_images, n_images, 0, size=size, progress=progress)
     return root
 
@@ -140,7 +132,7 @@ def build_model_and_optim(cfg, device: str, amp: bool, channels_last: bool):
     import torch
     from mmengine.optim import build_optim_wrapper
 
-    model = _build_train_model(cfg).to(device).train()
+    model = build_segmentor(cfg, for_training=True).to(device).train()
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     wrapper_cfg = copy.deepcopy(cfg.optim_wrapper)
@@ -148,18 +140,6 @@ def build_model_and_optim(cfg, device: str, amp: bool, channels_last: bool):
         wrapper_cfg['type'] = 'AmpOptimWrapper'
         wrapper_cfg['loss_scale'] = 'dynamic'
     return model, build_optim_wrapper(model, wrapper_cfg)
-
-
-def _build_train_model(cfg):
-    """Build ``cfg.model`` with its losses (class weights already resolved), no pretrained weights."""
-    import copy
-
-    from mmseg.registry import MODELS
-
-    init_registries()
-    model_cfg = copy.deepcopy(cfg.model)
-    model_cfg['pretrained'] = None
-    return MODELS.build(model_cfg)
 
 
 def train_step(model, optim_wrapper, batch: dict, channels_last: bool) -> float:
@@ -260,7 +240,7 @@ def count_train_flops(cfg, batch: dict) -> dict:
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    model = _build_train_model(cfg).train()
+    model = build_segmentor(cfg, for_training=True).train()
     data = model.data_preprocessor(batch, True)
     with FlopCounterMode(display=False) as counter:
         model._run_forward(data, mode='loss')
@@ -333,8 +313,8 @@ def run(config: str = DEFAULT_CONFIG, size: int = 512, batch_size: int = 4, iter
             out['train']['amp'] = NO_GPU
 
         say('[4/5] inference: Segmenter.predict, no TTA and flip TTA')
-        model = _build_train_model(cfg)
-        val_dir = root / 'val' / 'val_image'
+        model = build_segmentor(cfg, for_training=True)
+        val_dir = image_dir(root, 'val')
         images = [read_image(p) for p in sorted(val_dir.glob('*.jpg'))[:max(batch_size, 1) * 2]]
         infer_variants = [('fp32', False)] + ([('amp', True)] if amp and on_gpu else [])
         for prec, use_amp in infer_variants:
@@ -427,9 +407,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     except Exception as exc:  # config errors etc.: say what failed, not a bare traceback
-        from .train import TrainError
+        from .config import ConfigError
 
-        if isinstance(exc, TrainError):
+        if isinstance(exc, ConfigError):
             print(f'error: {exc}', file=sys.stderr)
             return 2
         raise

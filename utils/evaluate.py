@@ -23,13 +23,15 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from . import layout
 from .labels import CLASSES, NUM_CLASSES, pil_palette
 from .metrics import (SUMMARY_KEYS, areas_from_confusion, confusion_matrix, metrics_from_areas,
                       per_class_frame, summary_percent)
+from .model import count_parameters
 
 FORMAT_VERSION = 1
 SUMMARY_FILE, PER_CLASS_FILE, PER_IMAGE_FILE, CONFUSION_FILE, PRED_DIR = (
@@ -93,7 +95,7 @@ class EvalResult:
         """``(image, ground-truth mask)`` paths of image ``name`` under ``data_root`` (default: the evaluated one)."""
         root = Path(data_root or self.summary.get('data_root', '.'))
         split = self.summary.get('split', 'val')
-        return root / split / f'{split}_image' / f'{name}.jpg', root / split / f'{split}_mask' / f'{name}.png'
+        return layout.image_dir(root, split) / f'{name}.jpg', layout.mask_dir(root, split) / f'{name}.png'
 
     def __repr__(self) -> str:
         s = self.summary
@@ -136,23 +138,11 @@ class Accumulator:
                           classes=tuple(classes), out_dir=out_dir)
 
 
-def score_predictions(pairs: Iterable[tuple[str, np.ndarray, np.ndarray]], summary: dict | None = None,
-                      num_classes: int = NUM_CLASSES, ignore_index: int = 255) -> EvalResult:
-    """An :class:`EvalResult` from ``(name, prediction, ground truth)`` label maps (no model needed)."""
-    acc = Accumulator(num_classes, ignore_index)
-    for name, pred, gt in pairs:
-        acc.add(name, pred, gt)
-    classes = CLASSES if num_classes == NUM_CLASSES else tuple(f'class_{i}' for i in range(num_classes))
-    return acc.result(summary, classes=classes)
-
-
 # --------------------------------------------------------------------------- data
 def split_files(data_root: str | os.PathLike, split: str = 'val') -> list[tuple[str, Path, Path]]:
     """``(name, image path, mask path)`` of a labelled split in the course layout, naturally sorted."""
-    import re
-
     root = Path(data_root)
-    img_dir, mask_dir = root / split / f'{split}_image', root / split / f'{split}_mask'
+    img_dir, mask_dir = layout.image_dir(root, split), layout.mask_dir(root, split)
     if not root.is_dir():
         raise EvaluationError(f'Data root not found: {root}. Pass --data-root with the dataset folder '
                               '(course layout: val/val_image, val/val_mask, ...).')
@@ -162,8 +152,7 @@ def split_files(data_root: str | os.PathLike, split: str = 'val') -> list[tuple[
     if not mask_dir.is_dir():
         raise EvaluationError(f'{mask_dir} does not exist: split {split!r} has no ground-truth masks, so it cannot '
                               'be scored. Evaluate --split val; predict the test split with utils.submit instead.')
-    key = lambda p: tuple(int(t) if t.isdigit() else t for t in re.split(r'(\d+)', p.stem))  # noqa: E731
-    images = sorted((p for p in img_dir.iterdir() if p.suffix.lower() in ('.jpg', '.jpeg', '.png')), key=key)
+    images = [img_dir / n for n in layout.list_files(img_dir, layout.IMAGE_SUFFIXES)]
     if not images:
         raise EvaluationError(f'No images in {img_dir}: the split is empty. Re-extract the dataset '
                               '(python -m utils.data check finds what is missing).')
@@ -190,11 +179,6 @@ def read_mask(path: Path) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- model facts
-def count_parameters(model) -> int:
-    """Trainable parameters (the seed report's count: 43,589,878 for DeepLabV3+ R50 with its aux head)."""
-    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
-
-
 def count_flops(model, size: tuple[int, int]) -> tuple[int | None, str]:
     """FLOPs of one forward pass at ``size`` (MMEngine's counter, 1 multiply-add = 1 FLOP) and a note.
 
@@ -256,9 +240,9 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
     """
     from PIL import Image
 
-    from .compat import CheckpointError
+    from .checkpoints import CheckpointError
+    from .config import ConfigError
     from .inference import TTA_MODES, InferenceError, Segmenter, iter_predictions
-    from .train import TrainError
 
     if tta not in TTA_MODES:
         raise EvaluationError(f'Unknown TTA {tta!r}: choose one of {", ".join(TTA_MODES)}.')
@@ -267,7 +251,7 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
     out = Path(out_dir) if out_dir is not None else default_out_dir(ck, split, tta)
     try:
         seg = segmenter if segmenter is not None else Segmenter.from_checkpoint(ck, config=config, device=device)
-    except (InferenceError, CheckpointError, TrainError) as exc:
+    except (InferenceError, CheckpointError, ConfigError) as exc:
         raise EvaluationError(str(exc)) from exc
     heads = getattr(seg.model, 'decode_head', None)
     n_out = getattr(heads, 'num_classes', NUM_CLASSES)
@@ -412,14 +396,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--no-flops', action='store_true', help='skip the FLOP count')
     p.add_argument('--device', help="'cuda' or 'cpu' (default: cuda when available)")
     a = p.parse_args(argv)
-    from .compat import CheckpointError
+    from .checkpoints import CheckpointError
+    from .config import ConfigError
     from .inference import InferenceError
-    from .train import TrainError
 
     try:
         result = evaluate(a.checkpoint, a.data_root, split=a.split, tta=a.tta, out_dir=a.out, config=a.config,
                           batch_size=a.batch_size, save_masks=not a.no_masks, flops=not a.no_flops, device=a.device)
-    except (EvaluationError, InferenceError, CheckpointError, TrainError, FileNotFoundError) as exc:
+    except (EvaluationError, InferenceError, CheckpointError, ConfigError, FileNotFoundError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     print(format_report(result))

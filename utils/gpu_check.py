@@ -40,8 +40,9 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
 from .labels import REPO_ROOT
+from .layout import SMOKE_SIZE
 
-#: recipe name -> stage-1 config (the ones the notebooks train)
+#: recipes timed (utils.config.RECIPES: the stage-1 configs the notebooks train)
 CHECK_RECIPES = ('seed', 'improved', 'improved-r101')
 #: (name, AMP, channels_last)
 GPU_VARIANTS = (('fp32', False, False), ('amp', True, False), ('amp+channels_last', True, True))
@@ -53,7 +54,7 @@ CARD_SPECS: tuple[tuple[str, float, float], ...] = (
     ('A10G', 125.0, 600.0), ('A10', 125.0, 600.0), ('V100', 125.0, 900.0), ('T4', 65.0, 320.0),
 )
 T4 = dict(name='Tesla T4', tflops_fp16=65.0, bandwidth_gbs=320.0, memory_gb=15.0)
-TOY = dict(size=64, batch_size=2, iters=1, warmup=1, resume_iters=6, eval_images=4, train_images=8)
+TOY = dict(size=SMOKE_SIZE, batch_size=2, iters=1, warmup=1, resume_iters=6, eval_images=4, train_images=8)
 FULL = dict(size=512, batch_size=4, iters=10, warmup=3, resume_iters=300, eval_images=64, train_images=32)
 
 
@@ -114,7 +115,7 @@ def measure_speed(recipe: str, root: Path, sizes: dict, device: str, variants) -
     import torch
 
     from . import bench
-    from .workflow import RECIPES
+    from .config import RECIPES
 
     cfg = bench.bench_config(RECIPES[recipe][0], root, sizes['size'], sizes['batch_size'])
     batches = bench.fetch_batches(cfg, min(sizes['iters'] + sizes['warmup'], 4))
@@ -139,7 +140,7 @@ def t4_fit(recipe: str, root: Path, sizes: dict, cap_gb: float, channels_last: b
     import torch
 
     from . import bench
-    from .workflow import RECIPES
+    from .config import RECIPES
 
     total = torch.cuda.get_device_properties(0).total_memory
     fraction = min(1.0, cap_gb * 1e9 / total)
@@ -178,7 +179,7 @@ def amp_resume_check(root: Path, work: Path, sizes: dict, amp: bool) -> dict:
     """Run the seed recipe ``resume_iters`` iterations, resume a copy from the middle, compare every iteration."""
     from .schedules import cyclic_cosine
     from .train import train
-    from .workflow import RECIPES
+    from .config import RECIPES
 
     n = sizes['resume_iters']
     half = n // 2
@@ -227,7 +228,7 @@ def eval_pace(checkpoint: Path, config: Path, root: Path, work: Path, device: st
     from .evaluate import evaluate
     from .inference import Segmenter, read_image
     from .layout import image_dir
-    from .submit import predict_folder
+    from .submit.predict import predict_folder
 
     seg = Segmenter.from_checkpoint(checkpoint, config=config, device=device)
     paths = sorted(image_dir(root, 'val').glob('*.jpg'))
@@ -293,7 +294,7 @@ def run(out: str | os.PathLike, dry_run: bool = False, t4_gb: float = 15.0, resu
     """Every section in order; returns the results dict (also written as JSON and markdown into ``out``)."""
     import torch
 
-    from .bench import init_registries
+    from .model import init_registries
     from .synthetic import make_synthetic_dataset
 
     if not dry_run and not torch.cuda.is_available():

@@ -14,8 +14,9 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 from PIL import Image, ImageFile
 
-from . import compat
+from . import checkpoints
 from .labels import CLASSES, NUM_CLASSES, flip_permutation
+from .model import build_segmentor
 
 TTA_MODES = ('none', 'flip', 'ms')
 MS_SCALES = (0.75, 1.0, 1.25)
@@ -37,16 +38,6 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     except (OSError, SyntaxError, ValueError) as exc:
         raise InferenceError(f'Cannot read image {path}: {exc}. The file is truncated or not an image; '
                              're-extract the dataset (python -m utils.data check finds all such files).') from exc
-
-
-def _config_from_checkpoint(checkpoint: dict, source: str):
-    from mmengine.config import Config
-
-    text = (checkpoint.get('meta') or {}).get('cfg') if isinstance(checkpoint, dict) else None
-    if not isinstance(text, str):
-        raise InferenceError(f'{source} does not record its config: pass the config it was trained with '
-                             '(--config configs/<name>.py).')
-    return Config.fromstring(text, file_format='.py')
 
 
 def _test_size(cfg) -> tuple[int, int]:
@@ -84,25 +75,28 @@ class Segmenter:
     @classmethod
     def from_checkpoint(cls, checkpoint: str | os.PathLike, config: str | os.PathLike | None = None,
                         device: str | None = None, amp: bool | None = None, channels_last: bool = False) -> 'Segmenter':
-        """Build the model from ``config`` (default: the config stored in the checkpoint) and load weights safely."""
+        """Build the model from ``config`` and load the weights safely (nothing in the file is executed).
+
+        ``config=None``: the config file that training wrote next to the checkpoint (in this project's own
+        marked work_dir), else the config of the same name in ``configs/`` (see
+        :func:`utils.config.config_for_checkpoint`). The text a checkpoint stores is never run.
+        """
         import torch
+        from mmengine.config import Config
+
+        from .config import config_for_checkpoint, resolve_config
 
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        ckpt = compat.safe_load_checkpoint(checkpoint)
-        if config is not None:
-            from .train import resolve_config
-            from mmengine.config import Config
-
-            cfg = Config.fromfile(str(resolve_config(config)))
-        else:
-            cfg = _config_from_checkpoint(ckpt, str(checkpoint))
+        ckpt = checkpoints.safe_load_checkpoint(checkpoint)
         meta = ckpt.get('meta') or {} if isinstance(ckpt, dict) else {}
         classes = tuple((meta.get('dataset_meta') or {}).get('classes') or CLASSES)
         if classes != CLASSES:
             raise InferenceError(f'{checkpoint} was trained on another dataset (classes {list(classes)[:5]}...); '
                                  f'this project predicts the {NUM_CLASSES} CelebAMask classes.')
-        model = build_model(cfg)
-        load_weights(model, compat.extract_state_dict(ckpt, str(checkpoint)), str(checkpoint))
+        path = resolve_config(config) if config is not None else config_for_checkpoint(checkpoint, meta)
+        cfg = Config.fromfile(str(path))
+        model = build_segmentor(cfg)
+        load_weights(model, checkpoints.extract_state_dict(ckpt, str(checkpoint)), str(checkpoint))
         return cls(model, cfg, device=device, amp=amp, channels_last=channels_last, classes=classes)
 
     # ------------------------------------------------------------------ prediction
@@ -174,29 +168,6 @@ class Segmenter:
             for j, i in enumerate(idx):
                 out[i] = labels[j]
         return out  # type: ignore[return-value]
-
-
-def build_model(cfg):
-    """The segmentor of ``cfg`` with no pretrained download (weights come from a checkpoint)."""
-    import copy
-
-    import mmseg  # noqa: F401
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
-
-    from . import dataset, losses, schedules  # noqa: F401  (registrations)
-
-    init_default_scope('mmseg')
-    model_cfg = copy.deepcopy(cfg.model)
-    model_cfg['pretrained'] = None
-    if isinstance(model_cfg.get('backbone', {}).get('init_cfg'), dict):
-        model_cfg['backbone']['init_cfg'] = None
-    from .train import walk_dicts
-
-    for node in walk_dicts(model_cfg):  # losses do not matter for prediction; data-derived weights need data
-        if isinstance(node.get('class_weight'), str):
-            node['class_weight'] = None
-    return MODELS.build(model_cfg)
 
 
 def load_weights(model, state: dict, source: str = '<checkpoint>') -> None:

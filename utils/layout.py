@@ -9,9 +9,17 @@ import re
 from pathlib import Path
 
 SPLITS = ('train', 'val', 'test')
+#: Image size of smoke runs (synthetic faces on a CPU); every smoke default in this project uses it.
+SMOKE_SIZE = 64
+#: Image file types accepted anywhere (the course's images are .jpg).
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 LAYOUT = ('train/train_image + train/train_mask, val/val_image + val/val_mask, test/test_image '
           '(images N.jpg, masks N.png: 8-bit palette PNGs whose indices are the labels 0..18)')
 LAYOUT_HELP = f'expected the course layout: {LAYOUT}. Run `python -m utils.data check DATA_ROOT` for a full report.'
+
+
+class DataError(Exception):
+    """A problem with the user's data or source; the message names the file and the fix."""
 
 
 def image_dir(root: str | os.PathLike, split: str) -> Path:
@@ -27,3 +35,17 @@ def mask_dir(root: str | os.PathLike, split: str) -> Path:
 def natural_key(name: str | os.PathLike) -> tuple:
     """Sort key that puts 2.jpg before 10.jpg."""
     return tuple((0, int(t), '') if t.isdigit() else (1, 0, t) for t in re.split(r'(\d+)', Path(name).name))
+
+
+def list_files(folder: str | os.PathLike, suffixes: tuple[str, ...] | None = None) -> list[str]:
+    """Visible file names in ``folder`` (optionally only those ending in ``suffixes``, any case), naturally sorted.
+
+    Symbolic links are not files here: a dataset is read only from files that really lie in its folders.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    suf = tuple(s.lower() for s in suffixes) if suffixes else None
+    names = [e.name for e in os.scandir(folder) if not e.name.startswith('.') and e.is_file(follow_symlinks=False)
+             and (suf is None or e.name.lower().endswith(suf))]
+    return sorted(names, key=natural_key)

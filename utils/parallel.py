@@ -1,6 +1,7 @@
 """Run a function over many file jobs with a progress bar, in a process pool when it pays off."""
 from __future__ import annotations
 
+import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Sequence
 
@@ -22,3 +23,10 @@ def progress_map(fn: Callable[[Any], Any], jobs: Sequence, workers: int, desc: s
                 results.append(fn(job))
                 bar.update()
     return results
+
+
+def default_workers(n_jobs: int, workers: int | None = None, threshold: int = 200) -> int:
+    """``workers`` when given, else up to 8 processes for ``n_jobs >= threshold`` and 0 (inline) below."""
+    if workers is not None:
+        return max(0, workers)
+    return min(os.cpu_count() or 1, 8) if n_jobs >= threshold else 0

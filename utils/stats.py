@@ -19,21 +19,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .data import DataError, _files, _workers, image_dir, mask_dir, natural_key
+from .config import WEIGHT_METHODS, seed_class_weights, walk_dicts
 from .labels import CLASSES, NUM_CLASSES, PALETTE, colorize
+from .layout import DataError, image_dir, list_files, mask_dir, natural_key
+from .parallel import default_workers
 from .report import cli_error
+from .viz import class_legend, overlay
 
-#: Hand-picked class weights of the seed report (CrossEntropyLoss ``class_weight``), label order.
-SEED_CLASS_WEIGHTS: tuple[float, ...] = (0.8, 0.8, 0.8, 1.14, 1, 1, 1.14, 1.14, 1.14, 1.14, 1, 1, 1, 0.8, 1.2,
-                                         1.25, 1.5, 1, 1.15)
 #: Classes that occur in few images of CelebAMask-HQ.
 RARE_CLASSES: tuple[str, ...] = ('neck_l', 'ear_r', 'hat', 'eye_g')
-WEIGHT_METHODS = ('median_freq', 'inv_sqrt')
 CACHE_NAME = '.stats_cache.npz'
 _CACHE_VERSION = 1
 _N_COLS = NUM_CLASSES + 1  # 19 classes + pixels with values outside 0..18
-
-assert len(SEED_CLASS_WEIGHTS) == NUM_CLASSES
 
 
 # --------------------------------------------------------------------------- counting (cached)
@@ -82,7 +79,7 @@ def class_pixel_counts(data_root: str | os.PathLike, split: str = 'train', *, ca
 
     root = Path(data_root)
     folder = mask_dir(root, split)
-    names = _files(folder, ('.png',))
+    names = list_files(folder, ('.png',))
     if not names:
         raise DataError(f'no masks in {folder}: statistics need {split}/{split}_mask/*.png. Check the dataset '
                         f'with `python -m utils.data check {root}`.')
@@ -106,7 +103,7 @@ def class_pixel_counts(data_root: str | os.PathLike, split: str = 'train', *, ca
             todo.append(i)
     if todo:
         paths = [str(folder / names[i]) for i in todo]
-        n_workers = _workers(len(paths), workers)
+        n_workers = default_workers(len(paths), workers)
         bar = tqdm(total=len(paths), desc=f'count {split} masks', unit='mask', disable=not progress)
         if n_workers > 1:
             with ProcessPoolExecutor(n_workers) as pool:
@@ -182,8 +179,16 @@ def compute_class_weights(data_root: str | os.PathLike, method: str = 'median_fr
     return [round(float(v), 4) for v in weights_from_counts(counts, method)]
 
 
+def resolve_class_weights(cfg, data_root: str | os.PathLike) -> None:
+    """Replace ``class_weight='median_freq'|'inv_sqrt'`` in any loss of ``cfg`` by weights computed from the train masks."""
+    for node in walk_dicts(cfg.model):
+        method = node.get('class_weight')
+        if isinstance(method, str) and method in WEIGHT_METHODS:
+            node['class_weight'] = compute_class_weights(data_root, method=method)
+
+
 def weight_table(data_root: str | os.PathLike, split: str = 'train', styled: bool = False):
-    """Per class: pixel and image share, the seed's weights and the two data-derived weightings.
+    """Per class: pixel and image share, the seed's weights (from the seed config) and the two data-derived ones.
 
     Returns a DataFrame, or a pandas Styler (percentages, colour bars) when ``styled``.
     """
@@ -194,7 +199,7 @@ def weight_table(data_root: str | os.PathLike, split: str = 'train', styled: boo
     df = pd.DataFrame({
         'pixels %': 100 * arr[:, :NUM_CLASSES].sum(0) / max(arr.sum(), 1),
         'images %': 100 * (arr[:, :NUM_CLASSES] > 0).mean(0),
-        'seed': SEED_CLASS_WEIGHTS,
+        'seed': seed_class_weights(),
         'median_freq': weights_from_counts(arr, 'median_freq'),
         'inv_sqrt': weights_from_counts(arr, 'inv_sqrt'),
     }, index=pd.Index(CLASSES, name='class'))
@@ -203,7 +208,7 @@ def weight_table(data_root: str | os.PathLike, split: str = 'train', styled: boo
     return (df.style.format({'pixels %': '{:.3f}', 'images %': '{:.1f}', 'seed': '{:.2f}',
                              'median_freq': '{:.2f}', 'inv_sqrt': '{:.2f}'})
             .bar(subset=['seed', 'median_freq', 'inv_sqrt'], color='#90caf9', vmin=0)
-            .set_caption(f'class weights from {split} ({len(counts)} masks), each normalised to mean 1'))
+            .set_caption(f'Class weights from {split} ({len(counts)} masks), each normalised to mean 1'))
 
 
 # --------------------------------------------------------------------------- rare classes
@@ -225,14 +230,6 @@ def rare_class_images(data_root: str | os.PathLike, classes: Iterable[str] = RAR
 
 
 # --------------------------------------------------------------------------- pictures
-def _legend(fig, classes: Sequence[int] = range(NUM_CLASSES), ncol: int = 10) -> None:
-    from matplotlib.patches import Patch
-
-    handles = [Patch(facecolor=np.asarray(PALETTE[i]) / 255, edgecolor='0.3', label=f'{i} {CLASSES[i]}')
-               for i in classes]
-    fig.legend(handles=handles, loc='lower center', ncol=ncol, fontsize=8, frameon=False)
-
-
 def _load_pair(root: Path, split: str, name: str) -> tuple[np.ndarray, np.ndarray]:
     stem = os.path.splitext(name)[0]
     img = np.asarray(Image.open(image_dir(root, split) / f'{stem}.jpg').convert('RGB'))
@@ -296,7 +293,7 @@ def overlay_grid(data_root: str | os.PathLike, split: str = 'train', n: int = 6,
 
     root = Path(data_root)
     if names is None:
-        pool = _files(mask_dir(root, split), ('.png',))
+        pool = list_files(mask_dir(root, split), ('.png',))
         if not pool:
             raise DataError(f'no masks in {mask_dir(root, split)}; run `python -m utils.data check {root}`.')
         pick = np.random.default_rng(seed).choice(len(pool), size=min(n, len(pool)), replace=False)
@@ -307,14 +304,13 @@ def overlay_grid(data_root: str | os.PathLike, split: str = 'train', n: int = 6,
     for j, name in enumerate(names):
         img, mask = _load_pair(root, split, name)
         colour = colorize(mask)
-        over = (img * (1 - alpha) + colour * alpha).astype(np.uint8)
-        for i, pic in enumerate((img, colour, over)):
+        for i, pic in enumerate((img, colour, overlay(img, mask, alpha))):
             axes[i, j].imshow(pic)
             axes[i, j].axis('off')
         axes[0, j].set_title(f'{split}/{os.path.splitext(name)[0]}', fontsize=9)
     for i, t in enumerate(('image', 'mask', 'overlay')):
         axes[i, 0].text(-0.05, 0.5, t, transform=axes[i, 0].transAxes, rotation=90, ha='right', va='center')
-    _legend(fig)
+    class_legend(fig)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
@@ -370,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         if not root.is_dir():
             raise DataError(f'{root} is not a folder; fetch the data first (python -m utils.data fetch).')
         kw = {'cache': not a.no_cache, 'progress': not a.quiet}
-        splits = [s for s in ('train', 'val') if _files(mask_dir(root, s), ('.png',))]
+        splits = [s for s in ('train', 'val') if list_files(mask_dir(root, s), ('.png',))]
         if not splits:
             raise DataError(f'no masks in {mask_dir(root, "train")} or {mask_dir(root, "val")}; run '
                             f'`python -m utils.data check {root}`.')

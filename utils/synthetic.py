@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .labels import CLASSES, pil_palette
-from .layout import SPLITS, image_dir, mask_dir
+from .layout import SMOKE_SIZE, SPLITS, image_dir, mask_dir
 from .parallel import progress_map
 
 L = {name: i for i, name in enumerate(CLASSES)}
@@ -136,7 +136,7 @@ def _write_one(args: tuple) -> None:
 
 
 def make_synthetic_dataset(root: str | os.PathLike, n_train: int = 40, n_val: int = 12, n_test: int = 12,
-                           size: int = 64, seed: int = 0, with_test_masks: bool = True,
+                           size: int = SMOKE_SIZE, seed: int = 0, with_test_masks: bool = True,
                            workers: int | None = None, progress: bool = True) -> Path:
     """Write a synthetic dataset in the course layout under ``root`` and return ``root``.
 
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument('--train', type=int, default=40, help='number of train pairs')
     p.add_argument('--val', type=int, default=12, help='number of val pairs')
     p.add_argument('--test', type=int, default=12, help='number of test images')
-    p.add_argument('--size', type=int, default=64, help='image height and width in pixels')
+    p.add_argument('--size', type=int, default=SMOKE_SIZE, help=f'image height and width in pixels (default {SMOKE_SIZE})')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--no-test-masks', action='store_true', help='omit test/test_mask (as in the real data)')
     p.add_argument('--workers', type=int, default=None, help='processes (default: auto)')

@@ -12,16 +12,10 @@ from pathlib import Path
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
+from .checkpoints import final_checkpoint as _final_checkpoint
+from .config import RECIPES, resolve_config
 from .labels import REPO_ROOT
-
-#: recipe name -> (stage-1 config, stage-2 "resume to 30k" config or None, smoke stage-1 config)
-RECIPES = {
-    'seed': ('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512',
-             'deeplabv3plus_r50-d8_ohem-cw_1xb4-30k_celebamask-512x512'),
-    'improved': ('deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512', None),
-    'improved-r101': ('deeplabv3plus_r101-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512', None),
-}
-SMOKE_SIZE = 64
+from .layout import SMOKE_SIZE, image_dir, mask_dir
 
 
 @dataclass
@@ -40,6 +34,26 @@ class Plan:
     iters_30k: int | None
     amp: bool
     tta: str
+
+    @property
+    def test_images(self) -> Path:
+        """The test images to predict (``<data_root>/test/test_image``)."""
+        return image_dir(self.data_root, 'test')
+
+    @property
+    def val_masks(self) -> Path:
+        """The val ground truth (``<data_root>/val/val_mask``), the reference of the submission check."""
+        return mask_dir(self.data_root, 'val')
+
+    @property
+    def test_masks(self) -> Path:
+        """Test ground truth (``<data_root>/test/test_mask``): synthetic data has it, the course's is hidden."""
+        return mask_dir(self.data_root, 'test')
+
+    @property
+    def submission_zip(self) -> Path:
+        """Where notebook 05 writes the zip: next to the work_dirs (on Drive in Colab)."""
+        return self.work_dir_20k.parent / 'submission.zip'
 
     def smoke_options(self, max_iters: int | None) -> dict | None:
         """The ``smoke=`` argument of :func:`utils.train.train` for this plan."""
@@ -87,52 +101,84 @@ def make_plan(smoke: bool | None = None, recipe: str = 'seed', data_source: str 
 
 def final_checkpoint(plan: Plan) -> Path:
     """The checkpoint to evaluate/submit: the best-mIoU one of the last stage that has one, else its newest."""
-    from .train import list_checkpoints
-
-    for work_dir in (plan.work_dir_30k, plan.work_dir_20k):
-        if work_dir is None or not work_dir.is_dir():
-            continue
-        best = sorted(work_dir.glob('best_mIoU_iter_*.pth'), key=os.path.getmtime)
-        if best:
-            return best[-1]
-        newest = list_checkpoints(work_dir)
-        if newest:
-            return newest[0]
-    raise FileNotFoundError(f'No checkpoint in {plan.work_dir_30k} or {plan.work_dir_20k}: run notebook 02 '
-                            '(and 03) first, or set CHECKPOINT in the parameters cell.')
+    try:
+        return _final_checkpoint(plan.work_dir_30k, plan.work_dir_20k)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'No checkpoint in {plan.work_dir_30k} or {plan.work_dir_20k}: run notebook 02 '
+                                '(and 03) first.') from None
 
 
-def checkpoint_table(*work_dirs: str | os.PathLike | None):
-    """Checkpoints in the work_dirs: name, iteration, size in MB, time written."""
-    import datetime as dt
+# --------------------------------------------------------------------------- the LR/momentum schedule
+def _build_schedulers(cfg, optimizer) -> list:
+    """The config's schedulers as MMEngine's Runner builds them (``end`` defaults to ``max_iters``)."""
+    from mmengine.registry import PARAM_SCHEDULERS
 
+    max_iters = cfg.train_cfg.max_iters
+    return [PARAM_SCHEDULERS.build(dict({'end': max_iters, **s}, optimizer=optimizer)) for s in cfg.param_scheduler]
+
+
+def schedule_trace(config: str, resume_config: str | None = None, every: int = 1):
+    """LR and momentum used at each iteration of ``config`` (then of ``resume_config`` after resuming).
+
+    Runs the real MMEngine schedulers from the config files on a one-parameter SGD, including the
+    checkpoint round-trip of a resume, and returns a DataFrame with columns iter, lr, momentum, stage.
+    """
     import pandas as pd
+    import torch
+    from mmengine.config import Config
+
 
     rows = []
-    for work_dir in work_dirs:
-        if work_dir is None or not Path(work_dir).is_dir():
-            continue
-        for path in sorted(Path(work_dir).glob('*.pth'), key=os.path.getmtime):
-            stat = path.stat()
-            rows.append(dict(work_dir=Path(work_dir).name, checkpoint=path.name, MB=round(stat.st_size / 2**20, 1),
-                             written=dt.datetime.fromtimestamp(stat.st_mtime).strftime('%Y-%m-%d %H:%M:%S')))
-    return pd.DataFrame(rows, columns=['work_dir', 'checkpoint', 'MB', 'written'])
+
+    def run(cfg, optimizer, schedulers, start: int, stage: int) -> None:
+        for it in range(start, cfg.train_cfg.max_iters):
+            if it % every == 0 or it == cfg.train_cfg.max_iters - 1:
+                group = optimizer.param_groups[0]
+                rows.append((it, group['lr'], group.get('momentum', float('nan')), stage))
+            optimizer.step()
+            for sched in schedulers:
+                sched.step()
+
+    param = torch.nn.Parameter(torch.zeros(1))
+    cfg1 = Config.fromfile(str(resolve_config(config)))
+    opt_kwargs = {k: v for k, v in cfg1.optim_wrapper.optimizer.items() if k != 'type'}
+    optimizer = torch.optim.SGD([param], **opt_kwargs)
+    schedulers = _build_schedulers(cfg1, optimizer)
+    run(cfg1, optimizer, schedulers, 0, 1)
+    if resume_config is not None:
+        state = dict(optimizer=optimizer.state_dict(), schedulers=[s.state_dict() for s in schedulers])
+        cfg2 = Config.fromfile(str(resolve_config(resume_config)))
+        optimizer2 = torch.optim.SGD([param], **opt_kwargs)
+        schedulers2 = _build_schedulers(cfg2, optimizer2)  # built fresh, then resumed, as Runner.resume does
+        optimizer2.load_state_dict(state['optimizer'])
+        for sched, sd in zip(schedulers2, state['schedulers']):
+            sched.load_state_dict(sd)
+        run(cfg2, optimizer2, schedulers2, cfg1.train_cfg.max_iters, 2)
+    return pd.DataFrame(rows, columns=['iter', 'lr', 'momentum', 'stage'])
 
 
-def model_summary(config: str) -> 'object':
-    """Parameter counts of a config's model (built without downloading weights), as a small table."""
-    import pandas as pd
+def plot_schedule(trace, title: str = 'LR and momentum schedule'):
+    """Figure of a :func:`schedule_trace` frame: LR (left axis) and momentum (right), resume point marked."""
+    from matplotlib.figure import Figure
 
-    from .inference import build_model
-    from .train import load_config
+    fig = Figure(figsize=(8, 3.2))
+    ax = fig.subplots()
+    ax.plot(trace['iter'], trace['lr'], color='tab:blue', label='learning rate')
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('learning rate', color='tab:blue')
+    ax2 = ax.twinx()
+    ax2.plot(trace['iter'], trace['momentum'], color='tab:orange', label='momentum')
+    ax2.set_ylabel('momentum', color='tab:orange')
+    if trace['stage'].nunique() > 1:
+        resume_at = int(trace.loc[trace['stage'] == 2, 'iter'].min())
+        ax.axvline(resume_at, color='grey', linestyle='--')
+        ax.annotate(f'resume at {resume_at:,}', (resume_at, ax.get_ylim()[1] * 0.92), ha='right', fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
 
-    model = build_model(load_config(config, work_dir='/tmp/unused'))
-    total = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    aux = sum(p.numel() for p in model.auxiliary_head.parameters()) if getattr(model, 'auxiliary_head', None) else 0
-    return pd.DataFrame({'trainable parameters': [f'{total:,}', f'{total - aux:,}', f'{aux:,}']},
-                        index=['whole model', 'used at test time (no auxiliary head)', 'auxiliary FCN head'])
 
-
+# --------------------------------------------------------------------------- live curves
 @HOOKS.register_module()
 class LiveCurveHook(Hook):
     """Redraw the training loss and val mIoU in a notebook output every ``interval`` iterations."""

@@ -1,6 +1,6 @@
 """Run the six notebooks in order, headless, with papermill: the main job end to end.
 
-    python -m utils.run_notebooks --smoke --out outputs/smoke     # synthetic data, tiny schedule, CPU
+    python -m scripts.run_notebooks --smoke --out outputs/smoke     # synthetic data, tiny schedule, CPU
 
 The executed copies (with all outputs) go to ``--out``, every figure they show also as a PNG file in
 ``--out/figures``; data and checkpoints go to ``--out/work``.
@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from .labels import REPO_ROOT
+from utils.labels import REPO_ROOT
 
 NOTEBOOKS = ('00_setup', '01_data_check', '02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
 
@@ -80,7 +80,7 @@ def run_all(out: str | Path, smoke: bool = True, recipe: str = 'seed', names=NOT
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog='python -m utils.run_notebooks', description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog='python -m scripts.run_notebooks', description=__doc__.splitlines()[0])
     p.add_argument('--out', default='outputs/smoke', help='folder for the executed notebooks and the work dir')
     p.add_argument('--smoke', action='store_true', help='synthetic data and a tiny schedule (CPU friendly)')
     p.add_argument('--recipe', default='seed', help="'seed', 'improved' or 'improved-r101'")

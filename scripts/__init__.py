@@ -1,0 +1,1 @@
+"""Developer tools (not the course library): notebook runner, notebook sync, benchmarks, evidence scripts."""

@@ -1,0 +1,108 @@
+"""The shape of utils/: no import cycles, a shallow import picture, the trainer imported only by what trains,
+modules small enough to live in. Imports inside functions count too."""
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+UTILS = Path(__file__).resolve().parent.parent / 'utils'
+MAX_LEVELS = 7
+MAX_LINES = 600
+#: modules whose job includes training (gpu_check trains 300 AMP iterations to prove the GPU path)
+TRAINERS = {'utils.train', 'utils.gpu_check'}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(UTILS.parent).with_suffix('').parts
+    return '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
+
+
+def _resolve(base: str, level: int, target: str | None, is_package: bool) -> str:
+    parts = base.split('.')
+    if not is_package:
+        parts = parts[:-1]
+    parts = parts[:len(parts) - (level - 1)] if level > 1 else parts
+    return '.'.join(parts + ([target] if target else []))
+
+
+def _imports(mod: str, path: Path) -> set[str]:
+    """Every module that ``mod`` imports, resolved (``from . import x`` counts as importing ``utils.x``)."""
+    deps: set[str] = set()
+    is_pkg = path.name == '__init__.py'
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = _resolve(mod, node.level, node.module, is_pkg) if node.level else (node.module or '')
+            for alias in node.names:
+                full = f'{base}.{alias.name}'
+                deps.add(full if full in _files() else base)
+        elif isinstance(node, ast.Import):
+            deps.update(a.name for a in node.names)
+    return deps
+
+
+@lru_cache(maxsize=1)
+def _files() -> dict[str, Path]:
+    return {module_name(p): p for p in UTILS.rglob('*.py')}
+
+
+@lru_cache(maxsize=1)
+def import_graph() -> dict[str, set[str]]:
+    """``module -> utils modules it imports``."""
+    return {mod: {d for d in _imports(mod, path) if d in _files() and d != mod} for mod, path in _files().items()}
+
+
+def test_every_import_of_utils_resolves():
+    """A relative import that points nowhere (``from .synthetic`` inside utils/data/) fails only when run."""
+    missing = {f'{mod}: {d}' for mod, path in _files().items() for d in _imports(mod, path)
+               if d.startswith('utils') and d not in _files()}
+    assert not missing, sorted(missing)
+
+
+def levels(graph: dict[str, set[str]]) -> dict[str, int]:
+    """1 for a module that imports no other utils module, else 1 + the deepest of its imports."""
+    out: dict[str, int] = {}
+    visiting: list[str] = []
+
+    def level(m: str) -> int:
+        if m in out:
+            return out[m]
+        if m in visiting:
+            raise AssertionError('import cycle: ' + ' -> '.join(visiting[visiting.index(m):] + [m]))
+        visiting.append(m)
+        out[m] = 1 + max((level(d) for d in graph[m]), default=0)
+        visiting.pop()
+        return out[m]
+
+    for m in graph:
+        level(m)
+    return out
+
+
+def test_no_import_cycles_and_at_most_seven_levels():
+    lv = levels(import_graph())
+    deepest = max(lv.values())
+    chain = sorted(lv, key=lv.get)[-1]
+    assert deepest <= MAX_LEVELS, f'{chain} sits on level {deepest}'
+
+
+def test_only_training_modules_import_the_trainer():
+    importers = {m for m, deps in import_graph().items() if 'utils.train' in deps}
+    assert importers <= TRAINERS, importers - TRAINERS
+
+
+@pytest.mark.parametrize('path', sorted(UTILS.rglob('*.py')), ids=lambda p: str(p.relative_to(UTILS)))
+def test_module_size(path):
+    assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+def test_the_checker_sees_cycles_and_depth():
+    """The checker itself: a made-up cycle is reported, and levels count from 1."""
+    assert levels({'a': set(), 'b': {'a'}, 'c': {'b', 'a'}}) == {'a': 1, 'b': 2, 'c': 3}
+    with pytest.raises(AssertionError, match='import cycle: a -> b -> a'):
+        levels({'a': {'b'}, 'b': {'a'}})
+    g = import_graph()
+    assert 'utils.config' in g['utils.train'] and 'utils.checkpoints' in g['utils.train']
+    assert 'utils.data.unpack' in g['utils.data.fetch']

@@ -1,0 +1,329 @@
+"""Checkpoints: safe loading under torch>=2.6, the trusted work_dir, finding the newest readable one, listing.
+
+torch>=2.6 loads ``weights_only=True`` by default, which cannot read MMEngine's resume state (it
+pickles ``HistoryBuffer``, numpy objects and ``builtins.getattr``; allow-listing those would allow
+code execution again). So:
+
+* **resume** from a work_dir that this project's training created or owns (it carries the marker file
+  :data:`WORKDIR_MARKER`) is *trusted*: the file is unpickled in full, as MMEngine needs;
+* **every other checkpoint** (``load_from``, a file given to evaluate or submit) is read by a guarded
+  unpickler: tensors and plain containers load, MMEngine/numpy bookkeeping objects are replaced by
+  inert placeholders (never constructed), and any other global, e.g. ``os.system``, makes the load
+  fail with :class:`UnsafeCheckpointError`. No code from the file ever runs.
+  ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is never set.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pickle
+import re
+import types
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any, Iterator
+
+#: File that ``utils.train`` writes into each work_dir it creates; checkpoints next to it are trusted for resume.
+WORKDIR_MARKER = '.celebamask-workdir'
+_ITER_CKPT = re.compile(r'^iter_(\d+)\.pth$')
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is missing, truncated or not a PyTorch checkpoint."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A checkpoint would need arbitrary code to be unpickled."""
+
+
+#: Globals that MMEngine/numpy bookkeeping pickles into checkpoints: replaced by inert placeholders.
+_INERT_MODULE_PREFIXES = ('mmengine.', 'numpy', '_codecs')
+_INERT_GLOBALS = {('builtins', 'getattr'), ('builtins', 'set'), ('builtins', 'frozenset'),
+                  ('builtins', 'slice'), ('builtins', 'complex'), ('collections', 'defaultdict')}
+
+
+_PY2_MODULES = {'__builtin__': 'builtins', 'copy_reg': 'copyreg'}
+
+
+class _Inert:
+    """Stand-in for an object the guarded unpickler will not construct; absorbs any state."""
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        return _Inert()
+
+    def __repr__(self) -> str:
+        return f'<not loaded: {getattr(type(self), "qualname", "object")}>'
+
+
+def _torch_safe_globals() -> dict[str, Any]:
+    import torch
+
+    try:  # torch's own list of what weights_only=True may construct
+        from torch._weights_only_unpickler import _get_allowed_globals
+
+        return dict(_get_allowed_globals())
+    except Exception:  # pragma: no cover - private API moved
+        import collections
+
+        return {'collections.OrderedDict': collections.OrderedDict,
+                'torch._utils._rebuild_tensor_v2': torch._utils._rebuild_tensor_v2,
+                'torch._utils._rebuild_parameter': torch._utils._rebuild_parameter}
+
+
+class _GuardedUnpickler(pickle.Unpickler):
+    def __init__(self, *args, source: str = '<checkpoint>', **kwargs):
+        super().__init__(*args, **kwargs)
+        self._safe = _torch_safe_globals()
+        self._source = source
+
+    def find_class(self, module: str, name: str):
+        module = _PY2_MODULES.get(module, module)  # torch pickles with protocol 2 names
+        key = f'{module}.{name}'
+        if key in self._safe:
+            return self._safe[key]
+        if module.startswith(_INERT_MODULE_PREFIXES) or (module, name) in _INERT_GLOBALS:
+            return type(name, (_Inert,), {'qualname': key})
+        raise UnsafeCheckpointError(
+            f"Refusing to load {self._source}: it asks to unpickle '{key}', which could run code. "
+            'Only tensors, plain containers and MMEngine bookkeeping are accepted from checkpoints '
+            'outside this project\'s own work_dirs. If you made this file yourself, re-save its '
+            "weights with torch.save({'state_dict': model.state_dict()}, path).")
+
+
+def _guarded_pickle_module(source: str) -> types.ModuleType:
+    mod = types.ModuleType('guarded_pickle')
+
+    class Unpickler(_GuardedUnpickler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, source=source, **kwargs)
+
+    mod.Unpickler = Unpickler
+    mod.load = lambda f, **kw: Unpickler(f, **kw).load()
+    mod.loads = lambda b, **kw: Unpickler(io.BytesIO(b), **kw).load()
+    mod.__name__ = 'guarded_pickle'
+    return mod
+
+
+def check_checkpoint_file(path: str | os.PathLike) -> None:
+    """Raise :class:`CheckpointError` if ``path`` is missing or is not a complete PyTorch zip checkpoint."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f'Checkpoint not found: {path}. Check the path, or list the work_dir to '
+                              'see which iter_*.pth / best_*.pth files exist.')
+    if path.stat().st_size == 0:
+        raise CheckpointError(f'Checkpoint {path} is empty (0 bytes): it was never written. Delete it '
+                              'and use the previous checkpoint.')
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise CheckpointError(f'Checkpoint {path} is corrupt ({exc}); it was probably cut off while '
+                                  'being written. Delete it and use the previous checkpoint.') from exc
+        if not any(n.endswith('data.pkl') for n in names):
+            raise CheckpointError(f'{path} is a zip file but not a PyTorch checkpoint (no data.pkl inside).')
+        return
+    with open(path, 'rb') as fh:
+        head = fh.read(2)
+    if head[:1] != b'\x80':  # legacy (non-zip) torch.save files start with a pickle protocol opcode
+        raise CheckpointError(f'{path} is not a PyTorch checkpoint, or it is truncated (a complete '
+                              'checkpoint is a zip archive). Delete it and use the previous checkpoint.')
+
+
+def safe_load_checkpoint(path: str | os.PathLike, map_location: Any = 'cpu') -> dict:
+    """Load a checkpoint from anywhere without running code from it (see module docstring)."""
+    import torch
+
+    check_checkpoint_file(path)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        pass  # MMEngine metadata: retry with the guarded unpickler below
+    except Exception as exc:
+        raise CheckpointError(f'Could not read checkpoint {path}: {exc}') from exc
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False,
+                          pickle_module=_guarded_pickle_module(str(path)))
+    except UnsafeCheckpointError:
+        raise
+    except Exception as exc:
+        raise CheckpointError(f'Could not read checkpoint {path}: {exc}') from exc
+
+
+def extract_state_dict(checkpoint: dict, source: str = '<checkpoint>') -> dict:
+    """Model weights from an MMEngine/MMSeg checkpoint dict (``state_dict`` or ``model`` key, or the dict itself)."""
+    import torch
+
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f'{source} holds a {type(checkpoint).__name__}, not a dict of weights.')
+    for key in ('state_dict', 'model'):
+        if isinstance(checkpoint.get(key), dict):
+            checkpoint = checkpoint[key]
+            break
+    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in checkpoint.items()
+             if isinstance(v, torch.Tensor)}
+    if not state:
+        raise CheckpointError(f'{source} contains no tensors: it is not a model checkpoint.')
+    return state
+
+
+class UntrustedWorkDirError(CheckpointError):
+    """A work_dir holds checkpoints that this project's training did not write."""
+
+
+def mark_work_dir(work_dir: str | os.PathLike) -> None:
+    """Mark ``work_dir`` as written by this project's training, so its checkpoints may be resumed.
+
+    Only training calls this, through :func:`claim_work_dir`; never mark a folder of downloaded files.
+    """
+    path = Path(work_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    marker = path / WORKDIR_MARKER
+    if not marker.exists():
+        marker.write_text('Checkpoints in this folder were written by celebamask-parsing training and '
+                          'are trusted for resume (full unpickling). Do not put files from elsewhere here.\n')
+
+
+def claim_work_dir(work_dir: str | os.PathLike) -> Path:
+    """Let training write into ``work_dir``: new, empty, without checkpoints, or already marked as ours.
+
+    A folder that already holds ``.pth`` files but no marker was not written by this project's training;
+    resuming from it would unpickle those files in full, so it is refused with
+    :class:`UntrustedWorkDirError`, which offers the weights-only ``load_from`` instead.
+    """
+    path = Path(work_dir)
+    if path.exists() and not path.is_dir():
+        raise CheckpointError(f'work_dir {path} is a file; choose a folder (e.g. --work-dir work_dirs/run1).')
+    if path.is_dir() and not (path / WORKDIR_MARKER).is_file():
+        foreign = sorted(p.name for p in path.glob('*.pth'))
+        if foreign:
+            raise UntrustedWorkDirError(
+                f'{path} holds checkpoints ({", ".join(foreign[:3])}{", ..." if len(foreign) > 3 else ""}) that '
+                f'this project\'s training did not write (no {WORKDIR_MARKER} file). Resuming would unpickle '
+                'them in full, which can run code, so nothing was done. Train into a new --work-dir; to start '
+                f'from the weights of one of them, add --cfg-options load_from={path / foreign[-1]} '
+                '(read weights-only).')
+    mark_work_dir(path)
+    return path
+
+
+def is_trusted_checkpoint(path: str | os.PathLike) -> bool:
+    """True when ``path`` lies in a work_dir marked by :func:`mark_work_dir`."""
+    return (Path(path).resolve().parent / WORKDIR_MARKER).is_file()
+
+
+_TRUSTED = False
+
+
+@contextlib.contextmanager
+def trusted_resume() -> Iterator[None]:
+    """Within this block, checkpoints in marked work_dirs are unpickled in full (for MMEngine resume)."""
+    global _TRUSTED
+    previous, _TRUSTED = _TRUSTED, True
+    try:
+        yield
+    finally:
+        _TRUSTED = previous
+
+
+def _policy_local_loader(filename: str, map_location=None) -> dict:
+    import torch
+
+    filename = os.path.expanduser(filename)
+    check_checkpoint_file(filename)
+    if _TRUSTED and is_trusted_checkpoint(filename):
+        return torch.load(filename, map_location=map_location, weights_only=False)
+    return safe_load_checkpoint(filename, map_location=map_location)
+
+
+def install_checkpoint_policy() -> None:
+    """Route MMEngine's local checkpoint loading through this module's policy (idempotent)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    if CheckpointLoader._schemes.get('') is not _policy_local_loader:
+        CheckpointLoader.register_scheme(prefixes='', loader=_policy_local_loader, force=True)
+
+
+# --------------------------------------------------------------------------- finding checkpoints
+def checkpoint_iter(path: str | os.PathLike) -> int | None:
+    """The iteration of an ``iter_N.pth`` file, else None."""
+    m = _ITER_CKPT.match(Path(path).name)
+    return int(m.group(1)) if m else None
+
+
+def list_checkpoints(work_dir: str | os.PathLike) -> list[Path]:
+    """``iter_*.pth`` files in ``work_dir``, newest (highest iteration) first."""
+    found = [(n, p) for p in Path(work_dir).glob('iter_*.pth') if (n := checkpoint_iter(p)) is not None]
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def verify_checkpoint(path: str | os.PathLike) -> None:
+    """:func:`check_checkpoint_file` plus the CRC of every record: damage inside a tensor is found too."""
+    check_checkpoint_file(path)
+    if not zipfile.is_zipfile(path):
+        return  # legacy format: no checksums to verify
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise CheckpointError(f'Checkpoint {path} is corrupt ({exc}). Delete it and use the previous one.') from exc
+    if bad is not None:
+        raise CheckpointError(f'Checkpoint {path} is damaged: record {bad} fails its CRC check (a bad copy or '
+                              'disk). Delete it and use the previous checkpoint.')
+
+
+def find_resume_checkpoint(*work_dirs: str | os.PathLike | None) -> Path | None:
+    """Newest intact ``iter_*.pth`` in the first work_dir that has one; damaged ones are skipped with a warning."""
+    for work_dir in work_dirs:
+        if work_dir is None:
+            continue
+        for ckpt in list_checkpoints(work_dir):
+            try:
+                verify_checkpoint(ckpt)
+            except CheckpointError as exc:
+                warnings.warn(f'Skipping unreadable checkpoint: {exc}', stacklevel=2)
+                continue
+            return ckpt
+    return None
+
+
+def final_checkpoint(*work_dirs: str | os.PathLike | None) -> Path:
+    """The checkpoint to evaluate or submit: the best-mIoU one of the first work_dir that has one, else its newest."""
+    for work_dir in work_dirs:
+        if work_dir is None or not Path(work_dir).is_dir():
+            continue
+        best = sorted(Path(work_dir).glob('best_mIoU_iter_*.pth'), key=os.path.getmtime)
+        if best:
+            return best[-1]
+        newest = list_checkpoints(work_dir)
+        if newest:
+            return newest[0]
+    raise FileNotFoundError(f'No checkpoint in {", ".join(str(w) for w in work_dirs if w is not None)}.')
+
+
+def checkpoint_table(*work_dirs: str | os.PathLike | None):
+    """Checkpoints in the work_dirs: name, iteration, size in MB, time written (a pandas DataFrame)."""
+    import datetime as dt
+
+    import pandas as pd
+
+    rows = []
+    for work_dir in work_dirs:
+        if work_dir is None or not Path(work_dir).is_dir():
+            continue
+        for path in sorted(Path(work_dir).glob('*.pth'), key=os.path.getmtime):
+            stat = path.stat()
+            rows.append(dict(work_dir=Path(work_dir).name, checkpoint=path.name, MB=round(stat.st_size / 2**20, 1),
+                             written=dt.datetime.fromtimestamp(stat.st_mtime).strftime('%Y-%m-%d %H:%M:%S')))
+    return pd.DataFrame(rows, columns=['work_dir', 'checkpoint', 'MB', 'written'])

@@ -1,0 +1,257 @@
+"""Everything about configs: find, load, scale to smoke size, point at data, set iterations, resolve class weights.
+
+A config is a path or a name from ``configs/`` (MMSeg 1.x files layered with ``_base_``), always
+loaded by file path (``mmseg::`` inheritance needs ``pkg_resources``, gone from setuptools >= 82).
+:func:`load_config` applies this project's options; :data:`RECIPES` names the configs the notebooks use.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .labels import CLASSES, NUM_CLASSES, REPO_ROOT
+from .layout import LAYOUT_HELP, SMOKE_SIZE, image_dir, mask_dir
+
+CONFIG_DIR = REPO_ROOT / 'configs'
+#: Names a config may give as ``class_weight``: weights computed from the train masks (utils.stats).
+WEIGHT_METHODS = ('median_freq', 'inv_sqrt')
+#: Iterations of a smoke run (64 px synthetic faces on a CPU), unless a config's ``smoke`` says otherwise.
+SMOKE_ITERS = 40
+#: recipe name -> (stage-1 config, stage-2 "resume to 30k" config or None)
+RECIPES: dict[str, tuple[str, str | None]] = {
+    'seed': ('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512',
+             'deeplabv3plus_r50-d8_ohem-cw_1xb4-30k_celebamask-512x512'),
+    'improved': ('deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512', None),
+    'improved-r101': ('deeplabv3plus_r101-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512', None),
+}
+
+
+class ConfigError(RuntimeError):
+    """A config (or the data it points at) cannot be used; the message says why and what to do."""
+
+
+def available_configs() -> list[str]:
+    """Config names in ``configs/`` (without ``.py``), base files excluded."""
+    return sorted(p.stem for p in CONFIG_DIR.glob('*.py'))
+
+
+def resolve_config(config: str | os.PathLike) -> Path:
+    """A config path from a path or a bare name in ``configs/``; unknown names list close matches."""
+    path = Path(config)
+    candidates = [path, CONFIG_DIR / path, CONFIG_DIR / f'{path}.py', CONFIG_DIR / f'{path.name}.py']
+    for cand in candidates:
+        if cand.is_file() and cand.suffix == '.py':
+            return cand.resolve()
+    names = available_configs()
+    close = difflib.get_close_matches(path.stem, names, n=3, cutoff=0.4)
+    hint = f' Did you mean: {", ".join(close)}?' if close else ''
+    raise ConfigError(f'Unknown config {str(config)!r}.{hint} Available in {CONFIG_DIR}: {", ".join(names)}')
+
+
+def walk_dicts(obj: Any):
+    """Yield every dict nested in ``obj`` (lists and dicts)."""
+    if isinstance(obj, dict):
+        yield obj
+        for v in obj.values():
+            yield from walk_dicts(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from walk_dicts(v)
+
+
+def _dataloaders(cfg) -> list:
+    return [cfg.get(k) for k in ('train_dataloader', 'val_dataloader', 'test_dataloader') if cfg.get(k)]
+
+
+def set_data_root(cfg, data_root: str | os.PathLike) -> None:
+    """Point every dataset of ``cfg`` at ``data_root``."""
+    cfg.data_root = str(data_root)
+    for loader in _dataloaders(cfg):
+        for node in walk_dicts(loader.get('dataset')):
+            if 'data_root' in node:
+                node['data_root'] = str(data_root)
+
+
+def set_max_iters(cfg, max_iters: int) -> None:
+    """Shorten/extend training to ``max_iters``: the loop, the cyclic/poly schedules and the intervals follow."""
+    old = cfg.train_cfg.max_iters
+    cfg.train_cfg.max_iters = int(max_iters)
+    for sched in cfg.get('param_scheduler') or []:
+        if 'total_iters' in sched and sched['type'] in ('CyclicLR', 'CyclicMomentum', 'CyclicCosineParamScheduler'):
+            sched['total_iters'] = int(max_iters)
+        if sched.get('end') == old:
+            sched['end'] = int(max_iters)
+        elif isinstance(sched.get('end'), int) and sched['end'] < old:  # e.g. a warm-up: keep its share
+            sched['end'] = max(1, round(sched['end'] * max_iters / old))
+        if isinstance(sched.get('begin'), int) and 0 < sched['begin'] < old:
+            sched['begin'] = min(round(sched['begin'] * max_iters / old), sched.get('end', max_iters) - 1)
+    if cfg.train_cfg.get('val_interval', 0) > max_iters:
+        cfg.train_cfg.val_interval = int(max_iters)
+
+
+def apply_smoke(cfg, size: int = SMOKE_SIZE, max_iters: int = SMOKE_ITERS) -> None:
+    """Turn any config into a CPU smoke run: inputs scaled from 512 to ``size``, short schedule, no download."""
+    factor = size / 512
+
+    def scaled(value):
+        if isinstance(value, (list, tuple)):
+            return type(value)(max(1, round(v * factor)) if isinstance(v, (int, float)) else v for v in value)
+        return max(1, round(value * factor))
+
+    for loader in _dataloaders(cfg):
+        loader['num_workers'] = 0
+        loader['persistent_workers'] = False
+        loader['pin_memory'] = False
+        for node in walk_dicts(loader.get('dataset')):
+            if node.get('type') in ('Resize', 'RandomResize', 'RandomCrop', 'RandomChoiceResize'):
+                for key in ('scale', 'crop_size', 'scales'):
+                    if key in node and node[key] is not None:
+                        node[key] = ([scaled(s) for s in node[key]] if key == 'scales' else scaled(node[key]))
+    for node in walk_dicts(cfg.get('model')):
+        if node.get('type') == 'SegDataPreProcessor' and node.get('size'):
+            node['size'] = (size, size)
+        if node.get('type') == 'OHEMPixelSampler' and node.get('min_kept'):
+            node['min_kept'] = max(1, int(node['min_kept'] * factor ** 2))
+        if node.get('mode') == 'slide':
+            node['crop_size'] = scaled(node['crop_size'])
+            node['stride'] = scaled(node['stride'])
+    if cfg.get('data_preprocessor', {}).get('size'):
+        cfg.data_preprocessor['size'] = (size, size)
+    cfg.model['pretrained'] = None
+    for node in walk_dicts(cfg.model):
+        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
+            node['init_cfg'] = None
+    set_max_iters(cfg, max_iters)
+    cfg.train_cfg.val_interval = max(1, max_iters // 2)
+    hooks = cfg.default_hooks
+    hooks.checkpoint['interval'] = cfg.train_cfg.val_interval
+    hooks.logger['interval'] = max(1, min(hooks.logger.get('interval', 50), max_iters // 8))
+    cfg.env_cfg['cudnn_benchmark'] = False
+    cfg.setdefault('randomness', dict(seed=0))  # smoke runs are reproducible
+
+
+def check_num_classes(cfg) -> None:
+    """Every head and class-weight list of ``cfg`` must agree with the dataset's 19 classes."""
+    problems = []
+    for name in ('decode_head', 'auxiliary_head'):
+        heads = cfg.model.get(name)
+        for head in heads if isinstance(heads, list) else [heads] if heads else []:
+            if head.get('num_classes') not in (None, NUM_CLASSES):
+                problems.append(f'model.{name}.num_classes = {head["num_classes"]}')
+            for node in walk_dicts(head.get('loss_decode')):
+                weight = node.get('class_weight')
+                if isinstance(weight, str) and weight not in WEIGHT_METHODS:
+                    problems.append(f'model.{name} class_weight {weight!r} is not one of {WEIGHT_METHODS}')
+                if isinstance(weight, (list, tuple)) and len(weight) != NUM_CLASSES:
+                    problems.append(f'model.{name} class_weight has {len(weight)} entries')
+    if problems:
+        raise ConfigError(f'Class-count mismatch: CelebAMask has {NUM_CLASSES} classes ({", ".join(CLASSES[:4])}, ...) '
+                         f'but {"; ".join(problems)}. Set them to {NUM_CLASSES} in the config or with '
+                         '--cfg-options.')
+
+
+def check_data_root(data_root: str | os.PathLike, splits: tuple[str, ...] = ('train', 'val')) -> Path:
+    """Fail early, with the expected layout, if ``data_root`` lacks a needed split."""
+    root = Path(data_root)
+    if not root.is_dir():
+        raise ConfigError(f'Data root not found: {root}. Fetch the dataset first (`python -m utils.data fetch '
+                         f'SOURCE --out {root}`) or make synthetic data (`python -m utils.synthetic --out {root}`).')
+    for split in splits:
+        for folder in (image_dir(root, split), mask_dir(root, split)):
+            if not folder.is_dir():
+                raise ConfigError(f'Missing split folder {folder} under {root}; {LAYOUT_HELP}')
+    return root
+
+
+def load_config(config: str | os.PathLike, *, data_root: str | os.PathLike | None = None,
+                work_dir: str | os.PathLike | None = None, max_iters: int | None = None, amp: bool = False,
+                smoke: bool | dict | None = None, cfg_options: dict | None = None, launcher: str = 'none',
+                channels_last: bool | None = None):
+    """Load ``config`` by file path and apply this project's options; returns an mmengine ``Config``.
+
+    ``channels_last=None`` trains in the channels-last memory format exactly when a CUDA GPU is present:
+    on the H200 it made AMP training 1.22x (seed) to 1.33x (improved R50) faster (docs/BENCHMARKS.md).
+    """
+    from mmengine.config import Config
+
+    path = resolve_config(config)
+    cfg = Config.fromfile(str(path))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    smoke_opts = cfg.pop('smoke', None)
+    default = dict(size=SMOKE_SIZE, max_iters=SMOKE_ITERS)
+    if smoke is True:
+        smoke_opts = {**default, **(smoke_opts or {})}
+    elif isinstance(smoke, dict):
+        smoke_opts = {**default, **(smoke_opts or {}), **smoke}
+    elif smoke is False:
+        smoke_opts = None
+    if smoke_opts:
+        apply_smoke(cfg, int(smoke_opts['size']), int(smoke_opts['max_iters']))
+    if max_iters:
+        set_max_iters(cfg, max_iters)
+    if data_root is not None:
+        set_data_root(cfg, data_root)
+    cfg.work_dir = str(work_dir or REPO_ROOT / 'work_dirs' / path.stem)  # utils.train picks Drive in Colab
+    check_num_classes(cfg)
+    if amp:
+        import torch
+
+        if torch.cuda.is_available():
+            cfg.optim_wrapper['type'] = 'AmpOptimWrapper'
+            cfg.optim_wrapper['loss_scale'] = 'dynamic'
+        else:
+            warnings.warn('AMP needs a CUDA GPU and none is available: training in FP32 instead.')
+    cfg.launcher = launcher
+    if channels_last is None:
+        import torch
+
+        channels_last = torch.cuda.is_available()
+    cfg.channels_last = bool(channels_last)
+    if launcher != 'none':
+        import torch
+
+        if not torch.cuda.is_available():  # CPU processes (tests, CPU clusters): gloo, DDP without devices
+            cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+            cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
+                                         broadcast_buffers=False, find_unused_parameters=False)
+    cfg.config_path = str(path)
+    return cfg
+
+
+def seed_class_weights() -> list[float]:
+    """The seed report's hand-picked class weights, read from the seed config (its one home)."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(resolve_config(RECIPES['seed'][0])))
+    return [float(w) for w in cfg.model.decode_head.loss_decode.class_weight]
+
+
+def config_for_checkpoint(checkpoint: str | os.PathLike, meta: dict | None = None) -> Path:
+    """The config file to build a checkpoint's model with, without ever executing text stored in the checkpoint.
+
+    In order: the config that this project's training wrote next to the checkpoint (its work_dir carries
+    the trust marker, so the file is ours), then the file in ``configs/`` named by the run's
+    ``meta['experiment_name']`` (``<config>_<timestamp>``; the name is only looked up, nothing is run).
+    Otherwise :class:`ConfigError` asks for ``--config``.
+    """
+    import re
+
+    from .checkpoints import is_trusted_checkpoint
+
+    ckpt = Path(checkpoint)
+    if is_trusted_checkpoint(ckpt):
+        written = sorted(ckpt.parent.glob('*.py'))
+        if len(written) == 1:
+            return written[0]
+    name = str((meta or {}).get('experiment_name') or '')
+    stem = re.sub(r'_\d{8}_\d{6}$', '', name)
+    if stem and (CONFIG_DIR / f'{stem}.py').is_file():
+        return CONFIG_DIR / f'{stem}.py'
+    raise ConfigError(f'Which config built {ckpt}? It is not in a work_dir written by this project\'s training and '
+                      'names no config of configs/. Pass the config it was trained with, e.g. --config '
+                      f'{RECIPES["seed"][0]} (the configs are listed by `ls configs`). The config text stored '
+                      'inside a checkpoint is never run: it could hold any code.')

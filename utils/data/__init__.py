@@ -1,0 +1,24 @@
+"""Get the CelebAMask-HQ mini dataset onto local disk in the course layout, and verify it.
+
+    python -m utils.data fetch SOURCE --out DIR        # Drive id/URL, zip, folder or 'synthetic'
+    python -m utils.data convert SRC --out DIR         # build it from the full CelebAMask-HQ release
+    python -m utils.data check DIR [--expect 5000,1000,1000]
+    python -m utils.data fix-rgb MASK_DIR --out DIR    # colour (RGB) masks -> palette index masks
+
+One module per job: ``fetch`` (Drive, zip, folder, synthetic), ``unpack`` (safe extraction, finding the
+split folders), ``convert`` (from the full release), ``check`` (reads only), ``fix_rgb``, ``__main__`` (the command).
+Nothing here ever deletes or overwrites a user's file: new data is assembled in a temporary folder next
+to the target and moved into place only when complete; ``check`` only reads.
+"""
+from .check import CheckReport, check_dataset
+from .common import (EXPECTED_COUNTS, SYNTHETIC_DEFAULTS, SYNTHETIC_FULL, DataError, dataset_counts,
+                     is_dataset)
+from .convert import PARTS, combine_parts, convert, find_release, index_parts, resolve_split
+from .fetch import download_drive_file, fetch, parse_drive_source
+from .fix_rgb import fix_rgb_masks
+from .unpack import locate_dataset, safe_extract
+
+__all__ = ['CheckReport', 'check_dataset', 'EXPECTED_COUNTS', 'SYNTHETIC_DEFAULTS', 'SYNTHETIC_FULL', 'DataError',
+           'dataset_counts', 'is_dataset', 'PARTS', 'combine_parts', 'convert', 'find_release', 'index_parts',
+           'resolve_split', 'download_drive_file', 'fetch', 'parse_drive_source', 'fix_rgb_masks',
+           'locate_dataset', 'safe_extract']

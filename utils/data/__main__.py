@@ -1,0 +1,119 @@
+"""``python -m utils.data``: fetch, convert, check, fix-rgb."""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from ..report import cli_error
+from .check import check_dataset
+from .common import SYNTHETIC_FULL, DataError
+from .convert import convert
+from .fetch import fetch
+from .fix_rgb import fix_rgb_masks
+
+USAGE = """Get the CelebAMask-HQ mini dataset onto local disk in the course layout, and verify it.
+
+    python -m utils.data fetch SOURCE --out DIR        # Drive id/URL, zip, folder or 'synthetic'
+    python -m utils.data convert SRC --out DIR         # build it from the full CelebAMask-HQ release
+    python -m utils.data check DIR [--expect 5000,1000,1000]
+    python -m utils.data fix-rgb MASK_DIR --out DIR    # colour (RGB) masks -> palette index masks
+"""
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r}: expected comma-separated integers, e.g. 5000,1000,1000')
+
+
+def _split_arg(text: str) -> tuple[float, ...]:
+    try:
+        vals = tuple(float(x) for x in text.split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r}: expected three numbers, e.g. 5000,1000,1000 or 0.7,0.15,0.15')
+    return tuple(int(v) if v.is_integer() and v > 1 else v for v in vals)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog='python -m utils.data', description=USAGE.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog='\n'.join(USAGE.splitlines()[1:]))
+    p.add_argument('--debug', action='store_true', help='show full tracebacks')
+    sub = p.add_subparsers(dest='cmd', required=True)
+
+    f = sub.add_parser('fetch', help='download/unzip/copy the dataset into the course layout (once)')
+    f.add_argument('source', help="Google Drive file id or share URL, a zip or folder path, or 'synthetic'")
+    f.add_argument('--out', required=True, help='dataset folder to create, on local disk (e.g. /content/data)')
+    f.add_argument('--size', type=int, default=None, help='synthetic only: image size (default 64)')
+    f.add_argument('--counts', type=_ints, default=None, help='synthetic only: train,val,test (default 40,12,12)')
+    f.add_argument('--full', action='store_true', help='synthetic only: course size, 512 px and 5000,1000,1000')
+    f.add_argument('--download-dir', default=None, help='where the Drive zip is kept (default: next to --out)')
+    f.add_argument('--quiet', action='store_true', help='no progress bars')
+
+    c = sub.add_parser('convert', help='build the course layout from the full CelebAMask-HQ release')
+    c.add_argument('src', help='folder holding CelebA-HQ-img and CelebAMask-HQ-mask-anno')
+    c.add_argument('--out', required=True, help='new dataset folder')
+    c.add_argument('--split-file', default=None, help='JSON {"train": [ids], ...} or lines "<id> <split>"')
+    c.add_argument('--split', type=_split_arg, default=None,
+                   help='counts (5000,1000,1000) or ratios (0.7,0.15,0.15); default: course sizes')
+    c.add_argument('--seed', type=int, default=0, help='shuffle seed for counts/ratios')
+    c.add_argument('--size', type=int, default=512, help='output size in pixels (default 512)')
+    c.add_argument('--workers', type=int, default=None, help='processes (default: auto)')
+    c.add_argument('--quiet', action='store_true', help='no progress bars')
+
+    k = sub.add_parser('check', help='verify a dataset folder (reads only; exit code 1 on failure)')
+    k.add_argument('root', help='dataset folder in the course layout')
+    k.add_argument('--expect', default='5000,1000,1000',
+                   help="expected train,val,test image counts, a warning only (default 5000,1000,1000; 'none')")
+    k.add_argument('--workers', type=int, default=None, help='processes (default: auto; 0 = inline)')
+    k.add_argument('--max-files', type=int, default=5, help='files listed per problem')
+    k.add_argument('--quiet', action='store_true', help='no progress bar')
+
+    x = sub.add_parser('fix-rgb', help='convert colour (RGB) masks into palette index masks in a new folder')
+    x.add_argument('mask_dir', help='folder of RGB masks')
+    x.add_argument('--out', required=True, help='new folder for the converted masks')
+    x.add_argument('--quiet', action='store_true', help='no progress bar')
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code (0 ok, 1 check failed, 2 error)."""
+    args = build_parser().parse_args(argv)
+    progress = not args.quiet
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('always')
+            warnings.showwarning = lambda msg, *a, **k: print(f'warning: {msg}', file=sys.stderr)
+            if args.cmd == 'fetch':
+                size, counts = args.size, args.counts
+                if args.full:
+                    size, counts = size or SYNTHETIC_FULL['size'], counts or SYNTHETIC_FULL['counts']
+                if counts is not None and len(counts) != 3:
+                    raise DataError(f'--counts {counts}: give train,val,test.')
+                fetch(args.source, args.out, size=size, counts=counts, download_dir=args.download_dir,
+                      progress=progress)
+            elif args.cmd == 'convert':
+                convert(args.src, args.out, args.split_file or args.split, size=args.size, seed=args.seed,
+                        workers=args.workers, progress=progress)
+            elif args.cmd == 'check':
+                report = check_dataset(args.root, expect=args.expect, workers=args.workers, progress=progress)
+                print(report.format(max_files=args.max_files))
+                return 0 if report.ok else 1
+            elif args.cmd == 'fix-rgb':
+                fix_rgb_masks(args.mask_dir, args.out, progress=progress)
+    except KeyboardInterrupt:
+        print('interrupted; nothing half-written was left at the target.', file=sys.stderr)
+        return 130
+    except Exception as e:  # the CLI names the problem instead of dumping a traceback
+        return cli_error(e, DataError, args.debug)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,347 @@
+"""Verify a dataset folder without modifying it: counts, pairing, decoding, mask format and values, sizes, overlap."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from PIL import Image, ImageFile
+
+from ..labels import NUM_CLASSES, PALETTE
+from ..layout import IMAGE_SUFFIXES, LAYOUT, SPLITS, image_dir, list_files, mask_dir, natural_key
+from ..parallel import default_workers
+from ..report import FAIL, PASS, WARN, Check, Report, check_files
+from .common import EXPECTED_COUNTS, DataError, progress_bar
+from .unpack import locate_dataset
+
+
+@dataclass
+class CheckReport(Report):
+    """Result of :func:`check_dataset`: ``.ok``, ``.results``, ``.counts``; ``.to_frame()`` for a table."""
+
+    root: Path
+    results: list[Check]
+    counts: dict[str, dict[str, int]]
+    sizes: dict[str, int]
+    seconds: float
+    fail_note: ClassVar[str] = ' (nothing was modified)'
+
+    def counts_frame(self):
+        """Images / masks per split (pandas DataFrame)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.counts).T
+
+    def _heading(self) -> list[str]:
+        return [f'dataset check: {self.root}',
+                '  ' + ', '.join(f'{s}: {c.get("images", 0)} images / {c.get("masks", 0)} masks'
+                                 for s, c in self.counts.items())]
+
+    def _html_heading(self) -> str:
+        return f'{self.root} ({self.seconds:.1f} s)'
+
+
+def _scan_image(path: str) -> dict:
+    """Fully decode one image: size, mode, error, hash of the file bytes."""
+    rec: dict[str, Any] = {'path': path}
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+        rec['hash'] = hashlib.blake2b(data, digest_size=16).hexdigest()
+        with Image.open(io.BytesIO(data)) as im:
+            rec['size'], rec['mode'], rec['format'] = im.size, im.mode, im.format
+            im.load()
+    except Exception as e:  # any decode failure is a finding, not a crash
+        rec['error'] = f'{type(e).__name__}: {e}'
+    return rec
+
+
+def _scan_mask(path: str) -> dict:
+    """Decode one mask: size, mode, max value, and the out-of-range values / colours when relevant."""
+    rec: dict[str, Any] = {'path': path}
+    try:
+        with Image.open(path) as m:
+            rec['size'], rec['mode'] = m.size, m.mode
+            m.load()
+            if m.mode in ('P', 'L'):
+                a = np.asarray(m)
+                top = int(a.max())
+                rec['max'] = top
+                if top >= NUM_CLASSES:
+                    rec['values'] = np.flatnonzero(np.bincount(a.ravel(), minlength=256)).tolist()
+            elif m.mode in ('RGB', 'RGBA'):
+                a = np.asarray(m.convert('RGB')).reshape(-1, 3).astype(np.int32)
+                codes = np.unique((a[:, 0] << 16) | (a[:, 1] << 8) | a[:, 2])
+                pal = {(r << 16) | (g << 8) | b for r, g, b in PALETTE}
+                rec['n_colours'] = len(codes)
+                rec['palette_colours'] = bool(all(int(c) in pal for c in codes))
+                grey = bool(np.all(a[:, 0] == a[:, 1]) and np.all(a[:, 1] == a[:, 2]))
+                rec['grey_max'] = int(a[:, 0].max()) if grey else None
+            else:
+                a = np.asarray(m)
+                rec['max'] = int(a.max()) if a.size else 0
+    except Exception as e:
+        rec['error'] = f'{type(e).__name__}: {e}'
+    return rec
+
+
+def _scan_chunk(jobs: list[tuple[str, str]]) -> list[dict]:
+    old = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file must fail, not be padded with grey
+    try:
+        return [_scan_image(p) if kind == 'image' else _scan_mask(p) for kind, p in jobs]
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = old
+
+
+def _scan_all(jobs: list[tuple[str, str]], workers: int | None, progress: bool) -> list[dict]:
+    n_workers = default_workers(len(jobs), workers)
+    chunk = 64
+    chunks = [jobs[i:i + chunk] for i in range(0, len(jobs), chunk)]
+    bar = progress_bar(len(jobs), 'check', progress and bool(jobs))
+    out: list[dict] = []
+    if n_workers > 1:
+        with ProcessPoolExecutor(n_workers) as pool:
+            for recs in pool.map(_scan_chunk, chunks):
+                out += recs
+                bar.update(len(recs))
+    else:
+        for c in chunks:
+            out += _scan_chunk(c)
+            bar.update(len(c))
+    bar.close()
+    return out
+
+
+def _parse_expect(expect: Any) -> dict[str, int] | None:
+    if expect is None or expect is False:
+        return None
+    if isinstance(expect, str):
+        if expect.lower() in ('none', 'no', 'off', ''):
+            return None
+        expect = [int(x) for x in expect.split(',')]
+    if isinstance(expect, Mapping):
+        return {k: int(v) for k, v in expect.items()}
+    vals = list(expect)
+    if len(vals) != 3:
+        raise DataError(f'--expect {expect}: give three counts, train,val,test (e.g. 5000,1000,1000) or none.')
+    return dict(zip(SPLITS, map(int, vals)))
+
+
+def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, workers: int | None = None,
+                  progress: bool = True) -> CheckReport:
+    """Verify the dataset at ``root`` without modifying anything; returns a :class:`CheckReport`.
+
+    Checks folders, counts (against ``expect``, a warning only; None to skip), image/mask pairs,
+    duplicate names, full decoding of every image, mask format (single-channel) and values (0..18),
+    sizes, and identical images in two splits. Runs in a process pool (``workers``; 0 = inline).
+    """
+    t0 = time.perf_counter()
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise DataError(f'{root} does not exist. Fetch the data first: python -m utils.data fetch SOURCE --out {root}')
+    if not root.is_dir():
+        raise DataError(f'{root} is a file, not the dataset folder; if it is the zip, run '
+                        f'`python -m utils.data fetch {root} --out DIR`.')
+    expected = _parse_expect(expect)
+    results: list[Check] = []
+
+    def rel(p) -> str:
+        return os.path.relpath(p, root)
+
+    # -- folders
+    folders = [image_dir(root, s) for s in SPLITS] + [mask_dir(root, s) for s in ('train', 'val')]
+    missing = [f for f in folders if not f.is_dir()]
+    if missing:
+        hint = ''
+        if not any(root.iterdir()):
+            summary = f'{root} is empty'
+            hint = f'Fetch the data: python -m utils.data fetch SOURCE --out {root}. '
+        else:
+            summary = f'{len(missing)} of {len(folders)} folders missing'
+            try:
+                layout = locate_dataset(root)
+                hint = (f'The data seems to be under {os.path.relpath(layout["train_image"].folder.parent, root)}'
+                        f' with other folder names: run `python -m utils.data fetch {root} --out NEW_DIR` to '
+                        'copy it into the course layout. ')
+            except DataError:
+                pass
+        results.append(Check('folders', FAIL, summary, [rel(f) + '/' for f in missing],
+                             hint + f'Expected {LAYOUT}.'))
+    else:
+        results.append(Check('folders', PASS, 'all split folders present'))
+
+    # -- names, counts, pairs
+    listing: dict[tuple[str, str], list[str]] = {}
+    dup_files: list[str] = []
+    bad_suffix: list[str] = []
+    for split in SPLITS:
+        for role, folder in (('image', image_dir(root, split)), ('mask', mask_dir(root, split))):
+            if not folder.is_dir():
+                continue
+            names = list_files(folder)
+            canon = '.jpg' if role == 'image' else '.png'
+            usable = [n for n in names if n.lower().endswith(IMAGE_SUFFIXES)]
+            by_stem: dict[str, list[str]] = defaultdict(list)
+            for n in usable:
+                by_stem[os.path.splitext(n)[0]].append(n)
+            for group in by_stem.values():
+                if len(group) > 1:
+                    dup_files.append(' + '.join(rel(folder / g) for g in group))
+            bad_suffix += [rel(folder / n) for n in names if not n.endswith(canon)]
+            listing[(split, role)] = usable
+    counts = {s: {'images': len(listing.get((s, 'image'), [])), 'masks': len(listing.get((s, 'mask'), []))}
+              for s in SPLITS}
+    if not any(listing.values()):  # nothing to look at: the other checks would only pass vacuously
+        if not missing:
+            results[0] = Check('folders', FAIL, 'split folders present but hold no images or masks',
+                               [rel(f) + '/' for f in folders], 'the unzip or copy did not complete: '
+                               'fetch the data again: python -m utils.data fetch SOURCE --out NEW_DIR.')
+        return CheckReport(root, results, counts, {}, time.perf_counter() - t0)
+    results.append(check_files('duplicate names', dup_files, 'one file per name', '{n} names used by several files',
+                               'keep one file per image (e.g. remove 1.JPG when 1.jpg exists).'))
+    results.append(check_files('file names', bad_suffix, 'images .jpg, masks .png',
+                               '{n} files are not .jpg images / .png masks',
+                               'the loader reads only N.jpg images and N.png masks: rename .jpeg/.JPG files, '
+                               'remove other files (`fetch` does both in a new copy).'))
+
+    count_txt = ', '.join(f'{s} {counts[s]["images"]}' for s in SPLITS)
+    empty = [rel(image_dir(root, s)) + '/' for s in SPLITS if (s, 'image') in listing and counts[s]['images'] == 0]
+    if empty:
+        results.append(Check('counts', FAIL, f'{count_txt} images: a split is empty', empty,
+                             'the copy or unzip did not complete: fetch the dataset again into a new folder.'))
+    elif expected and any(counts[s]['images'] != expected.get(s, counts[s]['images']) for s in SPLITS):
+        results.append(Check('counts', WARN, f'{count_txt} images; expected '
+                             + '/'.join(str(expected.get(s, '?')) for s in SPLITS),
+                             [], 'fine for synthetic or subset data (use expect=None / --expect none); '
+                             'for the real dataset re-fetch it: a short count means an incomplete '
+                             'download or unzip.'))
+    else:
+        results.append(Check('counts', PASS, f'{count_txt} images'))
+
+    unpaired: list[str] = []
+    for split in SPLITS:
+        if (split, 'image') not in listing or (split, 'mask') not in listing:
+            continue
+        imgs = {os.path.splitext(n)[0]: n for n in listing[(split, 'image')]}
+        msks = {os.path.splitext(n)[0]: n for n in listing[(split, 'mask')]}
+        unpaired += [f'{rel(image_dir(root, split) / imgs[s])}: no mask {split}/{split}_mask/{s}.png'
+                     for s in sorted(set(imgs) - set(msks), key=natural_key)]
+        unpaired += [f'{rel(mask_dir(root, split) / msks[s])}: no image {split}/{split}_image/{s}.jpg'
+                     for s in sorted(set(msks) - set(imgs), key=natural_key)]
+    results.append(check_files('pairs', unpaired, 'every image has its mask and vice versa',
+                               '{n} images or masks without their partner',
+                               'the data is incomplete (interrupted copy or unzip): fetch it again into a new '
+                               'folder.'))
+
+    # -- decode everything (parallel)
+    jobs = [(role, str((image_dir if role == 'image' else mask_dir)(root, s) / n))
+            for (s, role), names in listing.items() for n in names]
+    recs = {r['path']: r for r in _scan_all(jobs, workers, progress)}
+
+    img_err, img_mode, mask_err, mask_rgb, mask_bin, mask_range = [], [], [], [], [], []
+    size_bad: list[str] = []
+    sizes: Counter = Counter()
+    hashes: dict[str, list[str]] = defaultdict(list)
+    for (split, role), names in listing.items():
+        folder = image_dir(root, split) if role == 'image' else mask_dir(root, split)
+        for n in names:
+            r = recs[str(folder / n)]
+            f = rel(folder / n)
+            if role == 'image':
+                if 'error' in r:
+                    img_err.append(f'{f}: {r["error"]}')
+                    continue
+                sizes['x'.join(map(str, r['size']))] += 1
+                hashes[r['hash']].append(f)
+                if r['mode'] != 'RGB':
+                    img_mode.append(f'{f}: mode {r["mode"]}')
+                mpath = str(mask_dir(root, split) / (os.path.splitext(n)[0] + '.png'))
+                mr = recs.get(mpath)
+                if mr is not None and 'size' in mr and tuple(mr['size']) != tuple(r['size']):
+                    size_bad.append(f'{f} is {r["size"][0]}x{r["size"][1]} but its mask is '
+                                    f'{mr["size"][0]}x{mr["size"][1]}')
+                continue
+            if 'error' in r:
+                mask_err.append(f'{f}: {r["error"]}')
+            elif r['mode'] in ('RGB', 'RGBA'):
+                if r.get('grey_max') is not None and r['grey_max'] < NUM_CLASSES:
+                    mask_rgb.append(f'{f}: {r["mode"]} grey, values are labels (convert to one channel)')
+                else:
+                    kind = 'CelebAMask palette colours' if r.get('palette_colours') else f'{r["n_colours"]} colours'
+                    mask_rgb.append(f'{f}: {r["mode"]}, {kind}')
+            elif r['mode'] not in ('P', 'L'):
+                mask_rgb.append(f'{f}: mode {r["mode"]} (not 8-bit)')
+            elif r['max'] >= NUM_CLASSES:
+                vals = r['values']
+                if set(vals) <= {0, 255}:
+                    mask_bin.append(f'{f}: values {vals}')
+                else:
+                    bad = [v for v in vals if v >= NUM_CLASSES]
+                    mask_range.append(f'{f}: values {bad[:8]}{" ..." if len(bad) > 8 else ""} > 18')
+
+    results.append(check_files('images decode', img_err,
+                               f'{sum(counts[s]["images"] for s in SPLITS)} images decode fully',
+                               '{n} images cannot be fully decoded', 'truncated or corrupt files come from an '
+                               'interrupted copy, download or unzip: fetch the dataset again into a new folder.'))
+    if img_mode:
+        results.append(Check('image mode', WARN, f'{len(img_mode)} images are not RGB', img_mode,
+                             'they are converted to RGB when loaded; re-save as RGB JPGs to be safe.'))
+    fmt_files = mask_err + mask_rgb
+    fmt_fix = []
+    if mask_rgb:
+        fmt_fix.append('masks saved as colours (RGB): convert them with `python -m utils.data fix-rgb MASK_DIR '
+                       '--out NEW_DIR`, or re-export them as 8-bit palette PNGs whose indices are the labels '
+                       '(utils.synthetic.save_mask)')
+    if mask_err:
+        fmt_fix.append('unreadable masks come from an interrupted copy or unzip: fetch the dataset again')
+    results.append(Check('mask format', FAIL if fmt_files else PASS,
+                         (f'{len(mask_rgb)} masks are not single-channel, {len(mask_err)} unreadable'
+                          if fmt_files else 'all masks single-channel (palette or grayscale)'),
+                         fmt_files, '; '.join(fmt_fix) + ('.' if fmt_fix else '')))
+    val_files = mask_bin + mask_range
+    val_fix = []
+    if mask_bin:
+        val_fix.append('0/255 masks are binary (one part per file, like the full release): build label maps '
+                       'with `python -m utils.data convert`')
+    if mask_range:
+        val_fix.append('labels must be 0..18 (class indices, not colours or 255 = ignore): re-export the masks '
+                       'from label arrays with values 0..18')
+    results.append(Check('mask values', FAIL if val_files else PASS,
+                         (f'{len(mask_bin)} binary 0/255 masks, {len(mask_range)} with values > 18'
+                          if val_files else 'all values in 0..18'),
+                         val_files, '; '.join(val_fix) + ('.' if val_fix else '')))
+    size_txt = ', '.join(f'{k} ({v})' for k, v in sizes.most_common(3)) or 'none'
+    if size_bad:
+        results.append(Check('sizes', FAIL, f'{len(size_bad)} image/mask pairs differ in size', size_bad,
+                             'a mask must have the size of its image: re-export or re-fetch those pairs.'))
+    elif len(sizes) > 1:
+        results.append(Check('sizes', WARN, f'several image sizes: {size_txt}', [],
+                             'images are resized by the pipeline; the course data is all 512x512.'))
+    else:
+        results.append(Check('sizes', PASS, f'images and masks match: {size_txt}'))
+
+    cross, within = [], []
+    for files in hashes.values():
+        if len(files) > 1:
+            split_of = {f.split(os.sep)[0] for f in files}
+            (cross if len(split_of) > 1 else within).append(' = '.join(files))
+    if cross:
+        results.append(Check('split overlap', FAIL, f'{len(cross)} images appear in two splits', cross,
+                             'the same image in train and val/test inflates the scores: remove it from one '
+                             'split (keep the official split when in doubt).'))
+    elif within:
+        results.append(Check('split overlap', WARN, f'no overlap between splits; {len(within)} duplicate '
+                             'images within a split', within, 'harmless for training, but check the source.'))
+    else:
+        results.append(Check('split overlap', PASS, 'no image in two splits'))
+
+    return CheckReport(root, results, counts, dict(sizes), time.perf_counter() - t0)

@@ -1,0 +1,106 @@
+"""``python -m utils.submit``: predict (the default), check, score."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..checkpoints import CheckpointError
+from ..inference import TTA_MODES, InferenceError
+from ..report import cli_error
+from .check import check_submission
+from .common import SubmitError
+from .package import SubmissionCheckError, make_submission
+from .score import score_submission
+
+USAGE = """Predict the test images and build a validated leaderboard zip; check or score a zip.
+
+    python -m utils.submit CHECKPOINT --images DIR --out submission.zip [--tta none|flip|ms] [--batch-size 8]
+    python -m utils.submit check submission.zip --images DIR [--reference VAL_MASK_DIR] [--strict]
+    python -m utils.submit score submission.zip --masks TEST_MASK_DIR      # data with masks (synthetic)
+"""
+
+
+_COMMANDS = ('predict', 'check', 'score')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog='python -m utils.submit', description=USAGE.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog='predict is the default command: python -m utils.submit CHECKPOINT --images '
+                                       'DIR --out submission.zip')
+    sub = p.add_subparsers(dest='cmd', required=True)
+
+    def common(s: argparse.ArgumentParser) -> None:
+        s.add_argument('--quiet', action='store_true', help='no progress bars')
+        s.add_argument('--debug', action='store_true', help='show full tracebacks')
+
+    r = sub.add_parser('predict', help='predict the test images and write a checked zip (the default command)')
+    r.add_argument('checkpoint', help='trained checkpoint (.pth), e.g. work_dirs/<config>/best_mIoU_iter_30000.pth')
+    r.add_argument('--config', default=None, help='config it was trained with (default: the one stored in it)')
+    r.add_argument('--images', required=True, help='folder of test images, e.g. data/celebamask/test/test_image')
+    r.add_argument('--out', required=True, help='zip to write, e.g. submission.zip')
+    r.add_argument('--tta', choices=TTA_MODES, default='none', help='test-time augmentation (default none)')
+    r.add_argument('--batch-size', type=int, default=8, help='images per forward pass (default 8)')
+    r.add_argument('--masks-dir', default=None, help='where masks are kept (default: <zip stem>_masks next to it)')
+    r.add_argument('--folder', default=None, help='folder name inside the zip (default: the zip stem)')
+    r.add_argument('--overwrite', action='store_true', help='predict every image again, replacing kept masks')
+    r.add_argument('--reference', default=None, help='ground-truth masks (val/val_mask) for the collapse check')
+    r.add_argument('--strict', action='store_true', help='content warnings (empty/collapsed classes) fail')
+    r.add_argument('--device', default=None, help='cuda or cpu (default: cuda when available)')
+    r.add_argument('--no-amp', action='store_true', help='no mixed precision on GPU')
+    common(r)
+
+    c = sub.add_parser('check', help='check a submission zip against the test images (exit 1 on failure)')
+    c.add_argument('zip', help='submission zip (or a folder of masks)')
+    c.add_argument('--images', required=True, help='folder of test images')
+    c.add_argument('--reference', default=None, help='ground-truth masks (val/val_mask) for the collapse check')
+    c.add_argument('--strict', action='store_true', help='content warnings (empty/collapsed classes) fail')
+    c.add_argument('--max-files', type=int, default=5, help='files listed per problem')
+    common(c)
+
+    s = sub.add_parser('score', help='mIoU of a zip against ground-truth masks (synthetic data has test masks)')
+    s.add_argument('zip', help='submission zip (or a folder of masks)')
+    s.add_argument('--masks', required=True, help='ground-truth masks of the same images')
+    common(s)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code (0 ok, 1 check failed, 2 error, 130 interrupted)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in _COMMANDS and argv[0] not in ('-h', '--help'):
+        argv.insert(0, 'predict')
+    args = build_parser().parse_args(argv)
+    progress = not args.quiet
+    try:
+        if args.cmd == 'predict':
+            res = make_submission(args.checkpoint, args.images, args.out, config=args.config, tta=args.tta,
+                                  batch_size=args.batch_size, masks_dir=args.masks_dir, folder=args.folder,
+                                  overwrite=args.overwrite, reference=args.reference, strict=args.strict,
+                                  device=args.device, amp=False if args.no_amp else None, progress=progress)
+            print(res.report.format())
+            print(res)
+        elif args.cmd == 'check':
+            report = check_submission(args.zip, args.images, reference=args.reference, strict=args.strict,
+                                      progress=progress)
+            print(report.format(max_files=args.max_files))
+            return 0 if report.ok else 1
+        elif args.cmd == 'score':
+            print(score_submission(args.zip, args.masks, progress=progress))
+    except KeyboardInterrupt:
+        print('interrupted: finished masks are kept; run the same command again to continue.', file=sys.stderr)
+        return 130
+    except SubmissionCheckError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    except Exception as e:
+        return cli_error(e, (SubmitError, CheckpointError, InferenceError), args.debug)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""Check a submission zip (or folder of masks) against the test images the way the leaderboard reads it."""
+from __future__ import annotations
+
+import io
+import os
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from PIL import Image
+
+from ..labels import CLASSES, FLIP_PAIRS, NUM_CLASSES
+from ..report import FAIL, PASS, WARN, Check, Report, check_files
+from ..layout import natural_key
+from .common import CORE_CLASSES, JUNK_NAMES, MANIFEST, SubmitError, image_size, list_images, mask_name
+
+
+class _Masks:
+    """Uniform access to the masks of a zip or a folder: entry names and their bytes."""
+
+    def __init__(self, source: str | os.PathLike) -> None:
+        self.path = Path(source)
+        self.zip: zipfile.ZipFile | None = None
+        if self.path.is_dir():
+            self.entries = sorted(p.name + ('/' if p.is_dir() else '') for p in self.path.iterdir()
+                                  if p.name != MANIFEST and not p.name.startswith('.'))
+        elif self.path.is_file():
+            self.zip = zipfile.ZipFile(self.path)  # BadZipFile is handled by the caller
+            self.entries = self.zip.namelist()
+        else:
+            raise SubmitError(f'Not found: {self.path}. Pass the submission zip (or a folder of masks).')
+
+    def read(self, name: str) -> bytes:
+        return self.zip.read(name) if self.zip is not None else (self.path / name).read_bytes()
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+    def mask_files(self) -> dict[str, str]:
+        """``file name -> entry`` for the PNG files at mask depth (inside the one folder of a zip)."""
+        depth = 2 if self.zip is not None else 1
+        out: dict[str, str] = {}
+        for e in self.entries:
+            parts = [p for p in e.split('/') if p]
+            if not e.endswith('/') and len(parts) == depth and not is_junk(parts):
+                out.setdefault(parts[-1], e)
+        return out
+
+
+def is_junk(parts: Sequence[str]) -> bool:
+    """Entries a zip made on a Mac or Windows carries that are never masks."""
+    return any(p == '__MACOSX' or p.startswith('._') or p in JUNK_NAMES for p in parts) or parts[-1].startswith('.')
+
+
+def open_masks(source: Any) -> _Masks:
+    """The masks of a zip or folder (a :class:`SubmissionResult` stands for its zip)."""
+    return _Masks(getattr(source, 'zip_path', source))
+
+
+@dataclass
+class SubmissionReport(Report):
+    """Result of :func:`check_submission`: ``.ok``, ``.problems``, ``.warnings``, ``.to_frame()``; a table in
+    Jupyter."""
+
+    source: Path
+    images: int
+    masks: int
+    results: list[Check]
+    class_counts: np.ndarray
+    seconds: float
+    fail_note: ClassVar[str] = ': do not upload this zip'
+
+    def _heading(self) -> list[str]:
+        return [f'submission check: {self.source} ({self.masks} masks for {self.images} images)']
+
+    def _html_heading(self) -> str:
+        return f'{self.source} ({self.masks} masks for {self.images} images, {self.seconds:.1f} s)'
+
+
+def class_counts(source: Any, progress: bool = False) -> np.ndarray:
+    """Pixels per class (length 19) over all masks of a zip, a masks folder or a ground-truth folder."""
+    from tqdm.auto import tqdm
+
+    masks = open_masks(source)
+    try:
+        counts = np.zeros(NUM_CLASSES, dtype=np.int64)
+        for entry in tqdm(list(masks.mask_files().values()), desc='count classes', unit='mask', disable=not progress):
+            arr = np.asarray(Image.open(io.BytesIO(masks.read(entry))))
+            if arr.ndim == 2:
+                counts += np.bincount(arr.ravel(), minlength=256)[:NUM_CLASSES]
+        return counts
+    finally:
+        masks.close()
+
+
+def reference_counts(reference: Any) -> np.ndarray | None:
+    if reference is None:
+        return None
+    if isinstance(reference, (str, os.PathLike)):
+        return class_counts(reference)
+    ref = np.asarray(reference, dtype=np.float64)
+    if ref.shape != (NUM_CLASSES,):
+        raise SubmitError(f'reference must be a folder of ground-truth masks or {NUM_CLASSES} class counts.')
+    return ref
+
+
+def _content_checks(counts: np.ndarray, single: list[str], n_masks: int, reference: np.ndarray | None,
+                    status: str) -> list[Check]:
+    total = counts.sum()
+    out = [check_files('no empty masks', single, 'every mask has more than one class',
+                       '{n} masks hold a single class (e.g. all background)',
+                       'A face parser predicts several parts per face: look at these images and at preview_grid(); '
+                       'a model trained for a few iterations only (smoke mode) predicts all background.', status)]
+    share = counts / total if total else np.zeros(NUM_CLASSES)
+    issues: list[str] = []
+    if total:
+        issues += [f'{CLASSES[c]}: predicted nowhere' for c in CORE_CLASSES if counts[c] == 0]
+        for a, b in FLIP_PAIRS:
+            lo, hi = sorted((counts[a], counts[b]))
+            if hi > 0.001 * total and lo < 0.25 * hi:
+                issues.append(f'{CLASSES[a]}/{CLASSES[b]}: {counts[a]} vs {counts[b]} pixels (left/right collapse)')
+        if reference is not None and reference.sum() > 0:
+            ref = reference / reference.sum()
+            for c in range(NUM_CLASSES):
+                if ref[c] >= 0.001 and share[c] < 0.1 * ref[c] and counts[c] > 0:
+                    issues.append(f'{CLASSES[c]}: {100 * share[c]:.3f}% of pixels vs {100 * ref[c]:.3f}% '
+                                  'in the reference')
+    out.append(check_files('class distribution', issues, 'no class collapsed' + (' (compared with the reference)'
+                                                                                if reference is not None else ''),
+                           '{n} classes look collapsed',
+                           'Compare class_histogram(zip, reference=val masks); a plain flip TTA or a wrong checkpoint '
+                           'collapses classes.', status))
+    return out
+
+
+def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: Any = None, strict: bool = False,
+                     progress: bool = True) -> SubmissionReport:
+    """Check a submission zip (or a folder of masks) against the test images; see the module docstring.
+
+    ``reference``: ground-truth masks (e.g. ``val/val_mask``) or 19 class counts, for the collapse check.
+    ``strict``: content warnings (single-class masks, collapsed classes) fail the check.
+    """
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    images = list_images(images_dir)
+    expected = {mask_name(p): p for p in images}
+    src = Path(getattr(source, 'zip_path', source))
+    results: list[Check] = []
+
+    def report(masks: int = 0, counts: np.ndarray | None = None) -> SubmissionReport:
+        return SubmissionReport(src, len(images), masks, results,
+                                counts if counts is not None else np.zeros(NUM_CLASSES, np.int64),
+                                time.perf_counter() - t0)
+
+    try:
+        masks = open_masks(src)
+    except zipfile.BadZipFile as exc:
+        results.append(Check('zip file', FAIL, f'not a zip archive ({exc})', [src.name],
+                             'Build the zip with make_submission() or python -m utils.submit; re-download it if '
+                             'it was copied.'))
+        return report()
+    try:
+        is_zip = masks.zip is not None
+        files = [e for e in masks.entries if not e.endswith('/')]
+        if is_zip:
+            bad_crc = None
+            if files:
+                try:
+                    bad_crc = masks.zip.testzip()
+                except Exception as exc:  # noqa: BLE001 - unsupported compression, truncated archive
+                    bad_crc = f'{files[0]} ({exc})'
+            dupes = sorted({e for e in files if files.count(e) > 1}) if len(set(files)) != len(files) else []
+            problems = ([] if files else [src.name]) + ([bad_crc] if bad_crc else []) + dupes
+            summary = ('the zip holds no files' if not files else f'corrupt entry {bad_crc}' if bad_crc
+                       else f'{len(dupes)} names appear twice' if dupes else f'{len(files)} files, readable')
+            results.append(Check('zip file', FAIL if problems else PASS, summary, problems,
+                                 'Rebuild the zip with make_submission() / python -m utils.submit.'
+                                 if problems else ''))
+            if not files:
+                return report()
+        junk = [e for e in files if is_junk([p for p in e.split('/') if p])]
+        results.append(check_files('no junk files', junk, 'no __MACOSX, .DS_Store or hidden files', '{n} junk files',
+                                   'Zip the masks with make_submission() instead of the Finder/Explorer; '
+                                   'or delete them with: zip -d ZIP "__MACOSX/*" "*.DS_Store"'))
+        real = [e for e in files if e not in junk]
+        if is_zip:
+            tops = sorted({e.split('/')[0] for e in real if '/' in e})
+            misplaced = [e for e in real if len([p for p in e.split('/') if p]) != 2]
+            if len(tops) > 1:
+                main = max(tops, key=lambda t: sum(e.startswith(t + '/') for e in real))
+                misplaced += [e for e in real if e.split('/')[0] != main and e not in misplaced]
+            results.append(check_files('one folder', sorted(misplaced),
+                                       f'all masks in the folder {tops[0]}/' if tops else 'all masks in one folder',
+                                       '{n} files are not directly inside one folder (top level, nested or a second '
+                                       'folder)', 'Put all masks directly into one folder, e.g. submission/100.png.'))
+        else:
+            subdirs = [e for e in masks.entries if e.endswith('/')]
+            results.append(check_files('one folder', subdirs, 'no sub-folders', '{n} sub-folders',
+                                       'Keep only the masks in the folder.'))
+        present = masks.mask_files()
+        if is_zip and len({e.split('/')[0] for e in present.values()}) > 1:
+            main = max(tops, key=lambda t: sum(e.startswith(t + '/') for e in present.values()))
+            present = {k: v for k, v in present.items() if v.startswith(main + '/')}
+        missing = [n for n in expected if n not in present]
+        extra = sorted(set(present) - set(expected), key=natural_key)
+        results.append(check_files('all masks present', missing, f'{len(expected)} masks, one per image',
+                                   '{n} images have no mask', 'Predict them (python -m utils.submit ... resumes and '
+                                                              'only predicts what is missing).'))
+        stems = {Path(n).stem.lower(): n for n in missing}
+        hints = [f'{present[e]} (expected {stems[e.split(".")[0].lower()]})'
+                 if e.split('.')[0].lower() in stems else present[e] for e in extra]
+        results.append(check_files('no extra files', hints, 'no file without a test image',
+                                   '{n} files are not <image name>.png of a test image',
+                                   'Name each mask like its image with .png: 100.jpg -> 100.png; remove other files.'))
+
+        not_png, multi, wrong_size, out_of_range, single = [], [], [], [], []
+        bad_values: set[int] = set()
+        counts = np.zeros(NUM_CLASSES, dtype=np.int64)
+        checked = 0
+        for name in tqdm([n for n in expected if n in present], desc='check masks', unit='mask',
+                         disable=not progress):
+            entry = present[name]
+            try:
+                with Image.open(io.BytesIO(masks.read(entry))) as im:
+                    fmt, mode, size = im.format, im.mode, im.size
+                    arr = np.asarray(im)
+            except Exception as exc:  # noqa: BLE001 - any decode failure is a finding, not a crash
+                not_png.append(f'{entry} ({type(exc).__name__})')
+                continue
+            checked += 1
+            if fmt != 'PNG':
+                not_png.append(f'{entry} ({fmt})')
+            if mode not in ('P', 'L') or arr.ndim != 2:
+                multi.append(f'{entry} (mode {mode}, {"x".join(map(str, arr.shape))})')
+                continue
+            want = image_size(expected[name])
+            if want is not None and size != want:
+                wrong_size.append(f'{entry} ({size[0]}x{size[1]}, image {want[0]}x{want[1]})')
+            hist = np.bincount(arr.ravel(), minlength=256)
+            high = np.nonzero(hist[NUM_CLASSES:])[0] + NUM_CLASSES
+            if high.size:
+                out_of_range.append(f'{entry} (values {", ".join(map(str, high[:4]))})')
+                bad_values.update(int(v) for v in high)
+            counts += hist[:NUM_CLASSES]
+            if np.count_nonzero(hist) == 1:
+                top = int(np.argmax(hist))
+                single.append(f'{entry} (all {CLASSES[top] if top < NUM_CLASSES else top})')
+
+        results.append(check_files('PNG files', not_png, 'every mask is a readable PNG',
+                                   '{n} masks are not readable PNGs',
+                                   'Write masks with write_mask() / PIL as PNG; re-run the prediction for these.'))
+        results.append(check_files('single channel', multi, 'every mask is 8-bit single channel (mode P or L)',
+                                   '{n} masks have several channels (the scorer would read H x W x 3)',
+                                   'Save label indices, not colours: a palette PNG (mode P) or mode L; for colour '
+                                   'masks use python -m utils.data fix-rgb.'))
+        results.append(check_files('sizes', wrong_size, 'every mask has its image\'s size', '{n} masks differ in size',
+                                   'Predict at the image\'s size (utils.inference resizes back with the model); '
+                                   'never crop or pad the masks.'))
+        vals = ', '.join(map(str, sorted(bad_values)[:6]))
+        results.append(check_files('values 0..18', out_of_range, f'all labels in 0..{NUM_CLASSES - 1}',
+                                   '{n} masks hold values outside 0..18' + (f' ({vals})' if vals else ''),
+                                   'Labels are class indices 0..18: 255 (ignore) or 19+ mean a wrong label map.'))
+        ref = reference_counts(reference)
+        results += _content_checks(counts, single, checked, ref, FAIL if strict else WARN)
+        return report(len(present), counts)
+    finally:
+        masks.close()
