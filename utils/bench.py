@@ -33,6 +33,7 @@ from typing import Any, Callable
 from .labels import REPO_ROOT
 from .layout import image_dir, mask_dir
 from .model import build_segmentor, init_registries
+from .report import cli_error, nonnegative_int, positive_int
 
 DEFAULT_CONFIG = 'deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512'
 NO_GPU = 'n/a (no GPU)'
@@ -378,21 +379,22 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--config', default=DEFAULT_CONFIG, help=f'config name or path (default {DEFAULT_CONFIG})')
     p.add_argument('--size', type=int, default=512, help='input size in px (512 = the real config; smaller on CPU)')
-    p.add_argument('--batch-size', type=int, default=4, help='images per training/inference batch (default 4)')
-    p.add_argument('--iters', type=int, default=3, help='timed iterations per measurement (default 3)')
-    p.add_argument('--warmup', type=int, default=1, help='untimed iterations first (default 1)')
-    p.add_argument('--workers', type=int, nargs='+', default=[0, 2], help='DataLoader worker counts to compare')
-    p.add_argument('--loader-batches', type=int, default=4, help='batches timed per loader setting (default 4)')
-    p.add_argument('--n-images', type=int, default=32, help='synthetic images per split (default 32)')
+    p.add_argument('--batch-size', type=positive_int, default=4, help='images per training/inference batch (default 4)')
+    p.add_argument('--iters', type=positive_int, default=3, help='timed iterations per measurement (default 3)')
+    p.add_argument('--warmup', type=nonnegative_int, default=1, help='untimed iterations first (default 1)')
+    p.add_argument('--workers', type=nonnegative_int, nargs='+', default=[0, 2], help='DataLoader worker counts to compare')
+    p.add_argument('--loader-batches', type=positive_int, default=4, help='batches timed per loader setting (default 4)')
+    p.add_argument('--n-images', type=positive_int, default=32, help='synthetic images per split (default 32)')
     p.add_argument('--amp', action=argparse.BooleanOptionalAction, default=True,
                    help='also measure mixed precision (CUDA only; default on)')
     p.add_argument('--channels-last', action='store_true', help='also measure the channels-last memory format')
     p.add_argument('--cudnn-benchmark', action='store_true', help='torch.backends.cudnn.benchmark = True (GPU)')
     p.add_argument('--flops', action='store_true', help='count the FLOPs of one training iteration')
-    p.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s choice)')
+    p.add_argument('--threads', type=positive_int, default=None, help='torch CPU threads (default: torch\'s choice)')
     p.add_argument('--data-root', default=None, help='keep the synthetic set here (default: a temporary folder)')
     p.add_argument('--out', default=None, help='save the results as JSON here')
     p.add_argument('--quiet', action='store_true', help='no progress lines')
+    p.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     a = p.parse_args(argv)
     import torch
 
@@ -403,16 +405,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run(a.config, a.size, a.batch_size, a.iters, a.warmup, tuple(a.workers), a.amp, a.channels_last,
                      a.cudnn_benchmark, a.flops, a.n_images, a.loader_batches, a.data_root, progress=not a.quiet)
-    except BenchError as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    except Exception as exc:  # config errors etc.: say what failed, not a bare traceback
+    except Exception as exc:  # one message naming the problem; the traceback only with --debug
         from .config import ConfigError
 
-        if isinstance(exc, ConfigError):
-            print(f'error: {exc}', file=sys.stderr)
-            return 2
-        raise
+        return cli_error(exc, (BenchError, ConfigError), a.debug)
     print(table(result))
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)

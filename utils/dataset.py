@@ -47,6 +47,10 @@ class CelebAMaskDataset(BaseSegDataset):
         return sorted(data_list, key=lambda d: natural_key(d['img_path']))
 
 
+class MaskLabelError(ValueError):
+    """A training or val mask holds values that are not labels; the message names the file and the fix."""
+
+
 @TRANSFORMS.register_module()
 class CheckSegLabels(BaseTransform):
     """Fail fast, naming the file, when a loaded mask has labels outside ``0..num_classes-1`` (255 = ignore is allowed)."""
@@ -60,7 +64,7 @@ class CheckSegLabels(BaseTransform):
         if seg is None:
             return results
         if seg.ndim != 2:
-            raise ValueError(f"Mask {results.get('seg_map_path')} has shape {seg.shape}: it is an RGB "
+            raise MaskLabelError(f"Mask {results.get('seg_map_path')} has shape {seg.shape}: it is an RGB "
                              'picture, not a label map. Masks must be single-channel (palette or grayscale) '
                              'PNGs whose pixel values are the labels 0..18; see `python -m utils.data check`.')
         if int(seg.max()) >= self.num_classes:  # then look at every value: a 30 beside a 255 is still wrong
@@ -68,7 +72,7 @@ class CheckSegLabels(BaseTransform):
         else:
             bad = []
         if bad:
-            raise ValueError(f"Mask {results.get('seg_map_path')} has labels {bad[:8]} outside "
+            raise MaskLabelError(f"Mask {results.get('seg_map_path')} has labels {bad[:8]} outside "
                              f'0..{self.num_classes - 1}. Masks must hold class indices, not colours or '
                              '0/255 values; run `python -m utils.data check` to find every such file.')
         return results

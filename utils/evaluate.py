@@ -32,6 +32,7 @@ from .labels import CLASSES, NUM_CLASSES, pil_palette
 from .metrics import (SUMMARY_KEYS, areas_from_confusion, confusion_matrix, metrics_from_areas,
                       per_class_frame, summary_percent)
 from .model import count_parameters
+from .report import cli_error, positive_int
 
 FORMAT_VERSION = 1
 SUMMARY_FILE, PER_CLASS_FILE, PER_IMAGE_FILE, CONFUSION_FILE, PRED_DIR = (
@@ -391,10 +392,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--tta', default='flip', choices=['none', 'flip', 'ms'],
                    help='test-time augmentation: flip (with the left/right swap, default), ms (3 scales x flip)')
     p.add_argument('--out', help='results folder (default: <checkpoint folder>/eval/<name>_<split>_<tta>)')
-    p.add_argument('--batch-size', type=int, default=8, help='images per forward pass (default 8)')
+    p.add_argument('--batch-size', type=positive_int, default=8, help='images per forward pass (default 8)')
     p.add_argument('--no-masks', action='store_true', help='do not save the predicted masks')
     p.add_argument('--no-flops', action='store_true', help='skip the FLOP count')
     p.add_argument('--device', help="'cuda' or 'cpu' (default: cuda when available)")
+    p.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     a = p.parse_args(argv)
     from .checkpoints import CheckpointError
     from .config import ConfigError
@@ -403,9 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = evaluate(a.checkpoint, a.data_root, split=a.split, tta=a.tta, out_dir=a.out, config=a.config,
                           batch_size=a.batch_size, save_masks=not a.no_masks, flops=not a.no_flops, device=a.device)
-    except (EvaluationError, InferenceError, CheckpointError, ConfigError, FileNotFoundError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
+    except Exception as exc:  # one message naming the file and the fix; the traceback only with --debug
+        return cli_error(exc, (EvaluationError, InferenceError, CheckpointError, ConfigError, FileNotFoundError),
+                         a.debug)
     print(format_report(result))
     print(f'results saved to {result.out_dir}')
     return 0

@@ -41,6 +41,7 @@ from mmengine.registry import HOOKS
 
 from .labels import REPO_ROOT
 from .layout import SMOKE_SIZE
+from .report import cli_error
 
 #: recipes timed (utils.config.RECIPES: the stage-1 configs the notebooks train)
 CHECK_RECIPES = ('seed', 'improved', 'improved-r101')
@@ -429,11 +430,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f'--t4-gb {a.t4_gb}: give a positive number of GB')
     try:
         result = run(a.out, a.dry_run, a.t4_gb, a.resume_iters, tuple(a.recipes), progress=not a.quiet)
-    except GpuCheckError as exc:
-        if a.debug:
-            raise
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
+    except Exception as exc:  # one message; the traceback only with --debug
+        return cli_error(exc, GpuCheckError, a.debug)
     print(markdown(result))
     return 0 if result['ok'] else 1
 

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .labels import CLASSES, NUM_CLASSES, REPO_ROOT
+from .report import cli_error, positive_int
 
 ASSETS = REPO_ROOT / 'assets'
 SEED_TABLES = {'first': ASSETS / 'seed_first_run.csv', 'best': ASSETS / 'seed_best_run.csv'}
@@ -411,18 +412,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('work_dirs', nargs='+', metavar='WORK_DIR',
                    help='work dirs in training order (stage 1, then the resumed stage 2)')
     p.add_argument('--out', required=True, help='folder for curves.png, train_scalars.csv and val_scalars.csv')
-    p.add_argument('--smooth', type=int, default=1, help='rolling-mean window for the curves (default 1: none)')
+    p.add_argument('--smooth', type=positive_int, default=1, help='rolling-mean window for the curves (default 1: none)')
+    p.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     a = p.parse_args(argv)
     try:
         sc = read_scalars(a.work_dirs)
-    except (MetricsError, OSError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    plot_curves(sc, smooth=a.smooth).savefig(out / 'curves.png', dpi=120)
-    sc.train.to_csv(out / 'train_scalars.csv', index=False)
-    sc.val.to_csv(out / 'val_scalars.csv', index=False)
+        out = Path(a.out)
+        out.mkdir(parents=True, exist_ok=True)
+        plot_curves(sc, smooth=a.smooth).savefig(out / 'curves.png', dpi=120)
+        sc.train.to_csv(out / 'train_scalars.csv', index=False)
+        sc.val.to_csv(out / 'val_scalars.csv', index=False)
+    except Exception as exc:  # one message naming the file and the fix; the traceback only with --debug
+        return cli_error(exc, (MetricsError, OSError), a.debug)
     last = sc.val.iloc[-1].to_dict() if len(sc.val) else {}
     print(f'{len(sc.runs)} run(s), {len(sc.train)} training and {len(sc.val)} validation points, '
           f'resumes at {[s for s, _ in sc.resumes]}; last val: '

@@ -10,6 +10,7 @@ dataclasses built on it that add their own fields and header text.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -127,11 +128,45 @@ def cli_error(exc: BaseException, known: type[BaseException] | tuple[type[BaseEx
     """Print ``error: <message>`` to stderr and return exit code 2; re-raise ``exc`` when ``debug``.
 
     Exceptions of the ``known`` types (the module's own errors, whose message says what to do) print
-    their message alone; any other gets its type name in front (``error: KeyError: 'x'``).
+    their message alone; any other gets its type name in front (``error: KeyError: 'x'``) and a pointer
+    to ``--debug``. An error re-raised from a DataLoader worker carries the worker's traceback in its
+    message; only its last line (the original message) is printed.
     Call it from an ``except`` branch: ``return cli_error(e, DataError, args.debug)``.
     """
     if debug:
         raise exc
-    kind = '' if isinstance(exc, known) else f'{type(exc).__name__}: '
-    print(f'error: {kind}{exc}', file=sys.stderr)
+    print(f'error: {one_message(exc, known)}', file=sys.stderr)
     return 2
+
+
+def one_message(exc: BaseException, known: type[BaseException] | tuple[type[BaseException], ...] = Exception) -> str:
+    """The message of ``exc`` as one paragraph: worker tracebacks cut to their last line, unknown types named."""
+    text = str(exc)
+    if 'Original Traceback' in text:  # torch's DataLoader re-raises a worker's error with its traceback inside
+        last = [line for line in text.splitlines() if line.strip()][-1]
+        text = last.split(': ', 1)[1] if ': ' in last and last.split(': ', 1)[0].replace('.', '').isidentifier() else last
+    if isinstance(exc, known):
+        return text
+    return f'{type(exc).__name__}: {text} (run again with --debug for the full traceback)'
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (the error names the option)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a whole number') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{value} must be at least 1')
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (the error names the option)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a whole number') from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'{value} must be 0 or more')
+    return value

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from PIL import Image, ImageDraw
 from .labels import CLASSES, pil_palette
 from .layout import SMOKE_SIZE, SPLITS, image_dir, mask_dir
 from .parallel import progress_map
+from .report import cli_error, nonnegative_int, positive_int
 
 L = {name: i for i, name in enumerate(CLASSES)}
 _SPLIT_CODE = {'train': 0, 'val': 1, 'test': 2}
@@ -157,21 +159,27 @@ def make_synthetic_dataset(root: str | os.PathLike, n_train: int = 40, n_val: in
     return root
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog='python -m utils.synthetic', description=__doc__.splitlines()[0])
     p.add_argument('--out', required=True, help='dataset root to create (course layout)')
-    p.add_argument('--train', type=int, default=40, help='number of train pairs')
-    p.add_argument('--val', type=int, default=12, help='number of val pairs')
-    p.add_argument('--test', type=int, default=12, help='number of test images')
-    p.add_argument('--size', type=int, default=SMOKE_SIZE, help=f'image height and width in pixels (default {SMOKE_SIZE})')
-    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--train', type=nonnegative_int, default=40, help='number of train pairs')
+    p.add_argument('--val', type=nonnegative_int, default=12, help='number of val pairs')
+    p.add_argument('--test', type=nonnegative_int, default=12, help='number of test images')
+    p.add_argument('--size', type=positive_int, default=SMOKE_SIZE,
+                   help=f'image height and width in pixels (default {SMOKE_SIZE})')
+    p.add_argument('--seed', type=nonnegative_int, default=0)
     p.add_argument('--no-test-masks', action='store_true', help='omit test/test_mask (as in the real data)')
-    p.add_argument('--workers', type=int, default=None, help='processes (default: auto)')
+    p.add_argument('--workers', type=nonnegative_int, default=None, help='processes (default: auto)')
+    p.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     a = p.parse_args(argv)
-    root = make_synthetic_dataset(a.out, a.train, a.val, a.test, a.size, a.seed,
-                                  with_test_masks=not a.no_test_masks, workers=a.workers)
+    try:
+        root = make_synthetic_dataset(a.out, a.train, a.val, a.test, a.size, a.seed,
+                                      with_test_masks=not a.no_test_masks, workers=a.workers)
+    except Exception as exc:  # one message; the traceback only with --debug
+        return cli_error(exc, OSError, a.debug)
     print(f'synthetic dataset written to {root}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

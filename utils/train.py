@@ -18,8 +18,10 @@ from pathlib import Path
 
 from . import checkpoints
 from .config import ConfigError, check_data_root, load_config
+from .dataset import MaskLabelError
 from .env import default_work_dir
 from .labels import REPO_ROOT
+from .report import cli_error
 from .stats import resolve_class_weights
 
 
@@ -164,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE', help='override config keys (MMEngine syntax)')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                    help="job launcher; use 'pytorch' under torchrun")
+    p.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     p.add_argument('--local-rank', '--local_rank', type=int, default=0, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.launcher != 'none':
@@ -172,9 +175,12 @@ def main(argv: list[str] | None = None) -> int:
         result = train(a.config, a.data_root, a.work_dir, max_iters=a.max_iters, amp=a.amp, resume=a.resume,
                        smoke=True if a.smoke else None, cfg_options=_parse_cfg_options(a.cfg_options),
                        launcher=a.launcher, channels_last=a.channels_last)
-    except (ConfigError, checkpoints.CheckpointError, FileNotFoundError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print('interrupted: the newest checkpoint in the work_dir is kept; run the same command to resume.',
+              file=sys.stderr)
+        return 130
+    except Exception as exc:  # one message naming the file and the fix; the traceback only with --debug
+        return cli_error(exc, (ConfigError, checkpoints.CheckpointError, FileNotFoundError, MaskLabelError), a.debug)
     print(f"work_dir: {result['work_dir']}\nlast checkpoint: {result['checkpoint']}\n"
           f"best checkpoint: {result['best']}\nval metrics: {result['metrics']}")
     return 0

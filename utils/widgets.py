@@ -23,6 +23,7 @@ import numpy as np
 
 from .evaluate import SUMMARY_FILE, PER_IMAGE_FILE, EvalResult, EvaluationError, load_result, read_mask
 from .labels import colorize
+from .report import cli_error, positive_int
 
 ERROR_COLOURS = {  # error map legend: RGB
     'correct (class)': (0, 170, 0),
@@ -405,8 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('results_dir', help='results folder of utils.evaluate, or a parent of several')
     p.add_argument('--class', dest='cls', help='class name (default: the worst class)')
     p.add_argument('--data-root', help='dataset root, when it moved since the evaluation')
-    p.add_argument('--n', type=int, default=3, help='number of images (default 3)')
+    p.add_argument('--n', type=positive_int, default=3, help='number of images (default 3)')
     p.add_argument('--out', default='inspector.png', help='output PNG (default inspector.png)')
+    p.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     a = p.parse_args(argv)
     try:
         dirs = find_result_dirs(a.results_dir)
@@ -414,10 +416,9 @@ def main(argv: list[str] | None = None) -> int:
             raise EvaluationError(f'No evaluation results under {a.results_dir}: run utils.evaluate first.')
         result = load_result(dirs[0])
         fig = render_worst(result, a.cls, n=a.n, data_root=a.data_root)
-    except (EvaluationError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    fig.savefig(a.out, dpi=100)
+        fig.savefig(a.out, dpi=100)
+    except Exception as exc:  # one message naming the file and the fix; the traceback only with --debug
+        return cli_error(exc, (EvaluationError, ValueError, OSError), a.debug)
     print(f'saved {a.out} ({dirs[0]})')
     return 0
 
