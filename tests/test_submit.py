@@ -104,7 +104,7 @@ def test_smoke_checkpoint_gives_a_zip_that_passes(smoke_run, synthetic_root, seg
                 assert im.getpalette()[:6] == [*PALETTE[0], *PALETTE[1]]
                 assert np.asarray(im).max() < NUM_CLASSES
     manifest = json.loads((tmp_path / 'out' / 'submission_masks' / submit.MANIFEST).read_text())
-    assert manifest['tta'] == 'none' and manifest['status'] == 'complete'
+    assert manifest['tta'] == 'flip' and manifest['status'] == 'complete'  # the config's test_tta, the default
     assert manifest['checkpoint_sha256'] == hashlib.sha256(Path(smoke_run['checkpoint']).read_bytes()).hexdigest()
     assert not list(out.parent.glob('.*'))  # no temporary zip or mask left behind
 
@@ -168,17 +168,19 @@ def test_resume_skips_finished_masks_and_redoes_broken_ones(synthetic_root, tmp_
 
 def test_refuses_to_mix_checkpoints_or_tta(synthetic_root, tmp_path, ckpt):
     images, masks = image_dir_of(synthetic_root), tmp_path / 'masks'
-    submit.predict_folder(ckpt, images, masks, segmenter=StubSegmenter(), progress=False)
+    submit.predict_folder(ckpt, images, masks, tta='none', segmenter=StubSegmenter(), progress=False)
     with pytest.raises(SubmitError, match='--overwrite') as info:
         submit.predict_folder(ckpt, images, masks, tta='flip', segmenter=StubSegmenter(), progress=False)
     assert 'tta' in str(info.value)
     other = fake_checkpoint(tmp_path / 'other.pth', value=1.0)
     with pytest.raises(SubmitError, match='two models'):
-        submit.predict_folder(other, images, masks, segmenter=StubSegmenter(), progress=False)
+        submit.predict_folder(other, images, masks, tta='none', segmenter=StubSegmenter(), progress=False)
     moved = tmp_path / 'moved.pth'  # the same weights under another name are the same model
     shutil.copy(ckpt, moved)
-    assert submit.predict_folder(moved, images, masks, segmenter=StubSegmenter(), progress=False).skipped == 12
-    res = submit.predict_folder(other, images, masks, overwrite=True, segmenter=StubSegmenter(), progress=False)
+    assert submit.predict_folder(moved, images, masks, tta='none', segmenter=StubSegmenter(),
+                                 progress=False).skipped == 12
+    res = submit.predict_folder(other, images, masks, tta='none', overwrite=True, segmenter=StubSegmenter(),
+                                progress=False)
     assert res.predicted == 12
     assert json.loads((masks / submit.MANIFEST).read_text())['checkpoint'] == str(other.resolve())
 
@@ -256,13 +258,15 @@ def test_bad_arguments(synthetic_root, tmp_path, ckpt):
 
 def test_failed_check_leaves_no_zip_and_keeps_the_old_one(synthetic_root, tmp_path, ckpt):
     out = tmp_path / 'sub.zip'
-    out.write_bytes(b'previous submission')
+    first = submit.make_submission(ckpt, image_dir_of(synthetic_root), out, segmenter=StubSegmenter(), progress=False)
+    previous = out.read_bytes()
+    assert first.sha256 == hashlib.sha256(previous).hexdigest()
     background = StubSegmenter(lambda img: np.zeros(img.shape[:2], np.uint8))
     with pytest.raises(submit.SubmissionCheckError) as info:
         submit.make_submission(ckpt, image_dir_of(synthetic_root), out, strict=True, segmenter=background,
-                               progress=False)
+                               overwrite=True, progress=False)
     assert info.value.report['no empty masks'].status == FAIL
-    assert out.read_bytes() == b'previous submission'
+    assert out.read_bytes() == previous
     assert sorted(p.name for p in tmp_path.iterdir()) == ['model.pth', 'sub.zip', 'sub_masks']
 
 

@@ -143,3 +143,17 @@ def test_bad_training_mask_is_one_message(synthetic_root, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.startswith('error: Mask ') and 'has labels [30]' in err
     assert 'Traceback' not in err and len(err.splitlines()) == 1
+
+
+def test_reliability_table_names_real_tests():
+    """docs/RELIABILITY.md cites only tests that exist, and cites every test of the trust modules."""
+    import re
+
+    repo = Path(__file__).resolve().parent.parent
+    cited = set(re.findall(r'`(test_\w+)`', (repo / 'docs' / 'RELIABILITY.md').read_text()))
+    defined = {m for p in (repo / 'tests').glob('test_*.py') for m in re.findall(r'^def (test_\w+)', p.read_text(), re.M)}
+    assert cited and cited <= defined, sorted(cited - defined)
+    trust = {m for name in ('test_trust.py', 'test_trust_data.py', 'test_trust_submit.py')
+             for m in re.findall(r'^def (test_\w+)', (repo / 'tests' / name).read_text(), re.M)}
+    assert trust - cited <= {'test_own_work_dir_config_is_used', 'test_reliability_table_names_real_tests'}, \
+        sorted(trust - cited)

@@ -16,6 +16,7 @@ from PIL import Image, ImageFile
 
 from . import checkpoints
 from .labels import CLASSES, NUM_CLASSES, flip_permutation
+from .layout import header_size
 from .model import build_segmentor
 
 TTA_MODES = ('none', 'flip', 'ms')
@@ -27,7 +28,8 @@ class InferenceError(RuntimeError):
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """An image file as an RGB uint8 array; a truncated or unreadable file raises :class:`InferenceError`."""
+    """An image file as an RGB uint8 array; a truncated, oversized or unreadable file raises :class:`InferenceError`."""
+
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with Image.open(path) as img:
@@ -35,9 +37,21 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             return np.array(img.convert('RGB'))
     except FileNotFoundError:
         raise InferenceError(f'Image not found: {path}') from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except Image.DecompressionBombError as exc:
+        try:
+            size = 'x'.join(map(str, header_size(path) or ('?', '?')))
+        except OSError:
+            size = '?x?'
+        raise InferenceError(f'Cannot read image {path}: it is {size} pixels, far larger than a face photo '
+                             f'(Pillow refuses more than {2 * Image.MAX_IMAGE_PIXELS} pixels as a possible '
+                             'decompression bomb). Replace it with the real test image (the course images are '
+                             '512x512), or resize it, and run again.') from exc
+    except (OSError, SyntaxError, ValueError, MemoryError) as exc:
         raise InferenceError(f'Cannot read image {path}: {exc}. The file is truncated or not an image; '
                              're-extract the dataset (python -m utils.data check finds all such files).') from exc
+    except Exception as exc:  # noqa: BLE001 - any other decoder failure is an unreadable image too
+        raise InferenceError(f'Cannot read image {path}: {type(exc).__name__}: {exc}. The file is damaged or not '
+                             'an image; replace it (python -m utils.data check finds all such files).') from exc
 
 
 def _test_size(cfg) -> tuple[int, int]:

@@ -49,3 +49,23 @@ def list_files(folder: str | os.PathLike, suffixes: tuple[str, ...] | None = Non
     names = [e.name for e in os.scandir(folder) if not e.name.startswith('.') and e.is_file(follow_symlinks=False)
              and (suf is None or e.name.lower().endswith(suf))]
     return sorted(names, key=natural_key)
+
+
+def header_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(width, height) from an image file's header alone, through Pillow's format plugins, without Pillow's
+    decompression-bomb check (so a 20000x20000 file can be named with its size); None when no plugin reads it."""
+    from PIL import Image
+
+    Image.init()
+    with open(path, 'rb') as f:
+        prefix = f.read(16)
+        for fmt in Image.ID:
+            factory, accept = Image.OPEN[fmt]
+            ok = not accept or accept(prefix)
+            if ok and not isinstance(ok, str):
+                try:
+                    f.seek(0)
+                    return tuple(factory(f, str(path)).size)
+                except Exception:  # noqa: BLE001 - not this format; try the next one
+                    continue
+    return None

@@ -36,12 +36,29 @@ _N_COLS = NUM_CLASSES + 1  # 19 classes + pixels with values outside 0..18
 # --------------------------------------------------------------------------- counting (cached)
 def count_mask(path: str | os.PathLike) -> np.ndarray:
     """Pixels per class (19 values) plus pixels outside 0..18 (last value) of one mask."""
-    with Image.open(path) as m:
-        if m.mode not in ('P', 'L'):
-            raise DataError(f'{path} is a {m.mode} mask, not a single-channel label map; run '
-                            '`python -m utils.data check DATA_ROOT` for what to do.')
-        hist = np.bincount(np.asarray(m).ravel(), minlength=256)
+    try:
+        with Image.open(path) as m:
+            if m.mode not in ('P', 'L'):
+                raise DataError(f'{path} is a {m.mode} mask, not a single-channel label map; run '
+                                '`python -m utils.data check DATA_ROOT` for what to do.')
+            hist = np.bincount(np.asarray(m).ravel(), minlength=256)
+    except DataError:
+        raise
+    except Exception as e:  # noqa: BLE001 - truncated, not a PNG, too large: name the file and the fix
+        raise DataError(f'cannot read mask {path}: {type(e).__name__}: {e}. The file is truncated or not a PNG: '
+                        'run `python -m utils.data check DATA_ROOT` to list every such file, then fetch the dataset '
+                        'again into a new folder.') from None
     return np.concatenate([hist[:NUM_CLASSES], [hist[NUM_CLASSES:].sum()]]).astype(np.int64)
+
+
+def _warn_out_of_range(root: Path, split: str, names: list[str], counts: np.ndarray) -> None:
+    """Warn (like ``utils.data check``) when masks hold values outside 0..18, which the statistics leave out."""
+    bad = np.flatnonzero(counts[:, -1])
+    if bad.size:
+        examples = ', '.join(names[i] for i in bad[:3]) + (', ...' if bad.size > 3 else '')
+        warnings.warn(f'{int(counts[bad, -1].sum())} pixels in {bad.size} masks of {mask_dir(root, split)} have values '
+                      f'outside 0..18 ({examples}); they are left out of the frequencies and class weights. Run '
+                      f'`python -m utils.data check {root}` for what to do.', stacklevel=3)
 
 
 def _load_cache(path: Path) -> dict[str, np.ndarray]:
@@ -120,6 +137,7 @@ def class_pixel_counts(data_root: str | os.PathLike, split: str = 'train', *, ca
         data.update({f'{split}_names': np.array(names), f'{split}_sizes': sizes, f'{split}_mtimes': mtimes,
                      f'{split}_counts': counts})
         _save_cache(cache_path, data)
+    _warn_out_of_range(root, split, names, counts)
     return pd.DataFrame(counts, index=pd.Index(names, name='mask'), columns=[*CLASSES, 'other'])
 
 
@@ -232,9 +250,15 @@ def rare_class_images(data_root: str | os.PathLike, classes: Iterable[str] = RAR
 # --------------------------------------------------------------------------- pictures
 def _load_pair(root: Path, split: str, name: str) -> tuple[np.ndarray, np.ndarray]:
     stem = os.path.splitext(name)[0]
-    img = np.asarray(Image.open(image_dir(root, split) / f'{stem}.jpg').convert('RGB'))
-    mask = np.asarray(Image.open(mask_dir(root, split) / f'{stem}.png'))
-    return img, mask
+    pair = []
+    for path, mode in ((image_dir(root, split) / f'{stem}.jpg', 'RGB'), (mask_dir(root, split) / f'{stem}.png', None)):
+        try:
+            with Image.open(path) as im:
+                pair.append(np.asarray(im.convert(mode) if mode else im))
+        except Exception as e:  # noqa: BLE001 - name the file and the fix
+            raise DataError(f'cannot read {path}: {type(e).__name__}: {e}. Run `python -m utils.data check {root}` '
+                            'to list every such file, then fetch the dataset again into a new folder.') from None
+    return pair[0], pair[1]
 
 
 def plot_class_frequencies(data_root: str | os.PathLike, splits: Sequence[str] = ('train', 'val')):
@@ -351,8 +375,6 @@ def rare_class_grid(data_root: str | os.PathLike, classes: Iterable[str] = RARE_
 # --------------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
     """Print the statistics tables and optionally save the figures; returns the exit code."""
-    import pandas as pd
-
     p = argparse.ArgumentParser(prog='python -m utils.stats', description=__doc__.splitlines()[0])
     p.add_argument('root', help='dataset folder in the course layout')
     p.add_argument('--split', default='train', help='split for the class weights (default train)')
@@ -362,45 +384,67 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--debug', action='store_true', help='show full tracebacks')
     a = p.parse_args(argv)
     try:
-        root = Path(a.root)
-        if not root.is_dir():
-            raise DataError(f'{root} is not a folder; fetch the data first (python -m utils.data fetch).')
-        kw = {'cache': not a.no_cache, 'progress': not a.quiet}
-        splits = [s for s in ('train', 'val') if list_files(mask_dir(root, s), ('.png',))]
-        if not splits:
-            raise DataError(f'no masks in {mask_dir(root, "train")} or {mask_dir(root, "val")}; run '
-                            f'`python -m utils.data check {root}`.')
-        for s in splits:
-            class_pixel_counts(root, s, **kw)  # fills the cache with a progress bar
-        with pd.option_context('display.width', 120, 'display.max_columns', 20, 'display.precision', 4):
-            freq = class_frequencies(root, splits, **kw)
-            print('class frequency (share of pixels / share of images containing the class):')
-            print(freq.to_string(float_format=lambda v: f'{v:.4f}'))
-            print()
-            print(f'class weights from {a.split}, each normalised to mean 1:')
-            print(weight_table(root, a.split).to_string(float_format=lambda v: f'{v:.3f}'))
-            print()
-            rare = rare_class_images(root, RARE_CLASSES, splits)
-            print(f'images with rare classes ({", ".join(RARE_CLASSES)}): ' + ', '.join(
-                f'{c} {int((rare[c] > 0).sum())}' for c in RARE_CLASSES) + f' ({len(rare)} images in all)')
-        if a.figures:
-            import matplotlib
+        shown: set[str] = set()
 
-            matplotlib.use('Agg')
-            out = Path(a.figures)
-            out.mkdir(parents=True, exist_ok=True)
-            figs = {'class_frequency': plot_class_frequencies(root, splits),
-                    'class_weights': plot_class_weights(root, a.split),
-                    'overlays': overlay_grid(root, splits[0]),
-                    'rare_classes': rare_class_grid(root, RARE_CLASSES, splits[0])}
-            for name, fig in figs.items():
-                fig.savefig(out / f'{name}.png', dpi=110)
-            print(f'figures saved to {out}: ' + ', '.join(f'{n}.png' for n in figs))
-        else:
-            print('(add --figures DIR to save the charts and picture grids)')
+        def show(msg, *args, **kw) -> None:  # each warning once: the tables recount the cached masks
+            if str(msg) not in shown:
+                shown.add(str(msg))
+                print(f'warning: {msg}', file=sys.stderr)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter('always')
+            warnings.showwarning = show
+            _report(Path(a.root), a)
+    except OSError as e:
+        if a.debug:
+            raise
+        where = f' {e.filename}' if e.filename else ''
+        return cli_error(DataError(f'cannot access{where}: {e.strerror or e}. Check the path, its permissions and '
+                                   'the free disk space, then run again.'), DataError)
     except Exception as e:
         return cli_error(e, DataError, a.debug)
     return 0
+
+
+def _report(root: Path, a: argparse.Namespace) -> None:
+    """The CLI's work: tables on stdout, figures into ``a.figures``."""
+    import pandas as pd
+
+    if not root.is_dir():
+        raise DataError(f'{root} is not a folder; fetch the data first (python -m utils.data fetch).')
+    kw = {'cache': not a.no_cache, 'progress': not a.quiet}
+    splits = [s for s in ('train', 'val') if list_files(mask_dir(root, s), ('.png',))]
+    if not splits:
+        raise DataError(f'no masks in {mask_dir(root, "train")} or {mask_dir(root, "val")}; run '
+                        f'`python -m utils.data check {root}`.')
+    for s in splits:
+        class_pixel_counts(root, s, **kw)  # fills the cache with a progress bar
+    with pd.option_context('display.width', 120, 'display.max_columns', 20, 'display.precision', 4):
+        freq = class_frequencies(root, splits, **kw)
+        print('class frequency (share of pixels / share of images containing the class):')
+        print(freq.to_string(float_format=lambda v: f'{v:.4f}'))
+        print()
+        print(f'class weights from {a.split}, each normalised to mean 1:')
+        print(weight_table(root, a.split).to_string(float_format=lambda v: f'{v:.3f}'))
+        print()
+        rare = rare_class_images(root, RARE_CLASSES, splits)
+        print(f'images with rare classes ({", ".join(RARE_CLASSES)}): ' + ', '.join(
+            f'{c} {int((rare[c] > 0).sum())}' for c in RARE_CLASSES) + f' ({len(rare)} images in all)')
+    if a.figures:
+        import matplotlib
+
+        matplotlib.use('Agg')
+        out = Path(a.figures)
+        out.mkdir(parents=True, exist_ok=True)
+        figs = {'class_frequency': plot_class_frequencies(root, splits),
+                'class_weights': plot_class_weights(root, a.split),
+                'overlays': overlay_grid(root, splits[0]),
+                'rare_classes': rare_class_grid(root, RARE_CLASSES, splits[0])}
+        for name, fig in figs.items():
+            fig.savefig(out / f'{name}.png', dpi=110)
+        print(f'figures saved to {out}: ' + ', '.join(f'{n}.png' for n in figs))
+    else:
+        print('(add --figures DIR to save the charts and picture grids)')
 
 
 if __name__ == '__main__':

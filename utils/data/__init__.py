@@ -8,7 +8,12 @@
 One module per job: ``fetch`` (Drive, zip, folder, synthetic), ``unpack`` (safe extraction, finding the
 split folders), ``convert`` (from the full release), ``check`` (reads only), ``fix_rgb``, ``__main__`` (the command).
 Nothing here ever deletes or overwrites a user's file: new data is assembled in a temporary folder next
-to the target and moved into place only when complete; ``check`` only reads.
+to the target and moved into place only when complete; ``check`` only reads. The staging folders of a
+killed run (``.<name>.fetch-XXXXXXXX`` and the like, marked with the process that made them) are removed,
+and reported with their size, by the next run of the same kind into the same parent folder.
+Zips are checked before anything is written (unsafe paths, links, duplicate entries, zip-bomb ratios,
+free space); a damaged or truncated zip is named with the fix. A folder source may hold symbolic links
+only to files inside it (followed, with a warning); links pointing outside it are refused.
 """
 from .check import CheckReport, check_dataset
 from .common import (EXPECTED_COUNTS, SYNTHETIC_DEFAULTS, SYNTHETIC_FULL, DataError, dataset_counts,

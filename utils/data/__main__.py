@@ -21,19 +21,68 @@ USAGE = """Get the CelebAMask-HQ mini dataset onto local disk in the course layo
 """
 
 
-def _ints(text: str) -> tuple[int, ...]:
+def _int(text: str) -> int:
     try:
-        return tuple(int(x) for x in text.split(','))
+        return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r}: expected comma-separated integers, e.g. 5000,1000,1000')
+        raise argparse.ArgumentTypeError(f'{text!r} is not a whole number') from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (argparse names the option in its error)."""
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{value} is not allowed: give a positive whole number (at least 1)')
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number of at least 0."""
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'{value} is not allowed: give 0 or a positive whole number')
+    return value
+
+
+def _three(text: str, minimum: int) -> tuple[int, ...]:
+    try:
+        vals = tuple(int(x) for x in text.split(','))
+    except ValueError:
+        vals = ()
+    if len(vals) != 3 or any(v < minimum for v in vals):
+        raise argparse.ArgumentTypeError(f'{text!r}: give three comma-separated whole numbers of at least {minimum}, '
+                                         'train,val,test, e.g. 5000,1000,1000')
+    return vals
+
+
+def counts_arg(text: str) -> tuple[int, ...]:
+    """argparse type: train,val,test image counts, each at least 1."""
+    return _three(text, 1)
+
+
+def expect_arg(text: str) -> tuple[int, ...] | None:
+    """argparse type: expected train,val,test counts (each at least 0), or 'none' to skip the count check."""
+    if text.strip().lower() in ('none', 'no', 'off', ''):
+        return None
+    return _three(text, 0)
 
 
 def _split_arg(text: str) -> tuple[float, ...]:
     try:
         vals = tuple(float(x) for x in text.split(','))
     except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r}: expected three numbers, e.g. 5000,1000,1000 or 0.7,0.15,0.15')
+        vals = ()
+    if len(vals) != 3 or any(v < 0 for v in vals):
+        raise argparse.ArgumentTypeError(f'{text!r}: expected three numbers of at least 0, e.g. 5000,1000,1000 or '
+                                         '0.7,0.15,0.15')
     return tuple(int(v) if v.is_integer() and v > 1 else v for v in vals)
+
+
+def os_error(exc: OSError) -> DataError:
+    """An operating-system error as one message that names the file and what to check."""
+    where = f' {exc.filename}' if exc.filename else ''
+    return DataError(f'cannot access{where}: {exc.strerror or exc}. Check the path, its permissions and the free '
+                     'disk space, then run the same command again.')
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser('fetch', help='download/unzip/copy the dataset into the course layout (once)')
     f.add_argument('source', help="Google Drive file id or share URL, a zip or folder path, or 'synthetic'")
     f.add_argument('--out', required=True, help='dataset folder to create, on local disk (e.g. /content/data)')
-    f.add_argument('--size', type=int, default=None, help='synthetic only: image size (default 64)')
-    f.add_argument('--counts', type=_ints, default=None, help='synthetic only: train,val,test (default 40,12,12)')
+    f.add_argument('--size', type=positive_int, default=None, help='synthetic only: image size (default 64)')
+    f.add_argument('--counts', type=counts_arg, default=None, help='synthetic only: train,val,test (default 40,12,12)')
     f.add_argument('--full', action='store_true', help='synthetic only: course size, 512 px and 5000,1000,1000')
     f.add_argument('--download-dir', default=None, help='where the Drive zip is kept (default: next to --out)')
     f.add_argument('--quiet', action='store_true', help='no progress bars')
@@ -59,22 +108,24 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument('--split', type=_split_arg, default=None,
                    help='counts (5000,1000,1000) or ratios (0.7,0.15,0.15); default: course sizes')
     c.add_argument('--seed', type=int, default=0, help='shuffle seed for counts/ratios')
-    c.add_argument('--size', type=int, default=512, help='output size in pixels (default 512)')
-    c.add_argument('--workers', type=int, default=None, help='processes (default: auto)')
+    c.add_argument('--size', type=positive_int, default=512, help='output size in pixels (default 512)')
+    c.add_argument('--workers', type=non_negative_int, default=None, help='processes (default: auto; 0 = inline)')
     c.add_argument('--quiet', action='store_true', help='no progress bars')
 
     k = sub.add_parser('check', help='verify a dataset folder (reads only; exit code 1 on failure)')
     k.add_argument('root', help='dataset folder in the course layout')
-    k.add_argument('--expect', default='5000,1000,1000',
+    k.add_argument('--expect', type=expect_arg, default='5000,1000,1000',
                    help="expected train,val,test image counts, a warning only (default 5000,1000,1000; 'none')")
-    k.add_argument('--workers', type=int, default=None, help='processes (default: auto; 0 = inline)')
-    k.add_argument('--max-files', type=int, default=5, help='files listed per problem')
+    k.add_argument('--workers', type=non_negative_int, default=None, help='processes (default: auto; 0 = inline)')
+    k.add_argument('--max-files', type=positive_int, default=5, help='files listed per problem')
     k.add_argument('--quiet', action='store_true', help='no progress bar')
 
     x = sub.add_parser('fix-rgb', help='convert colour (RGB) masks into palette index masks in a new folder')
     x.add_argument('mask_dir', help='folder of RGB masks')
     x.add_argument('--out', required=True, help='new folder for the converted masks')
     x.add_argument('--quiet', action='store_true', help='no progress bar')
+    for sp in (f, c, k, x):  # --debug also after the command; SUPPRESS keeps a --debug given before it
+        sp.add_argument('--debug', action='store_true', default=argparse.SUPPRESS, help='show full tracebacks')
     return p
 
 
@@ -89,9 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.cmd == 'fetch':
                 size, counts = args.size, args.counts
                 if args.full:
-                    size, counts = size or SYNTHETIC_FULL['size'], counts or SYNTHETIC_FULL['counts']
-                if counts is not None and len(counts) != 3:
-                    raise DataError(f'--counts {counts}: give train,val,test.')
+                    size = SYNTHETIC_FULL['size'] if size is None else size
+                    counts = SYNTHETIC_FULL['counts'] if counts is None else counts
                 fetch(args.source, args.out, size=size, counts=counts, download_dir=args.download_dir,
                       progress=progress)
             elif args.cmd == 'convert':
@@ -106,13 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print('interrupted; nothing half-written was left at the target.', file=sys.stderr)
         return 130
+    except OSError as e:
+        return cli_error(e if args.debug else os_error(e), DataError, args.debug)
     except Exception as e:  # the CLI names the problem instead of dumping a traceback
         return cli_error(e, DataError, args.debug)
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())
 
 
 if __name__ == '__main__':

@@ -122,18 +122,23 @@ def _scan_all(jobs: list[tuple[str, str]], workers: int | None, progress: bool) 
 
 
 def _parse_expect(expect: Any) -> dict[str, int] | None:
+    """``{split: count}`` from 'none', '5000,1000,1000', three numbers or a mapping; DataError naming ``expect``."""
+    shown = expect
     if expect is None or expect is False:
         return None
     if isinstance(expect, str):
-        if expect.lower() in ('none', 'no', 'off', ''):
+        if expect.strip().lower() in ('none', 'no', 'off', ''):
             return None
-        expect = [int(x) for x in expect.split(',')]
-    if isinstance(expect, Mapping):
-        return {k: int(v) for k, v in expect.items()}
-    vals = list(expect)
-    if len(vals) != 3:
-        raise DataError(f'--expect {expect}: give three counts, train,val,test (e.g. 5000,1000,1000) or none.')
-    return dict(zip(SPLITS, map(int, vals)))
+        expect = expect.split(',')
+    try:
+        out = ({k: int(v) for k, v in expect.items()} if isinstance(expect, Mapping)
+               else dict(zip(SPLITS, map(int, expect))) if len(list(expect)) == 3 else None)
+    except (TypeError, ValueError):
+        out = None
+    if out is None or any(v < 0 for v in out.values()) or not set(out) <= set(SPLITS):
+        raise DataError(f'--expect {shown!r}: give three counts of at least 0, train,val,test (e.g. 5000,1000,1000), '
+                        'or none.')
+    return out
 
 
 def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, workers: int | None = None,

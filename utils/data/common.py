@@ -1,14 +1,22 @@
-"""What every part of ``utils.data`` shares: the error type, the expected counts, small file helpers."""
+"""What every part of ``utils.data`` shares: the error type, the expected counts, small file helpers, staging folders."""
 from __future__ import annotations
 
+import json
+import numbers
 import os
+import re
+import shutil
+import socket
+import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..layout import SMOKE_SIZE, SPLITS, DataError, image_dir, list_files, mask_dir
 
 __all__ = ['DataError', 'EXPECTED_COUNTS', 'SYNTHETIC_DEFAULTS', 'SYNTHETIC_FULL', 'JUNK_DIRS', 'stems',
-           'progress_bar', 'is_dataset', 'dataset_counts']
+           'progress_bar', 'is_dataset', 'dataset_counts', 'STAGING_MARK', 'make_staging', 'clean_staging',
+           'human_bytes', 'positive']
 
 #: Split sizes of the course's CelebAMask-HQ mini dataset.
 EXPECTED_COUNTS: dict[str, int] = {'train': 5000, 'val': 1000, 'test': 1000}
@@ -46,3 +54,101 @@ def is_dataset(root: str | os.PathLike) -> bool:
 def dataset_counts(root: str | os.PathLike) -> dict[str, int]:
     """Number of ``.jpg`` images per split."""
     return {s: len(list_files(image_dir(root, s), ('.jpg',))) for s in SPLITS}
+
+
+def human_bytes(n: float) -> str:
+    """``313.0 MB`` style size."""
+    for unit in ('B', 'KB', 'MB', 'GB'):
+        if n < 1024 or unit == 'GB':
+            return f'{n:.0f} {unit}' if unit == 'B' else f'{n:.1f} {unit}'
+        n /= 1024
+    return f'{n:.1f} GB'
+
+
+def positive(name: str, value: int | None) -> int | None:
+    """``value`` unchanged when it is None or a positive integer; else :class:`DataError` naming ``name``."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
+        raise DataError(f'{name}={value!r}: give a positive whole number (at least 1), or leave it out for the default.')
+    return value
+
+
+# --------------------------------------------------------------------------- staging folders
+#: File in every staging folder: the tool, the kind of job and the process that uses the folder.
+STAGING_MARK = '.celebamask-staging'
+#: A staging folder without the mark (made by an earlier version) counts as left over after this many seconds.
+STALE_SECONDS = 600
+_STAGING_NAME = re.compile(r'^\.(?P<out>.+)\.(?P<kind>fetch|convert|fix)-[A-Za-z0-9_]{8}$')
+#: What each kind of unmarked staging folder holds (anything else means it is not one of ours).
+_STAGING_CHILDREN = {'fetch': {'raw', 'dataset'}, 'convert': {'dataset'}, 'fix': {'masks'}}
+
+
+def make_staging(out: Path, kind: str) -> Path:
+    """A new hidden folder ``.<out name>.<kind>-XXXXXXXX`` next to ``out``, marked as this process's."""
+    staging = Path(tempfile.mkdtemp(prefix=f'.{out.name}.{kind}-', dir=out.parent))
+    (staging / STAGING_MARK).write_text(json.dumps({'tool': 'utils.data', 'kind': kind, 'pid': os.getpid(),
+                                                    'host': socket.gethostname()}))
+    return staging
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True
+    return True
+
+
+def _leftover(folder: Path, kind: str) -> str | None:
+    """Why ``folder`` is a staging folder of ``kind`` that no running process uses; None when it may be in use."""
+    mark = folder / STAGING_MARK
+    if mark.is_file():
+        try:
+            info = json.loads(mark.read_text())
+            pid = int(info['pid'])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if info.get('kind') != kind or info.get('host') != socket.gethostname() or _alive(pid):
+            return None
+        return f'process {pid} that made it has ended'
+    children = {c.name for c in folder.iterdir()}
+    age = time.time() - folder.stat().st_mtime
+    if children <= _STAGING_CHILDREN[kind] and age > STALE_SECONDS:
+        return f'untouched for {age / 60:.0f} minutes'
+    return None
+
+
+def _tree_bytes(folder: Path) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(folder):
+        for f in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def clean_staging(parent: Path, kind: str) -> list[tuple[Path, int]]:
+    """Remove the staging folders of ``kind`` that killed runs left in ``parent``; print each with its size.
+
+    Only hidden folders named like this tool's (``.<name>.<kind>-XXXXXXXX``) whose process has ended
+    are removed; returns ``[(folder, bytes), ...]``.
+    """
+    removed: list[tuple[Path, int]] = []
+    if not parent.is_dir():
+        return removed
+    for folder in sorted(parent.iterdir()):
+        m = _STAGING_NAME.match(folder.name)
+        if not m or m['kind'] != kind or folder.is_symlink() or not folder.is_dir():
+            continue
+        why = _leftover(folder, kind)
+        if why is None:
+            print(f'note: {folder} looks like the staging folder of a {kind} that is still running; left it alone.')
+            continue
+        size = _tree_bytes(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append((folder, size))
+        print(f'removed {folder} ({human_bytes(size)}): the staging folder of an interrupted {kind} ({why}).')
+    return removed

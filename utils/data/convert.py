@@ -5,7 +5,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -17,7 +16,7 @@ import numpy as np
 from ..labels import CLASSES
 from ..layout import SPLITS, image_dir, mask_dir
 from ..parallel import default_workers, progress_map
-from .common import EXPECTED_COUNTS, JUNK_DIRS, DataError
+from .common import EXPECTED_COUNTS, JUNK_DIRS, DataError, clean_staging, make_staging, positive
 from .unpack import install
 
 #: Per-part mask names of the full CelebAMask-HQ release, in label order (label = index in CLASSES).
@@ -65,15 +64,22 @@ def index_parts(anno_dir: str | os.PathLike) -> dict[int, dict[str, Path]]:
     return dict(index)
 
 
-def combine_parts(parts: Mapping[str, str | os.PathLike], size: int | None = None) -> np.ndarray:
+def combine_parts(parts: Mapping[str, str | os.PathLike], size: int | None = None,
+                  resized: list[str] | None = None) -> np.ndarray:
     """One label map from per-part binary masks, painted in label order (later parts overwrite earlier ones).
 
     Any non-zero pixel of a part mask belongs to the part. The map has the size of the part masks
-    (512 in the release) unless ``size`` is given (nearest-neighbour resize).
+    (512 in the release) unless ``size`` is given (nearest-neighbour resize). A part mask of another
+    size than the image's first part mask is resized to it (nearest neighbour) and reported: appended
+    to ``resized`` when given, else as a warning naming the files.
     """
     import cv2
 
+    if size is not None and (not isinstance(size, int) or size < 1):
+        raise DataError(f'size={size!r}: give a positive number of pixels, e.g. 512.')
     label: np.ndarray | None = None
+    first: str | os.PathLike | None = None
+    odd: list[str] = []
     for idx, part in enumerate(PARTS, start=1):
         p = parts.get(part)
         if p is None:
@@ -82,18 +88,25 @@ def combine_parts(parts: Mapping[str, str | os.PathLike], size: int | None = Non
         if m is None:
             raise DataError(f'cannot read part mask {p}: re-extract CelebAMask-HQ-mask-anno.')
         if label is None:
-            label = np.zeros(m.shape, np.uint8)
+            label, first = np.zeros(m.shape, np.uint8), p
         elif m.shape != label.shape:
+            odd.append(f'{p} ({m.shape[1]}x{m.shape[0]}, not {label.shape[1]}x{label.shape[0]} like {Path(first).name})')
             m = cv2.resize(m, label.shape[::-1], interpolation=cv2.INTER_NEAREST)
         label[m > 0] = idx
+    if odd and resized is not None:
+        resized += odd
+    elif odd:
+        warnings.warn(f'resized {len(odd)} part masks of another size: {"; ".join(odd[:3])}', stacklevel=2)
+    side = 512 if size is None else size
     if label is None:
-        label = np.zeros((size or 512, size or 512), np.uint8)
-    if size and label.shape != (size, size):
+        label = np.zeros((side, side), np.uint8)
+    if size is not None and label.shape != (size, size):
         label = cv2.resize(label, (size, size), interpolation=cv2.INTER_NEAREST)
     return label
 
 
-def _convert_one(job: tuple) -> int:
+def _convert_one(job: tuple) -> list[str]:
+    """Convert one image and its parts; returns the part masks that had to be resized."""
     import cv2
 
     from ..synthetic import save_mask
@@ -106,8 +119,28 @@ def _convert_one(job: tuple) -> int:
         interp = cv2.INTER_AREA if img.shape[0] > size else cv2.INTER_LINEAR
         img = cv2.resize(img, (size, size), interpolation=interp)
     cv2.imwrite(str(img_out), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
-    save_mask(combine_parts(parts, size), mask_out)
-    return len(parts)
+    resized: list[str] = []
+    save_mask(combine_parts(parts, size, resized), mask_out)
+    return resized
+
+
+def _index_images(img_dir: Path) -> dict[int, Path]:
+    """``{id: path}`` of ``<id>.jpg`` images; two files for one id (``5.jpg`` and ``00005.jpg``) raise DataError."""
+    images: dict[int, Path] = {}
+    twins: list[str] = []
+    for p in sorted(img_dir.iterdir(), key=lambda p: (len(p.name), p.name)):  # 5.jpg before 00005.jpg
+        if p.suffix.lower() not in ('.jpg', '.jpeg', '.png') or not p.stem.isdigit():
+            continue
+        i = int(p.stem)
+        if i in images:
+            twins.append(f'{images[i].name} and {p.name} (both id {i})')
+        else:
+            images[i] = p
+    if twins:
+        raise DataError(f'{img_dir} has two files for one image id: {"; ".join(twins[:5])}'
+                        f'{" ..." if len(twins) > 5 else ""}. Nothing was written: keep one file per id and '
+                        'convert again.')
+    return images
 
 
 def _read_split_file(path: Path) -> dict[str, list[int]]:
@@ -148,7 +181,8 @@ def resolve_split(split: Any, ids: Sequence[int], seed: int = 0) -> dict[str, li
         known = set(ids)
         missing = sorted({i for v in res.values() for i in v} - known)
         if missing:
-            raise DataError(f'{len(missing)} ids of the split are not in CelebA-HQ-img, e.g. {missing[:5]}.')
+            raise DataError(f'{len(missing)} ids of the split are not in CelebA-HQ-img, e.g. {missing[:5]}: use a split '
+                            'file made for this release, or remove those ids from it.')
         seen: dict[int, str] = {}
         for k, v in res.items():
             for i in v:
@@ -164,15 +198,20 @@ def resolve_split(split: Any, ids: Sequence[int], seed: int = 0) -> dict[str, li
         vals = list(split)
         if len(vals) != 3:
             raise DataError(f'split {split!r}: give three numbers (train, val, test).')
+        if any(v < 0 for v in vals):
+            raise DataError(f'split {split!r}: counts and ratios must not be negative (e.g. 5000,1000,1000 or '
+                            '0.7,0.15,0.15).')
         if (all(float(v).is_integer() and v >= 1 for v in vals)
                 and not any(isinstance(v, float) and v <= 1 for v in vals)):
             counts = [int(v) for v in vals]
         else:
             if sum(vals) > 1 + 1e-9:
-                raise DataError(f'split ratios {vals} sum to more than 1.')
+                raise DataError(f'split ratios {vals} sum to more than 1: give ratios that add up to 1 at most, e.g. '
+                                '0.7,0.15,0.15.')
             counts = [round(v * n) for v in vals]
     if sum(counts) > n:
-        raise DataError(f'the split asks for {sum(counts)} images ({counts}) but only {n} exist.')
+        raise DataError(f'the split asks for {sum(counts)} images ({counts}) but only {n} exist: ask for fewer (e.g. '
+                        'ratios such as 0.7,0.15,0.15), or pass the full release.')
     perm = np.random.default_rng(seed).permutation(n)
     out, start = {}, 0
     for s, c in zip(SPLITS, counts):
@@ -190,13 +229,16 @@ def convert(src: str | os.PathLike, out: str | os.PathLike, split: Any = None, *
     ``split``: see :func:`resolve_split`.
     """
     out = Path(out).expanduser().absolute()
+    positive('size', size)
+    if workers is not None and (not isinstance(workers, int) or workers < 0):
+        raise DataError(f'workers={workers!r}: give 0 (no extra processes) or a positive number of processes.')
+    clean_staging(out.parent, 'convert')
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DataError(f'{out} exists and is not empty; nothing was changed. Choose a new --out folder.')
     img_dir, anno_dir = find_release(src)
-    images = {int(p.stem): p for p in img_dir.iterdir() if p.suffix.lower() in ('.jpg', '.jpeg', '.png')
-              and p.stem.isdigit()}
+    images = _index_images(img_dir)
     if not images:
-        raise DataError(f'no <id>.jpg images in {img_dir}.')
+        raise DataError(f'no <id>.jpg images in {img_dir}: unzip CelebAMask-HQ.zip completely and pass its folder.')
     parts = index_parts(anno_dir)
     no_parts = sorted(set(images) - set(parts))
     if no_parts:
@@ -204,7 +246,7 @@ def convert(src: str | os.PathLike, out: str | os.PathLike, split: Any = None, *
                       'background', stacklevel=2)
     splits = resolve_split(split, list(images), seed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f'.{out.name}.convert-', dir=out.parent))
+    staging = make_staging(out, 'convert')
     try:
         ds = staging / 'dataset'
         jobs = []
@@ -213,7 +255,13 @@ def convert(src: str | os.PathLike, out: str | os.PathLike, split: Any = None, *
             mask_dir(ds, s).mkdir(parents=True)
             jobs += [(images[i], parts.get(i, {}), image_dir(ds, s) / f'{i}.jpg', mask_dir(ds, s) / f'{i}.png',
                       size) for i in ids]
-        progress_map(_convert_one, jobs, default_workers(len(jobs), workers, threshold=100), f'convert {size}px', progress)
+        resized = [r for rs in progress_map(_convert_one, jobs, default_workers(len(jobs), workers, threshold=100),
+                                            f'convert {size}px', progress) for r in rs]
+        if resized:
+            warnings.warn(f'{len(resized)} part masks differ in size from the other parts of their image and were '
+                          f'resized (nearest neighbour) to match: {"; ".join(resized[:3])}'
+                          f'{" ..." if len(resized) > 3 else ""}. The release\'s part masks are all 512x512: check '
+                          'these files (re-extract CelebAMask-HQ-mask-anno if they are damaged).', stacklevel=2)
         install(ds, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

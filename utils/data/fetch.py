@@ -1,22 +1,22 @@
 """Fetch the dataset once, in the course layout: from Google Drive (gdown), a zip or folder, or the synthetic generator.
 
 Nothing of the user's is deleted or overwritten: new data is assembled in a staging folder next to the
-target and moved into place only when complete.
+target and moved into place only when complete; staging folders that a killed fetch left behind are
+removed (and reported) by the next fetch into the same parent folder.
 """
 from __future__ import annotations
 
 import os
 import re
 import shutil
-import tempfile
 import warnings
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..layout import SPLITS
-from .common import SYNTHETIC_DEFAULTS, DataError, dataset_counts, is_dataset
-from .unpack import install, locate_dataset, normalise, safe_extract
+from .common import (SYNTHETIC_DEFAULTS, DataError, clean_staging, dataset_counts, is_dataset, make_staging,
+                     positive)
+from .unpack import check_links, install, locate_dataset, nested_zips, normalise, safe_extract, zip_problem
 
 
 # --------------------------------------------------------------------------- Google Drive
@@ -48,10 +48,11 @@ def download_drive_file(file_id: str, download_dir: str | os.PathLike, progress:
     download_dir.mkdir(parents=True, exist_ok=True)
     target = download_dir / f'celebamask-{file_id}.zip'
     if target.exists():
-        if zipfile.is_zipfile(target):
+        why = zip_problem(target)
+        if why is None:
             print(f'using the earlier download {target}')
             return target
-        raise DataError(f'{target} exists but is not a zip (an HTML page from Google Drive, e.g. "quota '
+        raise DataError(f'{target} exists but cannot be used: {why} (an HTML page from Google Drive, e.g. "quota '
                         'exceeded", or a broken download). Delete it and fetch again, or download the file '
                         'in a browser and pass the zip path.')
     import gdown  # lazy: only this path needs it
@@ -68,13 +69,22 @@ def download_drive_file(file_id: str, download_dir: str | os.PathLike, progress:
     if not got or not target.is_file():
         raise DataError(f'gdown did not produce {target}: check that file {file_id} is shared as '
                         '"Anyone with the link".')
-    if not zipfile.is_zipfile(target):
-        raise DataError(f'{target} (downloaded from Drive) is not a zip; it is probably an HTML error page. '
-                        'Delete it, check the link, and try again.')
+    why = zip_problem(target)
+    if why is not None:
+        raise DataError(f'{target} (downloaded from Drive) cannot be used: {why}; it is probably an HTML error page '
+                        'or an interrupted download. Delete it, check the link, and try again.')
     return target
 
 
 # --------------------------------------------------------------------------- fetch
+def positive_or_none(value) -> int | None:
+    """``value`` when it is a positive whole number, else None."""
+    try:
+        return positive('count', value)
+    except DataError:
+        return None
+
+
 def fetch(source: str | os.PathLike, out: str | os.PathLike = 'data/celebamask', *, size: int | None = None,
           counts: Sequence[int] | None = None, download_dir: str | os.PathLike | None = None,
           progress: bool = True) -> Path:
@@ -85,6 +95,10 @@ def fetch(source: str | os.PathLike, out: str | os.PathLike = 'data/celebamask',
     train/val/test; default 64 px, 40/12/12). Skips all work when ``out`` already holds the dataset.
     """
     out = Path(out).expanduser().absolute()
+    positive('size', size)
+    if counts is not None and (len(counts) != 3 or any(positive_or_none(c) is None for c in counts)):
+        raise DataError(f'counts={tuple(counts)!r}: give three positive whole numbers, train,val,test (e.g. 40,12,12).')
+    clean_staging(out.parent, 'fetch')
     if is_dataset(out):
         c = dataset_counts(out)
         print(f'dataset already at {out} (train {c["train"]}, val {c["val"]}, test {c["test"]}); nothing to '
@@ -108,15 +122,24 @@ def fetch(source: str | os.PathLike, out: str | os.PathLike = 'data/celebamask',
                         'path (mount Drive first in Colab), or `synthetic`.')
     out.parent.mkdir(parents=True, exist_ok=True)
     # layout of a local folder is read before the staging folder exists (out may lie inside the source)
-    layout = locate_dataset(path) if path is not None and path.is_dir() else None
-    staging = Path(tempfile.mkdtemp(prefix=f'.{out.name}.fetch-', dir=out.parent))
+    layout = None
+    if path is not None and path.is_dir():
+        check_links(path)  # links out of the source are refused before anything is copied
+        layout = locate_dataset(path)
+    elif path is not None and (why := zip_problem(path)) is not None:
+        if why.startswith('it is not a zip'):
+            raise DataError(f'{path} is neither a folder nor a zip file. Unpack other archives yourself '
+                            '(e.g. `tar xf`) and pass the folder.')
+        raise DataError(f'{path} cannot be unpacked: {why}. Delete it and download it again (or copy it again '
+                        'from Drive), then fetch again; nothing was written.')
+    staging = make_staging(out, 'fetch')
     try:
         ds = staging / 'dataset'
         if src == 'synthetic':
             from ..synthetic import make_synthetic_dataset
 
-            size = size or SYNTHETIC_DEFAULTS['size']
-            n_train, n_val, n_test = counts or SYNTHETIC_DEFAULTS['counts']
+            size = SYNTHETIC_DEFAULTS['size'] if size is None else size
+            n_train, n_val, n_test = SYNTHETIC_DEFAULTS['counts'] if counts is None else counts
             make_synthetic_dataset(ds, n_train, n_val, n_test, size=size, progress=progress)
         elif layout is not None:
             normalise(layout, ds, move=False, progress=progress)
@@ -132,14 +155,13 @@ def fetch(source: str | os.PathLike, out: str | os.PathLike = 'data/celebamask',
                                     f'{e}. Share a zip of the dataset instead (gdown lists at most 50 files '
                                     'per folder).') from None
             else:
-                if drive is not None:
-                    zip_path = download_drive_file(drive[1], download_dir or out.parent, progress)
-                elif zipfile.is_zipfile(path):
-                    zip_path = path
-                else:
-                    raise DataError(f'{path} is neither a folder nor a zip file. Unpack other archives yourself '
-                                    '(e.g. `tar xf`) and pass the folder.')
+                zip_path = download_drive_file(drive[1], download_dir or out.parent, progress) if drive else path
                 raw = safe_extract(zip_path, staging / 'raw', progress=progress)
+                inner = nested_zips(raw)
+                if inner:
+                    raise DataError(f'{zip_path} holds no images, only another zip: {", ".join(inner[:3])}. Unzip '
+                                    f'it first (e.g. `unzip {zip_path} -d DIR`), then fetch the inner zip: '
+                                    f'python -m utils.data fetch DIR/{inner[0]} --out {out}')
             normalise(locate_dataset(raw), ds, move=True, progress=progress)
         if not is_dataset(ds):
             raise DataError(f'the data from {src} is incomplete: some train/val images have no mask or a split is '

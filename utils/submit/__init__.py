@@ -12,8 +12,14 @@ One module per job: ``predict`` (masks folder, manifest), ``package`` (zip, chec
 inside one folder and checks the zip before it is moved into place. It is resumable: each PNG is
 written under a temporary name and renamed when complete, finished masks are kept on the next run
 (``--overwrite`` predicts all again), and ``manifest.json`` in the masks folder records the
-checkpoint (SHA-256) and TTA so that masks of two models are never mixed. Unreadable images are
+checkpoint (SHA-256) and TTA so that masks of two models are never mixed, and each image's size and
+hash so that a mask is kept only for the very image it was predicted from. Unreadable images are
 listed after all the others are predicted, and the run fails: a missing mask costs a submission.
+
+It writes only into files it made: the manifest lists every PNG written and every zip moved into
+place (path and SHA-256). A masks folder with other files (ground truth, a dataset's ``*_mask``) and a
+file at ``--out`` that is not, byte for byte, the zip written there last time are refused whatever
+the flags, ``--overwrite`` included, and the error names a free alternative.
 
 What the checker fails and what it only warns about:
 

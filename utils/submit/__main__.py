@@ -23,6 +23,24 @@ USAGE = """Predict the test images and build a validated leaderboard zip; check 
 _COMMANDS = ('predict', 'check', 'score')
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1 (argparse names the option in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a whole number; give a positive integer, e.g. 8') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{value} is not allowed; give a positive integer (at least 1), e.g. 8')
+    return value
+
+
+def os_error(exc: OSError) -> SubmitError:
+    """An operating-system error as one message that names the file and what to check."""
+    where = f' {exc.filename}' if exc.filename else ''
+    return SubmitError(f'cannot access{where}: {exc.strerror or exc}. Check the path, its permissions and the free '
+                       'disk space, then run the same command again.')
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='python -m utils.submit', description=USAGE.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -39,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--config', default=None, help='config it was trained with (default: the one stored in it)')
     r.add_argument('--images', required=True, help='folder of test images, e.g. data/celebamask/test/test_image')
     r.add_argument('--out', required=True, help='zip to write, e.g. submission.zip')
-    r.add_argument('--tta', choices=TTA_MODES, default='none', help='test-time augmentation (default none)')
-    r.add_argument('--batch-size', type=int, default=8, help='images per forward pass (default 8)')
+    r.add_argument('--tta', choices=TTA_MODES, default=None,
+                   help="test-time augmentation (default: the config's test_tta, 'flip' with the left/right swap)")
+    r.add_argument('--batch-size', type=positive_int, default=8, help='images per forward pass (default 8)')
     r.add_argument('--masks-dir', default=None, help='where masks are kept (default: <zip stem>_masks next to it)')
     r.add_argument('--folder', default=None, help='folder name inside the zip (default: the zip stem)')
     r.add_argument('--overwrite', action='store_true', help='predict every image again, replacing kept masks')
@@ -55,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument('--images', required=True, help='folder of test images')
     c.add_argument('--reference', default=None, help='ground-truth masks (val/val_mask) for the collapse check')
     c.add_argument('--strict', action='store_true', help='content warnings (empty/collapsed classes) fail')
-    c.add_argument('--max-files', type=int, default=5, help='files listed per problem')
+    c.add_argument('--max-files', type=positive_int, default=5, help='files listed per problem')
     common(c)
 
     s = sub.add_parser('score', help='mIoU of a zip against ground-truth masks (synthetic data has test masks)')
@@ -93,13 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     except SubmissionCheckError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
+    except OSError as e:
+        return cli_error(e if args.debug else os_error(e), SubmitError, args.debug)
     except Exception as e:
         return cli_error(e, (SubmitError, CheckpointError, InferenceError), args.debug)
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())
 
 
 if __name__ == '__main__':

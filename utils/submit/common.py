@@ -1,4 +1,5 @@
-"""What the parts of ``utils.submit`` share: the error type, file names, hashing, atomic writes of masks."""
+"""What the parts of ``utils.submit`` share: the error type, file names, hashing, atomic writes of masks, and
+the manifest that says which files this tool wrote (the only files it ever replaces)."""
 from __future__ import annotations
 
 import hashlib
@@ -10,9 +11,11 @@ import numpy as np
 from PIL import Image
 
 from ..labels import CLASSES, NUM_CLASSES, pil_palette
-from ..layout import IMAGE_SUFFIXES, natural_key
+from ..layout import IMAGE_SUFFIXES, header_size, natural_key
 
 MANIFEST = 'manifest.json'
+#: ``tool`` field of the manifests this package writes.
+OWNER = 'utils.submit'
 #: Face parts that (nearly) every CelebAMask test face shows; a set of predictions without one is suspect.
 CORE_CLASSES = tuple(CLASSES.index(c) for c in ('skin', 'nose', 'l_eye', 'r_eye', 'l_brow', 'r_brow',
                                                  'u_lip', 'l_lip'))
@@ -56,12 +59,31 @@ def default_masks_dir(out_zip: str | os.PathLike) -> Path:
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
-    """(width, height) of an image from its header, or None when it cannot be opened."""
+    """(width, height) of an image from its header (huge images too), or None when it cannot be opened."""
     try:
         with Image.open(path) as im:
             return im.size
+    except Image.DecompressionBombError:
+        try:
+            return header_size(path)
+        except OSError:
+            return None
     except Exception:  # noqa: BLE001 - any unreadable image has no size; read_image reports why
         return None
+
+
+def image_fingerprint(path: str | os.PathLike, chunk: int = 1 << 20) -> dict | None:
+    """``{'image': name, 'bytes': size, 'blake2b': hex}`` of an image file's bytes, or None when it cannot be read."""
+    h = hashlib.blake2b(digest_size=16)
+    n = 0
+    try:
+        with open(path, 'rb') as f:
+            for block in iter(lambda: f.read(chunk), b''):
+                h.update(block)
+                n += len(block)
+    except OSError:
+        return None
+    return {'image': Path(path).name, 'bytes': n, 'blake2b': h.hexdigest()}
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
@@ -132,3 +154,109 @@ def mask_is_valid(path: str | os.PathLike, size: tuple[int, int] | None) -> bool
         return arr.size > 0 and int(arr.max()) < NUM_CLASSES
     except Exception:  # noqa: BLE001 - a mask that cannot be read is simply predicted again
         return False
+
+
+# --------------------------------------------------------------------------- what this tool wrote (the manifest)
+def read_manifest(masks_dir: Path) -> dict | None:
+    """The manifest this tool wrote into ``masks_dir``; None when absent, unreadable, another tool's or of an old format."""
+    try:
+        data = json.loads((Path(masks_dir) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get('tool') != OWNER or not isinstance(data.get('masks'), dict):
+        return None
+    return data
+
+
+def free_name(path: Path) -> Path:
+    """``path`` when nothing is there, else the first free ``<stem>-2<suffix>``, ``<stem>-3<suffix>``, ..."""
+    cand, n = Path(path), 2
+    while os.path.lexists(cand):
+        cand, n = path.with_name(f'{path.stem}-{n}{path.suffix}'), n + 1
+    return cand
+
+
+def _examples(names: list[str], n: int = 3) -> str:
+    return ', '.join(names[:n]) + (', ...' if len(names) > n else '')
+
+
+def check_masks_location(masks_dir: Path, images_dir: Path) -> None:
+    """Refuse a masks folder inside the image folder, or a dataset's ``*_mask`` folder (ground truth)."""
+    if is_inside(masks_dir, images_dir):
+        raise SubmitError(f'The masks folder {masks_dir} is inside the image folder {images_dir}: its PNGs would be '
+                          'taken for test images. Choose a folder outside it (--masks-dir or another --out).')
+    name, parent = masks_dir.name, masks_dir.parent
+    if name.endswith('_mask') and (name == f'{parent.name}_mask' or (parent / f'{name[:-5]}_image').is_dir()):
+        alt = free_name(Path('predicted_masks').absolute())
+        raise SubmitError(f'--masks-dir {masks_dir} is the mask folder of a dataset (ground truth next to its '
+                          f'{name[:-5]}_image folder): predictions are never written there. Nothing was changed. '
+                          f'Choose a new folder outside the dataset, e.g. --masks-dir {alt}.')
+
+
+def claim_masks_dir(masks_dir: Path) -> dict | None:
+    """The manifest of a masks folder this tool made (None for a new or empty folder); refuse any other folder.
+
+    Refused whatever the flags, ``--overwrite`` included: a file, a folder with files but no manifest
+    of this tool, or a folder with PNG files that its manifest does not list (never written by this tool).
+    """
+    masks_dir = Path(masks_dir)
+    alt = free_name(masks_dir.with_name(f'{masks_dir.name}-new'))
+    fix = (f'Nothing was changed, and those files are never replaced, not even with --overwrite: choose a new '
+           f'folder for the predictions, e.g. --masks-dir {alt}.')
+    if not os.path.lexists(masks_dir):
+        return None
+    if masks_dir.is_symlink() or not masks_dir.is_dir():
+        raise SubmitError(f'--masks-dir {masks_dir} exists and is not a folder. {fix}')
+    entries = sorted((p.name for p in masks_dir.iterdir() if not p.name.startswith('.')), key=natural_key)
+    manifest = read_manifest(masks_dir)
+    if manifest is None:
+        if not entries:
+            return None
+        pngs = [e for e in entries if e.lower().endswith('.png')]
+        what = (f'{len(pngs)} PNG files ({_examples(pngs)})' if pngs else
+                f'{len(entries)} files ({_examples(entries)})')
+        known = ('its manifest.json is not one of this version of utils.submit (an older format, another tool '
+                 'or damaged), so it does not say which of them this tool wrote' if (masks_dir / MANIFEST).exists()
+                 else f'no {MANIFEST} of {OWNER} lists them, so this tool did not write them (ground truth, or masks '
+                 'from elsewhere)')
+        raise SubmitError(f'{masks_dir} already holds {what} but {known}. {fix}')
+    foreign = [e for e in entries if e.lower().endswith('.png') and e not in manifest['masks']]
+    if foreign:
+        raise SubmitError(f'{masks_dir} holds {len(foreign)} PNG files that its {MANIFEST} does not list, so this '
+                          f'tool did not write them ({_examples(foreign)}). {fix}')
+    return manifest
+
+
+def zip_key(out_zip: Path) -> str:
+    """The absolute path under which a written zip is recorded (folder links resolved, the file itself not)."""
+    return str(Path(os.path.realpath(Path(out_zip).absolute().parent)) / Path(out_zip).name)
+
+
+def check_zip_target(out_zip: Path, manifest: dict | None) -> None:
+    """Refuse to replace a file at ``out_zip`` unless it is, byte for byte, the zip this tool last wrote there."""
+    out_zip = Path(out_zip)
+    if not os.path.lexists(out_zip):
+        return
+    fix = (f'Nothing was written. Write to a free name, e.g. --out {free_name(out_zip)}, or move {out_zip} away '
+           'and run again.')
+    if out_zip.is_symlink() or not out_zip.is_file():
+        raise SubmitError(f'--out {out_zip} exists and is not a plain file (a folder or a link). {fix}')
+    recorded = ((manifest or {}).get('zips') or {}).get(zip_key(out_zip))
+    if recorded is None:
+        why = 'no manifest.json of this tool records writing it'
+    elif recorded != file_sha256(out_zip):
+        why = 'it changed after this tool wrote it: its SHA-256 differs from the recorded one'
+    else:
+        return
+    raise SubmitError(f'{out_zip} already exists and is not the zip this tool wrote there last time ({why}), so it '
+                      f'is never replaced, whatever the flags. {fix}')
+
+
+def record_zip(masks_dir: Path, out_zip: Path, sha256: str) -> None:
+    """Record in the masks folder's manifest that this tool wrote ``out_zip`` with this SHA-256."""
+    manifest = read_manifest(masks_dir)
+    if manifest is None:
+        raise SubmitError(f'{Path(masks_dir) / MANIFEST} is missing or unreadable, so the zip cannot be recorded; '
+                          f'run again with a new --masks-dir.')
+    manifest.setdefault('zips', {})[zip_key(out_zip)] = sha256
+    write_json_atomic(Path(masks_dir) / MANIFEST, manifest)

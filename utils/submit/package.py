@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from .check import SubmissionReport, check_submission
-from .common import SubmitError, default_masks_dir, file_sha256, human_bytes, is_inside, list_images, mask_name
+from .common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
+                     file_sha256, human_bytes, is_inside, list_images, mask_name, read_manifest, record_zip)
 from .predict import PredictResult, predict_folder
 
 
@@ -59,7 +60,7 @@ def zip_masks(masks_dir: str | os.PathLike, images: Sequence[str | os.PathLike],
 
 def make_submission(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
                     out_zip: str | os.PathLike = 'submission.zip', *, config: str | os.PathLike | None = None,
-                    tta: str = 'none', batch_size: int = 8, masks_dir: str | os.PathLike | None = None,
+                    tta: str | None = None, batch_size: int = 8, masks_dir: str | os.PathLike | None = None,
                     folder: str | None = None, overwrite: bool = False, reference: Any = None, strict: bool = False,
                     device: str | None = None, amp: bool | None = None, progress: bool = True,
                     segmenter: Any = None) -> SubmissionResult:
@@ -67,6 +68,8 @@ def make_submission(checkpoint: str | os.PathLike, images_dir: str | os.PathLike
 
     ``folder``: the folder inside the zip (default: the zip's stem). The zip only appears at
     ``out_zip`` once it has passed :func:`check_submission`; otherwise :class:`SubmissionCheckError`.
+    A file already at ``out_zip`` is replaced only when it is, byte for byte, the zip this tool wrote
+    there last time (recorded in the masks folder's manifest); anything else is refused before any work.
     """
     out_zip, images_dir = Path(out_zip), Path(images_dir)
     if out_zip.suffix.lower() != '.zip':
@@ -78,6 +81,9 @@ def make_submission(checkpoint: str | os.PathLike, images_dir: str | os.PathLike
     folder = folder or out_zip.stem
     if not folder or '/' in folder or '\\' in folder or folder.startswith('.'):
         raise SubmitError(f'folder {folder!r}: give one plain folder name for the masks inside the zip.')
+    list_images(images_dir)  # a missing or empty image folder is named first
+    check_masks_location(masks_dir, images_dir)
+    check_zip_target(out_zip, claim_masks_dir(masks_dir))  # nothing is predicted for a zip that cannot be written
     prediction = predict_folder(checkpoint, images_dir, masks_dir, config=config, tta=tta, batch_size=batch_size,
                                 overwrite=overwrite, device=device, amp=amp, progress=progress, segmenter=segmenter)
     images = list_images(images_dir)
@@ -92,11 +98,13 @@ def make_submission(checkpoint: str | os.PathLike, images_dir: str | os.PathLike
         if not report.ok:
             raise SubmissionCheckError(f'The new zip failed its check, so {out_zip} was not written:\n'
                                        f'{report.format()}', report)
+        check_zip_target(out_zip, read_manifest(masks_dir))  # again: a file may have appeared meanwhile
+        sha = file_sha256(tmp)
+        record_zip(masks_dir, out_zip, sha)  # recorded first: a crash before the move only makes a later run refuse
         os.replace(tmp, out_zip)
     finally:
         tmp.unlink(missing_ok=True)
-    return SubmissionResult(out_zip, masks_dir, folder, len(images), out_zip.stat().st_size, file_sha256(out_zip),
-                            prediction, report)
+    return SubmissionResult(out_zip, masks_dir, folder, len(images), out_zip.stat().st_size, sha, prediction, report)
 
 
 def offer_download(zip_path: Any) -> Path:
@@ -106,12 +114,14 @@ def offer_download(zip_path: Any) -> Path:
     path = Path(getattr(zip_path, 'zip_path', zip_path))
     if not path.is_file():
         raise SubmitError(f'Not found: {path}. Build it with make_submission() first.')
+    smoke = 'SMOKE' in path.name  # utils.workflow names a smoke run's zip so: it is never a submission
     print(f'{path}: {human_bytes(path.stat().st_size)}, sha256 {file_sha256(path)}')
+    what = 'this SMOKE zip (a check of the steps, not a submission: do not upload it)' if smoke else 'the submission'
     if in_colab():
         from google.colab import files  # type: ignore[import-not-found]
 
         files.download(str(path))
-        print('download started in the browser; upload this file to the leaderboard.')
+        print(f'download of {what} started in the browser' + ('.' if smoke else '; upload it to the leaderboard.'))
     else:
-        print(f'Not in Colab, so nothing to download: the submission is at {path.resolve()}.')
+        print(f'Not in Colab, so nothing to download: {what} is at {path.resolve()}.')
     return path

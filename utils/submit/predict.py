@@ -1,12 +1,12 @@
-"""Predict every test image into a masks folder: resumable, atomic PNGs, a manifest that never mixes two runs."""
+"""Predict every test image into a masks folder: resumable, atomic PNGs, a manifest that never mixes two runs or
+keeps a mask of an image that changed, and that lists the only files this tool may replace."""
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,10 @@ import numpy as np
 
 from ..checkpoints import check_checkpoint_file
 from ..inference import TTA_MODES, InferenceError, iter_predictions, read_image
-from .common import (MANIFEST, TMP_MARK, SubmitError, checkpoint_sha256, image_size, is_inside, list_images,
-                     mask_is_valid, mask_name, write_json_atomic, write_mask)
+from ..layout import natural_key
+from .common import (MANIFEST, OWNER, TMP_MARK, SubmitError, check_masks_location, checkpoint_sha256,
+                     claim_masks_dir, image_fingerprint, image_size, list_images, mask_is_valid, mask_name,
+                     write_json_atomic, write_mask)
 
 
 class UnreadableImagesError(SubmitError):
@@ -29,7 +31,7 @@ class UnreadableImagesError(SubmitError):
 
 @dataclass
 class PredictResult:
-    """What :func:`predict_folder` did: masks written and kept, unreadable images, speed."""
+    """What :func:`predict_folder` did: masks written and kept, why they were (re)predicted, unreadable images, speed."""
 
     masks_dir: Path
     images: int
@@ -40,48 +42,81 @@ class PredictResult:
     checkpoint: str
     seconds: float
     load_seconds: float = 0.0
+    #: images whose bytes differ from those their kept mask was predicted from (so they were predicted again)
+    changed: list[str] = field(default_factory=list)
+    #: images with no mask of this model from an earlier run
+    new: list[str] = field(default_factory=list)
+    #: masks in the folder whose image is not in this run's image folder (never zipped)
+    unused: list[str] = field(default_factory=list)
 
     @property
     def images_per_s(self) -> float:
         """Prediction throughput (model loading excluded), images per second."""
         return self.predicted / self.seconds if self.seconds > 0 else float('nan')
 
+    def reasons(self) -> str:
+        """Why images were predicted again and which masks are left out, e.g. '2 images changed since ...'."""
+        parts = []
+        if self.changed:
+            parts.append(f'{len(self.changed)} images changed since their masks were predicted ({_few(self.changed)})')
+        if self.new:
+            parts.append(f'{len(self.new)} new images ({_few(self.new)})')
+        if self.unused:
+            parts.append(f'{len(self.unused)} masks of images no longer in the image folder are kept but not used '
+                         f'({_few(self.unused)})')
+        return '; '.join(parts)
+
     def __str__(self) -> str:
         speed = f', {self.images_per_s:.1f} img/s' if self.predicted else ''
+        why = self.reasons()
         return (f'{self.masks_dir}: {self.predicted} predicted, {self.skipped} kept from an earlier run, '
-                f'{len(self.failed)} unreadable (tta={self.tta}{speed})')
+                f'{len(self.failed)} unreadable (tta={self.tta}{speed})' + (f'\n  {why}' if why else ''))
 
 
-def _read_manifest(masks_dir: Path) -> dict | None:
-    path = masks_dir / MANIFEST
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+def _few(names: list[str], n: int = 3) -> str:
+    return ', '.join(names[:n]) + (', ...' if len(names) > n else '')
 
 
-def _check_manifest(masks_dir: Path, run: dict, overwrite: bool) -> None:
-    """Refuse to add masks of this run to a folder that holds masks of another checkpoint or TTA."""
-    if overwrite or not masks_dir.is_dir():
-        return
-    old = _read_manifest(masks_dir)
-    fix = (f'Pass --overwrite (overwrite=True) to predict every image again into {masks_dir}, '
-           'or choose another folder with --masks-dir.')
-    if old is None:
-        pngs = [p.name for p in masks_dir.glob('*.png') if not p.name.startswith('.')]
-        if pngs:
-            raise SubmitError(f'{masks_dir} already holds {len(pngs)} PNG files (e.g. {pngs[0]}) but no {MANIFEST}, '
-                              f'so which model made them is unknown. {fix}')
+def _check_run(masks_dir: Path, old: dict | None, run: dict, overwrite: bool) -> None:
+    """Refuse to add masks of this run to a folder of this tool that holds masks of another checkpoint or TTA."""
+    if overwrite or old is None or not old['masks']:
         return
     diffs = [f'{k}: {old.get(k)!r} there, {run[k]!r} now' for k in ('checkpoint_sha256', 'tta', 'config')
              if old.get(k) != run[k]]
     if diffs:
-        where = old.get('checkpoint', '?')
-        raise SubmitError(f'{masks_dir} holds masks predicted with {where} (tta={old.get("tta")}); this run uses '
-                          f'{run["checkpoint"]} (tta={run["tta"]}) [{"; ".join(diffs)}]. Mixing them would make a '
-                          f'submission from two models. {fix}')
+        raise SubmitError(f'{masks_dir} holds masks predicted with {old.get("checkpoint", "?")} (tta={old.get("tta")}); '
+                          f'this run uses {run["checkpoint"]} (tta={run["tta"]}) [{"; ".join(diffs)}]. Mixing them '
+                          f'would make a submission from two models. Pass --overwrite (overwrite=True) to predict '
+                          f'every image again into {masks_dir} (only masks this tool wrote there are replaced), or '
+                          'choose another folder with --masks-dir.')
+
+
+def _plan(images: list[Path], masks_dir: Path, records: dict, overwrite: bool, sizes: dict,
+          prints: dict) -> tuple[list[Path], list[str], list[str]]:
+    """``(todo, changed, new)``: images whose mask must be predicted, and why (content changed, or no mask yet)."""
+    if overwrite:
+        return list(images), [], []
+    todo: list[Path] = []
+    changed: list[str] = []
+    new: list[str] = []
+
+    def kept(p: Path) -> bool:
+        rec, now = records.get(mask_name(p)), prints[p]
+        return (rec is not None and now is not None and rec.get('blake2b') == now['blake2b']
+                and rec.get('bytes') == now['bytes'] and mask_is_valid(masks_dir / mask_name(p), sizes[p]))
+
+    with ThreadPoolExecutor(4) as pool:
+        ok = list(pool.map(kept, images))
+    for p, good in zip(images, ok):
+        if good:
+            continue
+        todo.append(p)
+        rec = records.get(mask_name(p))
+        if rec is not None and rec.get('blake2b') and prints[p] is not None and rec['blake2b'] != prints[p]['blake2b']:
+            changed.append(p.name)
+        elif rec is None or not rec.get('blake2b'):
+            new.append(p.name)
+    return todo, changed, new
 
 
 def _robust_predictions(segmenter, paths: Sequence[Path], batch_size: int, tta: str
@@ -113,86 +148,99 @@ def _robust_predictions(segmenter, paths: Sequence[Path], batch_size: int, tta: 
             remaining = remaining[done + batch_size:]
 
 
+def _config_tta(checkpoint: str | os.PathLike, config: str | os.PathLike | None, segmenter: Any) -> str:
+    """The ``test_tta`` of the loaded model's config, of ``config``, or of the config its work_dir holds."""
+    from ..config import ConfigError, config_for_checkpoint, config_tta
+
+    if segmenter is not None:  # a loaded model (a stand-in without a config gets the project's default)
+        cfg = getattr(segmenter, 'cfg', None)
+        return str(cfg.get('test_tta', 'flip')) if cfg is not None else 'flip'
+    try:
+        return config_tta(config if config is not None else config_for_checkpoint(checkpoint))
+    except ConfigError:  # no config found: loading the model says so (after the checkpoint itself is checked)
+        return 'flip'  # every config's test_tta (configs/_base_/default_runtime.py)
+
+
 def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike, masks_dir: str | os.PathLike,
-                   *, config: str | os.PathLike | None = None, tta: str = 'none', batch_size: int = 8,
+                   *, config: str | os.PathLike | None = None, tta: str | None = None, batch_size: int = 8,
                    overwrite: bool = False, device: str | None = None, amp: bool | None = None,
                    progress: bool = True, segmenter: Any = None) -> PredictResult:
     """Write ``<stem>.png`` into ``masks_dir`` for every test image, keeping valid masks of an earlier run.
 
+    A mask is kept only when its image is byte for byte the one it was predicted from, by the same
+    checkpoint and TTA (the manifest records each image's size and hash). Only files this tool wrote,
+    as listed in ``masks_dir/manifest.json``, are ever replaced: a folder of other masks is refused.
     ``segmenter``: an already loaded :class:`utils.inference.Segmenter` for ``checkpoint`` (saves the
     loading time when predicting twice); by default the model is loaded only if a mask is missing.
     Raises :class:`UnreadableImagesError` after predicting all readable images if some are unreadable.
+    ``tta=None``: the config's ``test_tta`` (one default for evaluate, submit and the notebooks).
     """
-    from tqdm.auto import tqdm
-
     start = time.perf_counter()
     images = list_images(images_dir)
     images_dir, masks_dir, checkpoint = Path(images_dir), Path(masks_dir), Path(checkpoint)
-    if is_inside(masks_dir, images_dir):
-        raise SubmitError(f'The masks folder {masks_dir} is inside the image folder {images_dir}: its PNGs would be '
-                          'taken for test images. Choose a folder outside it (--masks-dir or another --out).')
-    if tta not in TTA_MODES:
-        raise SubmitError(f'Unknown TTA {tta!r}: choose one of {", ".join(TTA_MODES)}.')
+    check_masks_location(masks_dir, images_dir)
     if batch_size < 1:
         raise SubmitError(f'--batch-size must be at least 1, got {batch_size}.')
     check_checkpoint_file(checkpoint)
+    if tta is None:
+        tta = _config_tta(checkpoint, config, segmenter)
+    if tta not in TTA_MODES:
+        raise SubmitError(f'Unknown TTA {tta!r}: choose one of {", ".join(TTA_MODES)}.')
     if config is not None and not Path(config).is_file() and segmenter is None:
         from ..config import resolve_config
 
         config = resolve_config(config)  # a config name from configs/ is fine too
-    run = {'checkpoint': str(checkpoint.resolve()), 'checkpoint_sha256': checkpoint_sha256(checkpoint), 'tta': tta,
+    try:
+        sha = checkpoint_sha256(checkpoint)
+    except OSError as exc:
+        raise SubmitError(f'Cannot read the checkpoint {checkpoint}: {exc.strerror or exc}. Check that the file is '
+                          'readable (permissions; a Drive file still syncing) or copy it to local disk.') from None
+    run = {'checkpoint': str(checkpoint.resolve()), 'checkpoint_sha256': sha, 'tta': tta,
            'config': str(config) if config is not None else None}
-    _check_manifest(masks_dir, run, overwrite)
+    old = claim_masks_dir(masks_dir)  # a folder this tool did not write is refused, whatever the flags
+    _check_run(masks_dir, old, run, overwrite)
+    records: dict[str, dict] = dict(old['masks']) if old else {}
+    if old and any(old.get(k) != run[k] for k in ('checkpoint_sha256', 'tta', 'config')):
+        records = {k: {'image': v.get('image')} for k, v in records.items()}  # another model's: never kept
+    with ThreadPoolExecutor(4) as pool:
+        prints = dict(zip(images, pool.map(image_fingerprint, images)))
+        sizes = dict(zip(images, pool.map(image_size, images)))
+    todo, changed, new = _plan(images, masks_dir, records, overwrite, sizes, prints)
+    current = {mask_name(p) for p in images}
+    unused = sorted((k for k in records if k not in current), key=natural_key)
+    if progress and (changed or (new and len(todo) < len(images))):
+        print(f'{len(todo)} of {len(images)} images to predict: ' + PredictResult(
+            masks_dir, len(images), 0, 0, [], tta, str(checkpoint), 0.0, changed=changed, new=new).reasons())
+    load_seconds = 0.0
+    if todo and segmenter is None:  # load before anything is written: a bad checkpoint leaves no trace
+        t0 = time.perf_counter()
+        segmenter = _load_segmenter(checkpoint, config, device, amp)
+        load_seconds = time.perf_counter() - t0
+
     masks_dir.mkdir(parents=True, exist_ok=True)
     for stale in masks_dir.glob(f'.*{TMP_MARK}*'):  # leftovers of an interrupted run: never complete masks
         stale.unlink(missing_ok=True)
-
-    sizes = {p: image_size(p) for p in images}
-    if overwrite:
-        todo = list(images)
-    else:
-        with ThreadPoolExecutor(4) as pool:
-            valid = list(pool.map(lambda p: mask_is_valid(masks_dir / mask_name(p), sizes[p]), images))
-        todo = [p for p, ok in zip(images, valid) if not ok]
-    manifest = dict(tool='utils.submit', **run, images_dir=str(images_dir.resolve()), images=len(images),
-                    status='running', updated=datetime.now(UTC).isoformat(timespec='seconds'))
+    for p in todo:  # ours from now on, but valid for no image until written (a crash leaves them pending)
+        records[mask_name(p)] = {'image': p.name}
+    manifest = dict(tool=OWNER, **run, images_dir=str(images_dir.resolve()), images=len(images),
+                    status='running', updated=_now(), masks=records, zips=(old or {}).get('zips', {}))
     write_json_atomic(masks_dir / MANIFEST, manifest)
 
     failed: list[tuple[str, str]] = []
-    load_seconds = 0.0
     t_predict = time.perf_counter()
-    if todo:
-        if segmenter is None:
-            from ..inference import Segmenter
-
-            t0 = time.perf_counter()
-            segmenter = Segmenter.from_checkpoint(checkpoint, config=config, device=device, amp=amp)
-            load_seconds = time.perf_counter() - t0
-        t_predict = time.perf_counter()
-        bar = tqdm(total=len(todo), desc=f'predict (tta={tta})', unit='img', disable=not progress)
-        pending: list[Future] = []
-        try:
-            with ThreadPoolExecutor(2) as writer:
-                for path, labels, error in _robust_predictions(segmenter, todo, batch_size, tta):
-                    if error is not None:
-                        failed.append((str(path), error))
-                        bar.set_postfix(unreadable=len(failed))
-                    else:
-                        pending.append(writer.submit(write_mask, labels, masks_dir / mask_name(path)))
-                        if len(pending) > 64:
-                            pending.pop(0).result()
-                    bar.update()
-                for fut in pending:
-                    fut.result()
-        finally:
-            bar.close()
+    status = 'interrupted'
+    try:
+        if todo:
+            failed = _predict_into(segmenter, todo, masks_dir, batch_size, tta, records, prints, manifest, progress)
+        status = 'complete' if not failed else 'incomplete'
+    finally:
+        manifest.update(status=status, unreadable=[f for f, _ in failed], updated=_now())
+        write_json_atomic(masks_dir / MANIFEST, manifest)
     seconds = time.perf_counter() - t_predict
-    manifest.update(status='complete' if not failed else 'incomplete', unreadable=[f for f, _ in failed],
-                    updated=datetime.now(UTC).isoformat(timespec='seconds'))
-    write_json_atomic(masks_dir / MANIFEST, manifest)
     result = PredictResult(masks_dir=masks_dir, images=len(images), predicted=len(todo) - len(failed),
                            skipped=len(images) - len(todo), failed=failed, tta=tta, checkpoint=str(checkpoint),
-                           seconds=seconds if todo else time.perf_counter() - start, load_seconds=load_seconds)
+                           seconds=seconds if todo else time.perf_counter() - start, load_seconds=load_seconds,
+                           changed=changed, new=new, unused=unused)
     if failed:
         listed = '\n'.join(f'  {reason}' for _, reason in failed[:10])
         more = f'\n  ... and {len(failed) - 10} more' if len(failed) > 10 else ''
@@ -203,3 +251,62 @@ def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
             'and run the same command again. No zip was made: a missing mask would cost a submission.',
             failed, result)
     return result
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec='seconds')
+
+
+def _load_segmenter(checkpoint: Path, config: Any, device: str | None, amp: bool | None) -> Any:
+    """The model for ``checkpoint``; a file that cannot be loaded raises an error that says what to do."""
+    from ..checkpoints import CheckpointError
+    from ..inference import Segmenter
+
+    try:
+        return Segmenter.from_checkpoint(checkpoint, config=config, device=device, amp=amp)
+    except CheckpointError as exc:  # InferenceError (a config mismatch) already says what to do
+        text = str(exc).rstrip()
+        text += '' if text.endswith('.') else '.'
+        raise SubmitError(f'Cannot load the checkpoint {checkpoint}: {text} Nothing was predicted: pass a complete '
+                          'checkpoint that training wrote (e.g. work_dirs/<config>/best_mIoU_iter_*.pth), or copy '
+                          'this one again if it was cut off.') from exc
+
+
+def _predict_into(segmenter: Any, todo: list[Path], masks_dir: Path, batch_size: int, tta: str, records: dict,
+                  prints: dict, manifest: dict, progress: bool) -> list[tuple[str, str]]:
+    """Predict ``todo`` into ``masks_dir``, recording each written mask's image in ``records``; the unreadable."""
+    from tqdm.auto import tqdm
+
+    failed: list[tuple[str, str]] = []
+    bar = tqdm(total=len(todo), desc=f'predict (tta={tta})', unit='img', disable=not progress)
+    pending: list[tuple[Future, Path]] = []
+    flushed = time.monotonic()
+
+    def settle(fut: Future, path: Path) -> None:
+        fut.result()
+        if prints[path] is not None:
+            records[mask_name(path)] = dict(prints[path])
+
+    try:
+        with ThreadPoolExecutor(2) as writer:
+            for path, labels, error in _robust_predictions(segmenter, todo, batch_size, tta):
+                if error is not None:
+                    failed.append((str(path), error))
+                    bar.set_postfix(unreadable=len(failed))
+                else:
+                    pending.append((writer.submit(write_mask, labels, masks_dir / mask_name(path)), path))
+                    while len(pending) > 64 or (pending and pending[0][0].done()):
+                        settle(*pending.pop(0))
+                if time.monotonic() - flushed > 5:  # a killed run keeps what it finished
+                    manifest['updated'] = _now()
+                    write_json_atomic(masks_dir / MANIFEST, manifest)
+                    flushed = time.monotonic()
+                bar.update()
+            while pending:
+                settle(*pending.pop(0))
+    finally:  # interrupted: the writer has finished what it started; record the masks that were written
+        for fut, path in pending:
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                settle(fut, path)
+        bar.close()
+    return failed
