@@ -1,11 +1,14 @@
-# Two commands: `make demo` (all six notebooks in smoke mode on synthetic data) and `make test`.
+# Two commands: `make demo` (all six notebooks in smoke mode, each on a fresh stand-in Colab runtime) and `make test`.
 # Both create .venv and install requirements-dev.txt (pinned by constraints-ci.txt) on first use.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= outputs/smoke
+# `make colab-check` (not in CI): today's Colab stack in its own venv, then the same harness
+PYTHON_COLAB ?= python3.13
+VENV_COLAB ?= .venv-colab
 
-.PHONY: install demo test clean
+.PHONY: install demo test notebooks colab-check clean
 install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints-ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,5 +24,25 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# bring back notebooks edited in Colab/Jupyter, copy the shared cells, rebuild every .ipynb from its .py
+notebooks: install
+	$(BIN)/python -m scripts.notebooks sync
+
+# Python 3.13, the newest torch pip offers (a CUDA build, several GB), numpy 2.1, ipywidgets 7.7.1, as on Colab;
+# the requirements installed the way the notebooks' set-up cell installs them; then the six notebooks, each on a
+# fresh stand-in runtime.
+colab-check: $(VENV_COLAB)/.installed
+	$(VENV_COLAB)/bin/python -m scripts.run_notebooks --smoke --out outputs/colab-check
+$(VENV_COLAB)/.installed: requirements.txt
+	$(PYTHON_COLAB) -m venv $(VENV_COLAB)
+	$(VENV_COLAB)/bin/python -m pip install -q --upgrade pip
+	$(VENV_COLAB)/bin/python -m pip install -q torch torchvision "numpy==2.1.*" "ipywidgets==7.7.1" \
+	    pandas matplotlib opencv-python-headless ipykernel
+	$(VENV_COLAB)/bin/python -m pip freeze | grep -iE '^(torch|torchvision|numpy|opencv-[a-z-]+)==' > $(VENV_COLAB)/keep.txt
+	$(VENV_COLAB)/bin/python -m pip install -q -r requirements.txt -c $(VENV_COLAB)/keep.txt
+	$(VENV_COLAB)/bin/python -m pip install -q -c $(VENV_COLAB)/keep.txt jupytext
+	$(VENV_COLAB)/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
 clean:
-	rm -rf $(OUT) work_dirs .pytest_cache
+	rm -rf $(OUT) outputs/colab-check work_dirs .pytest_cache

@@ -16,4 +16,3 @@ _base_ = [
     './_base_/default_runtime.py',
     './_base_/schedules/schedule_20k_poly.py',
 ]
-test_tta = 'flip'  # read by nothing inside MMEngine: the TTA that evaluate/submit should use for this family

@@ -6,7 +6,6 @@ _base_ = [
     './_base_/default_runtime.py',
     './_base_/schedules/schedule_20k_poly.py',
 ]
-test_tta = 'flip'  # evaluate/submit with `--tta flip`
 # A face scaled below 512 is padded to 512x512 by the data preprocessor (bottom/right, mean colour);
 # the padded pixels are labelled 255 and ignored by the loss (PixelMeanCrossEntropyLoss, utils/losses.py,
 # which never crashes on 255 even with class weights, unlike MMSeg 1.2.2's CrossEntropyLoss).

@@ -6,4 +6,3 @@ _base_ = [
     './_base_/default_runtime.py',
     './_base_/schedules/schedule_20k_poly.py',
 ]
-test_tta = 'flip'  # evaluate/submit with `--tta flip`

@@ -1,52 +1,121 @@
-"""Run the six notebooks in order, headless, with papermill: the main job end to end.
+"""Run the six notebooks as Colab runs them: each on a fresh runtime, only a (stand-in) Google Drive shared.
 
-    python -m scripts.run_notebooks --smoke --out outputs/smoke     # synthetic data, tiny schedule, CPU
+    python -m scripts.run_notebooks --smoke --out outputs/smoke     # what `make demo` and the tests run
 
-The executed copies (with all outputs) go to ``--out``, every figure they show also as a PNG file in
-``--out/figures``; data and checkpoints go to ``--out/work``.
+Every notebook gets a fresh folder standing for its runtime's local disk (``/content``, through
+``CELEBAMASK_CONTENT``), a fresh kernel whose working folder it is, and the stand-in ``google.colab`` of
+``scripts/colab_standin`` (``drive.mount`` links the persistent ``--out/drive`` in as MyDrive,
+``files.download`` copies into ``--out/downloads``). As a student with a fork on Drive would: the code comes
+from a copy of this repository on the stand-in Drive (``REPO``, given to 00_setup only) and the data from a
+course-style zip with an extra top folder on it (``DATA_SOURCE``, given to 01_data_check only); every later
+notebook reads the run's settings.json from Drive. The executed copies go to ``--out`` (``--out/figures``
+holds every figure they show as PNG), the runtimes to ``--out/runtimes``.
 """
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
+import os
+import shutil
 import sys
 import time
+import zipfile
 from pathlib import Path
+from typing import Iterator
 
-from utils.labels import REPO_ROOT
-
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+STANDIN = Path(__file__).resolve().parent / 'colab_standin'
 NOTEBOOKS = ('00_setup', '01_data_check', '02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
+COURSE_COUNTS = (24, 8, 8)  # a smoke-sized "course zip" (train, val, test)
+_SKIP_TOP = {'.git', '.venv', '.venv-colab', 'work_dirs', 'outputs', 'data', '__pycache__', '.pytest_cache', '.gl',
+             '.devrun', '.devwheels'}
 
 
 class NotebookError(RuntimeError):
-    """A notebook cell failed; the message names the notebook and the cell."""
+    """A notebook cell failed; the message names the notebook, the cell and the error."""
 
 
-def notebook_parameters(out: Path, smoke: bool = True, recipe: str = 'seed', **extra) -> dict:
-    """Parameters injected into every notebook's ``parameters`` cell, sharing one data and work folder."""
-    work = (out / 'work').resolve()
-    params = dict(SMOKE=smoke, RECIPE=recipe, WORK_ROOT=str(work))
-    if smoke:
-        params.update(DATA_SOURCE='synthetic', DATA_ROOT=str(work / 'data'))
-    params.update(extra)
-    return params
+# --------------------------------------------------------------------------- the stand-in world
+def drive_dir(out: Path) -> Path:
+    return out / 'drive'
 
 
-def run_notebook(name: str, out: str | Path, parameters: dict, timeout: int = 1800) -> Path:
-    """Execute ``notebooks/<name>.ipynb`` into ``out/<name>.ipynb``; a failing cell raises :class:`NotebookError`."""
+def copy_code(drive: Path) -> Path:
+    """A copy of this repository on the stand-in Drive (what ``REPO = '/content/drive/MyDrive/...'`` points at)."""
+    target = drive / 'celebamask-parsing-code'
+    if not target.exists():
+        shutil.copytree(REPO_ROOT, target, ignore=lambda d, names: [
+            n for n in names if (Path(d) == REPO_ROOT and n in _SKIP_TOP) or n == '__pycache__'])
+    return target
+
+
+def course_zip(drive: Path, counts: tuple[int, int, int] = COURSE_COUNTS, size: int = 64) -> Path:
+    """A course-style dataset zip on the stand-in Drive: synthetic faces inside an extra top folder."""
+    from utils.synthetic import make_synthetic_dataset
+
+    path = drive / 'course' / 'celebamask_mini.zip'
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    src = make_synthetic_dataset(path.parent / 'unpacked', *counts, size=size, progress=False, with_test_masks=True)
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(src.rglob('*')):
+            if f.is_file():
+                zf.write(f, f'CelebAMask-HQ-mini/{f.relative_to(src).as_posix()}')
+    shutil.rmtree(src)
+    return path
+
+
+def runtime_env(out: Path, name: str, **extra: str) -> dict[str, str]:
+    """Environment variables of a fresh stand-in Colab runtime for notebook ``name`` (its content folder is new)."""
+    content = out / 'runtimes' / name / 'content'
+    if content.exists():
+        shutil.rmtree(content)
+    content.mkdir(parents=True)
+    return {'CELEBAMASK_CONTENT': str(content), 'COLAB_RELEASE_TAG': 'stand-in', 'STANDIN_DRIVE': str(drive_dir(out)),
+            'STANDIN_DOWNLOADS': str(out / 'downloads'),
+            'PYTHONPATH': os.pathsep.join(filter(None, [str(STANDIN), os.environ.get('PYTHONPATH')])), **extra}
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+# --------------------------------------------------------------------------- running
+def run_notebook(name: str, out: str | Path, parameters: dict, env: dict[str, str] | None = None,
+                 timeout: int = 1800) -> Path:
+    """Execute ``notebooks/<name>.ipynb`` into ``out/<name>.ipynb`` on a runtime described by ``env``.
+
+    A failing cell raises :class:`NotebookError` with the notebook, the cell and the error's message.
+    """
     import papermill as pm
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     target = out / f'{name}.ipynb'
-    try:
-        pm.execute_notebook(str(REPO_ROOT / 'notebooks' / f'{name}.ipynb'), str(target), parameters=parameters,
-                            cwd=str(REPO_ROOT), kernel_name='python3', progress_bar=False,
-                            execution_timeout=timeout, log_output=False)
-    except pm.PapermillExecutionError as exc:
-        raise NotebookError(f'{name}.ipynb failed in cell {exc.exec_count}:\n{exc.source}\n\n{exc.ename}: '
-                            f'{exc.evalue}\n(executed copy with the traceback: {target})') from None
+    env = env or runtime_env(out, name)
+    with _environ(env):
+        try:
+            pm.execute_notebook(str(REPO_ROOT / 'notebooks' / f'{name}.ipynb'), str(target), parameters=parameters,
+                                cwd=env['CELEBAMASK_CONTENT'], kernel_name='python3', progress_bar=False,
+                                execution_timeout=timeout, log_output=False)
+        except pm.PapermillExecutionError as exc:
+            raise NotebookError(f'{name}.ipynb failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n'
+                                f'(executed copy with the output: {target})') from None
     return target
 
 
@@ -64,15 +133,36 @@ def export_figures(notebook: str | Path, fig_dir: str | Path) -> list[Path]:
     return written
 
 
+def first_parameters(out: Path, smoke: bool = True, recipe: str = 'seed') -> dict[str, dict]:
+    """What a student types, per notebook: the run in 00 (smoke, recipe, code on Drive), the data source in 01."""
+    drive = drive_dir(out)
+    params: dict[str, dict] = {name: {} for name in NOTEBOOKS}
+    params['00_setup'] = dict(SMOKE=smoke, RECIPE=recipe, REPO=str(copy_code(drive)))
+    params['01_data_check'] = dict(DATA_SOURCE=str(course_zip(drive)) if smoke else None)
+    return params
+
+
+def drive_usage(out: Path) -> dict[str, int]:
+    """Bytes on the stand-in Drive per top folder of the run (data copy, each work_dir, the rest)."""
+    project = drive_dir(out) / 'celebamask-parsing'
+    usage: dict[str, int] = {}
+    for path in project.rglob('*') if project.is_dir() else []:
+        if path.is_file():
+            rel = path.relative_to(project).parts
+            key = '/'.join(rel[:2]) if rel[0] == 'work_dirs' and len(rel) > 2 else rel[0]
+            usage[key] = usage.get(key, 0) + path.stat().st_size
+    return usage
+
+
 def run_all(out: str | Path, smoke: bool = True, recipe: str = 'seed', names=NOTEBOOKS) -> dict[str, float]:
-    """Run the notebooks in order; returns the wall time of each in seconds."""
+    """Run the notebooks in order, each on a fresh runtime; returns the wall time of each in seconds."""
     out = Path(out)
-    params = notebook_parameters(out, smoke, recipe)
+    params = first_parameters(out, smoke, recipe)
     times = {}
     for name in names:
         start = time.time()
-        print(f'running {name} ...', flush=True)
-        executed = run_notebook(name, out, params)
+        print(f'running {name} on a fresh runtime ...', flush=True)
+        executed = run_notebook(name, out, params[name])
         figures = export_figures(executed, out / 'figures')
         times[name] = time.time() - start
         print(f'  done in {times[name]:.0f} s -> {executed} ({len(figures)} figures)', flush=True)
@@ -80,27 +170,26 @@ def run_all(out: str | Path, smoke: bool = True, recipe: str = 'seed', names=NOT
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog='python -m scripts.run_notebooks', description=__doc__.splitlines()[0])
-    p.add_argument('--out', default='outputs/smoke', help='folder for the executed notebooks and the work dir')
-    p.add_argument('--smoke', action='store_true', help='synthetic data and a tiny schedule (CPU friendly)')
+    p = argparse.ArgumentParser(prog='python -m scripts.run_notebooks', description=__doc__.splitlines()[0],
+                                epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--out', default='outputs/smoke', help='folder for the executed notebooks, Drive and runtimes')
+    p.add_argument('--smoke', action='store_true', help='SMOKE = True: tiny data and schedule (any machine)')
     p.add_argument('--recipe', default='seed', help="'seed', 'improved' or 'improved-r101'")
     p.add_argument('--only', nargs='+', choices=NOTEBOOKS, help='run only these notebooks (in the given order)')
     a = p.parse_args(argv)
-    out = Path(a.out)
+    out = Path(a.out).resolve()
     start = time.time()
     try:
         times = run_all(out, a.smoke, a.recipe, a.only or NOTEBOOKS)
     except NotebookError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1
-    work = out / 'work'
-    zips = sorted(work.glob('*.zip'))
-    tables = sorted(work.rglob('eval/*/*.csv'))
-    figures = sorted((out / 'figures').glob('*.png'))
-    print(f'\nall {len(times)} notebooks ran in {time.time() - start:.0f} s; executed copies in {out.resolve()}')
-    print('submission zip:', ', '.join(str(z.resolve()) for z in zips) or 'none')
-    print('evaluation tables:', ', '.join(str(f.parent.resolve()) for f in tables[:1]) or 'none')
-    print(f'figures: {len(figures)} PNG files in {(out / "figures").resolve()} (also inline in the executed notebooks)')
+    print(f'\nall {len(times)} notebooks ran in {time.time() - start:.0f} s, each on its own runtime '
+          f'({", ".join(f"{n} {t:.0f} s" for n, t in times.items())}); executed copies in {out}')
+    print('on the stand-in Drive: ' + ', '.join(f'{k} {v / 2**20:.1f} MB' for k, v in sorted(drive_usage(out).items())))
+    downloads = sorted((out / 'downloads').glob('*.zip'))
+    print('downloaded:', ', '.join(str(z) for z in downloads) or 'nothing')
+    print(f'figures: {len(list((out / "figures").glob("*.png")))} PNG files in {out / "figures"}')
     return 0
 
 

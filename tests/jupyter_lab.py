@@ -32,10 +32,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def jupyter_lab(root: str | os.PathLike, timeout: float = 90) -> Iterator[Lab]:
-    """Run JupyterLab serving ``root`` (kernels can ``import utils``); stop it on exit."""
+def jupyter_lab(root: str | os.PathLike, timeout: float = 90, env: dict[str, str] | None = None) -> Iterator[Lab]:
+    """Run JupyterLab serving ``root`` (kernels can ``import utils``; ``env`` adds variables); stop it on exit."""
     lab = Lab(_free_port(), secrets.token_hex(16))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get('PYTHONPATH')])))
+    extra = dict(env or {})
+    paths = [extra.pop('PYTHONPATH', None), str(REPO_ROOT), os.environ.get('PYTHONPATH')]
+    env = dict(os.environ, **extra, PYTHONPATH=os.pathsep.join(filter(None, paths)))
     env.pop('MPLBACKEND', None)
     log = open(Path(root) / 'jupyterlab.log', 'w')
     server = subprocess.Popen(

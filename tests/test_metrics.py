@@ -220,8 +220,14 @@ def test_compare_with_seed_deltas_and_colours():
     assert table.loc['mIoU', 'seed best'] == pytest.approx(seed['best']['IoU'].mean())
     html = compare_with_seed(df).to_html()
     assert '#c6efce' in html and '#ffc7ce' in html  # positive and negative deltas coloured
-    summ = summary_table({'aAcc': 1.0, 'mIoU': 2.0, 'mAcc': 3.0, 'mDice': 4.0})
-    assert list(summ.index) == ['seed first', 'seed best', 'ours'] and summ.loc['ours', 'mIoU'] == 2.0
+    summ = summary_table({'aAcc': 1.0, 'mIoU': 2.123456, 'mAcc': 3.0, 'mDice': 4.0}, styled=False)
+    assert list(summ.index) == ['seed first', 'seed best', 'ours'] and summ.loc['ours', 'mIoU'] == 2.12
+    both = summary_table({'aAcc': 1.0, 'mIoU': 2.0, 'mAcc': 3.0, 'mDice': 4.0, 'tta': 'none'},
+                         with_tta={'aAcc': 1.5, 'mIoU': 2.75, 'mAcc': 3.0, 'mDice': 4.0, 'tta': 'flip'}, styled=False)
+    assert list(both.index)[-3:] == ['ours (TTA none)', 'ours (TTA flip)', 'TTA gain']
+    assert both.loc['TTA gain', 'mIoU'] == 0.75
+    html = summary_table({'aAcc': 1.0, 'mIoU': 85.786947, 'mAcc': 3.0, 'mDice': 4.0}).to_html()
+    assert '85.79' in html and '85.786947' not in html and '<caption>' in html
 
 
 def test_plot_confusion_is_row_normalised_with_class_names():

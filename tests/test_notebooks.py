@@ -1,62 +1,54 @@
-"""The six notebooks: committed clean, generated from scripts/build_notebooks.py, lint-clean, and Run All in smoke mode."""
+"""The six notebooks: sources in sync, shared cells identical, and Run All as Colab runs them, each notebook on a
+fresh runtime with only a stand-in Google Drive shared (scripts/run_notebooks.py), plus the ways a step fails."""
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata as md
 import json
 import shutil
-import subprocess
-import sys
+import zipfile
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from scripts.run_notebooks import NOTEBOOKS, NotebookError, export_figures, notebook_parameters, run_notebook
+from scripts import notebooks as nbtool
+from scripts.run_notebooks import (COURSE_COUNTS, NOTEBOOKS, NotebookError, drive_dir, export_figures,
+                                   first_parameters, run_notebook, runtime_env)
 
 REPO = Path(__file__).resolve().parent.parent
-NB_DIR = REPO / 'notebooks'
+SEED_20K = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512'
+SEED_30K = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-30k_celebamask-512x512'
 
 
-def _load(name: str) -> nbformat.NotebookNode:
-    return nbformat.read(NB_DIR / f'{name}.ipynb', as_version=4)
+# --------------------------------------------------------------------------- the sources
+def test_notebooks_are_built_from_their_sources_with_shared_cells():
+    """Each .ipynb equals the build of its .py (no outputs, stable ids), and the parameters and set-up cells
+    equal 00_setup's (the set-up cell differs only in its NOTEBOOK line)."""
+    assert [p for n in NOTEBOOKS for p in nbtool.problems(n)] == []
+    setups = {nbtool.code_cells(nbtool.read_source(n))[1].source for n in NOTEBOOKS}
+    assert len(setups) == len(NOTEBOOKS)  # one per notebook: the names differ ...
+    assert len({s.replace(f"NOTEBOOK = '{n}'", '') for n, s in zip(NOTEBOOKS, [
+        nbtool.code_cells(nbtool.read_source(n))[1].source for n in NOTEBOOKS])}) == 1  # ... and nothing else
 
 
-@pytest.mark.parametrize('name', NOTEBOOKS)
-def test_committed_without_outputs_with_parameters_and_badge(name):
-    nb = _load(name)
-    code = [c for c in nb.cells if c.cell_type == 'code']
-    assert all(not c.outputs and c.execution_count is None for c in code), f'{name} has outputs: clear them'
-    tagged = [c for c in code if 'parameters' in c.metadata.get('tags', [])]
-    assert len(tagged) == 1 and tagged[0] is code[0], 'the first code cell must be the only parameters cell'
-    assert 'colab.research.google.com/github/' in nb.cells[0].source
-
-
-def test_notebooks_match_their_generator():
-    spec = importlib.util.spec_from_file_location('build_notebooks', REPO / 'scripts' / 'build_notebooks.py')
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    assert set(mod.NOTEBOOKS) == set(NOTEBOOKS)
-    for name, (title, intro, cells) in mod.NOTEBOOKS.items():
-        fresh = mod.notebook(name, title, intro, cells)
-        assert [(c.id, c.source) for c in fresh.cells] == [(c.id, c.source) for c in _load(name).cells], \
-            f'{name}.ipynb differs from scripts/build_notebooks.py: run `python scripts/build_notebooks.py`'
-
-
-def test_notebook_code_passes_ruff():
-    ruff = shutil.which('ruff') or str(Path(sys.executable).parent / 'ruff')
-    if not Path(ruff).exists():
-        pytest.skip('ruff is not installed')
-    out = subprocess.run([ruff, 'check', '--no-cache', str(NB_DIR)], capture_output=True, text=True, cwd=REPO)
-    assert out.returncode == 0, out.stdout + out.stderr
+def test_the_checker_catches_drift(tmp_path, monkeypatch):
+    """A notebook whose set-up cell drifted, or whose .ipynb was not rebuilt, is reported."""
+    for name in ('00_setup', '02_train_20k'):
+        shutil.copy(REPO / 'notebooks' / f'{name}.py', tmp_path / f'{name}.py')
+        shutil.copy(REPO / 'notebooks' / f'{name}.ipynb', tmp_path / f'{name}.ipynb')
+    monkeypatch.setattr(nbtool, 'NB_DIR', tmp_path)
+    assert nbtool.problems('02_train_20k') == []
+    src = (tmp_path / '02_train_20k.py').read_text()
+    (tmp_path / '02_train_20k.py').write_text(src.replace("'-c', '/tmp/colab-keep.txt'", "'-U'"))
+    found = nbtool.problems('02_train_20k')
+    assert any('set-up cell differs' in f for f in found) and any('differs from 02_train_20k.py' in f for f in found)
 
 
 def test_colab_install_cannot_replace_torch_or_numpy():
-    """The set-up cell pins Colab's installed torch/numpy/opencv as pip constraints, and requirements.txt lists none of them."""
-    setup = _load('00_setup').cells[2].source
-    pip = [line.strip() for line in setup.splitlines() if line.strip().startswith('!pip install')]
-    assert len(pip) == 1 and '-c /tmp/colab-keep.txt' in pip[0] and '-U' not in pip[0].split()
-    freeze = next(line for line in setup.splitlines() if 'colab-keep.txt' in line and 'freeze' in line)
-    assert all(name in freeze for name in ('torch', 'numpy', 'opencv'))
+    """The set-up cell pins the runtime's torch/torchvision/numpy/opencv as pip constraints; requirements.txt
+    lists none of them, so installing never forces a runtime restart."""
+    setup = nbtool.code_cells(nbtool.read_source('00_setup'))[1].source
+    assert "'-c', '/tmp/colab-keep.txt'" in setup and "'-U'" not in setup and '--upgrade' not in setup
+    assert "('torch', 'torchvision', 'numpy')" in setup and "startswith('opencv')" in setup
     listed = [line.split('=')[0].split('<')[0].split('>')[0].strip().lower()
               for line in (REPO / 'requirements.txt').read_text().splitlines() if line.strip() and line[0] != '#']
     assert not {'torch', 'torchvision', 'numpy', 'opencv-python'} & set(listed), listed
@@ -66,6 +58,7 @@ def test_export_figures_writes_each_png_output(tmp_path):
     import base64
     import io
 
+    import nbformat
     from PIL import Image
 
     buf = io.BytesIO()
@@ -82,83 +75,137 @@ def test_export_figures_writes_each_png_output(tmp_path):
     assert Image.open(files[1]).size == (4, 3)
 
 
-def _text(nb_path: Path) -> str:
-    """Every text output of an executed notebook, joined (for checking what a reader sees)."""
-    parts = []
+# --------------------------------------------------------------------------- Run All, one runtime each
+def _outputs(nb_path: Path) -> list[tuple[str, str]]:
+    """``(mime or stream, text)`` of every output, in order."""
+    found = []
     for cell in json.loads(nb_path.read_text())['cells']:
         for out in cell.get('outputs', []):
-            parts.append(''.join(out.get('text', '')))
-            data = out.get('data', {})
-            parts.append(''.join(data.get('text/plain', '')) + ''.join(data.get('text/html', '')))
-    return '\n'.join(parts)
+            if out['output_type'] == 'stream':
+                found.append((out['name'], ''.join(out['text'])))
+            for mime, value in out.get('data', {}).items():
+                found.append((mime, ''.join(value) if isinstance(value, list) else str(value)))
+    return found
+
+
+def _text(nb_path: Path) -> str:
+    return '\n'.join(text for mime, text in _outputs(nb_path) if mime != 'image/png')
 
 
 def _pngs(nb_path: Path) -> int:
-    return sum('image/png' in out.get('data', {}) for cell in json.loads(nb_path.read_text())['cells']
-               for out in cell.get('outputs', []))
+    return sum(mime == 'image/png' for mime, _ in _outputs(nb_path))
 
 
 @pytest.fixture(scope='module')
-def smoke_out(tmp_path_factory):
-    """One output folder shared by the six notebooks, run in order; a failure skips the ones after it."""
-    out = tmp_path_factory.mktemp('notebooks')
-    return {'out': out, 'params': notebook_parameters(out, smoke=True), 'failed': None}
+def colab(tmp_path_factory):
+    """One stand-in Drive for the run; each notebook gets a fresh runtime. A failure skips the ones after it."""
+    out = tmp_path_factory.mktemp('colab')
+    return {'out': out, 'params': first_parameters(out, smoke=True), 'failed': None, 'times': {}}
 
 
-def _run(smoke_out, name: str) -> Path:
-    if smoke_out['failed']:
-        pytest.skip(f"{smoke_out['failed']} failed first")
+def _run(colab, name: str) -> Path:
+    import time
+
+    if colab['failed']:
+        pytest.skip(f"{colab['failed']} failed first")
     try:
-        return run_notebook(name, smoke_out['out'], smoke_out['params'], timeout=900)
+        start = time.time()
+        nb = run_notebook(name, colab['out'], colab['params'][name], timeout=900)
+        colab['times'][name] = time.time() - start
+        print(f'\n{name}: {colab["times"][name]:.0f} s on a fresh runtime')
+        return nb
     except NotebookError as exc:
-        smoke_out['failed'] = name
+        colab['failed'] = name
         pytest.fail(str(exc), pytrace=False)
 
 
-def test_00_setup(smoke_out):
-    text = _text(_run(smoke_out, '00_setup'))
-    assert 'mmsegmentation' in text and 'nvcc' in text and 'gcc' in text
+def _project(colab) -> Path:
+    return drive_dir(colab['out']) / 'celebamask-parsing'
+
+
+def _smoke_banner_first(nb: Path) -> None:
+    mime, text = _outputs(nb)[0]
+    assert mime == 'text/markdown' and text.startswith('**SMOKE RUN'), (mime, text[:80])
+
+
+def test_00_setup(colab):
+    nb = _run(colab, '00_setup')
+    _smoke_banner_first(nb)
+    text = _text(nb)
+    import torch
+
+    assert f'>{torch.__version__}<' in text and f'>{md.version("mmsegmentation")}<' in text  # the real versions
     assert '43,589,878' in text  # the report's parameter count, computed by the notebook
+    settings = json.loads((_project(colab) / 'settings.json').read_text())
+    assert settings['SMOKE'] is True and settings['RECIPE'] == 'seed' and settings['REPO'].endswith('celebamask-parsing-code')
+    assert 'DATA_SOURCE' not in settings  # only 01 needs it
 
 
-def test_01_data_check(smoke_out):
-    nb = _run(smoke_out, '01_data_check')
+def test_01_data_check(colab):
+    nb = _run(colab, '01_data_check')
+    _smoke_banner_first(nb)
     text = _text(nb)
-    assert 'PASSED' in text and 'median' in text.lower()
+    assert 'PASSED' in text and 'median_freq' in text
     assert _pngs(nb) >= 3  # frequencies, overlays, rare classes
+    settings = json.loads((_project(colab) / 'settings.json').read_text())
+    assert settings['DATA_SOURCE'].endswith('celebamask_mini.zip') and settings['SMOKE'] is True
+    info = json.loads((_project(colab) / 'data' / 'celebamask-dataset.zip.json').read_text())
+    assert info['counts'] == dict(zip(('train', 'val', 'test'), COURSE_COUNTS))
 
 
-def test_02_train_20k(smoke_out):
-    nb = _run(smoke_out, '02_train_20k')
+def _runtime_data(colab, name: str) -> Path:
+    return colab['out'] / 'runtimes' / name / 'content' / 'data' / 'celebamask'
+
+
+def test_02_train_20k(colab):
+    nb = _run(colab, '02_train_20k')
+    _smoke_banner_first(nb)
     text = _text(nb)
-    assert 'iter_60.pth' in text and 'mIoU' in text
-    assert _pngs(nb) >= 3  # schedule, live curve, curves
+    from utils.data import dataset_counts
+
+    assert dataset_counts(_runtime_data(colab, '02_train_20k')) == dict(zip(('train', 'val', 'test'), COURSE_COUNTS))
+    assert 'unpacking the dataset kept on Drive' in text and 'every file checked' in text
+    assert (_project(colab) / 'work_dirs' / SEED_20K / 'iter_60.pth').is_file()  # on Drive, not the runtime
+    assert 'Iter(train)' not in text and 'Config:' not in text  # MMEngine's log went to the log file
+    assert _pngs(nb) >= 3  # the schedule, live curves, curves
 
 
-def test_03_resume_30k(smoke_out):
-    nb = _run(smoke_out, '03_resume_30k')
+def test_03_resume_30k(colab):
+    nb = _run(colab, '03_resume_30k')
+    _smoke_banner_first(nb)
     text = _text(nb)
-    assert 'resumed epoch: 0, iter: 60' in text and 'iter_90.pth' in text
+    assert f'MyDrive/celebamask-parsing/work_dirs/{SEED_20K}/iter_60.pth' in text.split('resuming from', 1)[1]
+    assert (_project(colab) / 'work_dirs' / SEED_30K / 'iter_90.pth').is_file()
     assert _pngs(nb) >= 3
 
 
-def test_04_evaluate(smoke_out):
-    nb = _run(smoke_out, '04_evaluate')
+def test_04_evaluate(colab):
+    nb = _run(colab, '04_evaluate')
+    _smoke_banner_first(nb)
     text = _text(nb)
-    assert 'mIoU' in text and 'seed' in text.lower()
-    assert _pngs(nb) >= 3  # curves, confusion matrix, inspector
+    evals = sorted((_project(colab) / 'work_dirs' / SEED_30K / 'eval').glob('*_val_*/summary.json'))
+    summaries = {json.loads(p.read_text())['tta']: json.loads(p.read_text()) for p in evals}
+    assert set(summaries) == {'none', 'flip'}  # the report's way and with TTA
+    for s in summaries.values():
+        assert f">{s['mIoU']:.2f}<" in text  # each shown, rounded to 2 decimals
+    assert '>74.72<' in text  # the report's best val mIoU, next to ours
+    assert 'TTA gain' in text and _pngs(nb) >= 3  # curves, confusion matrix, inspector
 
 
-def test_05_submit(smoke_out):
-    nb = _run(smoke_out, '05_submit')
-    text = _text(nb)
-    assert 'submission.zip' in text and 'SHA-256' in text
-    zips = list(Path(smoke_out['params']['WORK_ROOT']).glob('*.zip'))
-    assert len(zips) == 1
+def test_05_submit(colab):
+    nb = _run(colab, '05_submit')
+    _smoke_banner_first(nb)
+    from utils.layout import list_files
     from utils.submit import check_submission
 
-    report = check_submission(zips[0], Path(smoke_out['params']['DATA_ROOT']) / 'test' / 'test_image', progress=False)
-    assert report.ok, report.format()
+    downloads = list((colab['out'] / 'downloads').glob('*.zip'))
+    assert [z.name for z in downloads] == ['submission-SMOKE-not-for-upload.zip']
+    test_images = _runtime_data(colab, '05_submit') / 'test' / 'test_image'
+    with zipfile.ZipFile(downloads[0]) as zf:
+        names = sorted(Path(n).stem for n in zf.namelist() if n.endswith('.png'))
+    assert names == sorted(Path(n).stem for n in list_files(test_images))
+    assert check_submission(downloads[0], test_images, progress=False).ok
+    assert 'do not upload it' in _text(nb)
 
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
@@ -166,24 +213,26 @@ CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason='Debian chromium is not installed (apt-get install chromium)')
-def test_inspector_in_a_real_browser(smoke_out, tmp_path):
-    """JupyterLab on 127.0.0.1, the executed evaluate notebook re-run in headless Chromium, a class picked in the
-    inspector's dropdown: the rendered example image must change."""
+def test_inspector_in_a_real_browser(colab, tmp_path):
+    """JupyterLab on 127.0.0.1 with a fresh stand-in runtime, the evaluate notebook run in headless Chromium, a
+    class picked in the inspector's dropdown: the rendered example image must change."""
     playwright = pytest.importorskip('playwright.sync_api')
     import numpy as np
     from PIL import Image
 
     from jupyter_lab import jupyter_lab
 
-    for name in NOTEBOOKS[:5]:  # alone (`pytest -m browser`) it first runs 00..04 itself
-        if not (smoke_out['out'] / f'{name}.ipynb').is_file():
-            _run(smoke_out, name)
-    with jupyter_lab(smoke_out['out']) as lab, playwright.sync_playwright() as p:
+    for name in NOTEBOOKS[:4]:  # alone (`pytest -m browser`) it first runs 00..03 itself
+        if not (colab['out'] / f'{name}.ipynb').is_file():
+            _run(colab, name)
+    shutil.copy(REPO / 'notebooks' / '04_evaluate.ipynb', colab['out'] / 'browser_04_evaluate.ipynb')
+    env = runtime_env(colab['out'], 'browser_04_evaluate')
+    with jupyter_lab(colab['out'], env=env) as lab, playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
             '--disable-component-update', '--no-first-run'])
         page = browser.new_page(viewport={'width': 1400, 'height': 1000})
-        page.goto(lab.url('lab/tree/04_evaluate.ipynb'))
+        page.goto(lab.url('lab/tree/browser_04_evaluate.ipynb'))
         page.wait_for_selector('text=| Idle', timeout=90_000)
         page.click('.lm-MenuBar-itemLabel:text-is("Run")')
         page.click('.lm-Menu-itemLabel:text-is("Run All Cells")')
@@ -197,10 +246,59 @@ def test_inspector_in_a_real_browser(smoke_out, tmp_path):
         page.select_option('.celebamask-class select', label=labels[-1])  # the best class: another picture
         page.wait_for_timeout(3000)
         example.screenshot(path=str(tmp_path / 'after.png'))
-        page.screenshot(path=str(smoke_out['out'] / 'inspector_browser.png'))
+        page.screenshot(path=str(colab['out'] / 'inspector_browser.png'))
         browser.close()
     before = np.asarray(Image.open(tmp_path / 'before.png').convert('RGB'), dtype=np.int16)
     after = np.asarray(Image.open(tmp_path / 'after.png').convert('RGB'), dtype=np.int16)
     assert before.shape == after.shape and before.std() > 5  # a real picture, not a blank box
     changed = (np.abs(before - after).sum(axis=2) > 30).mean()
     assert changed > 0.01, f'only {changed:.2%} of the pixels changed after picking another class'
+
+
+# --------------------------------------------------------------------------- a step that fails
+def _fails(tmp_path, name: str, params: dict, **env) -> str:
+    """Run ``name`` alone on a fresh runtime of a fresh stand-in Drive; return its error message."""
+    with pytest.raises(NotebookError) as info:
+        run_notebook(name, tmp_path, params, env=runtime_env(tmp_path, name, **env), timeout=600)
+    return str(info.value)
+
+
+def _code(tmp_path) -> str:
+    """The copy of the project on this test's stand-in Drive (there is no network to clone from)."""
+    return first_parameters(tmp_path, smoke=True)['00_setup']['REPO']
+
+
+def test_a_failed_clone_is_one_message(tmp_path):
+    """REPO on GitHub, but no network (this machine has none): the clone fails with git's reason and the fix."""
+    msg = _fails(tmp_path, '00_setup', dict(SMOKE=True, REPO='celebamask-parsing/no-such-repo'))
+    assert 'Getting the code failed: git clone https://github.com/celebamask-parsing/no-such-repo' in msg
+    assert 'check REPO' in msg
+
+
+def test_without_data_a_later_notebook_says_which_to_run(tmp_path):
+    """02 on a runtime (and a Drive) without the dataset: one line naming 01_data_check."""
+    msg = _fails(tmp_path, '02_train_20k', dict(SMOKE=True, REPO=_code(tmp_path)))
+    assert 'StopRun' in msg and 'run 01_data_check first' in msg
+
+
+def test_real_data_without_a_gpu_stops_with_the_menu_path(tmp_path):
+    """DATA_SOURCE set, SMOKE left to decide, no GPU: stops at once, naming the menu path to a T4 runtime."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip('this machine has a GPU')
+    msg = _fails(tmp_path, '00_setup', dict(DATA_SOURCE='1AbCdEfGhIjKlMnOpQrStUvWx', REPO=_code(tmp_path)))
+    assert 'No GPU' in msg and 'Runtime > Change runtime type > T4 GPU' in msg and 'SMOKE = True' in msg
+
+
+def test_a_bad_code_source_stops_in_the_set_up_cell(tmp_path):
+    """REPO pointing at a Drive folder without the project: one message, nothing after it runs."""
+    msg = _fails(tmp_path, '00_setup', dict(SMOKE=True, REPO=str(tmp_path / 'not-the-project')))
+    assert 'Getting the code failed' in msg and 'set REPO' in msg
+
+
+def test_training_without_drive_refuses_unless_allowed(tmp_path):
+    """Drive not mounted in Colab: 02 stops (a disconnect would lose the run) and offers ALLOW_LOCAL_WORK."""
+    params = first_parameters(tmp_path, smoke=True)['00_setup']
+    msg = _fails(tmp_path, '02_train_20k', params, STANDIN_DRIVE_FAIL='1')
+    assert 'Google Drive is not mounted' in msg and 'ALLOW_LOCAL_WORK = True' in msg

@@ -1,4 +1,4 @@
-"""The run plan the notebooks share, the checkpoint picked for evaluation, and the live training-curve hook."""
+"""The run plan the notebooks share (settings given once), the checkpoint picked for evaluation, the live hooks."""
 from __future__ import annotations
 
 import os
@@ -9,32 +9,54 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from utils import checkpoints, config, workflow
+from utils import checkpoints, config, live, workflow
 
 
-def test_plan_smoke_is_automatic_without_a_gpu(monkeypatch, tmp_path):
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    plan = workflow.make_plan(None, 'seed', work_root=tmp_path)
-    assert plan.smoke and not plan.amp and plan.data_source == 'synthetic'
-    assert plan.data_root == tmp_path / 'data' and plan.work_dir_20k.parent == tmp_path
-    assert (plan.iters_20k, plan.iters_30k) == (60, 90) and plan.smoke_options(60) == dict(size=64, max_iters=60)
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
-    real = workflow.make_plan(None, 'seed', data_source='1AbCdEf', data_root=tmp_path / 'd', work_root=tmp_path)
-    assert not real.smoke and real.amp and real.smoke_options(20000) is None
-    assert (real.iters_20k, real.iters_30k) == (None, None)  # the configs' own 20k / 30k
-    assert workflow.make_plan(True, 'seed', work_root=tmp_path).smoke  # an explicit SMOKE wins over the GPU
-    assert list(real.frame().index)[:2] == ['smoke', 'recipe']
+def test_plan_smoke_or_real(tmp_path):
+    """SMOKE when given; else real when something points at real data or a GPU is there; else smoke."""
+    smoke = workflow.make_plan({'WORK_ROOT': str(tmp_path)}, gpu=False)
+    assert smoke.smoke and not smoke.amp and smoke.data_source == 'synthetic'
+    assert smoke.data_root == tmp_path / 'data' and smoke.work_dir_20k.parent == tmp_path
+    assert (smoke.iters_20k, smoke.iters_30k) == (60, 90) and smoke.smoke_options(60) == dict(size=64, max_iters=60)
+    real = workflow.make_plan({'DATA_SOURCE': '1AbCdEf', 'WORK_ROOT': str(tmp_path)}, gpu=False)
+    assert not real.smoke and not real.amp  # real data on a CPU: utils.session stops it
+    gpu = workflow.make_plan({}, gpu=True, colab=True, drive_project=tmp_path / 'drive', content=tmp_path / 'c')
+    assert not gpu.smoke and gpu.amp and gpu.smoke_options(20000) is None and (gpu.iters_20k, gpu.iters_30k) == (None, None)
+    assert gpu.data_root == tmp_path / 'c' / 'data' / 'celebamask' and gpu.work_root == tmp_path / 'drive' / 'work_dirs'
+    assert workflow.make_plan({'SMOKE': True}, gpu=True).smoke  # an explicit SMOKE wins over the GPU
+    assert smoke.submission_zip.name == 'submission-SMOKE-not-for-upload.zip' and gpu.submission_zip.name == 'submission.zip'
 
 
-def test_plan_recipes(tmp_path):
+def test_settings_are_given_once_and_a_value_set_here_wins():
+    """Later notebooks take the run's settings; a parameter set here wins, and the plan says so."""
+    kept = {'SMOKE': True, 'RECIPE': 'seed', 'DATA_SOURCE': '/d/course.zip', 'TTA': 'flip'}
+    plan = workflow.make_plan({}, notebook='04_evaluate', settings=kept)
+    assert plan.smoke and plan.recipe == 'seed' and plan.data_source == '/d/course.zip'
+    assert plan.sources['RECIPE'] == 'settings.json' and plan.sources['ITERS_20K'] == 'default' and not plan.notes
+    other = workflow.make_plan({'RECIPE': 'improved'}, notebook='04_evaluate', settings=kept)
+    assert other.recipe == 'improved' and other.sources['RECIPE'] == 'set here'
+    assert any("RECIPE = 'improved' set here wins over the run's 'seed'" in n for n in other.notes)
+    assert other.settings() == {**kept, 'RECIPE': 'improved'}  # what a first notebook would keep
+    derived = workflow.make_plan({}, gpu=False)
+    assert derived.smoke and derived.settings() == {}  # derived values are never frozen into settings.json
+    html = other.frame().to_html()
+    assert 'set here' in html and 'settings.json' in html and '<caption>' in html
+
+
+def test_plan_recipes_and_bad_values(tmp_path):
     from utils.config import available_configs
 
     for recipe, (stage1, stage2) in config.RECIPES.items():
         assert stage1 in available_configs() and (stage2 is None or stage2 in available_configs()), recipe
-    improved = workflow.make_plan(True, 'improved', work_root=tmp_path)
+    improved = workflow.make_plan({'SMOKE': True, 'RECIPE': 'improved', 'WORK_ROOT': str(tmp_path)})
     assert improved.config_30k is None and improved.work_dir_30k is None and improved.iters_30k is None
-    with pytest.raises(ValueError, match='Unknown RECIPE'):
-        workflow.make_plan(True, 'bogus', work_root=tmp_path)
+    assert improved.tta == 'flip'  # the config's test_tta
+    with pytest.raises(workflow.PlanError, match="Unknown RECIPE 'bogus'"):
+        workflow.make_plan({'RECIPE': 'bogus'})
+    with pytest.raises(workflow.PlanError, match="Unknown TTA 'hflip'"):
+        workflow.make_plan({'TTA': 'hflip'})
+    with pytest.raises(workflow.PlanError, match='ITERS_20K = 0'):
+        workflow.make_plan({'ITERS_20K': 0})
 
 
 def _touch(path: Path, age: float = 0.0) -> Path:
@@ -46,8 +68,8 @@ def _touch(path: Path, age: float = 0.0) -> Path:
 
 
 def test_final_checkpoint_prefers_the_best_of_the_last_stage(tmp_path):
-    plan = workflow.make_plan(True, 'seed', work_root=tmp_path)
-    with pytest.raises(FileNotFoundError, match='run notebook 02'):
+    plan = workflow.make_plan({'SMOKE': True, 'WORK_ROOT': str(tmp_path)})
+    with pytest.raises(FileNotFoundError, match='run 02_train_20k and 03_resume_30k first'):
         workflow.final_checkpoint(plan)
     _touch(plan.work_dir_20k / 'iter_40.pth', 20)
     newest = _touch(plan.work_dir_20k / 'iter_60.pth', 10)
@@ -60,6 +82,11 @@ def test_final_checkpoint_prefers_the_best_of_the_last_stage(tmp_path):
     assert workflow.final_checkpoint(plan) == best2
     table = checkpoints.checkpoint_table(plan.work_dir_20k, plan.work_dir_30k, None)
     assert len(table) == 5 and set(table.work_dir) == {plan.work_dir_20k.name, plan.work_dir_30k.name}
+    chosen = workflow.make_plan({'SMOKE': True, 'WORK_ROOT': str(tmp_path), 'CHECKPOINT': str(best1)})
+    assert workflow.final_checkpoint(chosen) == best1  # CHECKPOINT set in 04/05 wins
+    assert workflow.checkpoint_recipe(best1) == 'seed'
+    with pytest.raises(FileNotFoundError, match='CHECKPOINT = .*does not exist'):
+        workflow.final_checkpoint(workflow.make_plan({'CHECKPOINT': str(tmp_path / 'nope.pth')}))
 
 
 def test_live_curve_hook_redraws_one_output(monkeypatch):
@@ -78,7 +105,7 @@ def test_live_curve_hook_redraws_one_output(monkeypatch):
 
     monkeypatch.setattr(IPython, 'get_ipython', lambda: object())
     monkeypatch.setattr(IPython.display, 'display', display)
-    hook = workflow.LiveCurveHook(interval=2)
+    hook = live.LiveCurveHook(interval=2)
     runner = SimpleNamespace(iter=0)
     for i in range(4):
         runner.iter = i
@@ -97,6 +124,22 @@ def test_live_curve_hook_is_silent_outside_ipython(monkeypatch):
     import IPython
 
     monkeypatch.setattr(IPython, 'get_ipython', lambda: None)
-    hook = workflow.LiveCurveHook(interval=1)
+    hook = live.LiveCurveHook(interval=1)
     hook.after_train_iter(SimpleNamespace(iter=0), 0, outputs={'loss': torch.tensor(1.0)})
     assert hook._handle is None and hook.loss == [(1, 1.0)]
+
+
+def test_progress_bar_hook_counts_iterations_and_reports_val(capsys):
+    """The training cell's bar starts where a resumed run starts and ends at max_iters; val lines are written."""
+    wrapper = SimpleNamespace(get_lr=lambda: {'lr': [0.01]})
+    runner = SimpleNamespace(iter=60, max_iters=90, optim_wrapper=wrapper)
+    hook = live.ProgressBarHook(title='stage 2')
+    hook.before_train(runner)
+    assert hook._bar.n == 60 and hook._bar.total == 90
+    for i in range(60, 90):
+        runner.iter = i
+        hook.after_train_iter(runner, i, outputs={'loss': torch.tensor(0.5)})
+    assert hook._bar.n == 90
+    hook.after_val_epoch(runner, {'mIoU': 21.75})
+    hook.after_train(runner)
+    assert hook._bar is None and 'val mIoU 21.75' in capsys.readouterr().out

@@ -222,6 +222,13 @@ def load_config(config: str | os.PathLike, *, data_root: str | os.PathLike | Non
     return cfg
 
 
+def config_tta(config: str | os.PathLike) -> str:
+    """The test-time augmentation a config asks for (``test_tta``, set once in ``_base_/default_runtime.py``)."""
+    from mmengine.config import Config
+
+    return str(Config.fromfile(str(resolve_config(config))).get('test_tta', 'flip'))
+
+
 def seed_class_weights() -> list[float]:
     """The seed report's hand-picked class weights, read from the seed config (its one home)."""
     from mmengine.config import Config

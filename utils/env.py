@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -13,24 +14,78 @@ from pathlib import Path
 
 from .labels import REPO_ROOT
 
-DRIVE_ROOT = Path('/content/drive/MyDrive')
+#: The runtime's local disk in Colab (``CELEBAMASK_CONTENT`` moves it: the tests' stand-in runtimes do).
+CONTENT = Path(os.environ.get('CELEBAMASK_CONTENT', '/content'))
+DRIVE_MOUNT = CONTENT / 'drive'
+DRIVE_ROOT = DRIVE_MOUNT / 'MyDrive'
+#: This project's folder on Drive: settings.json, the dataset archive, work_dirs, the submission.
 DRIVE_PROJECT = DRIVE_ROOT / 'celebamask-parsing'
+#: Warnings that working runs print and that mean nothing for this project (matched by message).
+KNOWN_HARMLESS = (
+    'You should install ``mmcv`` rather than ``mmcv-lite``',  # mmcv-lite has no compiled ops; none is needed here
+    'would be deprecated soon',  # mmseg's build_loss / build_pixel_sampler
+    'will be deprecated in future',  # mmengine's FileClient
+    'is the alias of "LocalBackend"',
+    'The prefix is not set in metric class',
+    'torch.cuda.amp.GradScaler(args...)` is deprecated',
+    'torch.cuda.amp.autocast(args...)` is deprecated',
+    'Advance dataloader',  # mmengine skipping the batches a resumed run has already seen
+    'Seems like `optimizer.step()` has been overridden',
+    'The draw is False',  # mmseg's visualization hook, which this project does not use
+)
 
 
 def in_colab() -> bool:
-    """True inside a Google Colab runtime."""
+    """True inside a Google Colab runtime (or a stand-in runtime that says it is one)."""
     return 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ or 'COLAB_GPU' in os.environ
 
 
-def mount_drive(mountpoint: str = '/content/drive') -> bool:
-    """Mount Google Drive in Colab (no-op elsewhere); True when Drive is available afterwards."""
+def mount_drive() -> tuple[bool, str]:
+    """Mount Google Drive in Colab; ``(True, '')`` when Drive is there afterwards, else ``(False, why)``."""
     if not in_colab():
-        return False
-    if not DRIVE_ROOT.is_dir():
+        return False, 'not in Colab'
+    if DRIVE_ROOT.is_dir():
+        return True, ''
+    try:
         from google.colab import drive  # type: ignore[import-not-found]
 
-        drive.mount(mountpoint)
-    return DRIVE_ROOT.is_dir()
+        drive.mount(str(DRIVE_MOUNT))
+    except Exception as exc:  # the user declined the permission pop-up, a timeout, a quota error ...
+        return False, f'{type(exc).__name__}: {exc}'
+    return (True, '') if DRIVE_ROOT.is_dir() else (False, f'{DRIVE_ROOT} did not appear after mounting')
+
+
+def quiet_known_warnings() -> None:
+    """Hide the :data:`KNOWN_HARMLESS` warnings, from Python's warnings and from MMEngine's logger (idempotent)."""
+    import warnings
+
+    for text in KNOWN_HARMLESS:
+        warnings.filterwarnings('ignore', message=f'.*{re.escape(text)}')
+    for logger in _mmengine_loggers():
+        if not any(isinstance(f, KnownHarmless) for f in logger.filters):
+            logger.addFilter(KnownHarmless())
+
+
+def _mmengine_loggers() -> list:
+    """MMEngine's loggers that exist now (its MMLogger instances are not in logging's registry)."""
+    import logging
+
+    out = [logging.getLogger('mmengine')]
+    try:
+        from mmengine.logging import MMLogger
+
+        out += list(MMLogger._instance_dict.values())
+    except ImportError:
+        pass
+    return out
+
+
+class KnownHarmless:
+    """A logging filter that drops the :data:`KNOWN_HARMLESS` messages."""
+
+    def filter(self, record) -> bool:
+        message = record.getMessage()
+        return not any(text in message for text in KNOWN_HARMLESS)
 
 
 def default_work_root() -> Path:
@@ -62,8 +117,8 @@ def _first_line(cmd: list[str], pick: int = 0) -> str:
     return out[pick].strip() if len(out) > abs(pick) else 'not found'
 
 
-def environment_table() -> list[tuple[str, str]]:
-    """(item, value) rows: Python, packages, GPU, CUDA, nvcc, gcc, Colab."""
+def environment_table(work_root: str | os.PathLike | None = None) -> list[tuple[str, str]]:
+    """(item, value) rows: Python, packages, GPU, CUDA, nvcc, gcc, Colab, and where work goes."""
     import importlib.metadata as md
 
     import torch
@@ -86,15 +141,15 @@ def environment_table() -> list[tuple[str, str]]:
     else:
         rows.append(('GPU', 'none (CPU only)'))
     rows += [('nvcc', _first_line(['nvcc', '-V'], -1)), ('gcc', _first_line(['gcc', '--version'])),
-             ('Colab', 'yes' if in_colab() else 'no'), ('work root', str(default_work_root()))]
+             ('Colab', 'yes' if in_colab() else 'no'), ('work root', str(work_root or default_work_root()))]
     return rows
 
 
-def environment_frame():
+def environment_frame(work_root: str | os.PathLike | None = None):
     """The environment table as a pandas DataFrame (renders as a table in notebooks)."""
     import pandas as pd
 
-    return pd.DataFrame(environment_table(), columns=['item', 'value']).set_index('item')
+    return pd.DataFrame(environment_table(work_root), columns=['item', 'value']).set_index('item')
 
 
 def main() -> None:

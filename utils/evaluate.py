@@ -229,13 +229,14 @@ def default_out_dir(checkpoint: str | os.PathLike, split: str, tta: str) -> Path
 
 
 # --------------------------------------------------------------------------- evaluate
-def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split: str = 'val', tta: str = 'flip',
+def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split: str = 'val', tta: str | None = None,
              out_dir: str | os.PathLike | None = None, config: str | os.PathLike | None = None,
              batch_size: int = 8, save_masks: bool = True, flops: bool = True, device: str | None = None,
              progress: bool = True, segmenter=None) -> EvalResult:
     """Predict every image of ``split`` with ``checkpoint`` (batched, AMP on GPU, optional TTA), score and save.
 
     Returns an :class:`EvalResult`; the files are written to ``out_dir`` (see the module docstring).
+    ``tta=None``: the config's ``test_tta`` (``'flip'``, set once in ``configs/_base_/default_runtime.py``).
     ``segmenter``: a :class:`utils.inference.Segmenter` already loaded from ``checkpoint``, to reuse it
     (e.g. to compare TTA modes without reloading).
     """
@@ -245,15 +246,17 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
     from .config import ConfigError
     from .inference import TTA_MODES, InferenceError, Segmenter, iter_predictions
 
-    if tta not in TTA_MODES:
+    if tta is not None and tta not in TTA_MODES:
         raise EvaluationError(f'Unknown TTA {tta!r}: choose one of {", ".join(TTA_MODES)}.')
     ck = Path(checkpoint)
     files = split_files(data_root, split)
-    out = Path(out_dir) if out_dir is not None else default_out_dir(ck, split, tta)
     try:
         seg = segmenter if segmenter is not None else Segmenter.from_checkpoint(ck, config=config, device=device)
     except (InferenceError, CheckpointError, ConfigError) as exc:
         raise EvaluationError(str(exc)) from exc
+    if tta is None:
+        tta = str(seg.cfg.get('test_tta', 'flip')) if getattr(seg, 'cfg', None) is not None else 'flip'
+    out = Path(out_dir) if out_dir is not None else default_out_dir(ck, split, tta)
     heads = getattr(seg.model, 'decode_head', None)
     n_out = getattr(heads, 'num_classes', NUM_CLASSES)
     if n_out != NUM_CLASSES:
@@ -389,8 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--config', help='config path or name (default: the config stored in the checkpoint)')
     p.add_argument('--data-root', required=True, help='dataset root in the course layout')
     p.add_argument('--split', default='val', help='labelled split to score (default: val)')
-    p.add_argument('--tta', default='flip', choices=['none', 'flip', 'ms'],
-                   help='test-time augmentation: flip (with the left/right swap, default), ms (3 scales x flip)')
+    p.add_argument('--tta', default=None, choices=['none', 'flip', 'ms'],
+                   help="test-time augmentation (default: the config's test_tta, 'flip' = with the left/right swap; "
+                        "'ms' = 3 scales x flip)")
     p.add_argument('--out', help='results folder (default: <checkpoint folder>/eval/<name>_<split>_<tta>)')
     p.add_argument('--batch-size', type=positive_int, default=8, help='images per forward pass (default 8)')
     p.add_argument('--no-masks', action='store_true', help='do not save the predicted masks')

@@ -367,15 +367,35 @@ def compare_with_seed(result, metric: str = 'IoU', caption: str | None = None, s
                           + _caption(result))
 
 
-def summary_table(result):
-    """aAcc/mIoU/mAcc/mDice of ``result`` next to the seed report's two runs (DataFrame, percent)."""
+def summary_table(result, with_tta=None, styled: bool = True):
+    """aAcc/mIoU/mAcc/mDice next to the seed report's two runs, in percent, rounded to 2 decimals.
+
+    ``result`` is compared with the report as the report measured (no TTA); ``with_tta``, a second result of
+    the same checkpoint with test-time augmentation, adds its row and the gain. A captioned Styler, or the
+    DataFrame when ``styled`` is False.
+    """
     import pandas as pd
 
     seed = load_seed_tables()['summary']
     rows = {f'seed {k}': seed.loc[k, list(SUMMARY_KEYS)] for k in seed.index}
-    s = getattr(result, 'summary', result)
-    rows['ours'] = pd.Series({k: s.get(k) for k in SUMMARY_KEYS})
-    return pd.DataFrame(rows).T.astype(float)
+
+    def summ(r) -> dict:
+        return getattr(r, 'summary', r)
+
+    s = summ(result)
+    rows[f"ours (TTA {s.get('tta', 'none')})" if with_tta is not None else 'ours'] = \
+        pd.Series({k: s.get(k) for k in SUMMARY_KEYS})
+    if with_tta is not None:
+        t = summ(with_tta)
+        rows[f"ours (TTA {t.get('tta')})"] = pd.Series({k: t.get(k) for k in SUMMARY_KEYS})
+        rows['TTA gain'] = pd.Series({k: t.get(k) - s.get(k) for k in SUMMARY_KEYS})
+    df = pd.DataFrame(rows).T.astype(float).round(2)
+    df.index.name = 'run'
+    if not styled:
+        return df
+    split = s.get('split', 'val')
+    return (df.style.format('{:.2f}')
+            .set_caption(f'{split} scores in % (the report measured without TTA; the seed runs are its tables)'))
 
 
 def plot_confusion(result, normalize: bool = True, classes: Sequence[str] = CLASSES, min_show: float = 0.005):

@@ -19,7 +19,7 @@ from pathlib import Path
 from . import checkpoints
 from .config import ConfigError, check_data_root, load_config
 from .dataset import MaskLabelError
-from .env import default_work_dir
+from .env import KnownHarmless, default_work_dir
 from .labels import REPO_ROOT
 from .report import cli_error
 from .stats import resolve_class_weights
@@ -34,6 +34,15 @@ def _runner_class():
 
     class ParsingRunner(Runner):
         """MMEngine Runner whose resume unpickles in full only checkpoints from this project's own work_dirs."""
+
+        def build_logger(self, log_level='INFO', log_file=None, **kwargs):
+            logger = super().build_logger(log_level=log_level, log_file=log_file, **kwargs)
+            if self.cfg.get('quiet_console'):  # the config dump and per-iteration lines go to the log file only
+                logger.addFilter(KnownHarmless())
+                for handler in logger.handlers:
+                    if type(handler) is logging.StreamHandler:
+                        handler.setLevel(logging.WARNING)
+            return logger
 
         def build_model(self, model):
             model = super().build_model(model)
@@ -72,12 +81,13 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
           work_dir: str | os.PathLike | None = None, *, max_iters: int | None = None, amp: bool = False,
           resume: str | os.PathLike | None = 'auto', smoke: bool | dict | None = None,
           cfg_options: dict | None = None, launcher: str = 'none', extra_hooks: list[dict] | None = None,
-          channels_last: bool | None = None) -> dict:
+          channels_last: bool | None = None, quiet: bool = False) -> dict:
     """Train ``config``; returns ``{'work_dir', 'checkpoint', 'best', 'metrics', 'resumed_from', 'log_dir'}``.
 
     ``resume``: ``'auto'`` (newest readable checkpoint in ``work_dir``), ``'none'``/``None``, a
     checkpoint file, or another work_dir (its newest readable checkpoint; used to go 20k -> 30k).
-    ``extra_hooks``: MMEngine hook configs added to the run (e.g. ``utils.workflow.LiveCurveHook``).
+    ``extra_hooks``: MMEngine hook configs added to the run (e.g. ``utils.live.ProgressBarHook``).
+    ``quiet``: MMEngine's config dump and log lines go to the log file only (the notebooks show a progress bar).
     """
     cfg = load_config(config, data_root=data_root, work_dir=work_dir or default_work_dir(config),
                       max_iters=max_iters, amp=amp, smoke=smoke, cfg_options=cfg_options, launcher=launcher,
@@ -97,6 +107,11 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
         cfg.resume, cfg.load_from = True, str(resumed_from)
     if extra_hooks:
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + list(extra_hooks)
+    if quiet:
+        from .env import quiet_known_warnings
+
+        quiet_known_warnings()
+        cfg.quiet_console = True
     _init_cpu_distributed(cfg)
     runner = build_runner(cfg)
     if resumed_from is not None and checkpoints.is_trusted_checkpoint(resumed_from):

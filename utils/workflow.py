@@ -1,39 +1,68 @@
-"""What the notebooks share: the run plan (recipe, smoke or real, where data and work go), live curves, checkpoints.
+"""The run plan the six notebooks share: parameters merged with the run's settings on Drive, and the LR schedule.
 
-A notebook's ``parameters`` cell sets a few knobs; :func:`make_plan` turns them into every path,
-config and iteration count the six notebooks need, so each notebook computes the same plan.
+A notebook's ``parameters`` cell sets a few knobs, most left at ``None``. :func:`make_plan` merges them
+with ``settings.json``, which the first notebook run writes next to the work_dirs (on Drive in Colab), so
+every later notebook, each on its own runtime, works on the same run: a value set in a later parameters
+cell wins there, and the plan says so. :mod:`utils.session` reads and writes the file; this module only
+decides (no I/O), so it is tested on plain dictionaries.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
+from typing import Any
 
 from .checkpoints import final_checkpoint as _final_checkpoint
-from .config import RECIPES, resolve_config
+from .config import RECIPES, config_tta, load_config
 from .labels import REPO_ROOT
 from .layout import SMOKE_SIZE, image_dir, mask_dir
+
+#: The knobs of every notebook's parameters cell (``None`` = the run's setting, else the default).
+PARAMETERS = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA',
+              'CHECKPOINT', 'ALLOW_LOCAL_WORK')
+#: The parameters kept in settings.json (CHECKPOINT and ALLOW_LOCAL_WORK concern one notebook only).
+KEPT = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA')
+#: Smoke runs: iterations of stage 1 and of the resume to stage 2.
+SMOKE_ITERS = (60, 90)
+TTA_MODES = ('none', 'flip', 'ms')
+
+
+class PlanError(ValueError):
+    """A parameter has a value that cannot work; the message names it and the choices."""
 
 
 @dataclass
 class Plan:
-    """Everything a notebook needs to know about this run."""
+    """Everything a notebook needs to know about this run, and where each value came from."""
 
+    notebook: str
     smoke: bool
     recipe: str
     config_20k: str
     config_30k: str | None
-    data_source: str
+    repo: str
+    data_source: str | None
     data_root: Path
-    work_dir_20k: Path
-    work_dir_30k: Path | None
+    work_root: Path
     iters_20k: int | None  # None: the config's own (20,000)
     iters_30k: int | None
     amp: bool
     tta: str
+    checkpoint: Path | None = None
+    allow_local_work: bool = False
+    sources: dict[str, str] = field(default_factory=dict)  # parameter -> 'set here' / 'settings.json' / 'default'
+    chosen: dict[str, Any] = field(default_factory=dict)  # the values set here or in settings.json (not derived)
+    notes: list[str] = field(default_factory=list)
+    keep_dir: Path | None = None  # where settings.json and the dataset copy live (set by utils.session.start)
+
+    @property
+    def work_dir_20k(self) -> Path:
+        return self.work_root / self.config_20k
+
+    @property
+    def work_dir_30k(self) -> Path | None:
+        return self.work_root / self.config_30k if self.config_30k else None
 
     @property
     def test_images(self) -> Path:
@@ -52,60 +81,135 @@ class Plan:
 
     @property
     def submission_zip(self) -> Path:
-        """Where notebook 05 writes the zip: next to the work_dirs (on Drive in Colab)."""
-        return self.work_dir_20k.parent / 'submission.zip'
+        """Where notebook 05 writes the zip, next to the work_dirs; a smoke run's is named so it is never uploaded."""
+        return self.work_root / ('submission-SMOKE-not-for-upload.zip' if self.smoke else 'submission.zip')
+
+    @property
+    def title(self) -> str:
+        """``'seed recipe'`` (``', smoke run'`` added): for plot titles."""
+        return f'{self.recipe} recipe' + (', smoke run' if self.smoke else '')
 
     def smoke_options(self, max_iters: int | None) -> dict | None:
         """The ``smoke=`` argument of :func:`utils.train.train` for this plan."""
         return dict(size=SMOKE_SIZE, max_iters=max_iters) if self.smoke else None
 
+    def settings(self) -> dict[str, Any]:
+        """What settings.json keeps: the values someone chose (here or earlier), never ones derived from defaults."""
+        return {k: (str(v) if isinstance(v, os.PathLike) else v) for k, v in self.chosen.items() if k in KEPT}
+
     def frame(self):
-        """The plan as a two-column table."""
+        """The plan as a table: setting, value, and where the value came from."""
         import pandas as pd
 
-        return pd.DataFrame([(k, str(v)) for k, v in asdict(self).items()], columns=['setting', 'value']).set_index('setting')
+        rows = [('notebook', self.notebook, ''), ('smoke run', self.smoke, self.sources.get('SMOKE', '')),
+                ('recipe', self.recipe, self.sources.get('RECIPE', '')), ('stage-1 config', self.config_20k, ''),
+                ('stage-2 config', self.config_30k or '- (no second stage)', ''),
+                ('code from', self.repo, self.sources.get('REPO', '')),
+                ('data source', self.data_source or '- (set DATA_SOURCE in 01_data_check)',
+                 self.sources.get('DATA_SOURCE', '')),
+                ('data on this runtime', self.data_root, self.sources.get('DATA_ROOT', '')),
+                ('work root (checkpoints)', self.work_root, self.sources.get('WORK_ROOT', '')),
+                ('iterations, stage 1', self.iters_20k or 'the config\'s (20,000)', self.sources.get('ITERS_20K', '')),
+                ('iterations, stage 2', self.iters_30k or ('the config\'s (30,000)' if self.config_30k else '-'),
+                 self.sources.get('ITERS_30K', '')),
+                ('mixed precision (AMP)', self.amp, ''), ('test-time augmentation', self.tta, self.sources.get('TTA', ''))]
+        if self.checkpoint is not None:
+            rows.append(('checkpoint', self.checkpoint, 'set here'))
+        df = pd.DataFrame(rows, columns=['setting', 'value', 'from']).set_index('setting')
+        df['value'] = df['value'].astype(str)
+        return df.style.set_caption(f'The plan of this run ({self.notebook})')
 
 
-def make_plan(smoke: bool | None = None, recipe: str = 'seed', data_source: str | None = None,
-              data_root: str | os.PathLike | None = None, work_root: str | os.PathLike | None = None,
-              iters_20k: int | None = None, iters_30k: int | None = None, tta: str = 'flip',
-              amp: bool | None = None) -> Plan:
-    """Resolve a notebook's parameters. ``smoke=None`` means: smoke run exactly when no CUDA GPU is present."""
-    import torch
+def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', settings: dict[str, Any] | None = None,
+              gpu: bool = False, colab: bool = False, drive_project: str | os.PathLike | None = None,
+              content: str | os.PathLike = '/content', code_from: str = 'this checkout') -> Plan:
+    """Resolve a notebook's parameters against the run's ``settings`` (settings.json) and this runtime.
 
-    from . import env
+    A parameter set here (not ``None``) wins over the setting, and a note says so when they differ.
+    Smoke or real: ``SMOKE`` when given (here or in the settings); otherwise a real run when something
+    points at real data (``DATA_SOURCE``/``DATA_ROOT``) or a GPU is present, and a smoke run on a CPU
+    with nothing pointing at real data. Checking that a real run has a GPU is :mod:`utils.session`'s job.
+    """
+    params = {k: v for k, v in (params or {}).items() if k in PARAMETERS}
+    unknown = set(settings or {}) - set(KEPT) - {'format', 'written_by', 'updated'}
+    settings = {k: v for k, v in (settings or {}).items() if k in KEPT and v is not None}
+    sources: dict[str, str] = {}
+    chosen: dict[str, Any] = {}
+    notes = [f'settings.json has unknown keys {sorted(unknown)}: ignored them.'] if unknown else []
 
+    def pick(name: str, default: Any = None) -> Any:
+        here, kept = params.get(name), settings.get(name)
+        if here is not None:
+            sources[name] = 'set here'
+            chosen[name] = here
+            if kept is not None and kept != here and not (isinstance(here, os.PathLike) and str(here) == kept):
+                notes.append(f'{name} = {here!r} set here wins over the run\'s {kept!r} (settings.json); to change '
+                             'the run itself, set it in 00_setup and run that notebook again.')
+            return here
+        if kept is not None:
+            sources[name] = 'settings.json'
+            chosen[name] = kept
+            return kept
+        sources[name] = 'default'
+        return default
+
+    recipe = pick('RECIPE', 'seed')
     if recipe not in RECIPES:
-        raise ValueError(f'Unknown RECIPE {recipe!r}: choose one of {", ".join(RECIPES)}.')
-    gpu = torch.cuda.is_available()
-    smoke = (not gpu) if smoke is None else bool(smoke)
-    config_20k, config_30k = RECIPES[recipe]
+        raise PlanError(f'Unknown RECIPE {recipe!r}: choose one of {", ".join(map(repr, RECIPES))}.')
+    tta = pick('TTA') or config_tta(RECIPES[recipe][0])
+    if tta not in TTA_MODES:
+        raise PlanError(f'Unknown TTA {tta!r}: choose one of {", ".join(map(repr, TTA_MODES))}.')
+    data_source, data_root = pick('DATA_SOURCE'), pick('DATA_ROOT')
+    smoke = pick('SMOKE')
+    if smoke is None:
+        smoke = not (gpu or data_source or data_root)
+    smoke = bool(smoke)
+    repo = pick('REPO', code_from)
+    keep = Path(drive_project) if drive_project else None
+    work_root = Path(pick('WORK_ROOT', str(keep / 'work_dirs') if keep else
+                          str(REPO_ROOT / 'work_dirs' / ('smoke' if smoke else ''))))
+    if data_root is None:
+        data_root = (Path(content) / 'data' / 'celebamask') if colab else (
+            work_root / 'data' if smoke else REPO_ROOT / 'data' / 'celebamask')
+        sources['DATA_ROOT'] = 'default'
+    if smoke and data_source is None:
+        data_source = 'synthetic'
+    iters_20k, iters_30k = pick('ITERS_20K'), pick('ITERS_30K')
+    for name, value in (('ITERS_20K', iters_20k), ('ITERS_30K', iters_30k)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise PlanError(f'{name} = {value!r}: give a whole number of iterations (at least 1), or None.')
     if smoke:
-        work_root = Path(work_root) if work_root else REPO_ROOT / 'work_dirs' / 'smoke'
-        data_source = data_source or 'synthetic'
-        data_root = Path(data_root) if data_root else work_root / 'data'
-        iters_20k, iters_30k = iters_20k or 60, iters_30k or 90
-    else:
-        work_root = Path(work_root) if work_root else env.default_work_root()
-        data_root = Path(data_root) if data_root else Path('/content/data/celebamask' if env.in_colab()
-                                                           else REPO_ROOT / 'data' / 'celebamask')
-        if not data_source:
-            data_source = str(data_root)
-    return Plan(smoke=smoke, recipe=recipe, config_20k=config_20k, config_30k=config_30k,
-                data_source=str(data_source), data_root=Path(data_root),
-                work_dir_20k=Path(work_root) / config_20k,
-                work_dir_30k=Path(work_root) / config_30k if config_30k else None,
-                iters_20k=iters_20k, iters_30k=iters_30k if config_30k else None,
-                amp=gpu if amp is None else bool(amp and gpu), tta=tta)
+        iters_20k, iters_30k = iters_20k or SMOKE_ITERS[0], iters_30k or SMOKE_ITERS[1]
+    config_20k, config_30k = RECIPES[recipe]
+    checkpoint = params.get('CHECKPOINT')
+    return Plan(notebook=notebook, smoke=smoke, recipe=recipe, config_20k=config_20k, config_30k=config_30k,
+                repo=str(repo), data_source=None if data_source is None else str(data_source),
+                data_root=Path(data_root), work_root=work_root, iters_20k=iters_20k,
+                iters_30k=iters_30k if config_30k else None, amp=gpu, tta=tta,
+                checkpoint=Path(checkpoint) if checkpoint else None,
+                allow_local_work=bool(params.get('ALLOW_LOCAL_WORK')), sources=sources, chosen=chosen, notes=notes)
 
 
 def final_checkpoint(plan: Plan) -> Path:
-    """The checkpoint to evaluate/submit: the best-mIoU one of the last stage that has one, else its newest."""
+    """The checkpoint to evaluate/submit: ``CHECKPOINT`` when set, else the best-mIoU one of the run's last stage."""
+    if plan.checkpoint is not None:
+        if not plan.checkpoint.is_file():
+            raise FileNotFoundError(f'CHECKPOINT = {str(plan.checkpoint)!r} does not exist: check the path, or set '
+                                    'CHECKPOINT = None to use the run\'s final checkpoint.')
+        return plan.checkpoint
     try:
         return _final_checkpoint(plan.work_dir_30k, plan.work_dir_20k)
     except FileNotFoundError:
-        raise FileNotFoundError(f'No checkpoint in {plan.work_dir_30k} or {plan.work_dir_20k}: run notebook 02 '
-                                '(and 03) first.') from None
+        stages = '02_train_20k' + (' and 03_resume_30k' if plan.config_30k else '')
+        raise FileNotFoundError(f'No checkpoint of the {plan.recipe!r} run in {plan.work_root}: run {stages} first'
+                                + (f' (RECIPE = {plan.recipe!r} was set here)' if plan.sources.get('RECIPE') == 'set here'
+                                   else '') + '.') from None
+
+
+def checkpoint_recipe(checkpoint: str | os.PathLike) -> str | None:
+    """The recipe whose work_dir holds ``checkpoint`` (its folder is named after the config), else None."""
+    folder = Path(checkpoint).parent.name
+    return next((name for name, configs in RECIPES.items() if folder in configs), None)
 
 
 # --------------------------------------------------------------------------- the LR/momentum schedule
@@ -117,16 +221,16 @@ def _build_schedulers(cfg, optimizer) -> list:
     return [PARAM_SCHEDULERS.build(dict({'end': max_iters, **s}, optimizer=optimizer)) for s in cfg.param_scheduler]
 
 
-def schedule_trace(config: str, resume_config: str | None = None, every: int = 1):
+def schedule_trace(config: str, resume_config: str | None = None, every: int = 1, *, max_iters: int | None = None,
+                   resume_max_iters: int | None = None, smoke: bool | dict | None = None):
     """LR and momentum used at each iteration of ``config`` (then of ``resume_config`` after resuming).
 
-    Runs the real MMEngine schedulers from the config files on a one-parameter SGD, including the
-    checkpoint round-trip of a resume, and returns a DataFrame with columns iter, lr, momentum, stage.
+    Runs the real MMEngine schedulers of the configs, as :func:`utils.config.load_config` sets them up for
+    this run (``max_iters`` / ``smoke`` shorten them as training would), on a one-parameter SGD, including
+    the checkpoint round-trip of a resume. Returns a DataFrame with columns iter, lr, momentum, stage.
     """
     import pandas as pd
     import torch
-    from mmengine.config import Config
-
 
     rows = []
 
@@ -140,14 +244,14 @@ def schedule_trace(config: str, resume_config: str | None = None, every: int = 1
                 sched.step()
 
     param = torch.nn.Parameter(torch.zeros(1))
-    cfg1 = Config.fromfile(str(resolve_config(config)))
+    cfg1 = load_config(config, work_dir='/tmp/unused', max_iters=max_iters, smoke=smoke)
     opt_kwargs = {k: v for k, v in cfg1.optim_wrapper.optimizer.items() if k != 'type'}
     optimizer = torch.optim.SGD([param], **opt_kwargs)
     schedulers = _build_schedulers(cfg1, optimizer)
     run(cfg1, optimizer, schedulers, 0, 1)
     if resume_config is not None:
         state = dict(optimizer=optimizer.state_dict(), schedulers=[s.state_dict() for s in schedulers])
-        cfg2 = Config.fromfile(str(resolve_config(resume_config)))
+        cfg2 = load_config(resume_config, work_dir='/tmp/unused', max_iters=resume_max_iters, smoke=smoke)
         optimizer2 = torch.optim.SGD([param], **opt_kwargs)
         schedulers2 = _build_schedulers(cfg2, optimizer2)  # built fresh, then resumed, as Runner.resume does
         optimizer2.load_state_dict(state['optimizer'])
@@ -176,55 +280,3 @@ def plot_schedule(trace, title: str = 'LR and momentum schedule'):
     ax.set_title(title)
     fig.tight_layout()
     return fig
-
-
-# --------------------------------------------------------------------------- live curves
-@HOOKS.register_module()
-class LiveCurveHook(Hook):
-    """Redraw the training loss and val mIoU in a notebook output every ``interval`` iterations."""
-
-    priority = 'VERY_LOW'
-
-    def __init__(self, interval: int = 50) -> None:
-        self.interval = max(1, int(interval))
-        self.loss: list[tuple[int, float]] = []
-        self.miou: list[tuple[int, float]] = []
-        self._handle = None
-
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if outputs and 'loss' in outputs:
-            self.loss.append((runner.iter + 1, float(outputs['loss'].detach())))
-        if (runner.iter + 1) % self.interval == 0:
-            self._draw(runner)
-
-    def after_val_epoch(self, runner, metrics=None) -> None:
-        if metrics and 'mIoU' in metrics:
-            self.miou.append((runner.iter, float(metrics['mIoU'])))
-            self._draw(runner)
-
-    def after_train(self, runner) -> None:
-        self._draw(runner)
-
-    def _draw(self, runner) -> None:
-        try:
-            from IPython import get_ipython
-            from IPython.display import display
-        except ImportError:
-            return
-        if get_ipython() is None or not self.loss:
-            return
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(9, 2.8), layout='constrained')
-        a1, a2 = fig.subplots(1, 2)
-        it, loss = zip(*self.loss)
-        a1.plot(it, loss, lw=0.8)
-        a1.set(title=f'training loss (iteration {it[-1]:,})', xlabel='iteration')
-        if self.miou:
-            vi, vm = zip(*self.miou)
-            a2.plot(vi, vm, 'o-')
-        a2.set(title='val mIoU', xlabel='iteration')
-        if self._handle is None:
-            self._handle = display(fig, display_id=True)
-        else:
-            self._handle.update(fig)

@@ -1,6 +1,7 @@
 # Runtime shared by every config: logging, visualisation, environment. (MMSeg's default_runtime, adapted.)
 default_scope = 'mmseg'
-custom_imports = dict(imports=['utils.dataset', 'utils.schedules', 'utils.losses'], allow_failed_imports=False)
+custom_imports = dict(imports=['utils.dataset', 'utils.schedules', 'utils.losses', 'utils.live'],
+                      allow_failed_imports=False)
 env_cfg = dict(
     cudnn_benchmark=True,  # fixed 512x512 inputs: let cuDNN pick the fastest kernels
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
@@ -13,3 +14,4 @@ log_level = 'INFO'
 load_from = None
 resume = False
 custom_hooks = [dict(type='MomentumLoggerHook')]
+test_tta = 'flip'  # the TTA that utils.evaluate, utils.submit and the notebooks use unless told otherwise

@@ -1,0 +1,134 @@
+# %% [markdown]
+# # Set-up: the runtime, the run's settings and the model
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/celebamask-parsing/celebamask-parsing/blob/main/notebooks/00_setup.ipynb)
+#
+# Six notebooks train a face-parsing model on CelebAMask-HQ mini and build a leaderboard submission:
+# `00_setup` (this one), `01_data_check`, `02_train_20k`, `03_resume_30k`, `04_evaluate`, `05_submit`. Open them
+# in that order and press **Runtime > Run all** in each.
+#
+# **Needs:** nothing; this is the first notebook. Choose a GPU runtime first (**Runtime > Change runtime type >
+# T4 GPU**): without one the notebooks only make a *smoke run* on tiny data, and say so in bold.
+#
+# **Google Drive.** Colab gives every open notebook its own runtime, with its own disk, and only Google Drive
+# survives from one notebook to the next and across a disconnect. So the run lives in
+# `MyDrive/celebamask-parsing/`: its settings (`settings.json`, written by the first notebook you run, read by every
+# later one), a copy of the dataset, the checkpoints and the submission. **Run all asks once for permission to
+# use your Drive: allow it.**
+#
+# This notebook records the run's settings, shows the runtime (versions, GPU, CUDA), how much Drive space the run
+# will need, and the model.
+
+# %% tags=["parameters"]
+# Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
+# notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
+SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: decide
+RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved' or 'improved-r101'
+REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
+DATA_SOURCE = None       # 01 only: the course's Drive share link or file id, a zip or folder path, or 'synthetic'
+DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
+WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs)
+ITERS_20K = None         # stage-1 iterations (default: the config's 20,000; 60 in a smoke run)
+ITERS_30K = None         # stage-2 iterations of the seed's resume (default 30,000; 90 in a smoke run)
+TTA = None               # test-time augmentation: 'none', 'flip' (left/right swapped; the default) or 'ms'
+CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
+ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
+
+# %%
+# Set-up, the same in every notebook but for its name: puts this project's code on this runtime, installs what
+# is missing and mounts Google Drive. A step that fails stops the notebook here with one message saying what to do.
+NOTEBOOK = '00_setup'
+import contextlib, importlib.util, io, json, os, shutil, subprocess, sys  # noqa: E401, E402
+from pathlib import Path  # noqa: E402
+
+
+class StopRun(Exception):  # Run All stops at this cell and shows one message, no traceback
+    def _render_traceback_(self):
+        return ['\x1b[1;31m' + line + '\x1b[0m' for line in str(self).splitlines()]
+
+
+CODE_FROM = os.getcwd()
+if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:
+    CONTENT = Path(os.environ.get('CELEBAMASK_CONTENT', '/content'))
+    try:  # Drive keeps the run; Colab asks once for permission
+        from google.colab import drive
+        with contextlib.redirect_stdout(io.StringIO()):
+            drive.mount(str(CONTENT / 'drive'))
+    except Exception as exc:
+        print(f'Google Drive could not be mounted ({exc}).')
+    kept = CONTENT / 'drive' / 'MyDrive' / 'celebamask-parsing' / 'settings.json'
+    CODE_FROM = REPO or (json.loads(kept.read_text()).get('REPO') if kept.is_file() else None) \
+        or 'celebamask-parsing/celebamask-parsing'
+    code = CONTENT / 'celebamask-parsing'
+    if not (code / 'utils').is_dir():
+        if CODE_FROM.startswith('/'):  # a copy of the project kept on Drive
+            if not (Path(CODE_FROM) / 'utils').is_dir():
+                raise StopRun(f'Getting the code failed: {CODE_FROM} holds no copy of this project (no utils/ in it).\n'
+                              'What to do: set REPO to the Drive folder that holds README.md and utils/, or to '
+                              'owner/name on GitHub, then run this cell again.')
+            shutil.copytree(CODE_FROM, code, ignore=shutil.ignore_patterns('.git', '.venv*', 'work_dirs', 'outputs'))
+        else:
+            got = subprocess.run(['git', 'clone', '-q', '--depth', '1', f'https://github.com/{CODE_FROM}.git', str(code)],
+                                 capture_output=True, text=True)
+            if got.returncode:
+                raise StopRun(f'Getting the code failed: git clone https://github.com/{CODE_FROM} said: '
+                              f'{(got.stderr.strip().splitlines() or ["exit code %d" % got.returncode])[-1]}\n'
+                              'What to do: check REPO (owner/name of a public repository, e.g. your fork), or set it to '
+                              'a Drive folder holding a copy of the project, then run this cell again.')
+    os.chdir(code)
+    if any(importlib.util.find_spec(name) is None for name in ('mmseg', 'mmengine', 'mmcv', 'ftfy', 'gdown')):
+        # pin the runtime's own torch, torchvision, numpy and opencv, so that pip can only add what is missing
+        frozen = subprocess.run([sys.executable, '-m', 'pip', 'freeze'], capture_output=True, text=True).stdout
+        Path('/tmp/colab-keep.txt').write_text(''.join(
+            line + '\n' for line in frozen.splitlines()
+            if line.split('==')[0].lower() in ('torch', 'torchvision', 'numpy') or line.lower().startswith('opencv')))
+        got = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '-r', 'requirements.txt',
+                              '-c', '/tmp/colab-keep.txt'], capture_output=True, text=True)
+        if got.returncode:
+            raise StopRun('Installing the requirements failed:\n' + '\n'.join(got.stderr.strip().splitlines()[-3:])
+                          + '\nWhat to do: run this cell again; if it fails again, choose Runtime > Disconnect and '
+                          'delete runtime, then Runtime > Run all.')
+elif Path.cwd().name == 'notebooks':
+    os.chdir('..')
+    CODE_FROM = os.getcwd()
+sys.path.insert(0, os.getcwd())
+from utils import session  # noqa: E402
+
+PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAMETERS}, code_from=CODE_FROM)
+
+# %% [markdown]
+# The table above is the plan every notebook of this run follows; its last column says where each value came
+# from: *set here* (the parameters cell), *settings.json* (an earlier notebook) or *default*. This notebook writes
+# the run's `settings.json`; to change the run later, change a parameter here and run this notebook again.
+#
+# ## The runtime
+# Versions of the stack, the GPU, CUDA and the compilers. The OpenMMLab packages are pure-Python wheels
+# (`mmcv-lite`: no compiled ops are needed for DeepLabV3+), so nothing is built here.
+
+# %%
+session.environment(PLAN)
+
+# %% [markdown]
+# ## What the run keeps on Google Drive
+# Each training stage keeps its three newest checkpoints (a resumable `iter_*.pth` holds the weights and the
+# optimizer's momentum, 349 MB for the R50 model) and the best one (175 MB), plus one more while the next is
+# written. The set-up of `02_train_20k` and `03_resume_30k` checks that Drive has that much free before training.
+
+# %%
+session.drive_budget(PLAN)
+
+# %% [markdown]
+# ## The model
+# DeepLabV3+ reads the image with a dilated ResNet-50 (output stride 8), looks at several scales at once with
+# atrous separable convolutions (rates 12, 24, 36), and sharpens boundaries with low-level features. An auxiliary
+# FCN head on stage 3 helps training only and is dropped at test time.
+
+# %%
+from utils.model import model_summary  # noqa: E402
+
+model_summary(PLAN.config_20k).style.set_caption(f'Parameters of {PLAN.config_20k}')
+
+# %% [markdown]
+# The whole seed model has the report's **43,589,878** trainable parameters.
+#
+# **Next:** open `01_data_check`, set `DATA_SOURCE` there (the course's Drive link), and run it.

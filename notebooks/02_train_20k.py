@@ -1,0 +1,150 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+# ---
+
+# %% [markdown]
+# # Train: stage 1, 20,000 iterations
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/celebamask-parsing/celebamask-parsing/blob/main/notebooks/02_train_20k.ipynb)
+#
+# The seed recipe, in MMSegmentation 1.x terms: DeepLabV3+ R50 from ImageNet weights, batch 4, SGD with
+# class-weighted cross-entropy and **OHEM** (only pixels predicted with confidence below 0.7 are trained on, at
+# least 100,000 per batch, so easy skin and background pixels stop dominating the gradient), and the report's
+# **one-cycle cosine schedule**: the learning rate climbs from 0.01 to 0.1 over the first 40% while momentum dips
+# from 0.9 to 0.85, then both return, the LR down to 1e-6. A high LR in the middle explores, the low end settles.
+# The loss is averaged over all pixels as the report's MMSegmentation 0.22 did (`PixelMeanCrossEntropyLoss`).
+# With `RECIPE = 'improved'` (set in `00_setup`) this notebook trains the improved recipe instead: left/right
+# swapping flips, scale and colour augmentation, data-derived class weights, poly LR.
+#
+# **Needs:** the dataset copy that `01_data_check` kept on Google Drive (unpacked here by the set-up cell), and
+# about 1.6 GB free on Drive for the checkpoints (checked before training starts). On a T4 with mixed precision
+# this stage takes about 4 hours (projected from a measured GPU run, docs/BENCHMARKS.md).
+#
+# **Disconnects.** Checkpoints go to Drive every 2,000 iterations. If the runtime disconnects, open this notebook
+# again and press Run all: it resumes from the newest intact checkpoint.
+
+# %% tags=["parameters"]
+# Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
+# notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
+SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: decide
+RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved' or 'improved-r101'
+REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
+DATA_SOURCE = None       # 01 only: the course's Drive share link or file id, a zip or folder path, or 'synthetic'
+DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
+WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs)
+ITERS_20K = None         # stage-1 iterations (default: the config's 20,000; 60 in a smoke run)
+ITERS_30K = None         # stage-2 iterations of the seed's resume (default 30,000; 90 in a smoke run)
+TTA = None               # test-time augmentation: 'none', 'flip' (left/right swapped; the default) or 'ms'
+CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
+ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
+
+# %%
+# Set-up, the same in every notebook but for its name: puts this project's code on this runtime, installs what
+# is missing and mounts Google Drive. A step that fails stops the notebook here with one message saying what to do.
+NOTEBOOK = '02_train_20k'
+import contextlib, importlib.util, io, json, os, shutil, subprocess, sys  # noqa: E401, E402
+from pathlib import Path  # noqa: E402
+
+
+class StopRun(Exception):  # Run All stops at this cell and shows one message, no traceback
+    def _render_traceback_(self):
+        return ['\x1b[1;31m' + line + '\x1b[0m' for line in str(self).splitlines()]
+
+
+CODE_FROM = os.getcwd()
+if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:
+    CONTENT = Path(os.environ.get('CELEBAMASK_CONTENT', '/content'))
+    try:  # Drive keeps the run; Colab asks once for permission
+        from google.colab import drive
+        with contextlib.redirect_stdout(io.StringIO()):
+            drive.mount(str(CONTENT / 'drive'))
+    except Exception as exc:
+        print(f'Google Drive could not be mounted ({exc}).')
+    kept = CONTENT / 'drive' / 'MyDrive' / 'celebamask-parsing' / 'settings.json'
+    CODE_FROM = REPO or (json.loads(kept.read_text()).get('REPO') if kept.is_file() else None) \
+        or 'celebamask-parsing/celebamask-parsing'
+    code = CONTENT / 'celebamask-parsing'
+    if not (code / 'utils').is_dir():
+        if CODE_FROM.startswith('/'):  # a copy of the project kept on Drive
+            if not (Path(CODE_FROM) / 'utils').is_dir():
+                raise StopRun(f'Getting the code failed: {CODE_FROM} holds no copy of this project (no utils/ in it).\n'
+                              'What to do: set REPO to the Drive folder that holds README.md and utils/, or to '
+                              'owner/name on GitHub, then run this cell again.')
+            shutil.copytree(CODE_FROM, code, ignore=shutil.ignore_patterns('.git', '.venv*', 'work_dirs', 'outputs'))
+        else:
+            got = subprocess.run(['git', 'clone', '-q', '--depth', '1', f'https://github.com/{CODE_FROM}.git', str(code)],
+                                 capture_output=True, text=True)
+            if got.returncode:
+                raise StopRun(f'Getting the code failed: git clone https://github.com/{CODE_FROM} said: '
+                              f'{(got.stderr.strip().splitlines() or ["exit code %d" % got.returncode])[-1]}\n'
+                              'What to do: check REPO (owner/name of a public repository, e.g. your fork), or set it to '
+                              'a Drive folder holding a copy of the project, then run this cell again.')
+    os.chdir(code)
+    if any(importlib.util.find_spec(name) is None for name in ('mmseg', 'mmengine', 'mmcv', 'ftfy', 'gdown')):
+        # pin the runtime's own torch, torchvision, numpy and opencv, so that pip can only add what is missing
+        frozen = subprocess.run([sys.executable, '-m', 'pip', 'freeze'], capture_output=True, text=True).stdout
+        Path('/tmp/colab-keep.txt').write_text(''.join(
+            line + '\n' for line in frozen.splitlines()
+            if line.split('==')[0].lower() in ('torch', 'torchvision', 'numpy') or line.lower().startswith('opencv')))
+        got = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '-r', 'requirements.txt',
+                              '-c', '/tmp/colab-keep.txt'], capture_output=True, text=True)
+        if got.returncode:
+            raise StopRun('Installing the requirements failed:\n' + '\n'.join(got.stderr.strip().splitlines()[-3:])
+                          + '\nWhat to do: run this cell again; if it fails again, choose Runtime > Disconnect and '
+                          'delete runtime, then Runtime > Run all.')
+elif Path.cwd().name == 'notebooks':
+    os.chdir('..')
+    CODE_FROM = os.getcwd()
+sys.path.insert(0, os.getcwd())
+from utils import session  # noqa: E402
+
+PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAMETERS}, code_from=CODE_FROM)
+
+# %% [markdown]
+# ## The schedule, from the real MMEngine schedulers of the config
+# As this run will use them (a smoke run shortens them to its few iterations).
+
+# %%
+from utils.workflow import plot_schedule, schedule_trace  # noqa: E402
+
+plot_schedule(schedule_trace(PLAN.config_20k, every=max(1, (PLAN.iters_20k or 20000) // 400), max_iters=PLAN.iters_20k,
+                             smoke=PLAN.smoke_options(PLAN.iters_20k)),
+              title=f'Stage 1 LR and momentum, {PLAN.title}')
+
+# %% [markdown]
+# ## Train
+# The bar shows the iterations, the ETA, the loss and the LR; the curves redraw as training runs, and val mIoU is
+# added at every validation (every 2,000 iterations). MMEngine's full log (config, every 50 iterations) goes to
+# the log file in the work_dir, named after the run.
+
+# %%
+from utils.train import train  # noqa: E402
+
+stage1 = train(PLAN.config_20k, PLAN.data_root, PLAN.work_dir_20k, max_iters=PLAN.iters_20k, amp=PLAN.amp,
+               resume='auto', smoke=PLAN.smoke_options(PLAN.iters_20k), quiet=True,
+               extra_hooks=[dict(type='ProgressBarHook', title=f'stage 1 ({PLAN.recipe})'),
+                            dict(type='LiveCurveHook', interval=5 if PLAN.smoke else 200,
+                                 title=f'Stage 1, {PLAN.title}')])
+print(f"val after stage 1: {', '.join(f'{k} {v:.2f}' for k, v in stage1['metrics'].items())}")
+print(f"full log: {stage1['log_dir']}")
+
+# %% [markdown]
+# ## Checkpoints and curves
+
+# %%
+from IPython.display import display  # noqa: E402
+from utils.checkpoints import checkpoint_table  # noqa: E402
+from utils.metrics import plot_curves  # noqa: E402
+
+display(checkpoint_table(PLAN.work_dir_20k).style.set_caption(f'Checkpoints on Drive: {PLAN.work_dir_20k}'))
+plot_curves([PLAN.work_dir_20k], title=f'Stage 1 training curves, {PLAN.title}')
+
+# %% [markdown]
+# **Next:** the seed recipe continues to 30,000 iterations in `03_resume_30k`, as the report did; the improved
+# recipes have no second stage, so go on to `04_evaluate`.

@@ -1,0 +1,153 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+# ---
+
+# %% [markdown]
+# # Resume: stage 2, from 20,000 to 30,000 iterations
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/celebamask-parsing/celebamask-parsing/blob/main/notebooks/03_resume_30k.ipynb)
+#
+# The report trained 20k iterations, then resumed to 30k. With the old mmcv hooks the one-cycle schedule was
+# recomputed over the new length, so at iteration 20,000 the LR jumped back to about 0.059 and annealed again: a
+# second, shorter cycle (a warm restart) that let the model leave the minimum it had settled in. MMEngine would
+# instead restore the finished 20k schedule from the checkpoint; this project decides it explicitly: the 30k
+# config recomputes the cycle over 30k, and only step counters come from the checkpoint, so every iteration from
+# 20,000 on gets exactly mmcv's value (tested at each iteration). The improved recipes spend their budget in one
+# 20k run and have no second stage.
+#
+# **Needs:** `02_train_20k` finished (its checkpoints on Drive), the dataset copy of `01_data_check`, and about
+# 1.6 GB more free on Drive. Like stage 1, a disconnect costs at most 2,000 iterations: run this notebook again.
+
+# %% tags=["parameters"]
+# Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
+# notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
+SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: decide
+RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved' or 'improved-r101'
+REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
+DATA_SOURCE = None       # 01 only: the course's Drive share link or file id, a zip or folder path, or 'synthetic'
+DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
+WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs)
+ITERS_20K = None         # stage-1 iterations (default: the config's 20,000; 60 in a smoke run)
+ITERS_30K = None         # stage-2 iterations of the seed's resume (default 30,000; 90 in a smoke run)
+TTA = None               # test-time augmentation: 'none', 'flip' (left/right swapped; the default) or 'ms'
+CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
+ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
+
+# %%
+# Set-up, the same in every notebook but for its name: puts this project's code on this runtime, installs what
+# is missing and mounts Google Drive. A step that fails stops the notebook here with one message saying what to do.
+NOTEBOOK = '03_resume_30k'
+import contextlib, importlib.util, io, json, os, shutil, subprocess, sys  # noqa: E401, E402
+from pathlib import Path  # noqa: E402
+
+
+class StopRun(Exception):  # Run All stops at this cell and shows one message, no traceback
+    def _render_traceback_(self):
+        return ['\x1b[1;31m' + line + '\x1b[0m' for line in str(self).splitlines()]
+
+
+CODE_FROM = os.getcwd()
+if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:
+    CONTENT = Path(os.environ.get('CELEBAMASK_CONTENT', '/content'))
+    try:  # Drive keeps the run; Colab asks once for permission
+        from google.colab import drive
+        with contextlib.redirect_stdout(io.StringIO()):
+            drive.mount(str(CONTENT / 'drive'))
+    except Exception as exc:
+        print(f'Google Drive could not be mounted ({exc}).')
+    kept = CONTENT / 'drive' / 'MyDrive' / 'celebamask-parsing' / 'settings.json'
+    CODE_FROM = REPO or (json.loads(kept.read_text()).get('REPO') if kept.is_file() else None) \
+        or 'celebamask-parsing/celebamask-parsing'
+    code = CONTENT / 'celebamask-parsing'
+    if not (code / 'utils').is_dir():
+        if CODE_FROM.startswith('/'):  # a copy of the project kept on Drive
+            if not (Path(CODE_FROM) / 'utils').is_dir():
+                raise StopRun(f'Getting the code failed: {CODE_FROM} holds no copy of this project (no utils/ in it).\n'
+                              'What to do: set REPO to the Drive folder that holds README.md and utils/, or to '
+                              'owner/name on GitHub, then run this cell again.')
+            shutil.copytree(CODE_FROM, code, ignore=shutil.ignore_patterns('.git', '.venv*', 'work_dirs', 'outputs'))
+        else:
+            got = subprocess.run(['git', 'clone', '-q', '--depth', '1', f'https://github.com/{CODE_FROM}.git', str(code)],
+                                 capture_output=True, text=True)
+            if got.returncode:
+                raise StopRun(f'Getting the code failed: git clone https://github.com/{CODE_FROM} said: '
+                              f'{(got.stderr.strip().splitlines() or ["exit code %d" % got.returncode])[-1]}\n'
+                              'What to do: check REPO (owner/name of a public repository, e.g. your fork), or set it to '
+                              'a Drive folder holding a copy of the project, then run this cell again.')
+    os.chdir(code)
+    if any(importlib.util.find_spec(name) is None for name in ('mmseg', 'mmengine', 'mmcv', 'ftfy', 'gdown')):
+        # pin the runtime's own torch, torchvision, numpy and opencv, so that pip can only add what is missing
+        frozen = subprocess.run([sys.executable, '-m', 'pip', 'freeze'], capture_output=True, text=True).stdout
+        Path('/tmp/colab-keep.txt').write_text(''.join(
+            line + '\n' for line in frozen.splitlines()
+            if line.split('==')[0].lower() in ('torch', 'torchvision', 'numpy') or line.lower().startswith('opencv')))
+        got = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '-r', 'requirements.txt',
+                              '-c', '/tmp/colab-keep.txt'], capture_output=True, text=True)
+        if got.returncode:
+            raise StopRun('Installing the requirements failed:\n' + '\n'.join(got.stderr.strip().splitlines()[-3:])
+                          + '\nWhat to do: run this cell again; if it fails again, choose Runtime > Disconnect and '
+                          'delete runtime, then Runtime > Run all.')
+elif Path.cwd().name == 'notebooks':
+    os.chdir('..')
+    CODE_FROM = os.getcwd()
+sys.path.insert(0, os.getcwd())
+from utils import session  # noqa: E402
+
+PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAMETERS}, code_from=CODE_FROM)
+
+# %% [markdown]
+# ## The schedule of both stages, with the resume point marked
+
+# %%
+from IPython.display import display  # noqa: E402
+from utils.workflow import plot_schedule, schedule_trace  # noqa: E402
+
+if PLAN.config_30k is None:
+    print(f'The {PLAN.recipe!r} recipe has no stage 2: go on to 04_evaluate.')
+else:
+    every = max(1, (PLAN.iters_30k or 30000) // 600)
+    display(plot_schedule(schedule_trace(PLAN.config_20k, PLAN.config_30k, every=every, max_iters=PLAN.iters_20k,
+                                         resume_max_iters=PLAN.iters_30k, smoke=PLAN.smoke_options(PLAN.iters_20k)),
+                          title=f'Stage 1, then resumed: stage 2 ({PLAN.title})'))
+
+# %% [markdown]
+# ## Resume
+# The newest intact checkpoint of stage 2 is used when there is one (a disconnect during stage 2), otherwise the
+# last checkpoint of stage 1. A checkpoint cut off mid-write, or damaged, is skipped with a warning.
+
+# %%
+from utils.checkpoints import find_resume_checkpoint  # noqa: E402
+from utils.train import train  # noqa: E402
+
+if PLAN.config_30k is not None:
+    start = find_resume_checkpoint(PLAN.work_dir_30k, PLAN.work_dir_20k)
+    if start is None:
+        raise session.StopRun(f'No stage-1 checkpoint in {PLAN.work_dir_20k}.\nWhat to do: run 02_train_20k first.')
+    print('resuming from', start)
+    stage2 = train(PLAN.config_30k, PLAN.data_root, PLAN.work_dir_30k, max_iters=PLAN.iters_30k, amp=PLAN.amp,
+                   resume=start, smoke=PLAN.smoke_options(PLAN.iters_20k), quiet=True,
+                   extra_hooks=[dict(type='ProgressBarHook', title=f'stage 2 ({PLAN.recipe})'),
+                                dict(type='LiveCurveHook', interval=5 if PLAN.smoke else 200,
+                                     title=f'Stage 2, {PLAN.title}')])
+    print(f"val after stage 2: {', '.join(f'{k} {v:.2f}' for k, v in stage2['metrics'].items())}")
+    print(f"full log: {stage2['log_dir']}")
+
+# %% [markdown]
+# ## Both stages, with the resume point marked
+
+# %%
+from utils.checkpoints import checkpoint_table  # noqa: E402
+from utils.metrics import plot_curves  # noqa: E402
+
+display(checkpoint_table(PLAN.work_dir_20k, PLAN.work_dir_30k).style.set_caption('Checkpoints on Drive'))
+plot_curves([d for d in (PLAN.work_dir_20k, PLAN.work_dir_30k) if d is not None and d.is_dir()],
+            title=f'Both stages, {PLAN.title}')
+
+# %% [markdown]
+# **Next:** open `04_evaluate`: per-class scores, the comparison with the report, and the inspector.

@@ -1,0 +1,163 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+# ---
+
+# %% [markdown]
+# # Evaluate: per-class IoU, the comparison with the report, and an interactive inspector
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/celebamask-parsing/celebamask-parsing/blob/main/notebooks/04_evaluate.ipynb)
+#
+# One number (mIoU) hides what the model does. This notebook evaluates the run's final checkpoint (the best
+# val mIoU of its last stage) on the val split and breaks the result down: against the reference report's two
+# tables, per class, as a confusion matrix, and image by image in an inspector where you pick a class and browse
+# from the worst image to the best.
+#
+# The report measured without test-time augmentation, so the comparison with it uses none; the gain of flip TTA
+# is shown separately. Flip TTA here swaps the left/right channels of the mirrored prediction, so a flipped left
+# eye counts as a left eye (MMSegmentation's own flip TTA would mix them).
+#
+# **Needs:** a trained checkpoint on Drive (`02_train_20k`, and `03_resume_30k` for the seed recipe) and the
+# dataset copy of `01_data_check`. `CHECKPOINT` in the parameters cell evaluates another `.pth` instead.
+
+# %% tags=["parameters"]
+# Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
+# notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
+SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: decide
+RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved' or 'improved-r101'
+REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
+DATA_SOURCE = None       # 01 only: the course's Drive share link or file id, a zip or folder path, or 'synthetic'
+DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
+WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs)
+ITERS_20K = None         # stage-1 iterations (default: the config's 20,000; 60 in a smoke run)
+ITERS_30K = None         # stage-2 iterations of the seed's resume (default 30,000; 90 in a smoke run)
+TTA = None               # test-time augmentation: 'none', 'flip' (left/right swapped; the default) or 'ms'
+CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
+ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
+
+# %%
+# Set-up, the same in every notebook but for its name: puts this project's code on this runtime, installs what
+# is missing and mounts Google Drive. A step that fails stops the notebook here with one message saying what to do.
+NOTEBOOK = '04_evaluate'
+import contextlib, importlib.util, io, json, os, shutil, subprocess, sys  # noqa: E401, E402
+from pathlib import Path  # noqa: E402
+
+
+class StopRun(Exception):  # Run All stops at this cell and shows one message, no traceback
+    def _render_traceback_(self):
+        return ['\x1b[1;31m' + line + '\x1b[0m' for line in str(self).splitlines()]
+
+
+CODE_FROM = os.getcwd()
+if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:
+    CONTENT = Path(os.environ.get('CELEBAMASK_CONTENT', '/content'))
+    try:  # Drive keeps the run; Colab asks once for permission
+        from google.colab import drive
+        with contextlib.redirect_stdout(io.StringIO()):
+            drive.mount(str(CONTENT / 'drive'))
+    except Exception as exc:
+        print(f'Google Drive could not be mounted ({exc}).')
+    kept = CONTENT / 'drive' / 'MyDrive' / 'celebamask-parsing' / 'settings.json'
+    CODE_FROM = REPO or (json.loads(kept.read_text()).get('REPO') if kept.is_file() else None) \
+        or 'celebamask-parsing/celebamask-parsing'
+    code = CONTENT / 'celebamask-parsing'
+    if not (code / 'utils').is_dir():
+        if CODE_FROM.startswith('/'):  # a copy of the project kept on Drive
+            if not (Path(CODE_FROM) / 'utils').is_dir():
+                raise StopRun(f'Getting the code failed: {CODE_FROM} holds no copy of this project (no utils/ in it).\n'
+                              'What to do: set REPO to the Drive folder that holds README.md and utils/, or to '
+                              'owner/name on GitHub, then run this cell again.')
+            shutil.copytree(CODE_FROM, code, ignore=shutil.ignore_patterns('.git', '.venv*', 'work_dirs', 'outputs'))
+        else:
+            got = subprocess.run(['git', 'clone', '-q', '--depth', '1', f'https://github.com/{CODE_FROM}.git', str(code)],
+                                 capture_output=True, text=True)
+            if got.returncode:
+                raise StopRun(f'Getting the code failed: git clone https://github.com/{CODE_FROM} said: '
+                              f'{(got.stderr.strip().splitlines() or ["exit code %d" % got.returncode])[-1]}\n'
+                              'What to do: check REPO (owner/name of a public repository, e.g. your fork), or set it to '
+                              'a Drive folder holding a copy of the project, then run this cell again.')
+    os.chdir(code)
+    if any(importlib.util.find_spec(name) is None for name in ('mmseg', 'mmengine', 'mmcv', 'ftfy', 'gdown')):
+        # pin the runtime's own torch, torchvision, numpy and opencv, so that pip can only add what is missing
+        frozen = subprocess.run([sys.executable, '-m', 'pip', 'freeze'], capture_output=True, text=True).stdout
+        Path('/tmp/colab-keep.txt').write_text(''.join(
+            line + '\n' for line in frozen.splitlines()
+            if line.split('==')[0].lower() in ('torch', 'torchvision', 'numpy') or line.lower().startswith('opencv')))
+        got = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '-r', 'requirements.txt',
+                              '-c', '/tmp/colab-keep.txt'], capture_output=True, text=True)
+        if got.returncode:
+            raise StopRun('Installing the requirements failed:\n' + '\n'.join(got.stderr.strip().splitlines()[-3:])
+                          + '\nWhat to do: run this cell again; if it fails again, choose Runtime > Disconnect and '
+                          'delete runtime, then Runtime > Run all.')
+elif Path.cwd().name == 'notebooks':
+    os.chdir('..')
+    CODE_FROM = os.getcwd()
+sys.path.insert(0, os.getcwd())
+from utils import session  # noqa: E402
+
+PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAMETERS}, code_from=CODE_FROM)
+
+# %% [markdown]
+# ## Evaluate, as the report did and with test-time augmentation
+
+# %%
+from utils.evaluate import evaluate  # noqa: E402
+from utils.inference import Segmenter  # noqa: E402
+
+CKPT = session.checkpoint(PLAN)
+model = Segmenter.from_checkpoint(CKPT)
+plain = evaluate(CKPT, PLAN.data_root, split='val', tta='none', segmenter=model)
+with_tta = evaluate(CKPT, PLAN.data_root, split='val', tta=PLAN.tta, segmenter=model) if PLAN.tta != 'none' else None
+
+# %% [markdown]
+# ## Against the reference report
+# Its first run (plain loss, 20k) and its best run (class weights + OHEM, 30k), next to ours; the last rows add
+# test-time augmentation and its gain.
+
+# %%
+from utils.metrics import compare_with_seed, per_class_table, plot_confusion, plot_curves, summary_table  # noqa: E402
+
+summary_table(plain, with_tta)
+
+# %%
+compare_with_seed(plain)
+
+# %% [markdown]
+# ## Per class (worst classes outlined)
+
+# %%
+best = with_tta or plain
+per_class_table(best)
+
+# %% [markdown]
+# ## Training curves of both stages
+
+# %%
+plot_curves([d for d in (PLAN.work_dir_20k, PLAN.work_dir_30k) if d is not None and d.is_dir()],
+            title=f'Training curves, {PLAN.title}')
+
+# %% [markdown]
+# ## Confusion matrix
+# Rows are the true class, normalised per row: off-diagonal cells show which classes are taken for which (left
+# for right, hair for hat, neck for skin).
+
+# %%
+plot_confusion(best)
+
+# %% [markdown]
+# ## Inspector
+# Pick a class (sorted from the worst IoU), see how its IoU spreads over the images, and step through the images
+# from worst to best: image, ground truth, prediction and the error map, the class highlighted.
+
+# %%
+from utils.widgets import inspector  # noqa: E402
+
+inspector(best.out_dir, PLAN.data_root)
+
+# %% [markdown]
+# **Next:** open `05_submit` to predict the test set and download the submission zip.

@@ -1,0 +1,145 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+# ---
+
+# %% [markdown]
+# # Submit: predict the test set and build a validated zip
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/celebamask-parsing/celebamask-parsing/blob/main/notebooks/05_submit.ipynb)
+#
+# The leaderboard reads a zip with one single-channel PNG per test image (`100.jpg` -> `100.png`, same size,
+# values 0..18) and scores mIoU over the whole test set. One wrong name, an RGB-coloured PNG or a missing file
+# costs a submission, so the zip is checked before it is offered for download. Prediction is resumable: re-running
+# skips the masks already written for unchanged images.
+#
+# **Needs:** a trained checkpoint on Drive (`02_train_20k`, and `03_resume_30k` for the seed recipe) and the test
+# images from the dataset copy of `01_data_check`. The zip is written next to the work_dirs on Drive. A smoke run's
+# zip is named `submission-SMOKE-not-for-upload.zip`: it is not a submission.
+
+# %% tags=["parameters"]
+# Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
+# notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
+SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: decide
+RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved' or 'improved-r101'
+REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
+DATA_SOURCE = None       # 01 only: the course's Drive share link or file id, a zip or folder path, or 'synthetic'
+DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
+WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs)
+ITERS_20K = None         # stage-1 iterations (default: the config's 20,000; 60 in a smoke run)
+ITERS_30K = None         # stage-2 iterations of the seed's resume (default 30,000; 90 in a smoke run)
+TTA = None               # test-time augmentation: 'none', 'flip' (left/right swapped; the default) or 'ms'
+CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
+ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
+
+# %%
+# Set-up, the same in every notebook but for its name: puts this project's code on this runtime, installs what
+# is missing and mounts Google Drive. A step that fails stops the notebook here with one message saying what to do.
+NOTEBOOK = '05_submit'
+import contextlib, importlib.util, io, json, os, shutil, subprocess, sys  # noqa: E401, E402
+from pathlib import Path  # noqa: E402
+
+
+class StopRun(Exception):  # Run All stops at this cell and shows one message, no traceback
+    def _render_traceback_(self):
+        return ['\x1b[1;31m' + line + '\x1b[0m' for line in str(self).splitlines()]
+
+
+CODE_FROM = os.getcwd()
+if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:
+    CONTENT = Path(os.environ.get('CELEBAMASK_CONTENT', '/content'))
+    try:  # Drive keeps the run; Colab asks once for permission
+        from google.colab import drive
+        with contextlib.redirect_stdout(io.StringIO()):
+            drive.mount(str(CONTENT / 'drive'))
+    except Exception as exc:
+        print(f'Google Drive could not be mounted ({exc}).')
+    kept = CONTENT / 'drive' / 'MyDrive' / 'celebamask-parsing' / 'settings.json'
+    CODE_FROM = REPO or (json.loads(kept.read_text()).get('REPO') if kept.is_file() else None) \
+        or 'celebamask-parsing/celebamask-parsing'
+    code = CONTENT / 'celebamask-parsing'
+    if not (code / 'utils').is_dir():
+        if CODE_FROM.startswith('/'):  # a copy of the project kept on Drive
+            if not (Path(CODE_FROM) / 'utils').is_dir():
+                raise StopRun(f'Getting the code failed: {CODE_FROM} holds no copy of this project (no utils/ in it).\n'
+                              'What to do: set REPO to the Drive folder that holds README.md and utils/, or to '
+                              'owner/name on GitHub, then run this cell again.')
+            shutil.copytree(CODE_FROM, code, ignore=shutil.ignore_patterns('.git', '.venv*', 'work_dirs', 'outputs'))
+        else:
+            got = subprocess.run(['git', 'clone', '-q', '--depth', '1', f'https://github.com/{CODE_FROM}.git', str(code)],
+                                 capture_output=True, text=True)
+            if got.returncode:
+                raise StopRun(f'Getting the code failed: git clone https://github.com/{CODE_FROM} said: '
+                              f'{(got.stderr.strip().splitlines() or ["exit code %d" % got.returncode])[-1]}\n'
+                              'What to do: check REPO (owner/name of a public repository, e.g. your fork), or set it to '
+                              'a Drive folder holding a copy of the project, then run this cell again.')
+    os.chdir(code)
+    if any(importlib.util.find_spec(name) is None for name in ('mmseg', 'mmengine', 'mmcv', 'ftfy', 'gdown')):
+        # pin the runtime's own torch, torchvision, numpy and opencv, so that pip can only add what is missing
+        frozen = subprocess.run([sys.executable, '-m', 'pip', 'freeze'], capture_output=True, text=True).stdout
+        Path('/tmp/colab-keep.txt').write_text(''.join(
+            line + '\n' for line in frozen.splitlines()
+            if line.split('==')[0].lower() in ('torch', 'torchvision', 'numpy') or line.lower().startswith('opencv')))
+        got = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '-r', 'requirements.txt',
+                              '-c', '/tmp/colab-keep.txt'], capture_output=True, text=True)
+        if got.returncode:
+            raise StopRun('Installing the requirements failed:\n' + '\n'.join(got.stderr.strip().splitlines()[-3:])
+                          + '\nWhat to do: run this cell again; if it fails again, choose Runtime > Disconnect and '
+                          'delete runtime, then Runtime > Run all.')
+elif Path.cwd().name == 'notebooks':
+    os.chdir('..')
+    CODE_FROM = os.getcwd()
+sys.path.insert(0, os.getcwd())
+from utils import session  # noqa: E402
+
+PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAMETERS}, code_from=CODE_FROM)
+
+# %% [markdown]
+# ## Predict and zip
+
+# %%
+from utils.submit import make_submission  # noqa: E402
+
+CKPT = session.checkpoint(PLAN)
+submission = make_submission(CKPT, PLAN.test_images, PLAN.submission_zip, tta=PLAN.tta, reference=PLAN.val_masks,
+                             strict=not PLAN.smoke)
+submission
+
+# %% [markdown]
+# ## A look at the predictions
+
+# %%
+from utils.submit import class_histogram, preview_grid  # noqa: E402
+
+preview_grid(submission.zip_path, PLAN.test_images, n=6)
+
+# %% [markdown]
+# The share of pixels predicted per class, next to the val ground truth: a collapsed class (far below its val
+# share) is a problem to find before uploading.
+
+# %%
+class_histogram(submission.zip_path, reference=PLAN.val_masks)
+
+# %% [markdown]
+# ## Download
+# Synthetic data has test masks, so a smoke run can score its own zip with the leaderboard's formula.
+
+# %%
+from IPython.display import display  # noqa: E402
+from utils.submit import offer_download, score_submission  # noqa: E402
+
+if PLAN.test_masks.is_dir():  # synthetic data only: the course's test masks are hidden
+    display(score_submission(submission.zip_path, PLAN.test_masks).to_frame())
+if PLAN.smoke:
+    session.say('**This is a SMOKE zip from a few CPU iterations: do not upload it.**')
+offer_download(submission.zip_path)
+
+# %% [markdown]
+# **Done.** Upload `submission.zip` to the leaderboard. To try the improved recipe, set `RECIPE = 'improved'` in
+# `00_setup`, run it, then `02_train_20k`, `04_evaluate` and `05_submit` again (its checkpoints go to their own
+# work_dir, so the seed run is kept).

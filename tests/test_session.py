@@ -1,0 +1,103 @@
+"""utils.session: one notebook on its own runtime: settings.json, the dataset kept on Drive and unpacked again,
+Drive space, the checkpoint for 04/05, and StopRun's one-message rendering. (Whole notebooks: test_notebooks.py.)"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from utils import session, workflow
+from utils.data import dataset_counts
+
+
+def _plan(tmp_path, **params):
+    plan = workflow.make_plan({'SMOKE': True, 'WORK_ROOT': str(tmp_path / 'work'), **params})
+    plan.keep_dir = tmp_path / 'drive'
+    return plan
+
+
+def test_stop_run_shows_one_message_without_traceback():
+    err = session.StopRun('No GPU: this is a real run.\nWhat to do: Runtime > Change runtime type')
+    lines = err._render_traceback_()  # what IPython shows instead of a traceback
+    assert len(lines) == 2 and 'No GPU' in lines[0] and 'Traceback' not in ''.join(lines)
+
+
+def test_settings_round_trip_and_a_broken_file_is_ignored(tmp_path):
+    path = session.write_settings(tmp_path, {'RECIPE': 'seed', 'SMOKE': True, 'CHECKPOINT': 'x'}, '00_setup')
+    data, problem = session.read_settings(tmp_path)
+    assert problem is None and data['RECIPE'] == 'seed' and data['SMOKE'] is True and 'CHECKPOINT' not in data
+    assert data['written_by'] == '00_setup' and not list(tmp_path.glob('.settings.json.*'))  # written atomically
+    path.write_text('{not json')
+    data, problem = session.read_settings(tmp_path)
+    assert data == {} and 'cannot be read' in problem
+
+
+def test_dataset_kept_on_drive_and_unpacked_on_a_fresh_runtime(synthetic_root, tmp_path, capsys):
+    """01 keeps one archive; a later notebook on a fresh disk unpacks it, checks every file, and counts agree."""
+    plan = _plan(tmp_path, DATA_ROOT=str(synthetic_root), DATA_SOURCE='synthetic')
+    archive = session.keep_dataset(plan, progress=False)
+    info = json.loads(archive.with_name(archive.name + '.json').read_text())
+    assert info['counts'] == dataset_counts(synthetic_root) and info['bytes'] == archive.stat().st_size
+    assert session.keep_dataset(plan, progress=False) == archive and 'already kept' in capsys.readouterr().out
+    fresh = _plan(tmp_path, DATA_ROOT=str(tmp_path / 'runtime2' / 'data'))
+    counts = session.restore_dataset(fresh, plan.keep_dir, progress=False)
+    assert counts == info['counts'] and 'every file checked' in capsys.readouterr().out
+    assert session.restore_dataset(fresh, plan.keep_dir, progress=False) == counts  # second call: counted only
+    assert 'unpacking' not in capsys.readouterr().out
+
+
+def test_no_data_and_no_copy_names_notebook_01(tmp_path):
+    with pytest.raises(session.StopRun, match='run 01_data_check first'):
+        session.restore_dataset(_plan(tmp_path, DATA_ROOT=str(tmp_path / 'nothing')), tmp_path / 'drive')
+
+
+def test_a_damaged_copy_on_drive_stops_with_the_fix(synthetic_root, tmp_path):
+    plan = _plan(tmp_path, DATA_ROOT=str(synthetic_root), DATA_SOURCE='synthetic')
+    archive = session.keep_dataset(plan, progress=False)
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # inside a stored image
+    archive.write_bytes(bytes(data))
+    fresh = _plan(tmp_path, DATA_ROOT=str(tmp_path / 'runtime3' / 'data'))
+    with pytest.raises(session.StopRun, match='(?s)copy on Drive cannot be used: .*damaged.*run 01_data_check again'):
+        session.restore_dataset(fresh, plan.keep_dir, progress=False)
+    assert not (tmp_path / 'runtime3' / 'data').exists()  # nothing half-unpacked is left as the dataset
+
+
+def test_a_folder_in_the_way_is_never_unpacked_over(synthetic_root, tmp_path):
+    plan = _plan(tmp_path, DATA_ROOT=str(synthetic_root), DATA_SOURCE='synthetic')
+    session.keep_dataset(plan, progress=False)
+    in_the_way = tmp_path / 'runtime4' / 'data'
+    in_the_way.mkdir(parents=True)
+    (in_the_way / 'notes.txt').write_text('mine')
+    with pytest.raises(session.StopRun, match='holds no complete dataset'):
+        session.restore_dataset(_plan(tmp_path, DATA_ROOT=str(in_the_way)), plan.keep_dir, progress=False)
+    assert (in_the_way / 'notes.txt').read_text() == 'mine'
+
+
+def test_stage_need_follows_the_measured_checkpoint_sizes():
+    """R50: 4 resumable checkpoints at the peak (349 MB each, measured) plus the best (175 MB)."""
+    need = session.stage_need_bytes('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512')
+    assert 4 * 349e6 + 174e6 < need < 4 * 352e6 + 178e6
+    r101 = session.stage_need_bytes('deeplabv3plus_r101-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512')
+    assert r101 > 1.4 * need
+
+
+def test_drive_space_is_checked_before_training(tmp_path, monkeypatch):
+    plan = _plan(tmp_path)
+    monkeypatch.setattr(session, 'stage_need_bytes', lambda config: 10 * 2**30)
+    monkeypatch.setattr(shutil, 'disk_usage', lambda p: shutil._ntuple_diskusage(20 * 2**30, 19 * 2**30, 2**30))
+    with pytest.raises(session.StopRun, match='1.0 GB free; this stage needs about 10.0 GB'):
+        session.check_drive_space(plan, '02_train_20k')
+
+
+def test_checkpoint_of_another_recipe_is_said(tmp_path, capsys):
+    improved = workflow.make_plan({'SMOKE': True, 'RECIPE': 'improved', 'WORK_ROOT': str(tmp_path)})
+    seed_best = tmp_path / workflow.make_plan({'SMOKE': True}).config_20k / 'best_mIoU_iter_60.pth'
+    seed_best.parent.mkdir(parents=True)
+    seed_best.write_bytes(b'x')
+    chosen = workflow.make_plan({'SMOKE': True, 'RECIPE': 'improved', 'CHECKPOINT': str(seed_best)})
+    assert session.checkpoint(chosen) == seed_best
+    assert "comes from a 'seed' work_dir, while this run's recipe is 'improved'" in capsys.readouterr().out
+    with pytest.raises(session.StopRun, match="No checkpoint of the 'improved' run"):
+        session.checkpoint(improved)
