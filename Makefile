@@ -32,6 +32,7 @@ notebooks: install
 # the requirements installed the way the notebooks' set-up cell installs them; then the six notebooks, each on a
 # fresh stand-in runtime.
 colab-check: $(VENV_COLAB)/.installed
+	$(VENV_COLAB)/bin/python -m pytest -q -p no:cacheprovider tests/test_pretrained.py tests/test_compat.py
 	$(VENV_COLAB)/bin/python -m scripts.run_notebooks --smoke --out outputs/colab-check
 $(VENV_COLAB)/.installed: requirements.txt
 	$(PYTHON_COLAB) -m venv $(VENV_COLAB)
@@ -40,7 +41,7 @@ $(VENV_COLAB)/.installed: requirements.txt
 	    pandas matplotlib opencv-python-headless ipykernel
 	$(VENV_COLAB)/bin/python -m pip freeze | grep -iE '^(torch|torchvision|numpy|opencv-[a-z-]+)==' > $(VENV_COLAB)/keep.txt
 	$(VENV_COLAB)/bin/python -m pip install -q -r requirements.txt -c $(VENV_COLAB)/keep.txt
-	$(VENV_COLAB)/bin/python -m pip install -q -c $(VENV_COLAB)/keep.txt jupytext
+	$(VENV_COLAB)/bin/python -m pip install -q -c $(VENV_COLAB)/keep.txt jupytext pytest timm
 	$(VENV_COLAB)/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 

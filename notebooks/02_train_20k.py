@@ -126,11 +126,12 @@ plot_schedule(schedule_trace(PLAN.config_20k, every=max(1, (PLAN.iters_20k or 20
 # %%
 from utils.train import train  # noqa: E402
 
-stage1 = train(PLAN.config_20k, PLAN.data_root, PLAN.work_dir_20k, max_iters=PLAN.iters_20k, amp=PLAN.amp,
-               resume='auto', smoke=PLAN.smoke_options(PLAN.iters_20k), quiet=True,
-               extra_hooks=[dict(type='ProgressBarHook', title=f'stage 1 ({PLAN.recipe})'),
-                            dict(type='LiveCurveHook', interval=5 if PLAN.smoke else 200,
-                                 title=f'Stage 1, {PLAN.title}')])
+with session.guard():  # a known failure (data, checkpoint, weights) stops here with one message
+    stage1 = train(PLAN.config_20k, PLAN.data_root, PLAN.work_dir_20k, max_iters=PLAN.iters_20k, amp=PLAN.amp,
+                   resume='auto', smoke=PLAN.smoke_options(PLAN.iters_20k), quiet=True,
+                   extra_hooks=[dict(type='ProgressBarHook', title=f'stage 1 ({PLAN.recipe})'),
+                                dict(type='LiveCurveHook', interval=5 if PLAN.smoke else 200,
+                                     title=f'Stage 1, {PLAN.title}')])
 print(f"val after stage 1: {', '.join(f'{k} {v:.2f}' for k, v in stage1['metrics'].items())}")
 print(f"full log: {stage1['log_dir']}")
 

@@ -130,11 +130,12 @@ if PLAN.config_30k is not None:
     if start is None:
         raise session.StopRun(f'No stage-1 checkpoint in {PLAN.work_dir_20k}.\nWhat to do: run 02_train_20k first.')
     print('resuming from', start)
-    stage2 = train(PLAN.config_30k, PLAN.data_root, PLAN.work_dir_30k, max_iters=PLAN.iters_30k, amp=PLAN.amp,
-                   resume=start, smoke=PLAN.smoke_options(PLAN.iters_20k), quiet=True,
-                   extra_hooks=[dict(type='ProgressBarHook', title=f'stage 2 ({PLAN.recipe})'),
-                                dict(type='LiveCurveHook', interval=5 if PLAN.smoke else 200,
-                                     title=f'Stage 2, {PLAN.title}')])
+    with session.guard():
+        stage2 = train(PLAN.config_30k, PLAN.data_root, PLAN.work_dir_30k, max_iters=PLAN.iters_30k, amp=PLAN.amp,
+                       resume=start, smoke=PLAN.smoke_options(PLAN.iters_20k), quiet=True,
+                       extra_hooks=[dict(type='ProgressBarHook', title=f'stage 2 ({PLAN.recipe})'),
+                                    dict(type='LiveCurveHook', interval=5 if PLAN.smoke else 200,
+                                         title=f'Stage 2, {PLAN.title}')])
     print(f"val after stage 2: {', '.join(f'{k} {v:.2f}' for k, v in stage2['metrics'].items())}")
     print(f"full log: {stage2['log_dir']}")
 

@@ -110,9 +110,10 @@ from utils.evaluate import evaluate  # noqa: E402
 from utils.inference import Segmenter  # noqa: E402
 
 CKPT = session.checkpoint(PLAN)
-model = Segmenter.from_checkpoint(CKPT)
-plain = evaluate(CKPT, PLAN.data_root, split='val', tta='none', segmenter=model)
-with_tta = evaluate(CKPT, PLAN.data_root, split='val', tta=PLAN.tta, segmenter=model) if PLAN.tta != 'none' else None
+with session.guard():
+    model = Segmenter.from_checkpoint(CKPT)
+    plain = evaluate(CKPT, PLAN.data_root, split='val', tta='none', segmenter=model)
+    with_tta = evaluate(CKPT, PLAN.data_root, split='val', tta=PLAN.tta, segmenter=model) if PLAN.tta != 'none' else None
 
 # %% [markdown]
 # ## Against the reference report

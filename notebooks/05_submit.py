@@ -106,8 +106,9 @@ PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAME
 from utils.submit import make_submission  # noqa: E402
 
 CKPT = session.checkpoint(PLAN)
-submission = make_submission(CKPT, PLAN.test_images, PLAN.submission_zip, tta=PLAN.tta, reference=PLAN.val_masks,
-                             strict=not PLAN.smoke)
+with session.guard():
+    submission = make_submission(CKPT, PLAN.test_images, PLAN.submission_zip, tta=PLAN.tta, reference=PLAN.val_masks,
+                                 strict=not PLAN.smoke)
 submission
 
 # %% [markdown]

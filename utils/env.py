@@ -95,6 +95,13 @@ def default_work_root() -> Path:
     return REPO_ROOT / 'work_dirs'
 
 
+def pretrained_cache() -> Path:
+    """Where ImageNet backbone weights are kept once downloaded: on Drive in Colab (every runtime reuses them)."""
+    if in_colab() and DRIVE_ROOT.is_dir():
+        return DRIVE_PROJECT / 'pretrained'
+    return Path.home() / '.cache' / 'celebamask-parsing' / 'pretrained'
+
+
 def default_work_dir(config: str | os.PathLike) -> Path:
     """``<work root>/<config name>``, MMSeg's convention."""
     return default_work_root() / Path(config).stem

@@ -14,6 +14,7 @@ A step that cannot work raises :class:`StopRun`: Run All stops at that cell with
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ import time
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import env
 from .labels import REPO_ROOT
@@ -317,6 +318,28 @@ def checkpoint(plan: Plan) -> Path:
               f'evaluating it anyway, with the {other!r} config.')
     print(f'checkpoint: {path}')
     return path
+
+
+# --------------------------------------------------------------------------- one message for known failures
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Within this block a known failure (bad data, checkpoint, config, weights) stops the notebook with one message."""
+    from .checkpoints import CheckpointError
+    from .config import ConfigError
+    from .dataset import MaskLabelError
+    from .evaluate import EvaluationError
+    from .inference import InferenceError
+    from .layout import DataError
+    from .pretrained import PretrainedError
+    from .report import one_message
+    from .submit.common import SubmitError
+
+    known = (CheckpointError, ConfigError, DataError, EvaluationError, InferenceError, MaskLabelError,
+             PretrainedError, SubmitError, FileNotFoundError)
+    try:
+        yield
+    except known as exc:
+        raise StopRun(one_message(exc, known)) from None
 
 
 # --------------------------------------------------------------------------- what the notebooks show

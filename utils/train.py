@@ -19,8 +19,9 @@ from pathlib import Path
 from . import checkpoints
 from .config import ConfigError, check_data_root, load_config
 from .dataset import MaskLabelError
-from .env import KnownHarmless, default_work_dir
+from .env import KnownHarmless, default_work_dir, pretrained_cache
 from .labels import REPO_ROOT
+from .pretrained import PretrainedError, prepare_pretrained
 from .report import cli_error
 from .stats import resolve_class_weights
 
@@ -101,6 +102,9 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
         make_synthetic_dataset(root, size=int(cfg.model.data_preprocessor['size'][0]))
     check_data_root(root)
     resolve_class_weights(cfg, root)
+    said = prepare_pretrained(cfg, pretrained_cache())  # ImageNet weights: a kept copy, else two sources
+    if said:
+        print(said)
     checkpoints.claim_work_dir(cfg.work_dir)  # before any resume: a folder of foreign checkpoints is refused
     resumed_from = _resolve_resume(resume, cfg.work_dir)
     if resumed_from is not None:
@@ -195,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     except Exception as exc:  # one message naming the file and the fix; the traceback only with --debug
-        return cli_error(exc, (ConfigError, checkpoints.CheckpointError, FileNotFoundError, MaskLabelError), a.debug)
+        return cli_error(exc, (ConfigError, checkpoints.CheckpointError, FileNotFoundError, MaskLabelError,
+                               PretrainedError), a.debug)
     print(f"work_dir: {result['work_dir']}\nlast checkpoint: {result['checkpoint']}\n"
           f"best checkpoint: {result['best']}\nval metrics: {result['metrics']}")
     return 0

@@ -1,0 +1,112 @@
+"""Backbone ImageNet weights: a kept copy first, then OpenMMLab, then the Hugging Face hub (timm) with a key
+mapping proven equal on random weights. No network here: the sources are stand-ins that write files."""
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+
+import utils  # noqa: F401  (mmcv-lite shim before mmseg)
+from utils import pretrained
+
+HAS_TIMM = importlib.util.find_spec('timm') is not None and importlib.util.find_spec('torchvision') is not None
+
+
+def _resnetv1c_state(depth: int = 50) -> dict:
+    from mmseg.models.backbones import ResNetV1c
+
+    return ResNetV1c(depth=depth).state_dict()
+
+
+@pytest.fixture
+def sources(monkeypatch):
+    """Stand-in sources: each records its calls, and fails or writes ResNetV1c weights as told."""
+    calls, behaviour = [], {'download.openmmlab.com': 'ok', 'the Hugging Face hub (timm, Gluon ResNet-C)': 'ok'}
+
+    def make(name):
+        def download(backbone, target):
+            calls.append(name)
+            if behaviour[name] == 'fail':
+                raise OSError('Network is unreachable')
+            if behaviour[name] == 'junk':
+                target.write_bytes(b'<html>quota exceeded</html>')
+                return
+            torch.save({'state_dict': _resnetv1c_state()}, target)
+        return download
+
+    monkeypatch.setattr(pretrained, 'SOURCES', {n: make(n) for n in behaviour})
+    return calls, behaviour
+
+
+def test_first_source_is_kept_and_reused(sources, tmp_path):
+    calls, _ = sources
+    path, said = pretrained.fetch_backbone('resnet50_v1c', tmp_path)
+    assert path == tmp_path / 'resnet50_v1c.pth' and said.startswith('download.openmmlab.com')
+    path2, said2 = pretrained.fetch_backbone('resnet50_v1c', tmp_path)
+    assert path2 == path and said2.startswith('kept copy') and calls == ['download.openmmlab.com']
+    assert not list(tmp_path.glob('*.part'))
+
+
+def test_falls_back_to_the_hub_and_says_so(sources, tmp_path):
+    calls, behaviour = sources
+    behaviour['download.openmmlab.com'] = 'fail'
+    path, said = pretrained.fetch_backbone('resnet50_v1c', tmp_path)
+    assert 'Hugging Face' in said and path.is_file() and len(calls) == 2
+
+
+def test_a_junk_download_is_not_kept(sources, tmp_path):
+    """An HTML page instead of weights is rejected (weights-only load), and the next source is tried."""
+    calls, behaviour = sources
+    behaviour['download.openmmlab.com'] = 'junk'
+    path, said = pretrained.fetch_backbone('resnet50_v1c', tmp_path)
+    assert 'Hugging Face' in said and pretrained._usable(path, 'resnet50_v1c')
+
+
+def test_no_source_is_one_clear_error(sources, tmp_path):
+    _, behaviour = sources
+    behaviour.update({k: 'fail' for k in behaviour})
+    with pytest.raises(pretrained.PretrainedError, match='download.openmmlab.com: OSError.*Hugging Face.*internet'):
+        pretrained.fetch_backbone('resnet50_v1c', tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_prepare_points_the_config_at_the_local_copy(sources, tmp_path):
+    from utils.config import load_config
+
+    cfg = load_config('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512', work_dir=tmp_path / 'w')
+    said = pretrained.prepare_pretrained(cfg, tmp_path / 'cache')
+    assert cfg.model.pretrained == str(tmp_path / 'cache' / 'resnet50_v1c.pth') and 'open-mmlab://resnet50_v1c' in said
+    smoke = load_config('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512', work_dir=tmp_path / 'w', smoke=True)
+    assert pretrained.prepare_pretrained(smoke, tmp_path / 'cache') is None  # random init: nothing to fetch
+
+
+def test_key_mapping_on_a_timm_style_state_dict():
+    """The deep stem's names move to stem.*, the final stem BN to stem.7, fc is dropped, layers keep their names."""
+    state = {'conv1.0.weight': 1, 'conv1.1.running_mean': 2, 'conv1.6.weight': 3, 'bn1.bias': 4,
+             'layer1.0.conv1.weight': 5, 'layer4.2.downsample.1.weight': 6, 'fc.weight': 7, 'fc.bias': 8}
+    assert pretrained.timm_to_resnetv1c(state) == {'stem.0.weight': 1, 'stem.1.running_mean': 2, 'stem.6.weight': 3,
+                                                   'stem.7.bias': 4, 'layer1.0.conv1.weight': 5,
+                                                   'layer4.2.downsample.1.weight': 6}
+    with pytest.raises(ValueError, match='unexpected key'):
+        pretrained.timm_to_resnetv1c({'head.weight': 1})
+
+
+@pytest.mark.skipif(not HAS_TIMM, reason='timm (and torchvision) not installed; `make colab-check` runs it')
+@pytest.mark.parametrize('depth, name', [(50, 'resnet50c'), (101, 'resnet101c')])
+def test_mapped_timm_weights_give_the_same_features(depth, name):
+    """timm's ResNet-C with random weights, mapped into MMSeg's ResNetV1c: the same features (no download)."""
+    import timm
+    from mmseg.models.backbones import ResNetV1c
+
+    torch.manual_seed(0)
+    theirs = timm.create_model(name, pretrained=False).eval()
+    for m in theirs.modules():  # random BN statistics, so that a wrong mapping cannot hide behind identity BNs
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+    ours = ResNetV1c(depth=depth).eval()
+    missing, unexpected = ours.load_state_dict(pretrained.timm_to_resnetv1c(theirs.state_dict()), strict=True)
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x)[-1], theirs.forward_features(x), rtol=1e-4, atol=1e-4)
