@@ -105,8 +105,9 @@ def test_mapped_timm_weights_give_the_same_features(depth, name):
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 1.5)
-    ours = ResNetV1c(depth=depth).eval()
-    missing, unexpected = ours.load_state_dict(pretrained.timm_to_resnetv1c(theirs.state_dict()), strict=True)
+    ours = ResNetV1c(depth=depth)
+    ours.eval()  # MMSeg's ResNet.train() returns None, so not chained
+    ours.load_state_dict(pretrained.timm_to_resnetv1c(theirs.state_dict()), strict=True)
     x = torch.randn(2, 3, 96, 96)
     with torch.no_grad():
         torch.testing.assert_close(ours(x)[-1], theirs.forward_features(x), rtol=1e-4, atol=1e-4)
