@@ -1,0 +1,96 @@
+"""What each transform of a training pipeline costs, and how many images/s the DataLoader delivers per worker count.
+
+    python scripts/bench_pipeline.py [--config NAME] [--images 64] [--repeat 3] [--workers 0 1 2] [--out bench.json]
+
+On synthetic 512 px faces written as real JPG/PNG files (so decoding costs what it costs on the course data),
+each transform of the config's train pipeline is timed in turn on the same samples (median ms per image),
+then the real MMEngine DataLoader of that config is timed with each worker count (images/s after the first
+batch). A T4 with AMP trains the R50 recipes at about 10 images/s (0.4 s per batch of 4, docs/BENCHMARKS.md),
+which is the rate the loader must beat on Colab's 2 vCPUs.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+DEFAULT = 'deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512'
+T4_NEEDS = 10.0  # images/s: 4 images per 0.4 s iteration (AMP + channels_last, projected from the H200)
+
+
+def time_transforms(cfg, root: Path, images: int, repeat: int) -> list[tuple[str, float]]:
+    """``[(transform, median ms per image)]`` for the config's train pipeline, applied in order."""
+    import numpy as np
+    from mmseg.registry import TRANSFORMS
+
+    from utils.layout import image_dir, list_files, mask_dir
+
+    steps = [(t['type'], TRANSFORMS.build(copy.deepcopy(t))) for t in cfg.train_dataloader.dataset.pipeline]
+    names = list_files(image_dir(root, 'train'), ('.jpg',))[:images]
+    per_step: dict[int, list[float]] = {i: [] for i in range(len(steps))}
+    rng = np.random.default_rng(0)
+    for _ in range(repeat):
+        for name in names:
+            np.random.seed(int(rng.integers(1 << 31)))
+            results = dict(img_path=str(image_dir(root, 'train') / name),
+                           seg_map_path=str(mask_dir(root, 'train') / name.replace('.jpg', '.png')),
+                           reduce_zero_label=False, seg_fields=[])
+            for i, (_, step) in enumerate(steps):
+                t = time.perf_counter()
+                results = step(results)
+                per_step[i].append((time.perf_counter() - t) * 1000)
+    return [(steps[i][0], statistics.median(v)) for i, v in per_step.items()]
+
+
+def run(config: str = DEFAULT, images: int = 64, repeat: int = 3, workers: tuple[int, ...] = (0, 1, 2),
+        batches: int = 16) -> dict:
+    import cv2
+
+    from utils.bench import bench_config, bench_loader, device_name
+    from utils.model import init_registries
+    from utils.synthetic import make_synthetic_dataset
+
+    init_registries()
+    with tempfile.TemporaryDirectory(prefix='bench-pipe-') as tmp:
+        root = make_synthetic_dataset(Path(tmp) / 'data', images, 4, 0, size=512, progress=False)
+        cfg = bench_config(config, root, 512, 4)
+        cv2.setNumThreads(0)  # as MMEngine sets it in each worker (env_cfg.mp_cfg.opencv_num_threads)
+        steps = time_transforms(cfg, root, images, repeat)
+        loader = [bench_loader(cfg, w, False, batches) for w in workers]
+    return dict(config=config, device=device_name(), images=images, repeat=repeat, transforms_ms=steps,
+                total_ms=sum(ms for _, ms in steps), loader=loader, t4_needs_images_per_s=T4_NEEDS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--config', default=DEFAULT, help=f'config name or path (default {DEFAULT})')
+    p.add_argument('--images', type=int, default=64, help='synthetic 512 px train images (default 64)')
+    p.add_argument('--repeat', type=int, default=3, help='passes over the images for the per-transform times')
+    p.add_argument('--workers', type=int, nargs='+', default=[0, 1, 2], help='DataLoader worker counts')
+    p.add_argument('--batches', type=int, default=16, help='batches of 4 timed per worker count')
+    p.add_argument('--out', help='save the result as JSON here')
+    a = p.parse_args(argv)
+    r = run(a.config, a.images, a.repeat, tuple(a.workers), a.batches)
+    print(f"{r['config']} on {r['device']}: median ms per 512 px image, transform by transform")
+    for name, ms in r['transforms_ms']:
+        print(f'  {name:<24} {ms:7.2f} ms')
+    print(f"  {'all (one core)':<24} {r['total_ms']:7.2f} ms = {1000 / r['total_ms']:.1f} images/s")
+    for x in r['loader']:
+        print(f"  DataLoader, {x['workers']} workers: {x['images_per_s']:.1f} images/s (a T4 needs about {T4_NEEDS:.0f})")
+    if a.out:
+        Path(a.out).write_text(json.dumps(r, indent=2))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
