@@ -170,3 +170,19 @@ def nonnegative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f'{value} must be 0 or more')
     return value
+
+
+def os_error_text(exc: OSError) -> str:
+    """An operating-system error as one sentence that names the file and what to check."""
+    where = f' {exc.filename}' if exc.filename else ''
+    return (f'cannot access{where}: {exc.strerror or exc}. Check the path, its permissions and the free disk space, '
+            'then run the same command again.')
+
+
+def human_bytes(n: float) -> str:
+    """``313.0 MB`` style size."""
+    for unit in ('B', 'KB', 'MB', 'GB'):
+        if n < 1024 or unit == 'GB':
+            return f'{n:.0f} {unit}' if unit == 'B' else f'{n:.1f} {unit}'
+        n /= 1024
+    return f'{n:.1f} GB'

@@ -5,7 +5,7 @@ import argparse
 import sys
 import warnings
 
-from ..report import cli_error
+from ..report import cli_error, nonnegative_int, os_error_text, positive_int
 from .check import check_dataset
 from .common import SYNTHETIC_FULL, DataError
 from .convert import convert
@@ -19,29 +19,6 @@ USAGE = """Get the CelebAMask-HQ mini dataset onto local disk in the course layo
     python -m utils.data check DIR [--expect 5000,1000,1000]
     python -m utils.data fix-rgb MASK_DIR --out DIR    # colour (RGB) masks -> palette index masks
 """
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not a whole number') from None
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1 (argparse names the option in its error)."""
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'{value} is not allowed: give a positive whole number (at least 1)')
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: a whole number of at least 0."""
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'{value} is not allowed: give 0 or a positive whole number')
-    return value
 
 
 def _three(text: str, minimum: int) -> tuple[int, ...]:
@@ -78,13 +55,6 @@ def _split_arg(text: str) -> tuple[float, ...]:
     return tuple(int(v) if v.is_integer() and v > 1 else v for v in vals)
 
 
-def os_error(exc: OSError) -> DataError:
-    """An operating-system error as one message that names the file and what to check."""
-    where = f' {exc.filename}' if exc.filename else ''
-    return DataError(f'cannot access{where}: {exc.strerror or exc}. Check the path, its permissions and the free '
-                     'disk space, then run the same command again.')
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='python -m utils.data', description=USAGE.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -109,14 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help='counts (5000,1000,1000) or ratios (0.7,0.15,0.15); default: course sizes')
     c.add_argument('--seed', type=int, default=0, help='shuffle seed for counts/ratios')
     c.add_argument('--size', type=positive_int, default=512, help='output size in pixels (default 512)')
-    c.add_argument('--workers', type=non_negative_int, default=None, help='processes (default: auto; 0 = inline)')
+    c.add_argument('--workers', type=nonnegative_int, default=None, help='processes (default: auto; 0 = inline)')
     c.add_argument('--quiet', action='store_true', help='no progress bars')
 
     k = sub.add_parser('check', help='verify a dataset folder (reads only; exit code 1 on failure)')
     k.add_argument('root', help='dataset folder in the course layout')
     k.add_argument('--expect', type=expect_arg, default='5000,1000,1000',
                    help="expected train,val,test image counts, a warning only (default 5000,1000,1000; 'none')")
-    k.add_argument('--workers', type=non_negative_int, default=None, help='processes (default: auto; 0 = inline)')
+    k.add_argument('--workers', type=nonnegative_int, default=None, help='processes (default: auto; 0 = inline)')
     k.add_argument('--max-files', type=positive_int, default=5, help='files listed per problem')
     k.add_argument('--quiet', action='store_true', help='no progress bar')
 
@@ -157,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print('interrupted; nothing half-written was left at the target.', file=sys.stderr)
         return 130
     except OSError as e:
-        return cli_error(e if args.debug else os_error(e), DataError, args.debug)
+        return cli_error(e if args.debug else DataError(os_error_text(e)), DataError, args.debug)
     except Exception as e:  # the CLI names the problem instead of dumping a traceback
         return cli_error(e, DataError, args.debug)
     return 0

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..layout import SMOKE_SIZE, SPLITS, DataError, image_dir, list_files, mask_dir
+from ..report import human_bytes
 
 __all__ = ['DataError', 'EXPECTED_COUNTS', 'SYNTHETIC_DEFAULTS', 'SYNTHETIC_FULL', 'JUNK_DIRS', 'stems',
            'progress_bar', 'is_dataset', 'dataset_counts', 'STAGING_MARK', 'make_staging', 'clean_staging',
@@ -54,15 +55,6 @@ def is_dataset(root: str | os.PathLike) -> bool:
 def dataset_counts(root: str | os.PathLike) -> dict[str, int]:
     """Number of ``.jpg`` images per split."""
     return {s: len(list_files(image_dir(root, s), ('.jpg',))) for s in SPLITS}
-
-
-def human_bytes(n: float) -> str:
-    """``313.0 MB`` style size."""
-    for unit in ('B', 'KB', 'MB', 'GB'):
-        if n < 1024 or unit == 'GB':
-            return f'{n:.0f} {unit}' if unit == 'B' else f'{n:.1f} {unit}'
-        n /= 1024
-    return f'{n:.1f} GB'
 
 
 def positive(name: str, value: int | None) -> int | None:

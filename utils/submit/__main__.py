@@ -6,7 +6,7 @@ import sys
 
 from ..checkpoints import CheckpointError
 from ..inference import TTA_MODES, InferenceError
-from ..report import cli_error
+from ..report import cli_error, os_error_text, positive_int
 from .check import check_submission
 from .common import SubmitError
 from .package import SubmissionCheckError, make_submission
@@ -21,24 +21,6 @@ USAGE = """Predict the test images and build a validated leaderboard zip; check 
 
 
 _COMMANDS = ('predict', 'check', 'score')
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1 (argparse names the option in its error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not a whole number; give a positive integer, e.g. 8') from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'{value} is not allowed; give a positive integer (at least 1), e.g. 8')
-    return value
-
-
-def os_error(exc: OSError) -> SubmitError:
-    """An operating-system error as one message that names the file and what to check."""
-    where = f' {exc.filename}' if exc.filename else ''
-    return SubmitError(f'cannot access{where}: {exc.strerror or exc}. Check the path, its permissions and the free '
-                       'disk space, then run the same command again.')
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f'error: {e}', file=sys.stderr)
         return 1
     except OSError as e:
-        return cli_error(e if args.debug else os_error(e), SubmitError, args.debug)
+        return cli_error(e if args.debug else SubmitError(os_error_text(e)), SubmitError, args.debug)
     except Exception as e:
         return cli_error(e, (SubmitError, CheckpointError, InferenceError), args.debug)
     return 0

@@ -106,14 +106,6 @@ def checkpoint_sha256(path: Path) -> str:
     return _SHA_CACHE[key]
 
 
-def human_bytes(n: float) -> str:
-    for unit in ('B', 'KB', 'MB', 'GB'):
-        if n < 1024 or unit == 'GB':
-            return f'{n:.0f} {unit}' if unit == 'B' else f'{n:.1f} {unit}'
-        n /= 1024
-    return f'{n:.1f} GB'
-
-
 def is_inside(path: Path, folder: Path) -> bool:
     path, folder = path.resolve(), folder.resolve()
     return path == folder or folder in path.parents

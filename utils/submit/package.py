@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from .check import SubmissionReport, check_submission
+from ..report import human_bytes
 from .common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
-                     file_sha256, human_bytes, is_inside, list_images, mask_name, read_manifest, record_zip)
+                     file_sha256, is_inside, list_images, mask_name, read_manifest, record_zip)
 from .predict import PredictResult, predict_folder
 
 
