@@ -119,8 +119,8 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
     if problem:
         plan.notes.append(problem)
     if plan.smoke:
-        say('**SMOKE RUN: tiny synthetic-sized data and a few dozen CPU iterations. Its numbers mean nothing; '
-             'it only shows that every step works.** (For the real run choose a GPU runtime and leave SMOKE = None.)')
+        say('**SMOKE RUN: tiny data and a few dozen CPU iterations. Its numbers mean nothing; it only shows that '
+            'every step works.** (For the real run choose a GPU runtime and leave SMOKE = None.)')
     elif not plan.amp:
         why_real = ' and '.join(f'{k} = {plan.chosen[k]!r}' for k in ('SMOKE', 'DATA_SOURCE', 'DATA_ROOT')
                                 if k in plan.chosen) or 'the run'
