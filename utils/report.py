@@ -150,26 +150,24 @@ def one_message(exc: BaseException, known: type[BaseException] | tuple[type[Base
     return f'{type(exc).__name__}: {text} (run again with --debug for the full traceback)'
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (the error names the option)."""
+def _at_least(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f'{text!r} is not a whole number') from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'{value} must be at least 1')
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f'{value} must be at least {minimum}')
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (argparse's error names the option)."""
+    return _at_least(text, 1)
 
 
 def nonnegative_int(text: str) -> int:
-    """argparse type: an integer >= 0 (the error names the option)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not a whole number') from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'{value} must be 0 or more')
-    return value
+    """argparse type: an integer >= 0 (argparse's error names the option)."""
+    return _at_least(text, 0)
 
 
 def os_error_text(exc: OSError) -> str:
