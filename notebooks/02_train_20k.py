@@ -111,11 +111,9 @@ PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAME
 # As this run will use them (a smoke run shortens them to its few iterations).
 
 # %%
-from utils.workflow import plot_schedule, schedule_trace  # noqa: E402
+from utils.workflow import schedule_figure  # noqa: E402
 
-plot_schedule(schedule_trace(PLAN.config_20k, every=max(1, (PLAN.iters_20k or 20000) // 400), max_iters=PLAN.iters_20k,
-                             smoke=PLAN.smoke_options(PLAN.iters_20k)),
-              title=f'Stage 1 LR and momentum, {PLAN.title}')
+schedule_figure(PLAN, stages=1)
 
 # %% [markdown]
 # ## Train
@@ -124,16 +122,7 @@ plot_schedule(schedule_trace(PLAN.config_20k, every=max(1, (PLAN.iters_20k or 20
 # the log file in the work_dir, named after the run.
 
 # %%
-from utils.train import train  # noqa: E402
-
-with session.guard():  # a known failure (data, checkpoint, weights) stops here with one message
-    stage1 = train(PLAN.config_20k, PLAN.data_root, PLAN.work_dir_20k, max_iters=PLAN.iters_20k, amp=PLAN.amp,
-                   resume='auto', smoke=PLAN.smoke_options(PLAN.iters_20k), quiet=True,
-                   extra_hooks=[dict(type='ProgressBarHook', title=f'stage 1 ({PLAN.recipe})'),
-                                dict(type='LiveCurveHook', interval=5 if PLAN.smoke else 200,
-                                     title=f'Stage 1, {PLAN.title}')])
-print(f"val after stage 1: {', '.join(f'{k} {v:.2f}' for k, v in stage1['metrics'].items())}")
-print(f"full log: {stage1['log_dir']}")
+stage1 = session.train_stage(PLAN, 1)
 
 # %% [markdown]
 # ## Checkpoints and curves

@@ -105,50 +105,29 @@ PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAME
 # ## The schedule of both stages, with the resume point marked
 
 # %%
-from IPython.display import display  # noqa: E402
-from utils.workflow import plot_schedule, schedule_trace  # noqa: E402
+from utils.workflow import schedule_figure  # noqa: E402
 
-if PLAN.config_30k is None:
-    print(f'The {PLAN.recipe!r} recipe has no stage 2: go on to 04_evaluate.')
-else:
-    every = max(1, (PLAN.iters_30k or 30000) // 600)
-    display(plot_schedule(schedule_trace(PLAN.config_20k, PLAN.config_30k, every=every, max_iters=PLAN.iters_20k,
-                                         resume_max_iters=PLAN.iters_30k, smoke=PLAN.smoke_options(PLAN.iters_20k)),
-                          title=f'Stage 1, then resumed: stage 2 ({PLAN.title})'))
+schedule_figure(PLAN, stages=2)
 
 # %% [markdown]
 # ## Resume
 # The newest intact checkpoint of stage 2 is used when there is one (a disconnect during stage 2), otherwise the
-# last checkpoint of stage 1. A checkpoint cut off mid-write, or damaged, is skipped with a warning.
+# last checkpoint of stage 1. A checkpoint cut off mid-write, or damaged, is skipped with a warning. A recipe
+# without a second stage says so and trains nothing.
 
 # %%
-from utils.checkpoints import find_resume_checkpoint  # noqa: E402
-from utils.train import train  # noqa: E402
-
-if PLAN.config_30k is not None:
-    start = find_resume_checkpoint(PLAN.work_dir_30k, PLAN.work_dir_20k)
-    if start is None:
-        raise session.StopRun(f'No stage-1 checkpoint in {PLAN.work_dir_20k}.\nWhat to do: run 02_train_20k first.')
-    print('resuming from', start)
-    with session.guard():
-        stage2 = train(PLAN.config_30k, PLAN.data_root, PLAN.work_dir_30k, max_iters=PLAN.iters_30k, amp=PLAN.amp,
-                       resume=start, smoke=PLAN.smoke_options(PLAN.iters_20k), quiet=True,
-                       extra_hooks=[dict(type='ProgressBarHook', title=f'stage 2 ({PLAN.recipe})'),
-                                    dict(type='LiveCurveHook', interval=5 if PLAN.smoke else 200,
-                                         title=f'Stage 2, {PLAN.title}')])
-    print(f"val after stage 2: {', '.join(f'{k} {v:.2f}' for k, v in stage2['metrics'].items())}")
-    print(f"full log: {stage2['log_dir']}")
+stage2 = session.train_stage(PLAN, 2)
 
 # %% [markdown]
 # ## Both stages, with the resume point marked
 
 # %%
+from IPython.display import display  # noqa: E402
 from utils.checkpoints import checkpoint_table  # noqa: E402
 from utils.metrics import plot_curves  # noqa: E402
 
-display(checkpoint_table(PLAN.work_dir_20k, PLAN.work_dir_30k).style.set_caption('Checkpoints on Drive'))
-plot_curves([d for d in (PLAN.work_dir_20k, PLAN.work_dir_30k) if d is not None and d.is_dir()],
-            title=f'Both stages, {PLAN.title}')
+display(checkpoint_table(*PLAN.trained_work_dirs).style.set_caption('Checkpoints on Drive'))
+plot_curves(PLAN.trained_work_dirs, title=f'Both stages, {PLAN.title}')
 
 # %% [markdown]
 # **Next:** open `04_evaluate`: per-class scores, the comparison with the report, and the inspector.

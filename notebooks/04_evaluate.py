@@ -139,8 +139,7 @@ per_class_table(best)
 # ## Training curves of both stages
 
 # %%
-plot_curves([d for d in (PLAN.work_dir_20k, PLAN.work_dir_30k) if d is not None and d.is_dir()],
-            title=f'Training curves, {PLAN.title}')
+plot_curves(PLAN.trained_work_dirs, title=f'Training curves, {PLAN.title}')
 
 # %% [markdown]
 # ## Confusion matrix

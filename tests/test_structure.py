@@ -11,8 +11,9 @@ import pytest
 UTILS = Path(__file__).resolve().parent.parent / 'utils'
 MAX_LEVELS = 7
 MAX_LINES = 600
-#: modules whose job includes training (gpu_check trains 300 AMP iterations to prove the GPU path)
-TRAINERS = {'utils.train', 'utils.gpu_check'}
+#: modules whose job includes training (gpu_check trains 300 AMP iterations to prove the GPU path; session runs
+#: the training stages of notebooks 02 and 03)
+TRAINERS = {'utils.train', 'utils.gpu_check', 'utils.session'}
 
 
 def module_name(path: Path) -> str:

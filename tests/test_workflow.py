@@ -143,3 +143,15 @@ def test_progress_bar_hook_counts_iterations_and_reports_val(capsys):
     hook.after_val_epoch(runner, {'mIoU': 21.75})
     hook.after_train(runner)
     assert hook._bar is None and 'val mIoU 21.75' in capsys.readouterr().out
+
+
+def test_schedule_figure_shows_this_runs_schedule():
+    """02 and 03 plot the schedule the run will use: a smoke run's own 60 (+ 30) iterations, the resume marked."""
+    smoke = workflow.make_plan({'SMOKE': True})
+    one = workflow.schedule_figure(smoke, stages=1)
+    assert one.axes[0].get_title() == 'Stage 1 LR and momentum, seed recipe, smoke run'
+    assert max(one.axes[0].lines[0].get_xdata()) == 59  # 60 iterations, not the config's 20,000
+    both = workflow.schedule_figure(smoke, stages=2)
+    assert any('resume at 60' in t.get_text() for t in both.axes[0].texts)
+    assert max(both.axes[0].lines[0].get_xdata()) == 89
+    assert workflow.schedule_figure(workflow.make_plan({'SMOKE': True, 'RECIPE': 'improved'}), stages=2) is None

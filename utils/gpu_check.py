@@ -167,13 +167,11 @@ def t4_fit(recipe: str, root: Path, sizes: dict, cap_gb: float, channels_last: b
 
 # --------------------------------------------------------------------------- 4. AMP + resume
 def _scalars(log_dir: Path) -> dict[int, dict]:
-    """Training scalars of one run by step (``vis_data/scalars.json``)."""
-    rows: dict[int, dict] = {}
-    for line in (Path(log_dir) / 'vis_data' / 'scalars.json').read_text().splitlines():
-        rec = json.loads(line)
-        if 'lr' in rec:
-            rows[int(rec['step'])] = rec
-    return rows
+    """Training scalars of one run by step, as :func:`utils.metrics.read_scalars` reads MMEngine's log."""
+    from .metrics import read_scalars
+
+    rows = read_scalars(log_dir).train.to_dict('records')
+    return {int(r['step']): {k: v for k, v in r.items() if v == v} for r in rows}  # v == v drops NaN (not logged)
 
 
 def amp_resume_check(root: Path, work: Path, sizes: dict, amp: bool) -> dict:

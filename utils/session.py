@@ -342,6 +342,37 @@ def guard() -> Iterator[None]:
         raise StopRun(one_message(exc, known)) from None
 
 
+# --------------------------------------------------------------------------- training, as 02 and 03 run it
+def train_stage(plan: Plan, stage: int) -> dict | None:
+    """Train stage 1 (02) or resume into stage 2 (03) as the plan says, with a progress bar and live curves.
+
+    Stage 1 resumes its own newest intact checkpoint after a disconnect; stage 2 continues from its own, else
+    from stage 1's last. Returns :func:`utils.train.train`'s result (None: the recipe has no stage 2).
+    """
+    from .checkpoints import find_resume_checkpoint
+    from .train import train
+
+    if stage == 1:
+        config, work_dir, iters, resume = plan.config_20k, plan.work_dir_20k, plan.iters_20k, 'auto'
+    elif plan.config_30k is None:
+        print(f'The {plan.recipe!r} recipe has no stage 2: go on to 04_evaluate.')
+        return None
+    else:
+        config, work_dir, iters = plan.config_30k, plan.work_dir_30k, plan.iters_30k
+        resume = find_resume_checkpoint(plan.work_dir_30k, plan.work_dir_20k)
+        if resume is None:
+            raise StopRun(f'No stage-1 checkpoint in {plan.work_dir_20k}.\nWhat to do: run 02_train_20k first.')
+        print('resuming from', resume)
+    hooks = [dict(type='ProgressBarHook', title=f'stage {stage} ({plan.recipe})'),
+             dict(type='LiveCurveHook', interval=5 if plan.smoke else 200, title=f'Stage {stage}, {plan.title}')]
+    with guard():  # a known failure (data, checkpoint, weights) stops here with one message
+        result = train(config, plan.data_root, work_dir, max_iters=iters, amp=plan.amp, resume=resume,
+                       smoke=plan.smoke_options(plan.iters_20k), quiet=True, extra_hooks=hooks)
+    print(f"val after stage {stage}: {', '.join(f'{k} {v:.2f}' for k, v in result['metrics'].items())}")
+    print(f"full log: {result['log_dir']}")
+    return result
+
+
 # --------------------------------------------------------------------------- what the notebooks show
 def environment(plan: Plan):
     """The versions / GPU / CUDA / nvcc / gcc table, with this run's work root (a captioned table)."""

@@ -65,6 +65,11 @@ class Plan:
         return self.work_root / self.config_30k if self.config_30k else None
 
     @property
+    def trained_work_dirs(self) -> list[Path]:
+        """The stage work_dirs that exist, stage 1 first (what the curves and checkpoint tables show)."""
+        return [d for d in (self.work_dir_20k, self.work_dir_30k) if d is not None and d.is_dir()]
+
+    @property
     def test_images(self) -> Path:
         """The test images to predict (``<data_root>/test/test_image``)."""
         return image_dir(self.data_root, 'test')
@@ -280,3 +285,19 @@ def plot_schedule(trace, title: str = 'LR and momentum schedule'):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def schedule_figure(plan: Plan, stages: int = 1):
+    """The LR/momentum schedule this run will use: stage 1, or both stages with the resume marked (``stages=2``).
+
+    None when the recipe has no second stage. A smoke run shows its own short schedule.
+    """
+    both = stages == 2
+    if both and plan.config_30k is None:
+        return None
+    total = (plan.iters_30k or 30000) if both else (plan.iters_20k or 20000)
+    trace = schedule_trace(plan.config_20k, plan.config_30k if both else None, every=max(1, total // 500),
+                           max_iters=plan.iters_20k, resume_max_iters=plan.iters_30k if both else None,
+                           smoke=plan.smoke_options(plan.iters_20k))
+    title = (f'Stage 1, then resumed: stage 2 ({plan.title})' if both else f'Stage 1 LR and momentum, {plan.title}')
+    return plot_schedule(trace, title=title)
