@@ -99,9 +99,9 @@ def test_seed_configs_are_unchanged_by_the_family():
 def test_aug_pipeline_order_and_values():
     cfg = _cfg(R50_TOP)
     types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
-    assert types == ['LoadImageFromFile', 'LoadAnnotations', 'CheckSegLabels', 'RandomResize', 'RandomCrop',
-                     'RandomFlip', 'PhotoMetricDistortion', 'PackSegInputs']
-    rr, crop = _step(cfg, 'RandomResize'), _step(cfg, 'RandomCrop')
+    assert types == ['LoadImageFromFile', 'LoadAnnotations', 'CheckSegLabels', 'RandomResize', 'FastRandomCrop',
+                     'RandomFlip', 'FastPhotoMetricDistortion', 'PackSegInputs']
+    rr, crop = _step(cfg, 'RandomResize'), _step(cfg, 'FastRandomCrop')
     assert tuple(rr['scale']) == (512, 512) and tuple(rr['ratio_range']) == (0.5, 2.0) and rr['keep_ratio']
     assert tuple(crop['crop_size']) == (512, 512) and crop['cat_max_ratio'] == 0.75
     # test/val stay a plain 512 resize: no augmentation at evaluation time
@@ -114,7 +114,7 @@ def test_aug_pipeline_order_and_values():
 def test_apply_smoke_scales_the_aug_pipeline():
     cfg = _cfg(R50_TOP, smoke=dict(size=64, max_iters=4))
     assert tuple(_step(cfg, 'RandomResize')['scale']) == (64, 64)
-    assert tuple(_step(cfg, 'RandomCrop')['crop_size']) == (64, 64)
+    assert tuple(_step(cfg, 'FastRandomCrop')['crop_size']) == (64, 64)
     assert tuple(cfg.model.data_preprocessor['size']) == (64, 64)
     assert cfg.model.pretrained is None
     assert all(s['end'] <= 1000 for s in cfg.param_scheduler)
@@ -175,7 +175,7 @@ def test_random_resize_and_crop_keep_labels_valid_and_shapes_right(seed):
     import random
 
     cfg = _cfg(R50_TOP, smoke=dict(size=64, max_iters=4))
-    resize, crop = _transform(_step(cfg, 'RandomResize')), _transform(_step(cfg, 'RandomCrop'))
+    resize, crop = _transform(_step(cfg, 'RandomResize')), _transform(_step(cfg, 'FastRandomCrop'))
     np.random.seed(seed)
     random.seed(seed)
     img, mask = _crafted(64, seed)
@@ -195,7 +195,7 @@ def test_random_resize_spans_the_ratio_range():
 
 
 def test_photometric_distortion_changes_image_only():
-    pmd = _transform(_step(_cfg(R50_TOP), 'PhotoMetricDistortion'))
+    pmd = _transform(_step(_cfg(R50_TOP), 'FastPhotoMetricDistortion'))
     np.random.seed(0)
     img, mask = _crafted()
     changed = 0

@@ -106,7 +106,7 @@ def apply_smoke(cfg, size: int = SMOKE_SIZE, max_iters: int = SMOKE_ITERS) -> No
         loader['persistent_workers'] = False
         loader['pin_memory'] = False
         for node in walk_dicts(loader.get('dataset')):
-            if node.get('type') in ('Resize', 'RandomResize', 'RandomCrop', 'RandomChoiceResize'):
+            if node.get('type') in ('Resize', 'RandomResize', 'RandomCrop', 'FastRandomCrop', 'RandomChoiceResize'):
                 for key in ('scale', 'crop_size', 'scales'):
                     if key in node and node[key] is not None:
                         node[key] = ([scaled(s) for s in node[key]] if key == 'scales' else scaled(node[key]))

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 
 def init_registries() -> None:
-    """Register MMSeg's and this project's modules (dataset, losses, schedules) and make 'mmseg' the default scope."""
+    """Register MMSeg's and this project's modules (dataset, transforms, losses, schedules); 'mmseg' is the default scope."""
     from . import compat  # noqa: F401  (the mmcv-lite shim, before mmseg is imported)
     import mmseg  # noqa: F401
     from mmengine.registry import init_default_scope
 
-    from . import dataset, losses, schedules  # noqa: F401  (registrations)
+    from . import dataset, losses, schedules, transforms  # noqa: F401  (registrations)
 
     init_default_scope('mmseg')
 

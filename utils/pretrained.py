@@ -10,9 +10,10 @@ points the config at a local copy, getting it once per Drive:
    keys mapped onto MMSeg's ResNetV1c (:func:`timm_to_resnetv1c`), kept there too.
 
 It says which source was used. Both are ImageNet-1k ResNet-50-C models of the same architecture (deep
-3-conv stem, stride on the 3x3 convolution); OpenMMLab's file lies in its ``third_party`` folder, and the Gluon
-model reaches 78.0% top-1 in timm's tables, while OpenMMLab publishes no accuracy for its file, so the two
-are not claimed to be equal: the second source is a close substitute, and the notebook says when it is used.
+3-conv stem, stride on the 3x3 convolution). OpenMMLab's file lies in its ``third_party`` folder and publishes
+no accuracy; an MMSeg maintainer wrote that it came from MSRA (open-mmlab/mmsegmentation#1176), so it is not
+known to be the Gluon model, which reaches 78.0% top-1 in timm's tables. The two are not claimed to be equal:
+the second source is a close substitute, and the notebook says when it is used.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 # Runtime shared by every config: logging, visualisation, environment. (MMSeg's default_runtime, adapted.)
 default_scope = 'mmseg'
-custom_imports = dict(imports=['utils.dataset', 'utils.schedules', 'utils.losses', 'utils.live'],
+custom_imports = dict(imports=['utils.dataset', 'utils.transforms', 'utils.schedules', 'utils.losses', 'utils.live'],
                       allow_failed_imports=False)
 env_cfg = dict(
     cudnn_benchmark=True,  # fixed 512x512 inputs: let cuDNN pick the fastest kernels
