@@ -1,5 +1,8 @@
 """Backbone ImageNet weights: a kept copy first, then OpenMMLab, then the Hugging Face hub (timm) with a key
-mapping proven equal on random weights. No network here: the sources are stand-ins that write files."""
+mapping proven equal on random weights. No network here: the sources are stand-ins that write files.
+
+The mapping is proven twice: against timm itself where timm imports (``make colab-check``), and everywhere
+against what timm computed once, recorded in tests/fixtures/timm_resnet_c.json (see tests/timm_fixture.py)."""
 from __future__ import annotations
 
 import importlib.util
@@ -111,3 +114,58 @@ def test_mapped_timm_weights_give_the_same_features(depth, name):
     x = torch.randn(2, 3, 96, 96)
     with torch.no_grad():
         torch.testing.assert_close(ours(x)[-1], theirs.forward_features(x), rtol=1e-4, atol=1e-4)
+
+
+def _features_through_the_mapping(depth: int, keys: list, mapping=None) -> dict:
+    """Reproducible timm-keyed weights, mapped, loaded strictly into MMSeg's ResNetV1c, run on the recorded input."""
+    from mmseg.models.backbones import ResNetV1c
+    from timm_fixture import channel_stats, reproducible_input, reproducible_state
+
+    ours = ResNetV1c(depth=depth)
+    ours.eval()
+    ours.load_state_dict((mapping or pretrained.timm_to_resnetv1c)(reproducible_state(keys)), strict=True)
+    with torch.no_grad():
+        return channel_stats(ours(reproducible_input())[-1])
+
+
+def _assert_stats_close(got: dict, want: dict) -> None:
+    for key in ('mean', 'std'):
+        torch.testing.assert_close(torch.tensor(got[key], dtype=torch.float64), torch.tensor(want[key], dtype=torch.float64),
+                                   rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('depth', [50, 101])
+def test_mapping_reproduces_the_features_timm_recorded(depth):
+    """Without timm: timm's own keys, mapped, give MMSeg's ResNetV1c the features timm computed (2,048 channels)."""
+    from timm_fixture import load
+
+    recorded = load()['models'][str(depth)]
+    _assert_stats_close(_features_through_the_mapping(depth, recorded['keys']), recorded)
+
+
+def test_the_recorded_features_catch_a_wrong_mapping():
+    """Swapping two stem BNs (same shapes, so a strict load still succeeds) is caught by the recorded features."""
+    from timm_fixture import load
+
+    recorded = load()['models']['50']
+
+    def swapped(state):
+        out = pretrained.timm_to_resnetv1c(state)
+        for part in ('weight', 'bias', 'running_mean', 'running_var'):
+            out[f'stem.1.{part}'], out[f'stem.4.{part}'] = out[f'stem.4.{part}'], out[f'stem.1.{part}']
+        return out
+
+    with pytest.raises(AssertionError):
+        _assert_stats_close(_features_through_the_mapping(50, recorded['keys'], swapped), recorded)
+
+
+@pytest.mark.skipif(not HAS_TIMM, reason='timm (and torchvision) not installed; `make colab-check` runs it')
+def test_the_recorded_features_are_what_timm_computes():
+    """The fixture CI relies on is timm's: the same keys and shapes, the same features (re-record it otherwise)."""
+    from timm_fixture import load, record
+
+    recorded, now = load(), record()
+    for depth, want in recorded['models'].items():
+        got = now['models'][depth]
+        assert [list(k) for k in got['keys']] == want['keys'], 'timm renamed keys: python tests/timm_fixture.py re-records'
+        _assert_stats_close(got, want)
