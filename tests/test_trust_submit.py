@@ -246,6 +246,35 @@ def test_huge_image_is_listed_unreadable_and_the_rest_predicted(images, tmp_path
     assert report['sizes'].files == ['99.png (64x64, image 20000x20000)']
 
 
+def test_bomb_or_broken_masks_are_one_message_when_counting_scoring_and_previewing(synthetic_root, tmp_path):
+    """class_counts, score_submission and preview_grid name an oversized or truncated mask instead of crashing."""
+    gt = synthetic_root / 'test' / 'test_mask'
+    names = sorted(p.name for p in gt.glob('*.png'))
+    for damage in ('bomb', 'truncated'):
+        sub = tmp_path / damage
+        shutil.copytree(gt, sub)
+        victim = sub / names[2]
+        if damage == 'bomb':
+            bomb_png(victim)
+        else:
+            victim.write_bytes(victim.read_bytes()[:40])
+        packed = tmp_path / f'{damage}.zip'
+        with zipfile.ZipFile(packed, 'w') as zf:
+            for p in sorted(sub.iterdir()):
+                zf.write(p, f'submission/{p.name}')
+        for call in (lambda: submit.class_counts(sub), lambda: submit.class_counts(packed),
+                     lambda: submit.score_submission(packed, gt, progress=False),
+                     lambda: submit.score_submission(gt, sub, progress=False)):  # the damaged file as ground truth
+            with pytest.raises(SubmitError) as info:
+                call()
+            message = str(info.value)
+            assert names[2] in message and ('decompression bomb' if damage == 'bomb' else 'Cannot read mask') in message
+            assert 'predict it again' in message and 're-extract the dataset' in message
+        with pytest.raises(SubmitError, match=names[2]):
+            submit.preview_grid(packed, synthetic_root / 'test' / 'test_image', names=[names[2].replace('.png', '.jpg')])
+    assert submit.class_counts(gt).sum() > 0  # the intact masks still count
+
+
 # --------------------------------------------------------------------------- 5. one message per CLI failure
 def _cli(argv, capsys) -> tuple[int, str]:
     code = submit_main([*argv, '--quiet'])

@@ -37,6 +37,11 @@ class _Masks:
     def read(self, name: str) -> bytes:
         return self.zip.read(name) if self.zip is not None else (self.path / name).read_bytes()
 
+    def array(self, name: str) -> np.ndarray:
+        """The mask ``name`` as an array; an unreadable or oversized one raises SubmitError naming it and the fix."""
+        where = f'{name} in {self.path}' if self.zip is not None else str(self.path / name)
+        return read_mask(lambda: io.BytesIO(self.read(name)), where)
+
     def close(self) -> None:
         if self.zip is not None:
             self.zip.close()
@@ -50,6 +55,22 @@ class _Masks:
             if not e.endswith('/') and len(parts) == depth and not is_junk(parts):
                 out.setdefault(parts[-1], e)
         return out
+
+
+def read_mask(opener: Any, where: str) -> np.ndarray:
+    """A mask PNG as an array (``opener()`` gives its path or a file object); any failure is one SubmitError."""
+    fix = ('If it is a prediction, predict it again (check_submission() lists every unreadable mask); if it is a '
+           'ground-truth mask, re-extract the dataset (python -m utils.data check lists every such file).')
+    try:
+        with Image.open(opener()) as im:
+            return np.asarray(im)
+    except Image.DecompressionBombError:
+        raise SubmitError(f'Mask {where} claims far more pixels than a face mask (over {2 * Image.MAX_IMAGE_PIXELS:,}; '
+                          f'Pillow refuses it as a possible decompression bomb). {fix}') from None
+    except FileNotFoundError:
+        raise SubmitError(f'Mask not found: {where}.') from None
+    except Exception as exc:  # noqa: BLE001 - truncated, not a PNG, out of memory: all one message
+        raise SubmitError(f'Cannot read mask {where} ({type(exc).__name__}: {exc}). {fix}') from None
 
 
 def is_junk(parts: Sequence[str]) -> bool:
@@ -90,7 +111,7 @@ def class_counts(source: Any, progress: bool = False) -> np.ndarray:
     try:
         counts = np.zeros(NUM_CLASSES, dtype=np.int64)
         for entry in tqdm(list(masks.mask_files().values()), desc='count classes', unit='mask', disable=not progress):
-            arr = np.asarray(Image.open(io.BytesIO(masks.read(entry))))
+            arr = masks.array(entry)
             if arr.ndim == 2:
                 counts += np.bincount(arr.ravel(), minlength=256)[:NUM_CLASSES]
         return counts

@@ -1,14 +1,12 @@
 """Pictures of a submission: test images with their predicted masks, and the predicted class shares."""
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from ..inference import InferenceError, read_image
 from ..labels import CLASSES, NUM_CLASSES, PALETTE, colorize
@@ -49,7 +47,7 @@ def preview_grid(source: Any, images_dir: str | os.PathLike, n: int = 6, *, seed
             ax.axis('off')
         for k, name in enumerate(chosen):
             ax_img, ax_ov = axes[k // cols, 2 * (k % cols)], axes[k // cols, 2 * (k % cols) + 1]
-            mask = np.asarray(Image.open(io.BytesIO(masks.read(present[name]))))
+            mask = masks.array(present[name])
             img = _load_rgb(images[name])
             seen.update(int(v) for v in np.unique(mask) if v < NUM_CLASSES)
             colour = colorize(mask).astype(np.float32)

@@ -1,7 +1,6 @@
 """Score a submission against ground-truth masks with the leaderboard's formula (``utils.metrics``)."""
 from __future__ import annotations
 
-import io
 import os
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -10,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from ..labels import CLASSES, NUM_CLASSES
 from ..layout import natural_key
 from ..metrics import areas_from_confusion, confusion_matrix, metrics_from_areas
-from .check import open_masks
+from .check import open_masks, read_mask
 from .common import SubmitError
 
 
@@ -92,8 +90,8 @@ def score_submission(source: Any, masks_dir: str | os.PathLike, progress: bool =
 
         def pairs() -> Iterator[tuple[np.ndarray, np.ndarray]]:
             for p in tqdm(gts, desc='score', unit='mask', disable=not progress):
-                pred = np.asarray(Image.open(io.BytesIO(masks.read(present[p.name]))))
-                gt = np.asarray(Image.open(p))
+                pred = masks.array(present[p.name])
+                gt = read_mask(lambda path=p: path, str(p))  # a path: Pillow opens it
                 if pred.shape != gt.shape:
                     raise SubmitError(f'{present[p.name]} is {pred.shape}, its ground truth {p} is {gt.shape}: '
                                       'run check_submission() first.')
