@@ -54,13 +54,13 @@ def run(images: int = 64, size: int = 512, model_ms: float = 50.0, tta: str = 'f
     from utils.submit import predict_folder
     from utils.synthetic import make_synthetic_dataset
 
-    torch.save({'state_dict': {'w': torch.zeros(1)}}, ckpt := Path(tempfile.mkdtemp()) / 'stand_in.pth')
     views = {'none': 1, 'flip': 2, 'ms': 6}[tta]
     model_s = images * views * model_ms / 1000
     out: dict = dict(images=images, size=size, model_ms_per_view=model_ms, tta=tta, batch_size=batch_size,
                      model_seconds=model_s)
     with tempfile.TemporaryDirectory(prefix='bench-eval-') as tmp:
         root = make_synthetic_dataset(Path(tmp) / 'data', 0, images, images, size=size, progress=False)
+        torch.save({'state_dict': {'w': torch.zeros(1)}}, ckpt := Path(tmp) / 'stand_in.pth')
         seg = SleepySegmenter(model_ms, size)
         t = time.perf_counter()
         evaluate(ckpt, root, tta=tta, out_dir=Path(tmp) / 'eval', flops=False, batch_size=batch_size,

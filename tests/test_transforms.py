@@ -128,12 +128,53 @@ def test_the_improved_pipeline_gives_the_same_batches_as_mmseg_transforms(synthe
         sample = dict(img_path=str(image_dir(synthetic_root, 'train') / name),
                       seg_map_path=str(mask_dir(synthetic_root, 'train') / name.replace('.jpg', '.png')),
                       reduce_zero_label=False, seg_fields=[])
-        outs = []
+        outs, states = [], []
         for steps in (plain, fast):
             np.random.seed(seed)
             r = copy.deepcopy(sample)
             for step in steps:
                 r = step(r)
             outs.append(r)
+            states.append(np.random.get_state()[1].copy())
+        np.testing.assert_array_equal(states[0], states[1])  # the next sample's draws are the same too
         assert outs[0]['inputs'].equal(outs[1]['inputs'])
         assert outs[0]['data_samples'].gt_sem_seg.data.equal(outs[1]['data_samples'].gt_sem_seg.data)
+
+
+@pytest.mark.parametrize('ignore_index', [255.0, None, -1, 300])
+def test_fast_random_crop_with_unusual_ignore_index(ignore_index):
+    kw = dict(crop_size=(256, 256), cat_max_ratio=0.75, ignore_index=ignore_index)
+    for seed in range(6):
+        img, seg = _face(400, 400, seed, ignore_band=True)
+        _same(RandomCrop(**kw), FastRandomCrop(**kw), _results(img, seg), seed)
+
+
+def test_fast_random_crop_shares_one_crop_inside_cache_random_params():
+    """MMCV's cache_random_params (used to apply one crop to several views) gives the same crop every call."""
+    from mmcv.transforms.utils import cache_random_params
+
+    img, seg = _face(700, 700, 0)
+    for transform in (RandomCrop((512, 512), 0.75), FastRandomCrop((512, 512), 0.75)):
+        np.random.seed(0)
+        with cache_random_params(transform):
+            boxes = {transform.crop_bbox(_results(img, seg)) for _ in range(3)}
+        assert len(boxes) == 1
+    assert RandomCrop._methods_with_randomness == ['crop_bbox']  # MMSeg's own list is left as it was
+
+
+def test_fast_photometric_distortion_keeps_a_single_channel_shape():
+    """A (H, W, 1) image stays (H, W, 1) when only brightness and contrast apply (MMSeg's HSV steps need 3 channels)."""
+    img = np.random.default_rng(0).integers(0, 256, (32, 32, 1), dtype=np.uint8)
+    kept = 0
+    for seed in range(60):
+        np.random.seed(seed)
+        try:
+            want = PhotoMetricDistortion()(_results(img.copy(), np.zeros((32, 32), np.uint8)))
+        except Exception:  # noqa: BLE001 - MMSeg's saturation/hue cannot convert one channel: not comparable
+            continue
+        np.random.seed(seed)
+        got = FastPhotoMetricDistortion()(_results(img.copy(), np.zeros((32, 32), np.uint8)))
+        assert got['img'].shape == want['img'].shape == (32, 32, 1)
+        np.testing.assert_array_equal(got['img'], want['img'])
+        kept += 1
+    assert kept > 5

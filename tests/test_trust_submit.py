@@ -250,14 +250,17 @@ def test_bomb_or_broken_masks_are_one_message_when_counting_scoring_and_previewi
     """class_counts, score_submission and preview_grid name an oversized or truncated mask instead of crashing."""
     gt = synthetic_root / 'test' / 'test_mask'
     names = sorted(p.name for p in gt.glob('*.png'))
-    for damage in ('bomb', 'truncated'):
+    expected = {'bomb': 'decompression bomb', 'truncated': 'Cannot read mask', 'text': 'not an image Pillow can read'}
+    for damage, words in expected.items():
         sub = tmp_path / damage
         shutil.copytree(gt, sub)
         victim = sub / names[2]
         if damage == 'bomb':
             bomb_png(victim)
+        elif damage == 'truncated':
+            victim.write_bytes(victim.read_bytes()[:60])
         else:
-            victim.write_bytes(victim.read_bytes()[:40])
+            victim.write_text('not a mask')
         packed = tmp_path / f'{damage}.zip'
         with zipfile.ZipFile(packed, 'w') as zf:
             for p in sorted(sub.iterdir()):
@@ -268,7 +271,7 @@ def test_bomb_or_broken_masks_are_one_message_when_counting_scoring_and_previewi
             with pytest.raises(SubmitError) as info:
                 call()
             message = str(info.value)
-            assert names[2] in message and ('decompression bomb' if damage == 'bomb' else 'Cannot read mask') in message
+            assert names[2] in message and words in message and 'BytesIO' not in message
             assert 'predict it again' in message and 're-extract the dataset' in message
         with pytest.raises(SubmitError, match=names[2]):
             submit.preview_grid(packed, synthetic_root / 'test' / 'test_image', names=[names[2].replace('.png', '.jpg')])

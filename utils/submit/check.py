@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ..labels import CLASSES, FLIP_PAIRS, NUM_CLASSES
 from ..report import FAIL, PASS, WARN, Check, Report, check_files
@@ -61,9 +61,13 @@ def read_mask(opener: Any, where: str) -> np.ndarray:
     """A mask PNG as an array (``opener()`` gives its path or a file object); any failure is one SubmitError."""
     fix = ('If it is a prediction, predict it again (check_submission() lists every unreadable mask); if it is a '
            'ground-truth mask, re-extract the dataset (python -m utils.data check lists every such file).')
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off mask is an error, never silently padded
     try:
         with Image.open(opener()) as im:
             return np.asarray(im)
+    except UnidentifiedImageError:
+        raise SubmitError(f'Mask {where} is not an image Pillow can read (not a PNG, or cut off near its start). '
+                          f'{fix}') from None
     except Image.DecompressionBombError:
         raise SubmitError(f'Mask {where} claims far more pixels than a face mask (over {2 * Image.MAX_IMAGE_PIXELS:,}; '
                           f'Pillow refuses it as a possible decompression bomb). {fix}') from None
