@@ -32,7 +32,7 @@ notebooks: install
 # the requirements installed the way the notebooks' set-up cell installs them; then the six notebooks, each on a
 # fresh stand-in runtime.
 colab-check: $(VENV_COLAB)/.installed
-	$(VENV_COLAB)/bin/python -m pytest -q -p no:cacheprovider tests/test_pretrained.py tests/test_compat.py
+	$(VENV_COLAB)/bin/python -m pytest -q -p no:cacheprovider tests/test_pretrained.py tests/test_compat.py tests/test_transforms.py
 	$(VENV_COLAB)/bin/python -m scripts.run_notebooks --smoke --out outputs/colab-check
 $(VENV_COLAB)/.installed: requirements.txt
 	$(PYTHON_COLAB) -m venv $(VENV_COLAB)
