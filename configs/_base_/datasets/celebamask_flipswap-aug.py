@@ -4,8 +4,8 @@
 #   RandomFlip:   `flip_swap` from celebamask_flipswap.py (left/right labels swapped),
 #   PhotoMetricDistortion: brightness, contrast, saturation and hue jitter (image only; mask untouched).
 # The crop and the photometric step are utils.transforms' Fast* drop-ins for MMSeg's: the same random draws and
-# byte-identical output (tests/test_transforms.py); they make the whole pipeline 1.45-1.5x cheaper per image
-# (13.0-13.4 -> 8.5-9.2 ms on one core, docs/BENCHMARKS.md section 3e).
+# byte-identical output (tests/test_transforms.py); they make the whole pipeline 1.4x cheaper per image
+# (13.2-15.0 -> 9.4-10.6 ms on one core, docs/BENCHMARKS.md section 3e).
 # The crop comes before the photometric step, so the latter never works on more than 512x512 pixels.
 # A crop smaller than 512 (factor < 1) is padded to 512 by the data preprocessor (label 255 = ignored).
 # Validation/test stay at the plain 512x512 resize.
