@@ -8,9 +8,11 @@ weights, runs where timm is installed (``make colab-check``), and this module re
 * what timm's ``forward_features`` gives on reproducible weights and input: the per-channel mean and standard
   deviation of the last feature map.
 
-The weights and the input come from NumPy's PCG64 generator (``random()``, whose stream NumPy keeps stable),
-so CI can rebuild them without timm, map the keys with :func:`utils.pretrained.timm_to_resnetv1c`, run MMSeg's
-ResNetV1c and compare. A wrong name, a swapped layer or a dropped BN statistic changes those 4,096 numbers.
+The weights and the input come from NumPy's PCG64 generator through ``Generator.random()`` (NumPy fixes the
+PCG64 stream across versions, and ``random()`` turns it into doubles by a shift; were that ever to change, CI
+would fail loudly, never pass silently), so CI can rebuild them without timm, map the keys with
+:func:`utils.pretrained.timm_to_resnetv1c`, run MMSeg's ResNetV1c and compare. A wrong name, a swapped layer or
+a dropped BN statistic changes those 4,096 numbers per depth.
 
 Re-record (needs timm and torchvision) after a timm upgrade renames anything::
 
