@@ -10,6 +10,9 @@ from a copy of this repository on the stand-in Drive (``REPO``, given to 00_setu
 course-style zip with an extra top folder on it (``DATA_SOURCE``, given to 01_data_check only); every later
 notebook reads the run's settings.json from Drive. The executed copies go to ``--out`` (``--out/figures``
 holds every figure they show as PNG), the runtimes to ``--out/runtimes``.
+
+A run of all six notebooks starts from an empty stand-in Drive and a fresh copy of the code (``--keep-drive``
+continues on the last run's Drive); ``--only`` runs some of them on the Drive an earlier run left.
 """
 from __future__ import annotations
 
@@ -35,6 +38,9 @@ _SKIP_TOP = {'.git', '.venv', '.venv-colab', 'work_dirs', 'outputs', 'data', '__
              '.devrun', '.devwheels'}
 
 
+MARKER = '.run_notebooks'  # written into --out: this folder is the harness's to clear for a fresh run
+
+
 class NotebookError(RuntimeError):
     """A notebook cell failed; the message names the notebook, the cell and the error."""
 
@@ -45,12 +51,31 @@ def drive_dir(out: Path) -> Path:
 
 
 def copy_code(drive: Path) -> Path:
-    """A copy of this repository on the stand-in Drive (what ``REPO = '/content/drive/MyDrive/...'`` points at)."""
+    """A fresh copy of this repository on the stand-in Drive (what ``REPO = '/content/drive/MyDrive/...'`` points
+    at), made again on every run: an earlier run's copy would run yesterday's code."""
     target = drive / 'celebamask-parsing-code'
-    if not target.exists():
-        shutil.copytree(REPO_ROOT, target, ignore=lambda d, names: [
-            n for n in names if (Path(d) == REPO_ROOT and n in _SKIP_TOP) or n == '__pycache__'])
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(REPO_ROOT, target, ignore=lambda d, names: [
+        n for n in names if (Path(d) == REPO_ROOT and n in _SKIP_TOP) or n == '__pycache__'])
     return target
+
+
+def start_fresh(out: Path) -> None:
+    """Remove what an earlier run of this harness left in ``out`` (its stand-in Drive, runtimes, downloads, figures,
+    executed notebooks), so that a full run is a student's first run. A folder the harness did not write is
+    refused, never emptied."""
+    ours = [out / 'drive', out / 'runtimes', out / 'downloads', out / 'figures'] + [out / f'{n}.ipynb' for n in NOTEBOOKS]
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not (out / MARKER).is_file() and not (out / 'runtimes').is_dir():
+        raise NotebookError(f'{out} holds files that this harness did not write; pass an empty or new --out '
+                            '(nothing was removed).')
+    for path in ours:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
 
 
 def course_zip(drive: Path, counts: tuple[int, int, int] = COURSE_COUNTS, size: int = 64) -> Path:
@@ -154,9 +179,18 @@ def drive_usage(out: Path) -> dict[str, int]:
     return usage
 
 
-def run_all(out: str | Path, smoke: bool = True, recipe: str = 'seed', names=NOTEBOOKS) -> dict[str, float]:
-    """Run the notebooks in order, each on a fresh runtime; returns the wall time of each in seconds."""
+def run_all(out: str | Path, smoke: bool = True, recipe: str = 'seed', names=NOTEBOOKS,
+            keep_drive: bool | None = None) -> dict[str, float]:
+    """Run the notebooks in order, each on a fresh runtime; returns the wall time of each in seconds.
+
+    A run of all six starts from an empty stand-in Drive (``keep_drive=False``); a run of some of them
+    (``names``) continues on the Drive an earlier run left, as a student reopening Colab would.
+    """
     out = Path(out)
+    if not (keep_drive if keep_drive is not None else tuple(names) != NOTEBOOKS):
+        start_fresh(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text('written by scripts/run_notebooks.py; a full run clears this folder\n')
     params = first_parameters(out, smoke, recipe)
     times = {}
     for name in names:
@@ -175,12 +209,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--out', default='outputs/smoke', help='folder for the executed notebooks, Drive and runtimes')
     p.add_argument('--smoke', action='store_true', help='SMOKE = True: tiny data and schedule (any machine)')
     p.add_argument('--recipe', default='seed', help="'seed', 'improved' or 'improved-r101'")
-    p.add_argument('--only', nargs='+', choices=NOTEBOOKS, help='run only these notebooks (in the given order)')
+    p.add_argument('--only', nargs='+', choices=NOTEBOOKS,
+                   help='run only these notebooks (in the given order), on the Drive an earlier run left')
+    p.add_argument('--keep-drive', action='store_true',
+                   help='a full run too continues on the stand-in Drive of the last run (default: start empty)')
     a = p.parse_args(argv)
     out = Path(a.out).resolve()
     start = time.time()
     try:
-        times = run_all(out, a.smoke, a.recipe, a.only or NOTEBOOKS)
+        times = run_all(out, a.smoke, a.recipe, a.only or NOTEBOOKS, keep_drive=True if a.keep_drive else None)
     except NotebookError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1

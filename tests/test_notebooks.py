@@ -54,6 +54,34 @@ def test_colab_install_cannot_replace_torch_or_numpy():
     assert not {'torch', 'torchvision', 'numpy', 'opencv-python'} & set(listed), listed
 
 
+def test_each_run_gets_todays_code_and_a_full_run_an_empty_drive(tmp_path):
+    """The code copy on the stand-in Drive is made again every run (an old copy once ran yesterday's code), and a
+    full run clears only what the harness wrote; a folder it did not write is refused untouched."""
+    from scripts.run_notebooks import MARKER, copy_code, start_fresh
+
+    code = copy_code(drive_dir(tmp_path / 'out'))
+    (code / 'utils' / 'stale.py').write_text('x = 1\n')
+    (code / 'utils' / 'workflow.py').write_text('# yesterday\n')
+    code = copy_code(drive_dir(tmp_path / 'out'))
+    assert not (code / 'utils' / 'stale.py').exists()
+    assert (code / 'utils' / 'workflow.py').read_text() == (REPO / 'utils' / 'workflow.py').read_text()
+
+    out = tmp_path / 'out'
+    (out / MARKER).write_text('')
+    (out / 'runtimes' / '02_train_20k').mkdir(parents=True)
+    (out / '02_train_20k.ipynb').write_text('{}')
+    (out / 'notes.txt').write_text('mine')
+    start_fresh(out)
+    assert sorted(p.name for p in out.iterdir()) == sorted([MARKER, 'notes.txt'])
+
+    foreign = tmp_path / 'foreign'
+    (foreign / 'drive').mkdir(parents=True)
+    (foreign / 'thesis.tex').write_text('do not touch')
+    with pytest.raises(NotebookError, match='did not write'):
+        start_fresh(foreign)
+    assert (foreign / 'thesis.tex').read_text() == 'do not touch' and (foreign / 'drive').is_dir()
+
+
 def test_export_figures_writes_each_png_output(tmp_path):
     import base64
     import io
