@@ -22,15 +22,17 @@
 # %% tags=["parameters"]
 # Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
 # notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
-SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: decide
+SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: the run's
+                         # setting, else real on a GPU. A kept True stays until you set False here (in 00_setup)
 RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved' or 'improved-r101'
 REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
 DATA_SOURCE = None       # 01 only: the course's Drive share link or file id, a zip or folder path, or 'synthetic'
 DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
-WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs)
+WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs; a smoke run's in work_dirs/smoke)
 ITERS_20K = None         # stage-1 iterations (default: the config's 20,000; 60 in a smoke run)
-ITERS_30K = None         # stage-2 iterations of the seed's resume (default 30,000; 90 in a smoke run)
+ITERS_30K = None         # the iteration the seed's stage 2 ends at, counting stage 1 (default 30,000; smoke: 90)
 TTA = None               # test-time augmentation: 'none', 'flip' (left/right swapped; the default) or 'ms'
+                         # (3 scales x flip: about 3x slower than 'flip' to evaluate and predict)
 CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
 ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
 
@@ -99,7 +101,9 @@ PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAME
 # %% [markdown]
 # The table above is the plan every notebook of this run follows; its last column says where each value came
 # from: *set here* (the parameters cell), *settings.json* (an earlier notebook) or *default*. This notebook writes
-# the run's `settings.json`; to change the run later, change a parameter here and run this notebook again.
+# the run's `settings.json`; to change the run later, change a parameter here and run this notebook again. A
+# parameter left at `None` keeps the run's value: to undo one, set it explicitly (`SMOKE = False`, `RECIPE = 'seed'`).
+# A smoke run keeps its checkpoints in `work_dirs/smoke`, so the real run never starts from a smoke model.
 #
 # ## The runtime
 # Versions of the stack, the GPU, CUDA and the compilers. The OpenMMLab packages are pure-Python wheels
@@ -111,8 +115,9 @@ session.environment(PLAN)
 # %% [markdown]
 # ## What the run keeps on Google Drive
 # Each training stage keeps its three newest checkpoints (a resumable `iter_*.pth` holds the weights and the
-# optimizer's momentum, 349 MB for the R50 model) and the best one (175 MB), plus one more while the next is
-# written. The set-up of `02_train_20k` and `03_resume_30k` checks that Drive has that much free before training.
+# optimizer's momentum, 349 MB for the R50 model) and the best of its own validations (175 MB), plus one more while
+# the next is written (R101: about 1.5 times as much). The set-up of `02_train_20k` and `03_resume_30k` checks that
+# Drive has that much free before training.
 
 # %%
 session.drive_budget(PLAN)
@@ -129,6 +134,7 @@ from utils.model import model_summary  # noqa: E402
 model_summary(PLAN.config_20k).style.set_caption(f'Parameters of {PLAN.config_20k}')
 
 # %% [markdown]
-# The whole seed model has the report's **43,589,878** trainable parameters.
+# The seed and improved R50 models have the report's **43,589,878** trainable parameters; with
+# `RECIPE = 'improved-r101'` the table shows the deeper ResNet-101 instead.
 #
 # **Next:** open `01_data_check`, set `DATA_SOURCE` there (the course's Drive link), and run it.

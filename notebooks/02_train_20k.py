@@ -17,10 +17,12 @@
 # class-weighted cross-entropy and **OHEM** (only pixels predicted with confidence below 0.7 are trained on, at
 # least 100,000 per batch, so easy skin and background pixels stop dominating the gradient), and the report's
 # **one-cycle cosine schedule**: the learning rate climbs from 0.01 to 0.1 over the first 40% while momentum dips
-# from 0.9 to 0.85, then both return, the LR down to 1e-6. A high LR in the middle explores, the low end settles.
-# The loss is averaged over all pixels as the report's MMSegmentation 0.22 did (`PixelMeanCrossEntropyLoss`).
-# With `RECIPE = 'improved'` (set in `00_setup`) this notebook trains the improved recipe instead: left/right
-# swapping flips, scale and colour augmentation, data-derived class weights, poly LR.
+# from 0.9 to about 0.805 (0.9 x 0.85/0.95), then both return, the LR down to 1e-6. A high LR in the middle
+# explores, the low end settles. The loss is averaged over all pixels as the report's MMSegmentation 0.22 did
+# (`PixelMeanCrossEntropyLoss`). With `RECIPE = 'improved'` (set in `00_setup`) this notebook trains the improved
+# recipe instead: left/right swapping flips, scale and colour augmentation, data-derived class weights, no OHEM, and
+# a poly LR with warm-up instead of the cyclic schedule (weight decay 5e-4), all in this one 20k stage.
+# `'improved-r101'` is the same with a ResNet-101: about 2.3 GB on Drive and about 6 hours on a T4.
 #
 # **Needs:** the dataset copy that `01_data_check` kept on Google Drive (unpacked here by the set-up cell), and
 # about 1.6 GB free on Drive for the checkpoints (checked before training starts). On a T4 with mixed precision
@@ -32,15 +34,17 @@
 # %% tags=["parameters"]
 # Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
 # notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
-SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: decide
+SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: the run's
+                         # setting, else real on a GPU. A kept True stays until you set False here (in 00_setup)
 RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved' or 'improved-r101'
 REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
 DATA_SOURCE = None       # 01 only: the course's Drive share link or file id, a zip or folder path, or 'synthetic'
 DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
-WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs)
+WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs; a smoke run's in work_dirs/smoke)
 ITERS_20K = None         # stage-1 iterations (default: the config's 20,000; 60 in a smoke run)
-ITERS_30K = None         # stage-2 iterations of the seed's resume (default 30,000; 90 in a smoke run)
+ITERS_30K = None         # the iteration the seed's stage 2 ends at, counting stage 1 (default 30,000; smoke: 90)
 TTA = None               # test-time augmentation: 'none', 'flip' (left/right swapped; the default) or 'ms'
+                         # (3 scales x flip: about 3x slower than 'flip' to evaluate and predict)
 CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
 ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
 
@@ -132,7 +136,8 @@ from IPython.display import display  # noqa: E402
 from utils.checkpoints import checkpoint_table  # noqa: E402
 from utils.metrics import plot_curves  # noqa: E402
 
-display(checkpoint_table(PLAN.work_dir_20k).style.set_caption(f'Checkpoints on Drive: {PLAN.work_dir_20k}'))
+display(checkpoint_table(PLAN.work_dir_20k).style.format({'MB': '{:,.1f}'})
+        .set_caption(f'Checkpoints on Drive: {PLAN.work_dir_20k}'))
 plot_curves([PLAN.work_dir_20k], title=f'Stage 1 training curves, {PLAN.title}')
 
 # %% [markdown]

@@ -27,15 +27,17 @@
 # %% tags=["parameters"]
 # Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
 # notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
-SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: decide
+SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: the run's
+                         # setting, else real on a GPU. A kept True stays until you set False here (in 00_setup)
 RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved' or 'improved-r101'
 REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
 DATA_SOURCE = None       # 01 only: the course's Drive share link or file id, a zip or folder path, or 'synthetic'
 DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
-WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs)
+WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs; a smoke run's in work_dirs/smoke)
 ITERS_20K = None         # stage-1 iterations (default: the config's 20,000; 60 in a smoke run)
-ITERS_30K = None         # stage-2 iterations of the seed's resume (default 30,000; 90 in a smoke run)
+ITERS_30K = None         # the iteration the seed's stage 2 ends at, counting stage 1 (default 30,000; smoke: 90)
 TTA = None               # test-time augmentation: 'none', 'flip' (left/right swapped; the default) or 'ms'
+                         # (3 scales x flip: about 3x slower than 'flip' to evaluate and predict)
 CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
 ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
 
@@ -126,7 +128,7 @@ from IPython.display import display  # noqa: E402
 from utils.checkpoints import checkpoint_table  # noqa: E402
 from utils.metrics import plot_curves  # noqa: E402
 
-display(checkpoint_table(*PLAN.trained_work_dirs).style.set_caption('Checkpoints on Drive'))
+display(checkpoint_table(*PLAN.trained_work_dirs).style.format({'MB': '{:,.1f}'}).set_caption('Checkpoints on Drive'))
 plot_curves(PLAN.trained_work_dirs, title=f'Both stages, {PLAN.title}')
 
 # %% [markdown]

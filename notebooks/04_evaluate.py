@@ -13,10 +13,10 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/celebamask-parsing/celebamask-parsing/blob/main/notebooks/04_evaluate.ipynb)
 #
-# One number (mIoU) hides what the model does. This notebook evaluates the run's final checkpoint (the best
-# val mIoU of its last stage) on the val split and breaks the result down: against the reference report's two
-# tables, per class, as a confusion matrix, and image by image in an inspector where you pick a class and browse
-# from the worst image to the best.
+# One number (mIoU) hides what the model does. This notebook evaluates the run's final checkpoint (the best val mIoU
+# among its last stage's validations; set `CHECKPOINT` for another one) on the val split and breaks the result down:
+# against the reference report's two tables, per class, as a confusion matrix, and image by image in an inspector
+# where you pick a class and browse from the worst image to the best.
 #
 # The report measured without test-time augmentation, so the comparison with it uses none; the gain of flip TTA
 # is shown separately. Flip TTA here swaps the left/right channels of the mirrored prediction, so a flipped left
@@ -28,15 +28,17 @@
 # %% tags=["parameters"]
 # Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
 # notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
-SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: decide
+SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: the run's
+                         # setting, else real on a GPU. A kept True stays until you set False here (in 00_setup)
 RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved' or 'improved-r101'
 REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
 DATA_SOURCE = None       # 01 only: the course's Drive share link or file id, a zip or folder path, or 'synthetic'
 DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
-WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs)
+WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs; a smoke run's in work_dirs/smoke)
 ITERS_20K = None         # stage-1 iterations (default: the config's 20,000; 60 in a smoke run)
-ITERS_30K = None         # stage-2 iterations of the seed's resume (default 30,000; 90 in a smoke run)
+ITERS_30K = None         # the iteration the seed's stage 2 ends at, counting stage 1 (default 30,000; smoke: 90)
 TTA = None               # test-time augmentation: 'none', 'flip' (left/right swapped; the default) or 'ms'
+                         # (3 scales x flip: about 3x slower than 'flip' to evaluate and predict)
 CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
 ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
 
@@ -130,13 +132,15 @@ compare_with_seed(plain)
 
 # %% [markdown]
 # ## Per class (worst classes outlined)
+# From here on the results are those with test-time augmentation (`TTA` in the plan; none when it is `'none'`),
+# so a class's IoU below can be higher than in the comparison with the report above, which is without.
 
 # %%
-best = with_tta or plain
-per_class_table(best)
+shown = with_tta or plain
+per_class_table(shown)
 
 # %% [markdown]
-# ## Training curves of both stages
+# ## Training curves of the run's stages
 
 # %%
 plot_curves(PLAN.trained_work_dirs, title=f'Training curves, {PLAN.title}')
@@ -147,7 +151,7 @@ plot_curves(PLAN.trained_work_dirs, title=f'Training curves, {PLAN.title}')
 # for right, hair for hat, neck for skin).
 
 # %%
-plot_confusion(best)
+plot_confusion(shown)
 
 # %% [markdown]
 # ## Inspector
@@ -157,7 +161,7 @@ plot_confusion(best)
 # %%
 from utils.widgets import inspector  # noqa: E402
 
-inspector(best.out_dir, PLAN.data_root)
+inspector(shown.out_dir, PLAN.data_root)
 
 # %% [markdown]
 # **Next:** open `05_submit` to predict the test set and download the submission zip.

@@ -19,21 +19,25 @@
 # skips the masks already written for unchanged images.
 #
 # **Needs:** a trained checkpoint on Drive (`02_train_20k`, and `03_resume_30k` for the seed recipe) and the test
-# images from the dataset copy of `01_data_check`. The zip is written next to the work_dirs on Drive. A smoke run's
-# zip is named `submission-SMOKE-not-for-upload.zip`: it is not a submission.
+# images from the dataset copy of `01_data_check`. The zip is written to
+# `MyDrive/celebamask-parsing/work_dirs/submission-<recipe>.zip` (its masks in `submission-<recipe>_masks/`), so each
+# recipe keeps its own. A smoke run's is `work_dirs/smoke/submission-SMOKE-not-for-upload.zip`: not a submission.
+# After a change of `CHECKPOINT` or `TTA` every mask is predicted again (the run says so).
 
 # %% tags=["parameters"]
 # Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
 # notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
-SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: decide
+SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: the run's
+                         # setting, else real on a GPU. A kept True stays until you set False here (in 00_setup)
 RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved' or 'improved-r101'
 REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
 DATA_SOURCE = None       # 01 only: the course's Drive share link or file id, a zip or folder path, or 'synthetic'
 DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
-WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs)
+WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs; a smoke run's in work_dirs/smoke)
 ITERS_20K = None         # stage-1 iterations (default: the config's 20,000; 60 in a smoke run)
-ITERS_30K = None         # stage-2 iterations of the seed's resume (default 30,000; 90 in a smoke run)
+ITERS_30K = None         # the iteration the seed's stage 2 ends at, counting stage 1 (default 30,000; smoke: 90)
 TTA = None               # test-time augmentation: 'none', 'flip' (left/right swapped; the default) or 'ms'
+                         # (3 scales x flip: about 3x slower than 'flip' to evaluate and predict)
 CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
 ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
 
@@ -108,7 +112,7 @@ from utils.submit import make_submission  # noqa: E402
 CKPT = session.checkpoint(PLAN)
 with session.guard():
     submission = make_submission(CKPT, PLAN.test_images, PLAN.submission_zip, tta=PLAN.tta, reference=PLAN.val_masks,
-                                 strict=not PLAN.smoke)
+                                 strict=not PLAN.smoke, replace_other_run=True)
 submission
 
 # %% [markdown]
@@ -141,6 +145,6 @@ if PLAN.smoke:
 offer_download(submission.zip_path)
 
 # %% [markdown]
-# **Done.** Upload `submission.zip` to the leaderboard. To try the improved recipe, set `RECIPE = 'improved'` in
-# `00_setup`, run it, then `02_train_20k`, `04_evaluate` and `05_submit` again (its checkpoints go to their own
-# work_dir, so the seed run is kept).
+# **Done.** Upload the downloaded zip (`submission-<recipe>.zip`) to the leaderboard. To try the improved recipe, set
+# `RECIPE = 'improved'` in `00_setup`, run it, then `02_train_20k`, `04_evaluate` and `05_submit` again: its
+# checkpoints go to their own work_dir and its zip is `submission-improved.zip`, so the seed run and its zip are kept.

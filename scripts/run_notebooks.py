@@ -174,7 +174,8 @@ def drive_usage(out: Path) -> dict[str, int]:
     for path in project.rglob('*') if project.is_dir() else []:
         if path.is_file():
             rel = path.relative_to(project).parts
-            key = '/'.join(rel[:2]) if rel[0] == 'work_dirs' and len(rel) > 2 else rel[0]
+            depth = 3 if rel[:2] == ('work_dirs', 'smoke') else 2  # a smoke run's work_dirs sit in work_dirs/smoke
+            key = '/'.join(rel[:depth]) if rel[0] == 'work_dirs' and len(rel) > depth else rel[0]
             usage[key] = usage.get(key, 0) + path.stat().st_size
     return usage
 

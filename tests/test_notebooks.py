@@ -193,7 +193,7 @@ def test_02_train_20k(colab):
 
     assert dataset_counts(_runtime_data(colab, '02_train_20k')) == dict(zip(('train', 'val', 'test'), COURSE_COUNTS))
     assert 'unpacking the dataset kept on Drive' in text and 'every file checked' in text
-    assert (_project(colab) / 'work_dirs' / SEED_20K / 'iter_60.pth').is_file()  # on Drive, not the runtime
+    assert (_project(colab) / 'work_dirs' / 'smoke' / SEED_20K / 'iter_60.pth').is_file()  # on Drive, not the runtime
     assert 'Iter(train)' not in text and 'Config:' not in text  # MMEngine's log went to the log file
     assert _pngs(nb) >= 3  # the schedule, live curves, curves
 
@@ -202,8 +202,8 @@ def test_03_resume_30k(colab):
     nb = _run(colab, '03_resume_30k')
     _smoke_banner_first(nb)
     text = _text(nb)
-    assert f'MyDrive/celebamask-parsing/work_dirs/{SEED_20K}/iter_60.pth' in text.split('resuming from', 1)[1]
-    assert (_project(colab) / 'work_dirs' / SEED_30K / 'iter_90.pth').is_file()
+    assert f'MyDrive/celebamask-parsing/work_dirs/smoke/{SEED_20K}/iter_60.pth' in text.split('resuming from', 1)[1]
+    assert (_project(colab) / 'work_dirs' / 'smoke' / SEED_30K / 'iter_90.pth').is_file()
     assert _pngs(nb) >= 3
 
 
@@ -211,7 +211,7 @@ def test_04_evaluate(colab):
     nb = _run(colab, '04_evaluate')
     _smoke_banner_first(nb)
     text = _text(nb)
-    evals = sorted((_project(colab) / 'work_dirs' / SEED_30K / 'eval').glob('*_val_*/summary.json'))
+    evals = sorted((_project(colab) / 'work_dirs' / 'smoke' / SEED_30K / 'eval').glob('*_val_*/summary.json'))
     summaries = {json.loads(p.read_text())['tta']: json.loads(p.read_text()) for p in evals}
     assert set(summaries) == {'none', 'flip'}  # the report's way and with TTA
     for s in summaries.values():
@@ -310,13 +310,27 @@ def test_without_data_a_later_notebook_says_which_to_run(tmp_path):
 
 
 def test_real_data_without_a_gpu_stops_with_the_menu_path(tmp_path):
-    """DATA_SOURCE set, SMOKE left to decide, no GPU: stops at once, naming the menu path to a T4 runtime."""
+    """DATA_SOURCE set, SMOKE left to decide, no GPU: training stops at once, naming the menu path to a T4
+    runtime (setting up and checking the data need no GPU, and say that the later notebooks do)."""
     import torch
 
     if torch.cuda.is_available():
         pytest.skip('this machine has a GPU')
-    msg = _fails(tmp_path, '00_setup', dict(DATA_SOURCE='1AbCdEfGhIjKlMnOpQrStUvWx', REPO=_code(tmp_path)))
+    msg = _fails(tmp_path, '02_train_20k', dict(DATA_SOURCE='1AbCdEfGhIjKlMnOpQrStUvWx', REPO=_code(tmp_path)))
     assert 'No GPU' in msg and 'Runtime > Change runtime type > T4 GPU' in msg and 'SMOKE = True' in msg
+
+
+def test_a_real_run_sets_up_without_a_gpu_and_says_that_training_needs_one(tmp_path):
+    """00_setup of a real run on a CPU runtime (saving GPU time) runs through and says that 02-05 need a GPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip('this machine has a GPU')
+    nb = run_notebook('00_setup', tmp_path, dict(DATA_SOURCE='1AbCdEfGhIjKlMnOpQrStUvWx', REPO=_code(tmp_path)),
+                      env=runtime_env(tmp_path, '00_setup'), timeout=600)
+    text = _text(nb)
+    assert 'no GPU on this runtime: fine for 00_setup, but 02-05 of this real run need one' in text
+    assert 'SMOKE RUN' not in text
 
 
 def test_a_bad_code_source_stops_in_the_set_up_cell(tmp_path):

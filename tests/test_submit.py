@@ -185,6 +185,25 @@ def test_refuses_to_mix_checkpoints_or_tta(synthetic_root, tmp_path, ckpt):
     assert json.loads((masks / submit.MANIFEST).read_text())['checkpoint'] == str(other.resolve())
 
 
+def test_notebooks_replace_another_runs_masks_and_still_resume_their_own(synthetic_root, tmp_path, ckpt, capsys):
+    """replace_other_run (what 05 passes): a changed checkpoint or TTA predicts every mask again, says so, and a
+    rerun of the same run after that still keeps its masks."""
+    images, masks = image_dir_of(synthetic_root), tmp_path / 'masks'
+    submit.predict_folder(ckpt, images, masks, tta='none', segmenter=StubSegmenter(), progress=False)
+    other = fake_checkpoint(tmp_path / 'other.pth', value=1.0)
+    stub = StubSegmenter()
+    res = submit.predict_folder(other, images, masks, tta='none', replace_other_run=True, segmenter=stub)
+    assert (res.predicted, res.skipped, stub.seen) == (12, 0, 12)
+    assert 'holds the masks of another run' in capsys.readouterr().out
+    assert json.loads((masks / submit.MANIFEST).read_text())['checkpoint'] == str(other.resolve())
+    again = submit.predict_folder(other, images, masks, tta='none', replace_other_run=True,
+                                  segmenter=StubSegmenter(), progress=False)
+    assert (again.predicted, again.skipped) == (0, 12)
+    flip = submit.predict_folder(other, images, masks, tta='flip', replace_other_run=True,
+                                 segmenter=StubSegmenter(), progress=False)
+    assert flip.predicted == 12
+
+
 def test_refuses_unknown_masks_without_manifest(synthetic_root, tmp_path, ckpt):
     masks = tmp_path / 'masks'
     masks.mkdir()

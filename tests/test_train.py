@@ -96,6 +96,20 @@ def test_resume_equals_an_uninterrupted_run(interrupted):
     assert len({a[s]['lr'] for s in b}) == N  # the schedule moves at every one of these iterations
 
 
+def test_a_new_stage_keeps_the_first_stages_best_and_records_its_own(synthetic_root, tmp_path):
+    """Stage 2 in its own work_dir (as 03 does): stage 1's best checkpoint is never deleted, and stage 2 saves
+    the best of its own validations (MMEngine carried stage 1's best over and deleted its file when beaten)."""
+    one, two = tmp_path / 'stage1', tmp_path / 'stage2'
+    first = train(SMOKE, synthetic_root, one, smoke=dict(size=64, max_iters=N), resume='auto')
+    assert first['best'] is not None
+    kept = first['best'].read_bytes()
+    second = train(SMOKE, synthetic_root, two, smoke=dict(size=64, max_iters=N), max_iters=2 * N, resume=one)
+    assert first['best'].is_file() and first['best'].read_bytes() == kept
+    assert second['best'] is not None and second['best'].parent == two
+    assert int(second['best'].stem.rsplit('_', 1)[1]) > N  # best_mIoU_iter_<n>.pth of a stage-2 validation
+    assert {checkpoints.checkpoint_iter(p) for p in list_checkpoints(two)} <= set(range(N + 1, 2 * N + 1))
+
+
 def test_truncated_newest_checkpoint_falls_back(two_stage, tmp_path, synthetic_root):
     _, second = two_stage
     work = tmp_path / 'wd'

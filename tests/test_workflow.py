@@ -24,7 +24,19 @@ def test_plan_smoke_or_real(tmp_path):
     assert not gpu.smoke and gpu.amp and gpu.smoke_options(20000) is None and (gpu.iters_20k, gpu.iters_30k) == (None, None)
     assert gpu.data_root == tmp_path / 'c' / 'data' / 'celebamask' and gpu.work_root == tmp_path / 'drive' / 'work_dirs'
     assert workflow.make_plan({'SMOKE': True}, gpu=True).smoke  # an explicit SMOKE wins over the GPU
-    assert smoke.submission_zip.name == 'submission-SMOKE-not-for-upload.zip' and gpu.submission_zip.name == 'submission.zip'
+    assert smoke.submission_zip.name == 'submission-SMOKE-not-for-upload.zip' and gpu.submission_zip.name == 'submission-seed.zip'
+    assert workflow.make_plan({'RECIPE': 'improved'}, gpu=True).submission_zip.name == 'submission-improved.zip'
+    # in Colab a smoke run's checkpoints get their own folder: a real run never resumes from a smoke model
+    tried = workflow.make_plan({'SMOKE': True}, gpu=True, colab=True, drive_project=tmp_path / 'drive')
+    assert tried.work_root == tmp_path / 'drive' / 'work_dirs' / 'smoke' and tried.work_dir_20k.parent == tried.work_root
+    assert gpu.work_dir_20k.parent == tmp_path / 'drive' / 'work_dirs'
+
+
+def test_a_smoke_setting_kept_from_an_earlier_run_is_said_on_a_gpu(tmp_path):
+    plan = workflow.make_plan({}, notebook='02_train_20k', settings={'SMOKE': True}, gpu=True, colab=True,
+                              drive_project=tmp_path)
+    assert plan.smoke and any('set SMOKE = False in 00_setup' in n for n in plan.notes)
+    assert not workflow.make_plan({}, settings={'SMOKE': True}, gpu=False).notes  # on a CPU smoke is expected
 
 
 def test_settings_are_given_once_and_a_value_set_here_wins():

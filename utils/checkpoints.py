@@ -313,7 +313,7 @@ def final_checkpoint(*work_dirs: str | os.PathLike | None) -> Path:
 
 
 def checkpoint_table(*work_dirs: str | os.PathLike | None):
-    """Checkpoints in the work_dirs: name, iteration, size in MB, time written (a pandas DataFrame)."""
+    """Checkpoints in the work_dirs: name, size in MB (10^6 bytes, as Drive counts), time written (a DataFrame)."""
     import datetime as dt
 
     import pandas as pd
@@ -324,6 +324,6 @@ def checkpoint_table(*work_dirs: str | os.PathLike | None):
             continue
         for path in sorted(Path(work_dir).glob('*.pth'), key=os.path.getmtime):
             stat = path.stat()
-            rows.append(dict(work_dir=Path(work_dir).name, checkpoint=path.name, MB=round(stat.st_size / 2**20, 1),
+            rows.append(dict(work_dir=Path(work_dir).name, checkpoint=path.name, MB=round(stat.st_size / 1e6, 1),
                              written=dt.datetime.fromtimestamp(stat.st_mtime).strftime('%Y-%m-%d %H:%M:%S')))
     return pd.DataFrame(rows, columns=['work_dir', 'checkpoint', 'MB', 'written'])

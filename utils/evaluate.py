@@ -389,7 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog='python -m utils.evaluate', description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument('checkpoint', help='a .pth checkpoint (iter_*.pth or best_*.pth)')
-    p.add_argument('--config', help='config path or name (default: the config stored in the checkpoint)')
+    p.add_argument('--config', help='config path or name (default: the config training wrote into the checkpoint\'s '
+                                    'work_dir, else the one of the run\'s name in configs/; the text stored inside '
+                                    'the checkpoint is never run)')
     p.add_argument('--data-root', required=True, help='dataset root in the course layout')
     p.add_argument('--split', default='val', help='labelled split to score (default: val)')
     p.add_argument('--tta', default=None, choices=['none', 'flip', 'ms'],

@@ -36,6 +36,7 @@ ARCHIVE = 'celebamask-dataset.zip'
 NOTEBOOKS = ('00_setup', '01_data_check', '02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
 TRAINS = ('02_train_20k', '03_resume_30k')
 USES_DATA = ('02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
+NEEDS_NO_GPU = ('00_setup', '01_data_check')  # a real run may set up and check its data on a CPU runtime
 GPU_MENU = 'Runtime > Change runtime type > T4 GPU > Save, then Runtime > Run all'
 
 
@@ -119,13 +120,20 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
     if problem:
         plan.notes.append(problem)
     if plan.smoke:
+        how = ('set SMOKE = False in 00_setup and run it again' if plan.sources.get('SMOKE') != 'default'
+               else f'choose a GPU runtime ({GPU_MENU})')
         say('**SMOKE RUN: tiny data and a few dozen CPU iterations. Its numbers mean nothing; it only shows that '
-            'every step works.** (For the real run choose a GPU runtime and leave SMOKE = None.)')
+            f'every step works.** (For the real run, {how}.)')
     elif not plan.amp:
         why_real = ' and '.join(f'{k} = {plan.chosen[k]!r}' for k in ('SMOKE', 'DATA_SOURCE', 'DATA_ROOT')
                                 if k in plan.chosen) or 'the run'
-        raise StopRun(f'No GPU: this is a real run ({why_real}), and this runtime has no GPU.\n'
-                      f'What to do: {GPU_MENU}. To try the notebooks on tiny synthetic data instead, set SMOKE = True.')
+        if notebook in NEEDS_NO_GPU:
+            plan.notes.append(f'no GPU on this runtime: fine for {notebook}, but 02-05 of this real run need one '
+                              f'({GPU_MENU}).')
+        else:
+            raise StopRun(f'No GPU: this is a real run ({why_real}), and this runtime has no GPU.\n'
+                          f'What to do: {GPU_MENU}. To try the notebooks on tiny synthetic data instead, set '
+                          'SMOKE = True in 00_setup (a smoke run keeps its checkpoints apart, in work_dirs/smoke).')
     if colab and not drive:
         if notebook in TRAINS and not plan.allow_local_work:
             raise StopRun(f'Google Drive is not mounted ({why}). Checkpoints would go to this runtime\'s disk and be '
@@ -196,7 +204,7 @@ def keep_dataset(plan: Plan, progress: bool = True) -> Path | None:
         except (OSError, ValueError):
             old = {}
         if {k: old.get(k) for k in want} == want and archive.stat().st_size == old.get('bytes'):
-            print(f'the dataset is already kept on Drive: {archive} ({old["bytes"] / 2**20:.0f} MB)')
+            print(f'the dataset is already kept on Drive: {archive} ({old["bytes"] / 1e6:.0f} MB)')
             return archive
     files = sorted(p for p in Path(plan.data_root).rglob('*') if p.is_file() and not p.name.startswith('.')
                    and p.relative_to(plan.data_root).parts[0] in ('train', 'val', 'test'))
@@ -204,7 +212,7 @@ def keep_dataset(plan: Plan, progress: bool = True) -> Path | None:
     archive.parent.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(archive.parent).free
     if free < total * 1.05:
-        raise StopRun(f'Drive has {free / 2**30:.1f} GB free but the dataset copy needs {total / 2**30:.1f} GB.\n'
+        raise StopRun(f'Drive has {free / 1e9:.1f} GB free but the dataset copy needs {total / 1e9:.1f} GB.\n'
                       'What to do: free space on Google Drive (and empty its trash), then run this notebook again.')
     from tqdm.auto import tqdm
 
@@ -222,7 +230,7 @@ def keep_dataset(plan: Plan, progress: bool = True) -> Path | None:
         tmp.unlink(missing_ok=True)
     info.write_text(json.dumps({**want, 'bytes': archive.stat().st_size, 'files': len(files),
                                 'written': datetime.now(UTC).isoformat(timespec='seconds')}, indent=2))
-    print(f'kept a copy of the dataset on Drive: {archive} ({archive.stat().st_size / 2**20:.0f} MB); '
+    print(f'kept a copy of the dataset on Drive: {archive} ({archive.stat().st_size / 1e6:.0f} MB); '
           'notebooks 02-05 unpack it on their own runtimes.')
     return archive
 
@@ -256,7 +264,7 @@ def restore_dataset(plan: Plan, folder: Path, progress: bool = True) -> dict[str
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f'.{root.name}.restore-', dir=root.parent))
     try:
-        print(f'unpacking the dataset kept on Drive ({archive.stat().st_size / 2**20:.0f} MB) to {root}')
+        print(f'unpacking the dataset kept on Drive ({archive.stat().st_size / 1e6:.0f} MB) to {root}')
         safe_extract(archive, staging / 'dataset', progress=progress)
         install(staging / 'dataset', root)
     except DataError as exc:
@@ -299,10 +307,10 @@ def check_drive_space(plan: Plan, notebook: str) -> None:
     plan.work_root.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(plan.work_root).free
     if free + have < need:
-        raise StopRun(f'Google Drive has {free / 2**30:.1f} GB free; this stage needs about {need / 2**30:.1f} GB for '
+        raise StopRun(f'Google Drive has {free / 1e9:.1f} GB free; this stage needs about {need / 1e9:.1f} GB for '
                       f'its checkpoints ({plan.work_root}).\nWhat to do: free space on Drive (and empty its trash), '
                       'then run this notebook again.')
-    print(f'Drive: {free / 2**30:.1f} GB free, this stage needs about {need / 2**30:.1f} GB for its checkpoints.')
+    print(f'Drive: {free / 1e9:.1f} GB free, this stage needs about {need / 1e9:.1f} GB for its checkpoints.')
 
 
 def checkpoint(plan: Plan) -> Path:

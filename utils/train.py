@@ -62,6 +62,14 @@ def _runner_class():
             self.logger.info(f'Resuming from trusted checkpoint {filename} (this project\'s own work_dir).')
             with checkpoints.trusted_resume():
                 super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
+            if Path(filename).resolve().parent != Path(self.work_dir).resolve():
+                # A new stage (20k -> 30k) in its own work_dir: its best checkpoint and its kept list start afresh.
+                # Carried over, MMEngine's CheckpointHook would delete stage 1's best_*.pth the first time stage 2
+                # beat it, and stage 2 would keep no best of its own when it never did.
+                hub = self.message_hub
+                for key in [k for k in hub.runtime_info if k.startswith(('best_ckpt', 'best_score'))
+                            or k == 'keep_ckpt_ids']:
+                    hub.pop_info(key)
 
     return ParsingRunner
 

@@ -86,8 +86,10 @@ class Plan:
 
     @property
     def submission_zip(self) -> Path:
-        """Where notebook 05 writes the zip, next to the work_dirs; a smoke run's is named so it is never uploaded."""
-        return self.work_root / ('submission-SMOKE-not-for-upload.zip' if self.smoke else 'submission.zip')
+        """Where notebook 05 writes the zip, in the work_dirs folder, named after the recipe (a second recipe never
+        replaces the first one's zip); a smoke run's is named so that it is never uploaded."""
+        return self.work_root / ('submission-SMOKE-not-for-upload.zip' if self.smoke else
+                                 f'submission-{self.recipe}.zip')
 
     @property
     def title(self) -> str:
@@ -169,10 +171,14 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
     if smoke is None:
         smoke = not (gpu or data_source or data_root)
     smoke = bool(smoke)
+    if smoke and gpu and sources['SMOKE'] == 'settings.json':
+        notes.append('SMOKE = True comes from the run\'s settings.json (an earlier 00_setup): this is still a smoke '
+                     'run although a GPU is here. For the real run set SMOKE = False in 00_setup and run it again.')
     repo = pick('REPO', code_from)
     keep = Path(drive_project) if drive_project else None
-    work_root = Path(pick('WORK_ROOT', str(keep / 'work_dirs') if keep else
-                          str(REPO_ROOT / 'work_dirs' / ('smoke' if smoke else ''))))
+    # a smoke run's checkpoints get their own folder, so that a real run never resumes from a smoke model
+    work_root = Path(pick('WORK_ROOT', str((keep / 'work_dirs' if keep else REPO_ROOT / 'work_dirs')
+                                           / ('smoke' if smoke else ''))))
     if data_root is None:
         data_root = (Path(content) / 'data' / 'celebamask') if colab else (
             work_root / 'data' if smoke else REPO_ROOT / 'data' / 'celebamask')

@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser('predict', help='predict the test images and write a checked zip (the default command)')
     r.add_argument('checkpoint', help='trained checkpoint (.pth), e.g. work_dirs/<config>/best_mIoU_iter_30000.pth')
-    r.add_argument('--config', default=None, help='config it was trained with (default: the one stored in it)')
+    r.add_argument('--config', default=None, help='config it was trained with (default: the config training wrote '
+                                                   'into its work_dir, else the one of its run name in configs/)')
     r.add_argument('--images', required=True, help='folder of test images, e.g. data/celebamask/test/test_image')
     r.add_argument('--out', required=True, help='zip to write, e.g. submission.zip')
     r.add_argument('--tta', choices=TTA_MODES, default=None,

@@ -62,7 +62,8 @@ def zip_masks(masks_dir: str | os.PathLike, images: Sequence[str | os.PathLike],
 def make_submission(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
                     out_zip: str | os.PathLike = 'submission.zip', *, config: str | os.PathLike | None = None,
                     tta: str | None = None, batch_size: int = 8, masks_dir: str | os.PathLike | None = None,
-                    folder: str | None = None, overwrite: bool = False, reference: Any = None, strict: bool = False,
+                    folder: str | None = None, overwrite: bool = False, replace_other_run: bool = False,
+                    reference: Any = None, strict: bool = False,
                     device: str | None = None, amp: bool | None = None, progress: bool = True,
                     segmenter: Any = None) -> SubmissionResult:
     """Predict every test image, zip the masks in one folder, check the zip, then move it to ``out_zip``.
@@ -71,6 +72,7 @@ def make_submission(checkpoint: str | os.PathLike, images_dir: str | os.PathLike
     ``out_zip`` once it has passed :func:`check_submission`; otherwise :class:`SubmissionCheckError`.
     A file already at ``out_zip`` is replaced only when it is, byte for byte, the zip this tool wrote
     there last time (recorded in the masks folder's manifest); anything else is refused before any work.
+    ``overwrite`` and ``replace_other_run``: as in :func:`utils.submit.predict_folder`.
     """
     out_zip, images_dir = Path(out_zip), Path(images_dir)
     if out_zip.suffix.lower() != '.zip':
@@ -86,7 +88,8 @@ def make_submission(checkpoint: str | os.PathLike, images_dir: str | os.PathLike
     check_masks_location(masks_dir, images_dir)
     check_zip_target(out_zip, claim_masks_dir(masks_dir))  # nothing is predicted for a zip that cannot be written
     prediction = predict_folder(checkpoint, images_dir, masks_dir, config=config, tta=tta, batch_size=batch_size,
-                                overwrite=overwrite, device=device, amp=amp, progress=progress, segmenter=segmenter)
+                                overwrite=overwrite, replace_other_run=replace_other_run, device=device, amp=amp,
+                                progress=progress, segmenter=segmenter)
     images = list_images(images_dir)
     out_zip.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f'.{out_zip.stem}.', suffix='.zip.tmp', dir=out_zip.parent)

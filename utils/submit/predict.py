@@ -77,12 +77,19 @@ def _few(names: list[str], n: int = 3) -> str:
     return ', '.join(names[:n]) + (', ...' if len(names) > n else '')
 
 
-def _check_run(masks_dir: Path, old: dict | None, run: dict, overwrite: bool) -> None:
-    """Refuse to add masks of this run to a folder of this tool that holds masks of another checkpoint or TTA."""
+def _check_run(masks_dir: Path, old: dict | None, run: dict, overwrite: bool, replace_other_run: bool = False,
+               progress: bool = False) -> None:
+    """Refuse to add masks of this run to a folder of this tool that holds masks of another checkpoint or TTA
+    (``replace_other_run``: say so and predict them all again instead)."""
     if overwrite or old is None or not old['masks']:
         return
     diffs = [f'{k}: {old.get(k)!r} there, {run[k]!r} now' for k in ('checkpoint_sha256', 'tta', 'config')
              if old.get(k) != run[k]]
+    if diffs and replace_other_run:
+        if progress:
+            print(f'{masks_dir} holds the masks of another run ({old.get("checkpoint", "?")}, tta={old.get("tta")}): '
+                  f'predicting every image again with {run["checkpoint"]} (tta={run["tta"]}).')
+        return
     if diffs:
         raise SubmitError(f'{masks_dir} holds masks predicted with {old.get("checkpoint", "?")} (tta={old.get("tta")}); '
                           f'this run uses {run["checkpoint"]} (tta={run["tta"]}) [{"; ".join(diffs)}]. Mixing them '
@@ -163,8 +170,8 @@ def _config_tta(checkpoint: str | os.PathLike, config: str | os.PathLike | None,
 
 def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike, masks_dir: str | os.PathLike,
                    *, config: str | os.PathLike | None = None, tta: str | None = None, batch_size: int = 8,
-                   overwrite: bool = False, device: str | None = None, amp: bool | None = None,
-                   progress: bool = True, segmenter: Any = None) -> PredictResult:
+                   overwrite: bool = False, replace_other_run: bool = False, device: str | None = None,
+                   amp: bool | None = None, progress: bool = True, segmenter: Any = None) -> PredictResult:
     """Write ``<stem>.png`` into ``masks_dir`` for every test image, keeping valid masks of an earlier run.
 
     A mask is kept only when its image is byte for byte the one it was predicted from, by the same
@@ -174,6 +181,8 @@ def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
     loading time when predicting twice); by default the model is loaded only if a mask is missing.
     Raises :class:`UnreadableImagesError` after predicting all readable images if some are unreadable.
     ``tta=None``: the config's ``test_tta`` (one default for evaluate, submit and the notebooks).
+    ``replace_other_run``: masks of another checkpoint or TTA in ``masks_dir`` are predicted again instead of
+    refused (the notebooks set it: a changed ``CHECKPOINT`` or ``TTA`` means a new submission).
     """
     start = time.perf_counter()
     images = list_images(images_dir)
@@ -198,7 +207,7 @@ def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
     run = {'checkpoint': str(checkpoint.resolve()), 'checkpoint_sha256': sha, 'tta': tta,
            'config': str(config) if config is not None else None}
     old = claim_masks_dir(masks_dir)  # a folder this tool did not write is refused, whatever the flags
-    _check_run(masks_dir, old, run, overwrite)
+    _check_run(masks_dir, old, run, overwrite, replace_other_run, progress)
     records: dict[str, dict] = dict(old['masks']) if old else {}
     if old and any(old.get(k) != run[k] for k in ('checkpoint_sha256', 'tta', 'config')):
         records = {k: {'image': v.get('image')} for k, v in records.items()}  # another model's: never kept
