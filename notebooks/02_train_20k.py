@@ -123,7 +123,7 @@ schedule_figure(PLAN, stages=1)
 # ## Train
 # The bar shows the iterations, the ETA, the loss and the LR; the curves redraw as training runs, and val mIoU is
 # added at every validation (every 2,000 iterations). MMEngine's full log (config, every 50 iterations) goes to
-# the log file in the work_dir, named after the run.
+# a log file in a timestamped folder of the work_dir (the cell prints its path).
 
 # %%
 stage1 = session.train_stage(PLAN, 1)
