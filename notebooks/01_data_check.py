@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#       format_version: '1.3'
-#       jupytext_version: 1.19.6
-# ---
-
 # %% [markdown]
 # # Data: fetch, verify, keep a copy on Drive, and understand CelebAMask-HQ mini
 #
@@ -130,11 +120,7 @@ data.dataset_counts(root)
 # no file appears in two splits. Nothing is modified; each failure names its files and the fix.
 
 # %%
-report = data.check_dataset(root, expect=None if PLAN.smoke else data.EXPECTED_COUNTS)
-if not report.ok:
-    raise session.StopRun(f'The dataset failed its check (details above): fix the files it names and run this '
-                          f'notebook again.\n{report.format()}')
-report
+session.verify_dataset(PLAN, root)
 
 # %% [markdown]
 # ## Keep a copy on Google Drive

@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#       format_version: '1.3'
-#       jupytext_version: 1.19.6
-# ---
-
 # %% [markdown]
 # # Train: stage 1, 20,000 iterations
 #
@@ -132,13 +122,7 @@ stage1 = session.train_stage(PLAN, 1)
 # ## Checkpoints and curves
 
 # %%
-from IPython.display import display  # noqa: E402
-from utils.checkpoints import checkpoint_table  # noqa: E402
-from utils.metrics import plot_curves  # noqa: E402
-
-display(checkpoint_table(PLAN.work_dir_20k).style.format({'MB': '{:,.1f}'})
-        .set_caption(f'Checkpoints on Drive: {PLAN.work_dir_20k}'))
-plot_curves([PLAN.work_dir_20k], title=f'Stage 1 training curves, {PLAN.title}')
+session.stage_results(PLAN, 1)
 
 # %% [markdown]
 # **Next:** the seed recipe continues to 30,000 iterations in `03_resume_30k`, as the report did; the improved

@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#       format_version: '1.3'
-#       jupytext_version: 1.19.6
-# ---
-
 # %% [markdown]
 # # Resume: stage 2, from 20,000 to 30,000 iterations
 #
@@ -124,12 +114,7 @@ stage2 = session.train_stage(PLAN, 2)
 # ## Both stages, with the resume point marked
 
 # %%
-from IPython.display import display  # noqa: E402
-from utils.checkpoints import checkpoint_table  # noqa: E402
-from utils.metrics import plot_curves  # noqa: E402
-
-display(checkpoint_table(*PLAN.trained_work_dirs).style.format({'MB': '{:,.1f}'}).set_caption('Checkpoints on Drive'))
-plot_curves(PLAN.trained_work_dirs, title=f'Both stages, {PLAN.title}')
+session.stage_results(PLAN, 2)
 
 # %% [markdown]
 # **Next:** open `04_evaluate`: per-class scores, the comparison with the report, and the inspector.

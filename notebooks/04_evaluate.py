@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#       format_version: '1.3'
-#       jupytext_version: 1.19.6
-# ---
-
 # %% [markdown]
 # # Evaluate: per-class IoU, the comparison with the report, and an interactive inspector
 #
@@ -108,14 +98,8 @@ PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAME
 # ## Evaluate, as the report did and with test-time augmentation
 
 # %%
-from utils.evaluate import evaluate  # noqa: E402
-from utils.inference import Segmenter  # noqa: E402
-
 CKPT = session.checkpoint(PLAN)
-with session.guard():
-    model = Segmenter.from_checkpoint(CKPT)
-    plain = evaluate(CKPT, PLAN.data_root, split='val', tta='none', segmenter=model)
-    with_tta = evaluate(CKPT, PLAN.data_root, split='val', tta=PLAN.tta, segmenter=model) if PLAN.tta != 'none' else None
+results = session.evaluate_run(PLAN, CKPT)
 
 # %% [markdown]
 # ## Against the reference report
@@ -125,10 +109,10 @@ with session.guard():
 # %%
 from utils.metrics import compare_with_seed, per_class_table, plot_confusion, plot_curves, summary_table  # noqa: E402
 
-summary_table(plain, with_tta)
+summary_table(results.plain, results.with_tta)
 
 # %%
-compare_with_seed(plain)
+compare_with_seed(results.plain)
 
 # %% [markdown]
 # ## Per class (worst classes outlined)
@@ -136,8 +120,7 @@ compare_with_seed(plain)
 # so a class's IoU below can be higher than in the comparison with the report above, which is without.
 
 # %%
-shown = with_tta or plain
-per_class_table(shown)
+per_class_table(results.shown)
 
 # %% [markdown]
 # ## Training curves of the run's stages
@@ -151,7 +134,7 @@ plot_curves(PLAN.trained_work_dirs, title=f'Training curves, {PLAN.title}')
 # for right, hair for hat, neck for skin).
 
 # %%
-plot_confusion(shown)
+plot_confusion(results.shown)
 
 # %% [markdown]
 # ## Inspector
@@ -161,7 +144,7 @@ plot_confusion(shown)
 # %%
 from utils.widgets import inspector  # noqa: E402
 
-inspector(shown.out_dir, PLAN.data_root)
+inspector(results.shown.out_dir, PLAN.data_root)
 
 # %% [markdown]
 # **Next:** open `05_submit` to predict the test set and download the submission zip.

@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#       format_version: '1.3'
-#       jupytext_version: 1.19.6
-# ---
-
 # %% [markdown]
 # # Submit: predict the test set and build a validated zip
 #
@@ -135,14 +125,7 @@ class_histogram(submission.zip_path, reference=PLAN.val_masks)
 # Synthetic data has test masks, so a smoke run can score its own zip with the leaderboard's formula.
 
 # %%
-from IPython.display import display  # noqa: E402
-from utils.submit import offer_download, score_submission  # noqa: E402
-
-if PLAN.test_masks.is_dir():  # synthetic data only: the course's test masks are hidden
-    display(score_submission(submission.zip_path, PLAN.test_masks).to_frame())
-if PLAN.smoke:
-    session.say('**This is a SMOKE zip from a few CPU iterations: do not upload it.**')
-offer_download(submission.zip_path)
+session.deliver(PLAN, submission)
 
 # %% [markdown]
 # **Done.** Upload the downloaded zip (`submission-<recipe>.zip`) to the leaderboard. To try the improved recipe, set

@@ -22,6 +22,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+from utils.inference import tta_views  # noqa: E402
 
 
 class SleepySegmenter:
@@ -36,8 +37,7 @@ class SleepySegmenter:
         self.calls = 0
 
     def predict(self, images, tta: str = 'none'):
-        views = {'none': 1, 'flip': 2, 'ms': 6}[tta]
-        time.sleep(self.seconds * views * len(images))
+        time.sleep(self.seconds * tta_views(tta) * len(images))
         self.calls += len(images)
         out = []
         for img in images:  # a plausible label map: blocky regions like a real prediction (compresses alike)
@@ -54,8 +54,7 @@ def run(images: int = 64, size: int = 512, model_ms: float = 50.0, tta: str = 'f
     from utils.submit import predict_folder
     from utils.synthetic import make_synthetic_dataset
 
-    views = {'none': 1, 'flip': 2, 'ms': 6}[tta]
-    model_s = images * views * model_ms / 1000
+    model_s = images * tta_views(tta) * model_ms / 1000
     out: dict = dict(images=images, size=size, model_ms_per_view=model_ms, tta=tta, batch_size=batch_size,
                      model_seconds=model_s)
     with tempfile.TemporaryDirectory(prefix='bench-eval-') as tmp:

@@ -94,11 +94,16 @@ def _pull_back(name: str) -> bool:
     if py.is_file() and [(c.cell_type, c.source) for c in edited.cells] == \
             [(c.cell_type, c.source) for c in read_source(name).cells]:
         return False
-    edited.metadata = {}
     for cell in edited.cells:
         cell.metadata = {'tags': cell.metadata['tags']} if cell.metadata.get('tags') else {}
-    py.write_text(jupytext.writes(edited, fmt='py:percent'))
+    _write_source(name, edited)
     return True
+
+
+def _write_source(name: str, nb) -> None:
+    """``notebooks/<name>.py`` from ``nb``, without a jupytext header (it would change with each jupytext version)."""
+    nb.metadata = {'jupytext': {'notebook_metadata_filter': '-all'}}
+    (NB_DIR / f'{name}.py').write_text(jupytext.writes(nb, fmt='py:percent'))
 
 
 def _share(name: str) -> bool:
@@ -110,8 +115,7 @@ def _share(name: str) -> bool:
         return False
     code[0].source, code[1].source = params, setup
     code[0].metadata['tags'] = ['parameters']
-    nb.metadata = {}
-    (NB_DIR / f'{name}.py').write_text(jupytext.writes(nb, fmt='py:percent'))
+    _write_source(name, nb)
     return True
 
 

@@ -31,8 +31,9 @@ from typing import Iterator
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+from scripts.notebooks import NAMES as NOTEBOOKS  # noqa: E402  (the six, named once)
+
 STANDIN = Path(__file__).resolve().parent / 'colab_standin'
-NOTEBOOKS = ('00_setup', '01_data_check', '02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
 COURSE_COUNTS = (24, 8, 8)  # a smoke-sized "course zip" (train, val, test)
 _SKIP_TOP = {'.git', '.venv', '.venv-colab', 'work_dirs', 'outputs', 'data', '__pycache__', '.pytest_cache', '.gl',
              '.devrun', '.devwheels'}

@@ -102,3 +102,23 @@ def test_checkpoint_of_another_recipe_is_said(tmp_path, capsys):
     assert "comes from a 'seed' work_dir, while this run's recipe is 'improved'" in capsys.readouterr().out
     with pytest.raises(session.StopRun, match="No checkpoint of the 'improved' run"):
         session.checkpoint(improved)
+
+
+def test_verify_dataset_stops_with_the_report_when_a_file_is_bad(synthetic_root, tmp_path):
+    root = tmp_path / 'data'
+    shutil.copytree(synthetic_root, root)
+    assert session.verify_dataset(_plan(tmp_path), root).ok
+    victim = sorted((root / 'val' / 'val_mask').glob('*.png'))[0]
+    victim.write_bytes(victim.read_bytes()[:30])
+    with pytest.raises(session.StopRun, match='failed its check') as info:
+        session.verify_dataset(_plan(tmp_path), root)
+    assert victim.name in str(info.value)
+
+
+def test_stage_results_of_a_recipe_without_a_second_stage_show_nothing(tmp_path):
+    assert session.stage_results(_plan(tmp_path, RECIPE='improved'), 2) is None
+
+
+def test_run_evaluation_shows_tta_results_when_there_are_some():
+    assert session.RunEvaluation('plain', 'flip').shown == 'flip'
+    assert session.RunEvaluation('plain', None).shown == 'plain'

@@ -20,6 +20,7 @@ CONFIG_DIR = REPO_ROOT / 'configs'
 WEIGHT_METHODS = ('median_freq', 'inv_sqrt')
 #: Iterations of a smoke run (64 px synthetic faces on a CPU), unless a config's ``smoke`` says otherwise.
 SMOKE_ITERS = 40
+TTA_MODES = ('none', 'flip', 'ms')  # test-time augmentation: none, flip with the L/R swap, 3 scales x flip
 #: recipe name -> (stage-1 config, stage-2 "resume to 30k" config or None)
 RECIPES: dict[str, tuple[str, str | None]] = {
     'seed': ('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512',
@@ -106,7 +107,7 @@ def apply_smoke(cfg, size: int = SMOKE_SIZE, max_iters: int = SMOKE_ITERS) -> No
         loader['persistent_workers'] = False
         loader['pin_memory'] = False
         for node in walk_dicts(loader.get('dataset')):
-            if node.get('type') in ('Resize', 'RandomResize', 'RandomCrop', 'FastRandomCrop', 'RandomChoiceResize'):
+            if 'type' in node:  # any transform with a size (Resize, RandomResize, a crop, a subclass of them)
                 for key in ('scale', 'crop_size', 'scales'):
                     if key in node and node[key] is not None:
                         node[key] = ([scaled(s) for s in node[key]] if key == 'scales' else scaled(node[key]))

@@ -225,7 +225,7 @@ def amp_resume_check(root: Path, work: Path, sizes: dict, amp: bool) -> dict:
 def eval_pace(checkpoint: Path, config: Path, root: Path, work: Path, device: str, tta: str = 'flip') -> dict:
     """Evaluate and submit throughput with ``tta``, as ratios to the bare model forward of the same views."""
     from .evaluate import evaluate
-    from .inference import Segmenter, read_image
+    from .inference import Segmenter, read_image, tta_views
     from .layout import image_dir
     from .submit.predict import predict_folder
 
@@ -248,8 +248,7 @@ def eval_pace(checkpoint: Path, config: Path, root: Path, work: Path, device: st
 
     forward_all()  # warm-up (cuDNN algorithm choice)
     fwd = min(forward_all() for _ in range(2))
-    views = {'none': 1, 'flip': 2}[tta]
-    model_s = fwd * views
+    model_s = fwd * tta_views(tta)
     t = time.perf_counter()
     evaluate(checkpoint, root, tta=tta, out_dir=work / 'eval', flops=False, batch_size=bs, progress=False,
              segmenter=seg)

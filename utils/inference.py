@@ -15,12 +15,17 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from . import checkpoints
+from .config import TTA_MODES
 from .labels import CLASSES, NUM_CLASSES, flip_permutation
 from .layout import header_size
 from .model import build_segmentor
 
-TTA_MODES = ('none', 'flip', 'ms')
 MS_SCALES = (0.75, 1.0, 1.25)
+
+
+def tta_views(tta: str) -> int:
+    """Forward passes per image for a TTA mode: 1 (none), 2 (flip), 2 per scale of MS_SCALES (ms)."""
+    return {'none': 1, 'flip': 2, 'ms': 2 * len(MS_SCALES)}[tta]
 
 
 class InferenceError(RuntimeError):

@@ -140,13 +140,16 @@ def cli_error(exc: BaseException, known: type[BaseException] | tuple[type[BaseEx
 
 
 def one_message(exc: BaseException, known: type[BaseException] | tuple[type[BaseException], ...] = Exception) -> str:
-    """The message of ``exc`` as one paragraph: worker tracebacks cut to their last line, unknown types named."""
+    """The message of ``exc`` as one paragraph: worker tracebacks cut to their last line, an OS error as
+    :func:`os_error_text`, other unknown types named."""
     text = str(exc)
     if 'Original Traceback' in text:  # torch's DataLoader re-raises a worker's error with its traceback inside
         last = [line for line in text.splitlines() if line.strip()][-1]
         text = last.split(': ', 1)[1] if ': ' in last and last.split(': ', 1)[0].replace('.', '').isidentifier() else last
     if isinstance(exc, known):
         return text
+    if isinstance(exc, OSError) and exc.strerror:  # a file the OS would not give us: name it and what to check
+        return os_error_text(exc)
     return f'{type(exc).__name__}: {text} (run again with --debug for the full traceback)'
 
 

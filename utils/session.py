@@ -15,6 +15,7 @@ A step that cannot work raises :class:`StopRun`: Run All stops at that cell with
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -23,17 +24,17 @@ import time
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from . import env
 from .labels import REPO_ROOT
+from .submit.common import write_json_atomic
 from .workflow import KEPT, PARAMETERS, Plan, PlanError, checkpoint_recipe, final_checkpoint, make_plan
 
 __all__ = ['PARAMETERS']  # re-exported for the set-up cell; everything else is used as session.<name>
 
 SETTINGS = 'settings.json'
 ARCHIVE = 'celebamask-dataset.zip'
-NOTEBOOKS = ('00_setup', '01_data_check', '02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
 TRAINS = ('02_train_20k', '03_resume_30k')
 USES_DATA = ('02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
 NEEDS_NO_GPU = ('00_setup', '01_data_check')  # a real run may set up and check its data on a CPU runtime
@@ -91,9 +92,7 @@ def write_settings(folder: Path, values: dict[str, Any], notebook: str) -> Path:
     path = folder / SETTINGS
     data = {'format': 1, **{k: values[k] for k in KEPT if values.get(k) is not None},
             'written_by': notebook, 'updated': datetime.now(UTC).isoformat(timespec='seconds')}
-    tmp = path.with_name(f'.{SETTINGS}.{os.getpid()}')
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    write_json_atomic(path, data)
     return path
 
 
@@ -141,7 +140,7 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
                           'Google Drive when Colab asks, or set ALLOW_LOCAL_WORK = True to train on this runtime\'s '
                           'disk anyway.')
         plan.notes.append(f'Google Drive is not mounted ({why}): nothing of this notebook survives the runtime.')
-    if not (folder / SETTINGS).is_file() or notebook == '00_setup' or (
+    if not settings or notebook == '00_setup' or (  # none yet, or unreadable: this notebook writes them
             notebook == '01_data_check' and plan.sources.get('DATA_SOURCE') == 'set here'):
         merged = {**{k: v for k, v in settings.items() if k in KEPT}, **plan.settings()}
         plan.notes.append(f'the run\'s settings are in {write_settings(folder, merged, notebook)}; later notebooks '
@@ -283,6 +282,7 @@ def restore_dataset(plan: Plan, folder: Path, progress: bool = True) -> dict[str
 
 
 # --------------------------------------------------------------------------- Drive space, checkpoints
+@functools.lru_cache(maxsize=None)  # 00's table, then the space check of 02/03: one model build per config
 def stage_need_bytes(config: str) -> int:
     """Drive space one training stage needs at its peak: the kept iteration checkpoints, one more while the next
     is written, and the best checkpoint. Sizes follow the parameter count: an ``iter_*.pth`` holds the weights
@@ -290,7 +290,7 @@ def stage_need_bytes(config: str) -> int:
     from .config import load_config
     from .model import build_segmentor
 
-    cfg = load_config(config, work_dir='/tmp/unused')
+    cfg = load_config(config)
     params = sum(p.numel() for p in build_segmentor(cfg).parameters())
     keep = int(cfg.default_hooks.checkpoint.get('max_keep_ckpts', 3) or 3)
     return (keep + 1) * (8 * params + 2**20) + 4 * params + 2**20
@@ -381,6 +381,61 @@ def train_stage(plan: Plan, stage: int) -> dict | None:
     return result
 
 
+def stage_results(plan: Plan, stage: int):
+    """02/03's closing cell: the stage's checkpoints (stage 2: both stages') as a table, and the training curves
+    (returned, so the cell shows them). Nothing for a recipe without a second stage."""
+    from IPython.display import display
+
+    from .checkpoints import checkpoint_table
+    from .metrics import plot_curves
+
+    if stage == 2 and plan.config_30k is None:
+        return None
+    work_dirs = [plan.work_dir_20k] if stage == 1 else plan.trained_work_dirs
+    display(checkpoint_table(*work_dirs).style.format({'MB': '{:,.1f}'})
+            .set_caption(f'Checkpoints in {plan.work_root}'))
+    return plot_curves(work_dirs, title=f'{"Stage 1 training curves" if stage == 1 else "Both stages"}, {plan.title}')
+
+
+class RunEvaluation(NamedTuple):
+    """04's results: without TTA (as the report measured) and with the plan's TTA (None when that is 'none')."""
+    plain: Any
+    with_tta: Any
+
+    @property
+    def shown(self):
+        """What the per-class table, confusion matrix and inspector show: with TTA when there is one."""
+        return self.with_tta or self.plain
+
+
+def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
+    """04's evaluation of ``ckpt`` on val: once without TTA and once with the plan's, from one loaded model."""
+    from .evaluate import evaluate
+    from .inference import Segmenter
+
+    with guard():
+        model = Segmenter.from_checkpoint(ckpt)
+        plain = evaluate(ckpt, plan.data_root, split='val', tta='none', segmenter=model)
+        with_tta = (evaluate(ckpt, plan.data_root, split='val', tta=plan.tta, segmenter=model)
+                    if plan.tta != 'none' else None)
+    return RunEvaluation(plain, with_tta)
+
+
+def deliver(plan: Plan, submission) -> None:
+    """05's last step: the leaderboard's score where test masks exist (synthetic data; the course's are hidden),
+    a bold warning on a smoke zip, and the download."""
+    from IPython.display import display
+
+    from .submit.package import offer_download
+    from .submit.score import score_submission
+
+    if plan.test_masks.is_dir():
+        display(score_submission(submission.zip_path, plan.test_masks).to_frame())
+    if plan.smoke:
+        say('**This is a SMOKE zip from a few CPU iterations: do not upload it.**')
+    offer_download(submission.zip_path)
+
+
 # --------------------------------------------------------------------------- what the notebooks show
 def environment(plan: Plan):
     """The versions / GPU / CUDA / nvcc / gcc table, with this run's work root (a captioned table)."""
@@ -415,3 +470,14 @@ def fetch_dataset(plan: Plan):
         return fetch(plan.data_source, plan.data_root)
     except DataError as exc:
         raise StopRun(f'Fetching the dataset failed: {exc}') from None
+
+
+def verify_dataset(plan: Plan, root: Path):
+    """01's check of every file (and, in a real run, of the course's counts); a failure stops with its report."""
+    from .data import EXPECTED_COUNTS, check_dataset
+
+    report = check_dataset(root, expect=None if plan.smoke else EXPECTED_COUNTS)
+    if not report.ok:
+        raise StopRun('The dataset failed its check: fix the files it names and run this notebook again.\n'
+                      + report.format())
+    return report

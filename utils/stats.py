@@ -395,12 +395,6 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter('always')
             warnings.showwarning = show
             _report(Path(a.root), a)
-    except OSError as e:
-        if a.debug:
-            raise
-        where = f' {e.filename}' if e.filename else ''
-        return cli_error(DataError(f'cannot access{where}: {e.strerror or e}. Check the path, its permissions and '
-                                   'the free disk space, then run again.'), DataError)
     except Exception as e:
         return cli_error(e, DataError, a.debug)
     return 0

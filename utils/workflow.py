@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .checkpoints import final_checkpoint as _final_checkpoint
-from .config import RECIPES, config_tta, load_config
+from .config import RECIPES, TTA_MODES, config_tta, load_config
 from .labels import REPO_ROOT
 from .layout import SMOKE_SIZE, image_dir, mask_dir
 
@@ -25,7 +25,6 @@ PARAMETERS = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT'
 KEPT = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA')
 #: Smoke runs: iterations of stage 1 and of the resume to stage 2.
 SMOKE_ITERS = (60, 90)
-TTA_MODES = ('none', 'flip', 'ms')
 
 
 class PlanError(ValueError):

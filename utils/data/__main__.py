@@ -5,7 +5,7 @@ import argparse
 import sys
 import warnings
 
-from ..report import cli_error, nonnegative_int, os_error_text, positive_int
+from ..report import cli_error, nonnegative_int, positive_int
 from .check import check_dataset
 from .common import SYNTHETIC_FULL, DataError
 from .convert import convert
@@ -126,8 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print('interrupted; nothing half-written was left at the target.', file=sys.stderr)
         return 130
-    except OSError as e:
-        return cli_error(e if args.debug else DataError(os_error_text(e)), DataError, args.debug)
     except Exception as e:  # the CLI names the problem instead of dumping a traceback
         return cli_error(e, DataError, args.debug)
     return 0

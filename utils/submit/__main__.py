@@ -6,7 +6,7 @@ import sys
 
 from ..checkpoints import CheckpointError
 from ..inference import TTA_MODES, InferenceError
-from ..report import cli_error, os_error_text, positive_int
+from ..report import cli_error, positive_int
 from .check import check_submission
 from .common import SubmitError
 from .package import SubmissionCheckError, make_submission
@@ -95,8 +95,6 @@ def main(argv: list[str] | None = None) -> int:
     except SubmissionCheckError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
-    except OSError as e:
-        return cli_error(e if args.debug else SubmitError(os_error_text(e)), SubmitError, args.debug)
     except Exception as e:
         return cli_error(e, (SubmitError, CheckpointError, InferenceError), args.debug)
     return 0

@@ -16,7 +16,7 @@ import numpy as np
 from ..checkpoints import check_checkpoint_file
 from ..inference import TTA_MODES, InferenceError, iter_predictions, read_image
 from ..layout import natural_key
-from .common import (MANIFEST, OWNER, TMP_MARK, SubmitError, check_masks_location, checkpoint_sha256,
+from .common import (MANIFEST, OWNER, TMP_MARK, SubmitError, _examples, check_masks_location, checkpoint_sha256,
                      claim_masks_dir, image_fingerprint, image_size, list_images, mask_is_valid, mask_name,
                      write_json_atomic, write_mask)
 
@@ -58,12 +58,12 @@ class PredictResult:
         """Why images were predicted again and which masks are left out, e.g. '2 images changed since ...'."""
         parts = []
         if self.changed:
-            parts.append(f'{len(self.changed)} images changed since their masks were predicted ({_few(self.changed)})')
+            parts.append(f'{len(self.changed)} images changed since their masks were predicted ({_examples(self.changed)})')
         if self.new:
-            parts.append(f'{len(self.new)} new images ({_few(self.new)})')
+            parts.append(f'{len(self.new)} new images ({_examples(self.new)})')
         if self.unused:
             parts.append(f'{len(self.unused)} masks of images no longer in the image folder are kept but not used '
-                         f'({_few(self.unused)})')
+                         f'({_examples(self.unused)})')
         return '; '.join(parts)
 
     def __str__(self) -> str:
@@ -71,10 +71,6 @@ class PredictResult:
         why = self.reasons()
         return (f'{self.masks_dir}: {self.predicted} predicted, {self.skipped} kept from an earlier run, '
                 f'{len(self.failed)} unreadable (tta={self.tta}{speed})' + (f'\n  {why}' if why else ''))
-
-
-def _few(names: list[str], n: int = 3) -> str:
-    return ', '.join(names[:n]) + (', ...' if len(names) > n else '')
 
 
 def _check_run(masks_dir: Path, old: dict | None, run: dict, overwrite: bool, replace_other_run: bool = False,
