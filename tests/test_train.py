@@ -176,3 +176,17 @@ def test_torchrun_launcher_path(synthetic_root, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'Distributed training: True' in out.stdout + out.stderr
     assert (tmp_path / 'dist' / 'iter_2.pth').is_file()
+
+
+def test_resume_from_work_dirs_in_order_verifies_each_checkpoint_once(two_stage, tmp_path, monkeypatch):
+    """03 passes (its own work_dir, stage 1's): the first with an intact checkpoint wins, read once (not twice)."""
+    from utils import train as train_module
+
+    work = two_stage[1]['work_dir']
+    calls = []
+    real = checkpoints.verify_checkpoint
+    monkeypatch.setattr(checkpoints, 'verify_checkpoint', lambda p: (calls.append(Path(p)), real(p))[1])
+    found = train_module._resolve_resume((tmp_path / 'stage2-empty', work), None)
+    assert found == list_checkpoints(work)[0] and calls == [found]
+    with pytest.raises(train_module.TrainError, match='No readable iter_'):
+        train_module._resolve_resume((tmp_path / 'a', tmp_path / 'b'), None)

@@ -357,7 +357,7 @@ def train_stage(plan: Plan, stage: int) -> dict | None:
     Stage 1 resumes its own newest intact checkpoint after a disconnect; stage 2 continues from its own, else
     from stage 1's last. Returns :func:`utils.train.train`'s result (None: the recipe has no stage 2).
     """
-    from .checkpoints import find_resume_checkpoint
+    from .checkpoints import list_checkpoints
     from .train import train
 
     if stage == 1:
@@ -367,10 +367,9 @@ def train_stage(plan: Plan, stage: int) -> dict | None:
         return None
     else:
         config, work_dir, iters = plan.config_30k, plan.work_dir_30k, plan.iters_30k
-        resume = find_resume_checkpoint(plan.work_dir_30k, plan.work_dir_20k)
-        if resume is None:
+        resume = (plan.work_dir_30k, plan.work_dir_20k)  # train() verifies and picks the newest intact one, once
+        if not any(list_checkpoints(d) for d in resume):
             raise StopRun(f'No stage-1 checkpoint in {plan.work_dir_20k}.\nWhat to do: run 02_train_20k first.')
-        print('resuming from', resume)
     hooks = [dict(type='ProgressBarHook', title=f'stage {stage} ({plan.recipe})'),
              dict(type='LiveCurveHook', interval=5 if plan.smoke else 200, title=f'Stage {stage}, {plan.title}')]
     with guard():  # a known failure (data, checkpoint, weights) stops here with one message

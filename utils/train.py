@@ -94,7 +94,8 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     """Train ``config``; returns ``{'work_dir', 'checkpoint', 'best', 'metrics', 'resumed_from', 'log_dir'}``.
 
     ``resume``: ``'auto'`` (newest readable checkpoint in ``work_dir``), ``'none'``/``None``, a
-    checkpoint file, or another work_dir (its newest readable checkpoint; used to go 20k -> 30k).
+    checkpoint file, another work_dir (its newest readable checkpoint; used to go 20k -> 30k), or a sequence of
+    work_dirs (the newest readable checkpoint of the first that has one: each checkpoint is verified once).
     ``extra_hooks``: MMEngine hook configs added to the run (e.g. ``utils.live.ProgressBarHook``).
     ``quiet``: MMEngine's config dump and log lines go to the log file only (the notebooks show a progress bar).
     """
@@ -117,6 +118,7 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     resumed_from = _resolve_resume(resume, cfg.work_dir)
     if resumed_from is not None:
         cfg.resume, cfg.load_from = True, str(resumed_from)
+        print('resuming from', resumed_from)
     if extra_hooks:
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + list(extra_hooks)
     if quiet:
@@ -153,6 +155,11 @@ def _resolve_resume(resume, work_dir) -> Path | None:
         return None
     if resume in ('auto', True):
         return checkpoints.find_resume_checkpoint(work_dir)
+    if isinstance(resume, (list, tuple)):  # work_dirs in order of preference (03: its own, else stage 1's)
+        found = checkpoints.find_resume_checkpoint(*resume)
+        if found is None:
+            raise TrainError(f'No readable iter_*.pth checkpoint in {", ".join(map(str, resume))}.')
+        return found
     path = Path(resume)
     if path.is_dir():
         found = checkpoints.find_resume_checkpoint(path)
