@@ -16,7 +16,8 @@ import pytest
 import torch
 
 from utils import checkpoints, env, session, workflow
-from utils.config import ConfigError, config_by_run_name, config_for_checkpoint
+from utils.checkpoints import config_by_run_name, config_for_checkpoint
+from utils.config import ConfigError
 
 SMOKE = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
 

@@ -191,7 +191,7 @@ def _trust_key(create: bool) -> bytes | None:
     """The run's secret key (:func:`utils.env.trust_key_path`); made once, by training, when ``create``."""
     import secrets
 
-    from .env import trust_key_path
+    from .places import trust_key_path
 
     path = trust_key_path()
     try:
@@ -311,6 +311,60 @@ def install_checkpoint_policy() -> None:
 
     if CheckpointLoader._schemes.get('') is not _policy_local_loader:
         CheckpointLoader.register_scheme(prefixes='', loader=_policy_local_loader, force=True)
+
+
+# --------------------------------------------------------------------------- which config built a checkpoint
+#: A run name's config part: a bare file name of ``configs/`` (no separators, no ``..``, no leading dot).
+_CONFIG_NAME = r'[A-Za-z0-9][A-Za-z0-9_.+-]{0,200}'
+
+
+def config_by_run_name(name: object) -> Path | None:
+    """The file in ``configs/`` that a run name (``<config>_<yyyymmdd>_<hhmmss>``) names, else None.
+
+    The name comes from a checkpoint, so it is data: only a bare config name is looked up, and the file found
+    must lie directly in ``configs/`` (an absolute path, ``..`` or a link out of it finds nothing).
+    """
+    import re
+
+    from .config import CONFIG_DIR
+
+    if not isinstance(name, str):
+        return None
+    stem = re.sub(r'_\d{8}_\d{6}$', '', name)
+    if not re.fullmatch(_CONFIG_NAME, stem) or '..' in stem:
+        return None
+    path = CONFIG_DIR / f'{stem}.py'
+    try:
+        if path.is_file() and path.resolve().parent == CONFIG_DIR.resolve():
+            return path
+    except OSError:
+        return None
+    return None
+
+
+def config_for_checkpoint(checkpoint: str | os.PathLike, meta: dict | None = None) -> Path:
+    """The config file to build a checkpoint's model with, without ever executing text from outside.
+
+    In order: the config that this run's training wrote next to the checkpoint (its work_dir carries a trust
+    marker bound to this run's key, so the file is ours), then the file in ``configs/`` named by the run's
+    ``meta['experiment_name']`` (``<config>_<timestamp>``; only a bare name is looked up, nothing is run).
+    Otherwise :class:`ConfigError` asks for the config (``--config``, or ``CHECKPOINT_CONFIG`` in a notebook).
+    """
+    from .config import RECIPES, ConfigError
+
+    ckpt = Path(checkpoint)
+    if is_trusted_checkpoint(ckpt):
+        written = sorted(ckpt.parent.glob('*.py'))
+        if len(written) == 1:
+            return written[0]
+    found = config_by_run_name((meta or {}).get('experiment_name'))
+    if found is not None:
+        return found
+    raise ConfigError(f'Which config built {ckpt}? It is not in a work_dir written by this run\'s training and '
+                      'names no config of configs/. Pass the config it was trained with: --config '
+                      f'{RECIPES["seed"][0]} on the command line, or CHECKPOINT_CONFIG = \'{RECIPES["seed"][0]}\' '
+                      'in the notebook\'s parameters cell (the configs are listed by `ls configs`). The config '
+                      'text stored inside a checkpoint is never run: it could hold any code.')
 
 
 # --------------------------------------------------------------------------- finding checkpoints

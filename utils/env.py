@@ -13,13 +13,8 @@ import sys
 from pathlib import Path
 
 from .labels import REPO_ROOT
+from .places import CONTENT, DRIVE_MOUNT, DRIVE_PROJECT, DRIVE_ROOT, in_colab, trust_key_path  # noqa: F401
 
-#: The runtime's local disk in Colab (``CELEBAMASK_CONTENT`` moves it: the tests' stand-in runtimes do).
-CONTENT = Path(os.environ.get('CELEBAMASK_CONTENT', '/content'))
-DRIVE_MOUNT = CONTENT / 'drive'
-DRIVE_ROOT = DRIVE_MOUNT / 'MyDrive'
-#: This project's folder on Drive: settings.json, the dataset archive, work_dirs, the submission.
-DRIVE_PROJECT = DRIVE_ROOT / 'celebamask-parsing'
 #: Warnings that working runs print and that mean nothing for this project (matched by message).
 KNOWN_HARMLESS = (
     'You should install ``mmcv`` rather than ``mmcv-lite``',  # mmcv-lite has no compiled ops; none is needed here
@@ -33,11 +28,6 @@ KNOWN_HARMLESS = (
     'Seems like `optimizer.step()` has been overridden',
     'The draw is False',  # mmseg's visualization hook, which this project does not use
 )
-
-
-def in_colab() -> bool:
-    """True inside a Google Colab runtime (or a stand-in runtime that says it is one)."""
-    return 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ or 'COLAB_GPU' in os.environ
 
 
 def mount_drive() -> tuple[bool, str]:
@@ -100,19 +90,6 @@ def pretrained_cache() -> Path:
     if in_colab() and DRIVE_ROOT.is_dir():
         return DRIVE_PROJECT / 'pretrained'
     return Path.home() / '.cache' / 'celebamask-parsing' / 'pretrained'
-
-
-def trust_key_path() -> Path:
-    """The run's secret key that binds each work_dir's trust marker (``utils.checkpoints``) to this student.
-
-    On Drive in Colab (every runtime of the run shares it; a downloaded or shared folder does not carry it),
-    else in the user's own config folder (``CELEBAMASK_STATE`` moves it: the tests do).
-    """
-    if in_colab() and DRIVE_ROOT.is_dir():
-        return DRIVE_PROJECT / '.trust-key'
-    state = os.environ.get('CELEBAMASK_STATE') or Path(os.environ.get('XDG_CONFIG_HOME') or Path.home() / '.config') \
-        / 'celebamask-parsing'
-    return Path(state) / 'trust-key'
 
 
 #: The project's code files (one per line, relative to the repository), which every runtime checks it has.

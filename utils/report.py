@@ -194,7 +194,7 @@ GONE = (errno.EIO, errno.ENOTCONN, errno.ENODEV, errno.ESTALE, errno.ENXIO)
 
 def _mount_vanished(path: Path) -> bool:
     """True when ``path`` is on Google Drive's mount point and the mount is no longer there."""
-    from .env import DRIVE_MOUNT, DRIVE_ROOT
+    from .places import DRIVE_MOUNT, DRIVE_ROOT
 
     return path.is_relative_to(DRIVE_MOUNT) and not DRIVE_ROOT.is_dir()
 

@@ -57,8 +57,8 @@ def _runner_class():
         def resume(self, filename, resume_optimizer=True, resume_param_scheduler=True, map_location='default'):
             if not checkpoints.is_trusted_checkpoint(filename):
                 raise checkpoints.UnsafeCheckpointError(
-                    f'Will not resume from {filename}: it is not in a work_dir written by this project '
-                    f'(no {checkpoints.WORKDIR_MARKER} file next to it), and resuming needs full unpickling, which '
+                    f'Will not resume from {filename}: it is not in a work_dir written by this run\'s training '
+                    f'(no valid {checkpoints.WORKDIR_MARKER} file next to it), and resuming needs full unpickling, which '
                     'can run code. To start from its weights only, pass --cfg-options load_from=PATH instead.')
             self.logger.info(f'Resuming from trusted checkpoint {filename} (this project\'s own work_dir).')
             with checkpoints.trusted_resume():
