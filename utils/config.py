@@ -180,8 +180,10 @@ def load_config(config: str | os.PathLike, *, data_root: str | os.PathLike | Non
 
     path = resolve_config(config)
     cfg = Config.fromfile(str(path))
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg_options = dict(cfg_options or {})
+    smoke_keys = {k: cfg_options.pop(k) for k in list(cfg_options) if k == 'smoke' or k.startswith('smoke.')}
+    if smoke_keys:  # options of the smoke scaling itself come first ...
+        cfg.merge_from_dict(smoke_keys)
     smoke_opts = cfg.pop('smoke', None)
     default = dict(size=SMOKE_SIZE, max_iters=SMOKE_ITERS)
     if smoke is True:
@@ -197,6 +199,8 @@ def load_config(config: str | os.PathLike, *, data_root: str | os.PathLike | Non
     if data_root is not None:
         set_data_root(cfg, data_root)
     cfg.work_dir = str(work_dir or REPO_ROOT / 'work_dirs' / path.stem)  # utils.train picks Drive in Colab
+    if cfg_options:  # ... every other explicit override last: it wins over smoke scaling and --max-iters, as in MMSeg
+        cfg.merge_from_dict(cfg_options)
     check_num_classes(cfg)
     if amp:
         import torch
