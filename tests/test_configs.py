@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from facts import SEED_PARAMS, SEED_PARAMS_WITHOUT_AUX
 from mmengine.config import Config
 
 from utils.config import ConfigError, available_configs, check_num_classes, load_config, resolve_config
@@ -27,8 +28,8 @@ def test_seed_model_has_report_parameter_count():
 
     cfg = load_config(SEED_20K, work_dir='/tmp/unused')
     model = build_model(cfg)
-    assert _params(model) == 43_589_878  # seed report
-    assert _params(model) - _params(model.auxiliary_head) == 41_225_187
+    assert _params(model) == SEED_PARAMS
+    assert _params(model) - _params(model.auxiliary_head) == SEED_PARAMS_WITHOUT_AUX
 
 
 def test_seed_recipe_settings():

@@ -30,7 +30,7 @@ import numpy as np
 from . import layout
 from .layout import write_atomic, write_json_atomic
 from .labels import CLASSES, NUM_CLASSES, pil_palette
-from .metrics import (SUMMARY_KEYS, areas_from_confusion, confusion_matrix, metrics_from_areas,
+from .metrics import (PER_CLASS_KEYS, SUMMARY_KEYS, areas_from_confusion, confusion_matrix, metrics_from_areas,
                       per_class_frame, summary_percent)
 from .model import count_parameters
 from .report import cli_error, positive_int
@@ -76,7 +76,7 @@ class EvalResult:
 
         m = metrics_from_areas(*self.areas())
         if metric not in m or np.ndim(m[metric]) != 2:
-            raise ValueError(f'metric must be one of IoU, Acc, Dice, Precision, Recall; got {metric!r}')
+            raise ValueError(f'metric must be one of {", ".join(PER_CLASS_KEYS)}; got {metric!r}')
         return pd.DataFrame(m[metric] * 100, index=pd.Index(self.names, name='image'), columns=list(self.classes))
 
     def image_summary(self):
@@ -399,7 +399,7 @@ def format_report(result: EvalResult) -> str:
             f"parameters {s.get('params'):,} | FLOPs "
             + (f"{s['flops'] / 1e9:.1f} G at {s.get('flops_input')}" if s.get('flops') else
                f"n/a ({s.get('flops_note')})"))
-    table = result.per_class[['IoU', 'Acc', 'Dice', 'Precision', 'Recall']].round(2).to_string(na_rep='n/a')
+    table = result.per_class[list(PER_CLASS_KEYS)].round(2).to_string(na_rep='n/a')
     summ = ' | '.join(f'{k} {s[k]:.2f}' for k in SUMMARY_KEYS)
     return f'{head}\n{table}\n{summ}'
 
