@@ -19,23 +19,19 @@ import functools
 import json
 import os
 import shutil
-import tempfile
-import time
-import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
 from . import env
 from .labels import REPO_ROOT
-from .layout import write_atomic, write_json_atomic
+from .layout import write_json_atomic
 from .workflow import (KEPT, PARAMETERS, SETTINGS_META, Plan, PlanError, check_parameters, check_settings, check_value,
                        checkpoint_recipe, final_checkpoint, make_plan)
 
 __all__ = ['PARAMETERS']  # re-exported for the set-up cell; everything else is used as session.<name>
 
 SETTINGS = 'settings.json'
-ARCHIVE = 'celebamask-dataset.zip'
 TRAINS = ('02_train_20k', '03_resume_30k')
 USES_DATA = ('02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
 NEEDS_NO_GPU = ('00_setup', '01_data_check')  # a real run may set up and check its data on a CPU runtime
@@ -223,106 +219,33 @@ def _show_plan(plan: Plan) -> None:
 
 
 # --------------------------------------------------------------------------- the dataset on every runtime
-def _archive_paths(folder: Path) -> tuple[Path, Path]:
-    return folder / 'data' / ARCHIVE, folder / 'data' / (ARCHIVE + '.json')
-
-
 def keep_dataset(plan: Plan, progress: bool = True) -> Path | None:
-    """Keep the dataset of ``plan.data_root`` on Drive as one archive, for the notebooks after 01 (once).
-
-    Returns the archive's path (None when there is no Drive in Colab: later runtimes then need DATA_SOURCE).
-    An archive of the same source and counts is reused; a new one is written next to it and renamed.
-    """
-    from .data import dataset_counts
+    """01: keep the dataset of ``plan.data_root`` on Drive as one archive (:func:`utils.data.archive.keep_copy`);
+    None when there is no Drive in Colab (later runtimes then need DATA_SOURCE)."""
+    from .data import DataError
+    from .data.archive import keep_copy
 
     if env.in_colab() and not env.DRIVE_ROOT.is_dir():
         print('Google Drive is not mounted: no copy of the dataset is kept, so notebooks 02-05 will not find it.')
         return None
     folder = plan.keep_dir or keep_dir({'WORK_ROOT': str(plan.work_root)}, False)
-    archive, info = _archive_paths(folder)
-    counts = dataset_counts(plan.data_root)
-    want = {'source': plan.data_source, 'counts': counts}
-    if archive.is_file() and info.is_file():
+    with guard(folder / 'data'):  # read-only, full or vanished Drive: one message, the old copy kept, no temp file
         try:
-            old = json.loads(info.read_text())
-        except (OSError, ValueError):
-            old = {}
-        if {k: old.get(k) for k in want} == want and archive.stat().st_size == old.get('bytes'):
-            print(f'the dataset is already kept on Drive: {archive} ({old["bytes"] / 1e6:.0f} MB)')
-            return archive
-    files = sorted(p for p in Path(plan.data_root).rglob('*') if p.is_file() and not p.name.startswith('.')
-                   and p.relative_to(plan.data_root).parts[0] in ('train', 'val', 'test'))
-    total = sum(p.stat().st_size for p in files)
-    with guard(archive.parent):  # read-only, full or vanished Drive: one message, the old copy kept, no temp file
-        archive.parent.mkdir(parents=True, exist_ok=True)
-        free = shutil.disk_usage(archive.parent).free
-        if free < total * 1.05:
-            raise StopRun(f'Drive has {free / 1e9:.1f} GB free but the dataset copy needs {total / 1e9:.1f} GB.\n'
-                          'What to do: free space on Google Drive (and empty its trash), then run this notebook again.')
-        from tqdm.auto import tqdm
-
-        def write(tmp: Path) -> None:
-            with zipfile.ZipFile(tmp, 'w', compression=zipfile.ZIP_STORED) as zf, \
-                    tqdm(total=total, unit='B', unit_scale=True, desc='keep a copy on Drive', disable=not progress) as bar:
-                for p in files:  # JPG and PNG are compressed already: stored, not deflated
-                    zf.write(p, p.relative_to(plan.data_root).as_posix())
-                    bar.update(p.stat().st_size)
-
-        write_atomic(archive, write)
-        # atomic too: if it fails, the old description no longer matches the archive's size, so the next run of
-        # 01 keeps the copy again
-        write_json_atomic(info, {**want, 'bytes': archive.stat().st_size, 'files': len(files),
-                                 'written': datetime.now(UTC).isoformat(timespec='seconds')})
-    print(f'kept a copy of the dataset on Drive: {archive} ({archive.stat().st_size / 1e6:.0f} MB); '
-          'notebooks 02-05 unpack it on their own runtimes.')
-    return archive
+            return keep_copy(plan.data_root, folder, plan.data_source, progress=progress)
+        except DataError as exc:
+            raise StopRun(str(exc)) from None
 
 
 def restore_dataset(plan: Plan, folder: Path, progress: bool = True) -> dict[str, int]:
-    """Make sure the dataset is on this runtime's disk: counted when there, else unpacked from Drive and checked."""
-    from .data import DataError, check_dataset, dataset_counts, is_dataset, safe_extract
-    from .data.unpack import install
+    """02-05: the dataset on this runtime's disk, counted when there, else unpacked from Drive and checked
+    (:func:`utils.data.archive.restore_copy`); a problem stops the notebook with one message."""
+    from .data import DataError
+    from .data.archive import restore_copy
 
-    root = Path(plan.data_root)
-    archive, info = _archive_paths(folder)
-    kept = {}
-    if info.is_file():
-        try:
-            kept = json.loads(info.read_text()).get('counts') or {}
-        except (OSError, ValueError):
-            kept = {}
-    if is_dataset(root):
-        counts = dataset_counts(root)
-        if kept and counts != kept:
-            print(f'note: {root} holds {counts}, the copy on Drive {kept}; using the one on this disk.')
-        print(f'dataset on this runtime: {root} (train {counts["train"]}, val {counts["val"]}, test {counts["test"]})')
-        return counts
-    if not archive.is_file():
-        raise StopRun(f'No dataset on this runtime ({root}) and no copy kept on Drive ({archive}).\n'
-                      'What to do: run 01_data_check first: it fetches the dataset once and keeps a copy on Drive.')
-    if root.exists() and any(root.iterdir()):
-        raise StopRun(f'{root} exists but holds no complete dataset, so the copy from Drive was not unpacked over it.\n'
-                      'What to do: move that folder away (or set DATA_ROOT to a new folder) and run again.')
-    t0 = time.perf_counter()
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f'.{root.name}.restore-', dir=root.parent))
     try:
-        print(f'unpacking the dataset kept on Drive ({archive.stat().st_size / 1e6:.0f} MB) to {root}')
-        safe_extract(archive, staging / 'dataset', progress=progress)
-        install(staging / 'dataset', root)
+        return restore_copy(plan.data_root, folder, progress=progress)
     except DataError as exc:
-        raise StopRun(f'The dataset copy on Drive cannot be used: {exc}\nWhat to do: run 01_data_check again; it '
-                      'keeps a fresh copy.') from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    report = check_dataset(root, expect=kept or None, progress=progress)
-    if not report.ok:
-        raise StopRun(f'The dataset unpacked from {archive} failed its check:\n{report.format()}\n'
-                      'What to do: run 01_data_check again to fetch the data and keep a fresh copy.')
-    counts = dataset_counts(root)
-    print(f'dataset ready on this runtime in {time.perf_counter() - t0:.0f} s: {root} '
-          f'(train {counts["train"]}, val {counts["val"]}, test {counts["test"]}; every file checked)')
-    return counts
+        raise StopRun(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- Drive space, checkpoints
