@@ -14,6 +14,7 @@ from typing import Any
 
 from .labels import CLASSES, NUM_CLASSES, REPO_ROOT
 from .layout import LAYOUT_HELP, SMOKE_SIZE, image_dir, mask_dir
+from .layout import KnownError
 
 CONFIG_DIR = REPO_ROOT / 'configs'
 #: Names a config may give as ``class_weight``: weights computed from the train masks (utils.stats).
@@ -30,7 +31,7 @@ RECIPES: dict[str, tuple[str, str | None]] = {
 }
 
 
-class ConfigError(RuntimeError):
+class ConfigError(KnownError, RuntimeError):
     """A config (or the data it points at) cannot be used; the message says why and what to do."""
 
 

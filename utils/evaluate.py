@@ -34,6 +34,7 @@ from .metrics import (PER_CLASS_KEYS, SUMMARY_KEYS, areas_from_confusion, confus
                       per_class_frame, summary_percent)
 from .model import count_parameters
 from .report import cli_error, positive_int
+from .layout import KnownError
 
 FORMAT_VERSION = 1
 SUMMARY_FILE, PER_CLASS_FILE, PER_IMAGE_FILE, CONFUSION_FILE, PRED_DIR = (
@@ -42,7 +43,7 @@ AREA_KEYS = ('intersect', 'union', 'pred_area', 'gt_area')
 log = logging.getLogger(__name__)
 
 
-class EvaluationError(RuntimeError):
+class EvaluationError(KnownError, RuntimeError):
     """Evaluation cannot run or a results folder cannot be used; the message names the file and the fix."""
 
 
@@ -424,16 +425,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--device', help="'cuda' or 'cpu' (default: cuda when available)")
     p.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     a = p.parse_args(argv)
-    from .checkpoints import CheckpointError
-    from .config import ConfigError
-    from .inference import InferenceError
 
     try:
         result = evaluate(a.checkpoint, a.data_root, split=a.split, tta=a.tta, out_dir=a.out, config=a.config,
                           batch_size=a.batch_size, save_masks=not a.no_masks, flops=not a.no_flops, device=a.device)
     except Exception as exc:  # one message naming the file and the fix; the traceback only with --debug
-        return cli_error(exc, (EvaluationError, InferenceError, CheckpointError, ConfigError, FileNotFoundError),
-                         a.debug)
+        return cli_error(exc, debug=a.debug)
     print(format_report(result))
     print(f'results saved to {result.out_dir}')
     return 0

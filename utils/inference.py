@@ -19,6 +19,7 @@ from .config import TTA_MODES
 from .labels import CLASSES, NUM_CLASSES, flip_permutation
 from .layout import header_size
 from .model import build_segmentor
+from .layout import KnownError
 
 MS_SCALES = (0.75, 1.0, 1.25)
 
@@ -28,7 +29,7 @@ def tta_views(tta: str) -> int:
     return {'none': 1, 'flip': 2, 'ms': 2 * len(MS_SCALES)}[tta]
 
 
-class InferenceError(RuntimeError):
+class InferenceError(KnownError, RuntimeError):
     """A model or an input cannot be used for prediction; the message says why and what to do."""
 
 
