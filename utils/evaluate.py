@@ -256,19 +256,21 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
     from PIL import Image
 
     from .checkpoints import CheckpointError
-    from .config import ConfigError
-    from .inference import TTA_MODES, InferenceError, Segmenter, iter_predictions
+    from .config import ConfigError, resolve_tta
+    from .inference import InferenceError, Segmenter, iter_predictions
 
-    if tta is not None and tta not in TTA_MODES:
-        raise EvaluationError(f'Unknown TTA {tta!r}: choose one of {", ".join(TTA_MODES)}.')
+    if tta is not None:
+        try:
+            resolve_tta(tta)  # named before the model is loaded
+        except ConfigError as exc:
+            raise EvaluationError(str(exc)) from None
     ck = Path(checkpoint)
     files = split_files(data_root, split)
     try:
         seg = segmenter if segmenter is not None else Segmenter.from_checkpoint(ck, config=config, device=device)
     except (InferenceError, CheckpointError, ConfigError) as exc:
         raise EvaluationError(str(exc)) from exc
-    if tta is None:
-        tta = str(seg.cfg.get('test_tta', 'flip')) if getattr(seg, 'cfg', None) is not None else 'flip'
+    tta = resolve_tta(tta, getattr(seg, 'cfg', None))
     out = Path(out_dir) if out_dir is not None else default_out_dir(ck, split, tta)
     heads = getattr(seg.model, 'decode_head', None)
     n_out = getattr(heads, 'num_classes', NUM_CLASSES)
@@ -407,6 +409,8 @@ def format_report(result: EvalResult) -> str:
 
 # --------------------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> int:
+    from .config import TTA_MODES
+
     p = argparse.ArgumentParser(prog='python -m utils.evaluate', description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument('checkpoint', help='a .pth checkpoint (iter_*.pth or best_*.pth)')
@@ -415,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
                                     'the checkpoint is never run)')
     p.add_argument('--data-root', required=True, help='dataset root in the course layout')
     p.add_argument('--split', default='val', help='labelled split to score (default: val)')
-    p.add_argument('--tta', default=None, choices=['none', 'flip', 'ms'],
+    p.add_argument('--tta', default=None, choices=TTA_MODES,
                    help="test-time augmentation (default: the config's test_tta, 'flip' = with the left/right swap; "
                         "'ms' = 3 scales x flip)")
     p.add_argument('--out', help='results folder (default: <checkpoint folder>/eval/<name>_<split>_<tta>)')

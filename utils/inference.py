@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from . import checkpoints
-from .config import TTA_MODES
+from .config import resolve_tta
 from .labels import CLASSES, NUM_CLASSES, flip_permutation
 from .layout import header_size
 from .model import build_segmentor
@@ -147,8 +147,7 @@ class Segmenter:
         import torch
         import torch.nn.functional as F
 
-        if tta not in TTA_MODES:
-            raise InferenceError(f'Unknown TTA {tta!r}: choose one of {", ".join(TTA_MODES)}.')
+        resolve_tta(tta)  # a mode outside TTA_MODES names the choices
         shapes = {img.shape[:2] for img in images}
         if len(shapes) != 1:
             raise InferenceError('predict_proba needs images of one size; use predict() for mixed sizes.')

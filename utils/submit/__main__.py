@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..inference import TTA_MODES
+from ..config import TTA_MODES
 from ..report import cli_error, positive_int
 from .check import check_submission
 from .package import SubmissionCheckError, make_submission
