@@ -241,3 +241,18 @@ def test_plot_confusion_is_row_normalised_with_class_names():
     assert [t.get_text() for t in ax.get_yticklabels()] == list(CLASSES)
     assert [t.get_text() for t in ax.get_xticklabels()] == list(CLASSES)
     assert ax.get_ylabel() == 'ground truth'
+
+
+def test_a_class_without_a_score_is_white_not_black(tmp_path):
+    """The per-class table paints n/a cells white with grey text (the colour map painted them solid black)."""
+    import pandas as pd
+
+    from utils.labels import CLASSES
+    from utils.metrics import per_class_table
+
+    df = pd.DataFrame({'IoU': [50.0] * 18 + [float('nan')], 'Acc': [60.0] * 19, 'Dice': [55.0] * 19},
+                      index=pd.Index(CLASSES, name='class'))
+    html = per_class_table(df, caption='x').to_html()
+    cell = html.split('>n/a<')[0].rsplit('id="', 1)[1].split('"')[0]  # the id of the n/a cell
+    rules = html.split(f'#{cell} {{', 1)[1].split('}', 1)[0]  # its CSS: the last background-color wins
+    assert [line.strip() for line in rules.splitlines() if 'background-color' in line][-1] == 'background-color: white;'

@@ -328,12 +328,15 @@ def per_class_table(result, worst: int = 3, caption: str | None = None):
     ``result`` is an :class:`utils.evaluate.EvalResult` (its caption shows the summary, parameters and
     FLOPs) or a per-class DataFrame.
     """
+    import pandas as pd
+
     df = _per_class_df(result)
     cols = [c for c in PER_CLASS_KEYS if c in df.columns]
     worst_idx = df['IoU'].dropna().nsmallest(worst).index if 'IoU' in df.columns else []
     extra = [c for c in ('gt_pixels', 'pred_pixels', 'images') if c in df.columns]
     st = df[cols + extra].style.format('{:.2f}', subset=cols, na_rep='n/a').format('{:,}', subset=extra)
     st = st.background_gradient(cmap='RdYlGn', subset=cols, vmin=0, vmax=100)
+    st = st.map(lambda v: 'background-color: white; color: #777' if pd.isna(v) else '', subset=cols)  # not black
     st = st.apply(lambda row: ['font-weight: bold; border: 2px solid #c00000' if row.name in worst_idx else ''
                                for _ in row], axis=1, subset=cols)
     return st.set_caption(caption if caption is not None else _caption(result))

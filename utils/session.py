@@ -357,8 +357,10 @@ def stage_results(plan: Plan, stage: int):
     if stage == 2 and plan.config_30k is None:
         return None
     work_dirs = [plan.work_dir_20k] if stage == 1 else plan.trained_work_dirs
-    display(checkpoint_table(*work_dirs).style.format({'MB': '{:,.1f}'})
-            .set_caption(f'Checkpoints in {plan.work_root}'))
+    where = plan.work_root.relative_to(plan.keep_dir.parent) if plan.keep_dir and plan.work_root.is_relative_to(
+        plan.keep_dir.parent) else plan.work_root.name
+    display(checkpoint_table(*work_dirs).style.format({'MB': '{:,.1f}'}).hide(axis='index')
+            .set_caption(f'Checkpoints of {"stage 1" if stage == 1 else "both stages"}, in {where}/'))
     return plot_curves(work_dirs, title=f'{"Stage 1 training curves" if stage == 1 else "Both stages"}, {plan.title}')
 
 
@@ -396,7 +398,7 @@ def deliver(plan: Plan, submission) -> None:
     from .submit.score import score_submission
 
     if plan.test_masks.is_dir():
-        display(score_submission(submission.zip_path, plan.test_masks).to_frame())
+        display(score_submission(submission.zip_path, plan.test_masks).table())
     if plan.smoke:
         say('**This is a SMOKE zip from a few CPU iterations: do not upload it.**')
     offer_download(submission.zip_path)
