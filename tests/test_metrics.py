@@ -144,7 +144,7 @@ def test_read_scalars_merges_interrupted_and_resumed_runs(tmp_path):
     # step 50 was logged by both runs of stage 1: the later run wins
     assert sc.train.set_index('step').loc[50, 'loss'] == pytest.approx(10 - 5 + 1.0)
     assert sc.train.set_index('step').loc[40, 'loss'] == pytest.approx(10 - 4)
-    assert [s for s, _ in sc.resumes] == [40, 100]
+    assert sc.resumes == [(40, 'resumed after an interruption'), (100, 'stage 2 starts')]  # labelled by stage
     assert {'lr', 'momentum', 'loss', 'decode.loss_ce'} <= set(sc.train.columns)
     assert {'aAcc', 'mIoU', 'mAcc', 'mDice'} <= set(sc.val.columns) and 'lr' not in sc.val.columns
 

@@ -135,7 +135,9 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
     env.quiet_known_warnings()
     _inline_figures()
     colab = env.in_colab()
-    drive, why = env.mount_drive() if colab else (False, 'not in Colab')
+    # the set-up cell has asked for Drive already: asking again would show a second permission prompt
+    drive = colab and env.DRIVE_ROOT.is_dir()
+    why = 'access was not given when the set-up cell asked' if colab else 'not in Colab'
     check_code(code_from)
     try:
         check_parameters(params)  # first: a bad WORK_ROOT set here is named before it is used as a folder
@@ -168,6 +170,11 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
                           'lost at the first disconnect.\nWhat to do: run this notebook again and allow access to '
                           'Google Drive when Colab asks, or set ALLOW_LOCAL_WORK = True to train on this runtime\'s '
                           'disk anyway.')
+        if notebook == '01_data_check' and not plan.allow_local_work:
+            raise StopRun(f'Google Drive is not mounted ({why}). This notebook keeps the dataset copy and the run\'s '
+                          'settings there, for 02-05, which run on runtimes of their own.\nWhat to do: run this '
+                          'notebook again and allow access to Google Drive when Colab asks, or set ALLOW_LOCAL_WORK = '
+                          'True to only check the data on this runtime (02-05 will not find it).')
         plan.notes.append(f'Google Drive is not mounted ({why}): nothing of this notebook survives the runtime.')
     if not settings or notebook == '00_setup' or (  # none yet, or unreadable: this notebook writes them
             notebook == '01_data_check' and plan.sources.get('DATA_SOURCE') == 'set here'):
