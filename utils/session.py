@@ -149,7 +149,13 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
         raise StopRun(str(exc)) from None
     plan.keep_dir = folder
     plan.notes.extend(problems)
-    if plan.smoke:
+    if plan.smoke and colab and notebook == '00_setup' and plan.sources.get('SMOKE') == 'default':
+        # a student who opened 00 on a CPU runtime: as the README says, setting up needs no GPU; nothing of a
+        # smoke run is kept (SMOKE stays unset in settings.json), so the real run starts with 01 and a T4 for 02
+        say('**No GPU on this runtime: fine for 00_setup and 01_data_check.** The plan below is a smoke run\'s '
+            '(tiny data), but nothing of it is kept: the real run starts when 01_data_check gets DATA_SOURCE, and '
+            f'02-05 need a GPU ({GPU_MENU}). For a smoke run on purpose, set SMOKE = True.')
+    elif plan.smoke:
         how = ('set SMOKE = False in 00_setup and run it again' if plan.sources.get('SMOKE') != 'default'
                else f'choose a GPU runtime ({GPU_MENU})')
         say('**SMOKE RUN: tiny data and a few dozen CPU iterations. Its numbers mean nothing; it only shows that '
