@@ -122,7 +122,10 @@ PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAME
 # (`mmcv-lite`: no compiled ops are needed for DeepLabV3+), so nothing is built here.
 
 # %%
-session.environment(PLAN)
+from utils import narrate  # noqa: E402
+
+table = session.environment(PLAN)
+session.show(table, narrate.runtime(table.data))
 
 # %% [markdown]
 # ## What the run keeps on Google Drive
@@ -132,7 +135,8 @@ session.environment(PLAN)
 # Drive has that much free before training.
 
 # %%
-session.drive_budget(PLAN)
+table = session.drive_budget(PLAN)
+session.show(table, narrate.drive_space(table.data))
 
 # %% [markdown]
 # ## The model
@@ -143,10 +147,13 @@ session.drive_budget(PLAN)
 # %%
 from utils.model import model_summary  # noqa: E402
 
-model_summary(PLAN.config_20k).style.set_caption(f'Parameters of {PLAN.config_20k}')
+counts = model_summary(PLAN.config_20k)
+session.show(counts.style.set_caption(f'Parameters of {PLAN.config_20k}'),
+             narrate.parameters(int(counts.iloc[0, 0].replace(',', '')), PLAN.config_20k))
 
 # %% [markdown]
 # The seed and improved R50 models have the report's **43,589,878** trainable parameters; with
 # `RECIPE = 'improved-r101'` the table shows the deeper ResNet-101 instead.
-#
-# **Next:** open `01_data_check`, set `DATA_SOURCE` there (the course's Drive link), and run it.
+
+# %%
+session.closing(PLAN)

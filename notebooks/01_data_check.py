@@ -121,10 +121,9 @@ PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAME
 # complete dataset already in place is used as it is.
 
 # %%
-from utils import data  # noqa: E402
+from utils import narrate, stats  # noqa: E402
 
 root = session.fetch_dataset(PLAN)
-data.dataset_counts(root)
 
 # %% [markdown]
 # ## Verify
@@ -132,7 +131,8 @@ data.dataset_counts(root)
 # no file appears in two splits. Nothing is modified; each failure names its files and the fix.
 
 # %%
-session.verify_dataset(PLAN, root)
+report = session.verify_dataset(PLAN, root)
+session.show(report, narrate.dataset_check(report))
 
 # %% [markdown]
 # ## Keep a copy on Google Drive
@@ -150,28 +150,28 @@ session.keep_dataset(PLAN)
 # classes up, and train on the hard pixels (OHEM).
 
 # %%
-from utils import stats  # noqa: E402
-
-stats.plot_class_frequencies(root)
+session.show(stats.plot_class_frequencies(root), narrate.class_balance(stats.class_frequencies(root)))
 
 # %% [markdown]
 # The report picked its class weights by hand. The table puts them next to two weightings computed from these
 # frequencies: median-frequency balancing and the gentler inverse square root, which the improved recipe uses.
 
 # %%
-stats.weight_table(root, styled=True)
+session.show(stats.weight_table(root, styled=True), narrate.class_weights(stats.weight_table(root)))
 
 # %% [markdown]
 # ## What the masks look like
 
 # %%
-stats.overlay_grid(root)
+session.show(stats.overlay_grid(root), 'Each colour is one class (the legend names them). Look for what the loss must '
+             'fight: brows, lips and a necklace are a few pixels wide, while hair, hat and cloth have ragged borders.')
 
 # %% [markdown]
 # ## Where the rare classes occur
 
 # %%
-stats.rare_class_grid(root)
+session.show(stats.rare_class_grid(root), 'These are among the few images that hold the rare classes at all: with so '
+             'few examples their IoU swings most from one checkpoint to the next (04\'s inspector shows them).')
 
-# %% [markdown]
-# **Next:** open `02_train_20k` and run it. It finds this dataset through the copy on Drive.
+# %%
+session.closing(PLAN)

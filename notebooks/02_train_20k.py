@@ -117,9 +117,7 @@ PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAME
 # As this run will use them (a smoke run shortens them to its few iterations).
 
 # %%
-from utils.workflow import schedule_figure  # noqa: E402
-
-schedule_figure(PLAN, stages=1)
+session.show_schedule(PLAN, stages=1)
 
 # %% [markdown]
 # ## Train
@@ -136,6 +134,5 @@ stage1 = session.train_stage(PLAN, 1)
 # %%
 session.stage_results(PLAN, 1)
 
-# %% [markdown]
-# **Next:** the seed recipe continues to 30,000 iterations in `03_resume_30k`, as the report did; the improved
-# recipes have no second stage, so go on to `04_evaluate`.
+# %%
+session.closing(PLAN)

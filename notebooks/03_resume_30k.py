@@ -109,9 +109,7 @@ PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAME
 # ## The schedule of both stages, with the resume point marked
 
 # %%
-from utils.workflow import schedule_figure  # noqa: E402
-
-schedule_figure(PLAN, stages=2)
+session.show_schedule(PLAN, stages=2)
 
 # %% [markdown]
 # ## Resume
@@ -128,5 +126,5 @@ stage2 = session.train_stage(PLAN, 2)
 # %%
 session.stage_results(PLAN, 2)
 
-# %% [markdown]
-# **Next:** open `04_evaluate`: per-class scores, the comparison with the report, and the inspector.
+# %%
+session.closing(PLAN)

@@ -119,12 +119,14 @@ results = session.evaluate_run(PLAN, CKPT)
 # test-time augmentation and its gain.
 
 # %%
-from utils.metrics import compare_with_seed, per_class_table, plot_confusion, plot_curves, summary_table  # noqa: E402
+from utils import narrate  # noqa: E402
+from utils.metrics import (compare_with_seed, per_class_table, plot_confusion, plot_curves, read_scalars,  # noqa: E402
+                           summary_table)
 
-summary_table(results.plain, results.with_tta)
+session.show(summary_table(results.plain, results.with_tta), narrate.evaluation(results.plain, results.with_tta))
 
 # %%
-compare_with_seed(results.plain)
+session.show(compare_with_seed(results.plain), narrate.seed_comparison(compare_with_seed(results.plain, styled=False)))
 
 # %% [markdown]
 # ## Per class (worst classes outlined)
@@ -132,13 +134,14 @@ compare_with_seed(results.plain)
 # so a class's IoU below can be higher than in the comparison with the report above, which is without.
 
 # %%
-per_class_table(results.shown)
+session.show(per_class_table(results.shown), narrate.per_class(results.shown))
 
 # %% [markdown]
 # ## Training curves of the run's stages
 
 # %%
-plot_curves(PLAN.trained_work_dirs, title=f'Training curves, {PLAN.title}')
+session.show(plot_curves(PLAN.trained_work_dirs, title=f'Training curves, {PLAN.title}'),
+             narrate.training(read_scalars(PLAN.trained_work_dirs)))
 
 # %% [markdown]
 # ## Confusion matrix
@@ -146,7 +149,7 @@ plot_curves(PLAN.trained_work_dirs, title=f'Training curves, {PLAN.title}')
 # for right, hair for hat, neck for skin).
 
 # %%
-plot_confusion(results.shown)
+session.show(plot_confusion(results.shown), narrate.confusion(results.shown))
 
 # %% [markdown]
 # ## Inspector
@@ -156,7 +159,8 @@ plot_confusion(results.shown)
 # %%
 from utils.widgets import inspector  # noqa: E402
 
-inspector(results.shown.out_dir, PLAN.data_root)
+session.show(inspector(results.shown.out_dir, PLAN.data_root), 'Start with the first class in the list (the worst): '
+             'the histogram says whether it fails everywhere or on a few images, and the error map shows where.')
 
-# %% [markdown]
-# **Next:** open `05_submit` to predict the test set and download the submission zip.
+# %%
+session.closing(PLAN)

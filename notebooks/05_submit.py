@@ -115,7 +115,9 @@ CKPT = session.checkpoint(PLAN)
 with session.guard(PLAN.work_root):
     submission = make_submission(CKPT, PLAN.test_images, PLAN.submission_zip, tta=PLAN.tta, reference=PLAN.val_masks,
                                  strict=not PLAN.smoke, replace_other_run=True, config=PLAN.checkpoint_config)
-submission
+from utils import narrate  # noqa: E402
+
+session.show(submission, narrate.submission(submission))
 
 # %% [markdown]
 # ## A look at the predictions
@@ -123,14 +125,16 @@ submission
 # %%
 from utils.submit import class_histogram, preview_grid  # noqa: E402
 
-preview_grid(submission.zip_path, PLAN.test_images, n=6)
+session.show(preview_grid(submission.zip_path, PLAN.test_images, n=6), 'Look for faces whose parts are all there and '
+             'on the right side; a mask of one colour, or eyes swapped left for right, means a problem to fix first.')
 
 # %% [markdown]
 # The share of pixels predicted per class, next to the val ground truth: a collapsed class (far below its val
 # share) is a problem to find before uploading.
 
 # %%
-class_histogram(submission.zip_path, reference=PLAN.val_masks)
+session.show(class_histogram(submission.zip_path, reference=PLAN.val_masks),
+             f'The check\'s reading of these shares: {submission.report["class distribution"].summary}.')
 
 # %% [markdown]
 # ## Download
@@ -138,6 +142,9 @@ class_histogram(submission.zip_path, reference=PLAN.val_masks)
 
 # %%
 session.deliver(PLAN, submission)
+
+# %%
+session.closing(PLAN)
 
 # %% [markdown]
 # **Done.** Upload the downloaded zip (`submission-<recipe>.zip`) to the leaderboard. To try the improved recipe, set

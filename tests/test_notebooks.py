@@ -237,6 +237,27 @@ def test_05_submit(colab):
     assert 'do not upload it' in _text(nb)
 
 
+def test_every_result_is_read_and_every_notebook_ends_with_a_summary(colab):
+    """In the executed notebooks, every table or figure is followed in its cell by a sentence that reads it
+    (utils.narrate, through session.show), and each notebook's last output is its summary."""
+    for name in NOTEBOOKS:
+        nb_path = colab['out'] / f'{name}.ipynb'
+        if not nb_path.is_file():
+            pytest.skip(f'{name} did not run')
+        unread = []
+        for k, cell in enumerate(json.loads(nb_path.read_text())['cells']):
+            outs = cell.get('outputs', [])
+            kinds = ['result' if {'image/png', 'text/html'} & set(o.get('data', {})) else
+                     'reading' if 'text/markdown' in o.get('data', {}) or o.get('name') == 'stdout' else 'other'
+                     for o in outs]
+            if 'result' in kinds and 'reading' not in kinds[len(kinds) - kinds[::-1].index('result'):]:
+                unread.append(f'{name} cell {k}: {"".join(cell["source"])[:60]!r}')
+        assert not unread, unread
+        last = [o for c in json.loads(nb_path.read_text())['cells'] for o in c.get('outputs', [])][-1]
+        text = ''.join(last.get('data', {}).get('text/markdown', ''))
+        assert text.startswith(f'**{name}: done.**') and '**Next:**' in text, (name, last)
+
+
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 
 

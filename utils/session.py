@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
-from . import env
+from . import env, narrate
 from .labels import REPO_ROOT
 from .layout import write_json_atomic
 from .workflow import (KEPT, PARAMETERS, SETTINGS_META, Plan, PlanError, check_parameters, check_settings, check_value,
@@ -225,6 +225,7 @@ def _show_plan(plan: Plan) -> None:
 
         if get_ipython() is not None:
             display(plan.frame())
+            say(narrate.plan(plan.sources))
     except ImportError:
         pass
     for note in plan.notes:
@@ -360,21 +361,22 @@ def train_stage(plan: Plan, stage: int) -> dict | None:
 
 
 def stage_results(plan: Plan, stage: int):
-    """02/03's closing cell: the stage's checkpoints (stage 2: both stages') as a table, and the training curves
-    (returned, so the cell shows them). Nothing for a recipe without a second stage."""
-    from IPython.display import display
-
+    """02/03's closing cell: the stage's checkpoints (stage 2: both stages') as a table, and the training curves,
+    each with its reading. Nothing for a recipe without a second stage."""
     from .checkpoints import checkpoint_table
-    from .metrics import plot_curves
+    from .metrics import plot_curves, read_scalars
 
     if stage == 2 and plan.config_30k is None:
         return None
     work_dirs = [plan.work_dir_20k] if stage == 1 else plan.trained_work_dirs
     where = plan.work_root.relative_to(plan.keep_dir.parent) if plan.keep_dir and plan.work_root.is_relative_to(
         plan.keep_dir.parent) else plan.work_root.name
-    display(checkpoint_table(*work_dirs).style.format({'MB': '{:,.1f}'}).hide(axis='index')
-            .set_caption(f'Checkpoints of {"stage 1" if stage == 1 else "both stages"}, in {where}/'))
-    return plot_curves(work_dirs, title=f'{"Stage 1 training curves" if stage == 1 else "Both stages"}, {plan.title}')
+    table = checkpoint_table(*work_dirs)
+    show(table.style.format({'MB': '{:,.1f}'}).hide(axis='index')
+         .set_caption(f'Checkpoints of {"stage 1" if stage == 1 else "both stages"}, in {where}/'),
+         narrate.checkpoints(table))
+    show(plot_curves(work_dirs, title=f'{"Stage 1 training curves" if stage == 1 else "Both stages"}, {plan.title}'),
+         narrate.training(read_scalars(work_dirs)))
 
 
 class RunEvaluation(NamedTuple):
@@ -405,19 +407,42 @@ def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
 def deliver(plan: Plan, submission) -> None:
     """05's last step: the leaderboard's score where test masks exist (synthetic data; the course's are hidden),
     a bold warning on a smoke zip, and the download."""
-    from IPython.display import display
-
     from .submit.package import offer_download
     from .submit.score import score_submission
 
     if plan.test_masks.is_dir():
-        display(score_submission(submission.zip_path, plan.test_masks).table())
+        scored = score_submission(submission.zip_path, plan.test_masks)
+        show(scored.table(), narrate.score(scored))
     if plan.smoke:
         say('**This is a SMOKE zip from a few CPU iterations: do not upload it.**')
     offer_download(submission.zip_path)
 
 
 # --------------------------------------------------------------------------- what the notebooks show
+def show(result: Any, reading: str) -> None:
+    """Display a table or figure, then its reading (:mod:`utils.narrate`): what to look for, in this run's numbers."""
+    from IPython.display import display
+
+    display(result)
+    say(reading)
+
+
+def show_schedule(plan: Plan, stages: int = 1) -> None:
+    """02/03: the LR and momentum this run will use (:func:`utils.workflow.schedule_figure`) and its reading."""
+    from .workflow import schedule_figure
+
+    fig = schedule_figure(plan, stages=stages)
+    if fig is None:
+        print(f'The {plan.recipe!r} recipe has no second stage: nothing to schedule here.')
+        return
+    show(fig, narrate.schedule(fig))
+
+
+def closing(plan: Plan) -> None:
+    """The last cell of a notebook: what it produced and where that lies, then the next notebook."""
+    say(narrate.summary(plan.notebook, narrate.produced(plan, plan.notebook)))
+
+
 def environment(plan: Plan):
     """The versions / GPU / CUDA / nvcc / gcc table, with this run's work root (a captioned table)."""
     return env.environment_frame(plan.work_root).style.set_caption('This runtime')

@@ -1,0 +1,238 @@
+"""What a result means: one or two sentences with the run's own numbers, said after the table or figure.
+
+The notebooks show a result and then its reading (:func:`utils.session.show`), the way a course notebook
+follows every output with a sentence. Each function takes the data the result was drawn from (no I/O of its
+own, except :func:`summary`, which lists what a notebook left on Drive), so it is tested on crafted values.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .labels import CLASSES
+
+#: The reference report's best run on val (``assets/seed_summary.csv``), the bar every reading compares with.
+REPORT_MIOU = 74.72
+
+
+def _names(items: Sequence[tuple[str, float]], fmt: str = '{:.1f}') -> str:
+    return ', '.join(f'`{name}` ({fmt.format(v)})' for name, v in items)
+
+
+# --------------------------------------------------------------------------- 00 and 01
+def plan(sources: dict[str, str]) -> str:
+    """The plan table every notebook opens with: where its values came from."""
+    here = sorted(k for k, v in sources.items() if v == 'set here')
+    kept = sorted(k for k, v in sources.items() if v == 'settings.json')
+    return (f'Set in this notebook: {", ".join(here) or "nothing"}; from the run\'s settings.json: '
+            f'{", ".join(kept) or "nothing"}; everything else is a default (the last column of the table).')
+
+
+def runtime(frame: Any) -> str:
+    """The versions table of 00 (``utils.env.environment_frame``)."""
+    value = frame['value'] if 'value' in frame else frame.iloc[:, 0]
+    gpu = value.get('GPU', 'none')
+    return (f'torch {value.get("torch", "?")} with MMSegmentation {value.get("mmsegmentation", "?")} '
+            f'({value.get("mmcv ops", "?")}) on **{gpu}**: '
+            + ('AMP and channels-last are on for training.' if not str(gpu).startswith('none') else
+               'fine for setting up and checking data; training needs a T4 runtime.'))
+
+
+def drive_space(frame: Any) -> str:
+    """The Drive budget table of 00: the biggest stage and the total, in GB."""
+    import re
+
+    gb = {what: float(m.group(1)) for what, text in frame.iloc[:, 0].items()
+          if (m := re.match(r'(?:about )?([\d.]+) GB', str(text)))}
+    if not gb:
+        return 'The run needs only a few MB on Drive.'
+    top = max(gb, key=gb.get)
+    return (f'About **{sum(gb.values()):.1f} GB** in all; the most at once is {top} ({gb[top]:.2f} GB). 02 and 03 '
+            'check the free space before they train, so a full Drive stops them before the first checkpoint.')
+
+
+def checkpoints(table: Any) -> str:
+    """The checkpoint table of 02/03: how many, how big, which is the best."""
+    best = [c for c in table['checkpoint'] if str(c).startswith('best_')]
+    return (f'{len(table)} checkpoint(s) kept, {table["MB"].sum():,.0f} MB in all'
+            + (f'; the best of the validations is `{best[-1]}`.' if best else '.'))
+
+
+def parameters(count: int, config: str) -> str:
+    """The model table of 00."""
+    return (f'**{count:,}** trainable parameters for `{config}`, counted as the course asks '
+            '(`sum(p.numel() for p in model.parameters() if p.requires_grad)`): the number the report states.')
+
+
+def class_balance(freq: Any, split: str = 'train') -> str:
+    """The class-frequency chart of 01: how much the three biggest classes cover, how little the rarest."""
+    pix = freq[f'{split} pixels'].astype(float)
+    imgs = freq[f'{split} images'].astype(float)
+    big = pix.sort_values(ascending=False).head(3)
+    rare = pix[pix > 0].sort_values().head(3)
+    absent = [c for c in freq.index if pix[c] == 0]
+    rarest = _names([(c, 100 * pix[c]) for c in rare.index], '{:.3f}% of pixels')
+    text = (f'Here the three biggest classes ({", ".join(f"`{c}`" for c in big.index)}) cover '
+            f'**{100 * big.sum():.1f}%** of all {split} pixels; the rarest ({rarest}) '
+            f'appear in {100 * imgs[rare.index].min():.0f}-{100 * imgs[rare.index].max():.0f}% of the images.')
+    if absent:
+        text += f' Never present in {split}: {", ".join(f"`{c}`" for c in absent)} (no model can learn them).'
+    return text + ' A plain loss would spend almost all its effort on the big ones: hence class weights and OHEM.'
+
+
+def class_weights(table: Any) -> str:
+    """The weight table of 01: how far each weighting lifts the rarest class above the most common one."""
+    pix = table['pixels %'].astype(float)
+    rare, common = pix[pix > 0].idxmin(), pix.idxmax()
+    parts = [f'{col} x{table.loc[rare, col] / table.loc[common, col]:.1f}'
+             for col in ('seed', 'median_freq', 'inv_sqrt') if col in table and table.loc[common, col] > 0]
+    return (f'The rarest class here, `{rare}`, weighs this much more than the most common, `{common}`: '
+            f'{", ".join(parts)}. Median-frequency weights are the most extreme; the inverse square root is gentler '
+            '(too strong a weight makes the rare classes bleed into their neighbours).')
+
+
+def dataset_check(report: Any) -> str:
+    """The dataset check of 01."""
+    warns = [r for r in report.results if r.status == 'WARN']
+    counts = ', '.join(f'{s} {c.get("images", 0):,}' for s, c in report.counts.items())
+    text = f'All {len(report.results)} checks passed on {counts} images' if report.ok else 'Some checks failed'
+    return text + (f'; {len(warns)} only warn ({", ".join(w.name for w in warns)}): read their line above.'
+                   if warns else ': every file decodes, pairs up and holds labels 0..18.')
+
+
+# --------------------------------------------------------------------------- 02 and 03
+def schedule(fig: Any) -> str:
+    """The LR/momentum figure of 02/03 (:func:`utils.workflow.plot_schedule`): start, peak, end."""
+    it, lr = (np.asarray(a, dtype=float) for a in fig.axes[0].lines[0].get_data())
+    mom = np.asarray(fig.axes[1].lines[0].get_data()[1], dtype=float) if len(fig.axes) > 1 else np.array([np.nan])
+    peak = int(np.argmax(lr))
+    text = (f'The learning rate starts at {lr[0]:.2g}, peaks at **{lr[peak]:.2g}** at iteration {int(it[peak]):,} '
+            f'and ends at {lr[-1]:.2g} at iteration {int(it[-1]):,}')
+    if np.isfinite(mom).any():
+        text += f'; momentum moves between {np.nanmin(mom):.3f} and {np.nanmax(mom):.3f}'
+    return text + '. A high LR explores, the low LR at the end settles into the minimum the best checkpoint keeps.'
+
+
+def training(scalars: Any) -> str:
+    """The training curves of 02/03/04 (:func:`utils.metrics.read_scalars`): the loss's fall, the best val mIoU."""
+    tr, va = scalars.train, scalars.val
+    text = ''
+    if 'loss' in tr and len(tr):
+        first, last = tr['loss'].iloc[:max(1, len(tr) // 10)].mean(), tr['loss'].iloc[-max(1, len(tr) // 10):].mean()
+        text = f'The training loss fell from {first:.3f} to **{last:.3f}** (first and last tenth of the logged steps)'
+    if 'mIoU' in va and va['mIoU'].notna().any():
+        best = va.loc[va['mIoU'].idxmax()]
+        text += (f'{"; " if text else ""}val mIoU peaked at **{best["mIoU"]:.2f}** at iteration {int(best["step"]):,} '
+                 f'(the best checkpoint, which 04 and 05 use), and ended at {va["mIoU"].iloc[-1]:.2f}')
+        if 'val_loss' in va and va['val_loss'].notna().any():
+            text += f'; the validation loss was lowest at iteration {int(va.loc[va["val_loss"].idxmin(), "step"]):,}'
+    for step, label in scalars.resumes:
+        text += f'. The dashed line at {step:,} marks "{label}"'
+    if not text:
+        return 'Nothing was logged yet.'
+    return text + ('. A val curve that falls while the training loss still falls means overfitting: the best '
+                   'checkpoint, not the last, is the one to submit.')
+
+
+# --------------------------------------------------------------------------- 04 and 05
+def evaluation(plain: Any, with_tta: Any = None, report_miou: float = REPORT_MIOU) -> str:
+    """The comparison of 04: against the report, the worst classes, and what TTA adds."""
+    miou = float(plain.summary['mIoU'])
+    iou = plain.per_class['IoU'].astype(float).dropna()
+    worst = [(c, iou[c]) for c in iou.nsmallest(3).index]
+    text = (f'Without TTA, as the report measured: mIoU **{miou:.2f}**, {miou - report_miou:+.2f} against the '
+            f'report\'s {report_miou:.2f}. The worst classes are {_names(worst)}')
+    if with_tta is not None:
+        gain = float(with_tta.summary['mIoU']) - miou
+        text += f'; TTA ({with_tta.summary.get("tta")}) adds **{gain:+.2f}** mIoU'
+    return text + '. The per-class table, the confusion matrix and the inspector below show where they go wrong.'
+
+
+def seed_comparison(table: Any) -> str:
+    """The per-class comparison of 04 (:func:`utils.metrics.compare_with_seed`, unstyled)."""
+    rows = table.loc[[c for c in table.index if c in CLASSES]]  # not the mean row (mIoU)
+    delta = rows['Δ vs best'].astype(float).dropna()
+    if delta.empty:
+        return 'No class has a score on both sides.'
+    gap = delta.idxmin()
+    return (f'Ahead of the report\'s best run on **{int((delta > 0).sum())} of {len(delta)}** classes; the largest '
+            f'gap is `{gap}` ({delta[gap]:+.2f}), the largest lead `{delta.idxmax()}` ({delta.max():+.2f}).')
+
+
+def per_class(result: Any, worst: int = 3) -> str:
+    """The per-class table of 04: the outlined classes, and how many images hold each."""
+    iou = result.per_class['IoU'].astype(float).dropna()
+    weak = [(c, iou[c]) for c in iou.nsmallest(worst).index]
+    return (f'Outlined: {_names(weak)} IoU (TTA {result.summary.get("tta")}). Pick them in the inspector below: '
+            'a class that fails on a few images (a hat, a necklace) needs different help from one that is '
+            'mediocre everywhere.')
+
+
+def confusion(result: Any, top: int = 2) -> str:
+    """The confusion matrix of 04: the largest mix-ups, as a share of the true class's pixels."""
+    conf = np.asarray(result.confusion, dtype=float)
+    rows = conf.sum(axis=1, keepdims=True)
+    share = np.divide(conf, rows, out=np.zeros_like(conf), where=rows > 0)
+    np.fill_diagonal(share, 0)
+    pairs = sorted(((share[i, j], i, j) for i in range(len(share)) for j in range(len(share)) if share[i, j] > 0),
+                   reverse=True)[:top]
+    if not pairs:
+        return 'No pixel of one class was taken for another.'
+    said = '; '.join(f'{100 * v:.1f}% of `{CLASSES[i]}` pixels are predicted as `{CLASSES[j]}`' for v, i, j in pairs)
+    return f'The largest mix-ups: {said}. Classes that share a border or a shape (left/right, hair/hat) mix most.'
+
+
+def score(result: Any) -> str:
+    """The leaderboard's formula on test masks (synthetic data has them; the course's are hidden)."""
+    iou = np.asarray(result.iou, dtype=float)
+    ok = np.isfinite(iou)
+    worst = [(CLASSES[i], 100 * iou[i]) for i in np.argsort(np.where(ok, iou, np.inf))[:3] if ok[i]]
+    return (f'Scored as the leaderboard scores: mIoU **{result.miou:.2f}** on {result.images} masks; the weakest '
+            f'classes are {_names(worst)}. On the course\'s hidden test masks only the leaderboard can say.')
+
+
+def submission(result: Any) -> str:
+    """The zip of 05: what it holds and what its check says."""
+    report = result.report
+    warns = report.warnings
+    text = (f'{result.masks:,} masks in `{result.folder}/`, {result.bytes / 1e6:.1f} MB; the check **{report.verdict}**')
+    return text + (f' with {len(warns)} warning(s): {"; ".join(warns[:2])}.' if warns else
+                   ': one PNG per test image, the right size, labels 0..18.')
+
+
+# --------------------------------------------------------------------------- the end of each notebook
+#: What each notebook leaves behind, and what comes next.
+_NEXT = {'00_setup': '01_data_check (set DATA_SOURCE there)', '01_data_check': '02_train_20k',
+         '02_train_20k': '03_resume_30k (seed recipe) or 04_evaluate', '03_resume_30k': '04_evaluate',
+         '04_evaluate': '05_submit', '05_submit': 'the leaderboard: upload the zip'}
+
+
+def produced(plan: Any, notebook: str) -> list[tuple[str, Any]]:
+    """What ``notebook`` of this run leaves behind, with where it lies (for :func:`summary`)."""
+    keep = Path(plan.keep_dir or plan.work_root)
+    out: dict[str, list[tuple[str, Any]]] = {
+        '00_setup': [('the run\'s settings, read by every later notebook', keep / 'settings.json')],
+        '01_data_check': [('the checked dataset on this runtime', plan.data_root),
+                          ('its copy for 02-05', keep / 'data' / 'celebamask-dataset.zip')],
+        '02_train_20k': [('stage 1: checkpoints, logs, the resolved config', plan.work_dir_20k)],
+        '03_resume_30k': [('stage 2: checkpoints and logs', plan.work_dir_30k or 'no second stage in this recipe')],
+        '04_evaluate': [('per-class CSV, confusion CSV, summary JSON per evaluation',
+                         (plan.work_dir_30k if plan.work_dir_30k and plan.work_dir_30k.is_dir() else plan.work_dir_20k)
+                         / 'eval')],
+        '05_submit': [('the submission zip (also downloaded)', plan.submission_zip)],
+    }
+    return out.get(notebook, [])
+
+
+def summary(notebook: str, produced: Sequence[tuple[str, Any]]) -> str:
+    """The closing summary: each thing the notebook produced and where it lies (paths shown as on Drive)."""
+    lines = [f'**{notebook}: done.** It produced:']
+    for what, where in produced:
+        shown = f'`{where}`' if isinstance(where, (str, Path)) else str(where)
+        exists = '' if not isinstance(where, (str, Path)) or Path(where).exists() else ' (not written)'
+        lines.append(f'- {what}: {shown}{exists}')
+    if notebook in _NEXT:
+        lines.append(f'\n**Next:** {_NEXT[notebook]}.')
+    return '\n'.join(lines)
