@@ -34,8 +34,9 @@ ALLOW_LOCAL_WORK = None  # 01-03 only: True works without Google Drive (01 check
                          # at a disconnect)
 
 # %%
-# Set-up, the same in every notebook but for its name: puts this project's code on this runtime, installs what
-# is missing and mounts Google Drive. A step that fails stops the notebook here with one message saying what to do.
+#@title Set-up: gets this project's code, installs what is missing, mounts Google Drive (a click shows the code)
+# The same in every notebook but for its name. A step that fails stops the notebook here with one message saying
+# what to do.
 NOTEBOOK = '03_resume_30k'
 import contextlib, importlib.util, io, json, os, shutil, subprocess, sys  # noqa: E401, E402
 from pathlib import Path  # noqa: E402

@@ -51,11 +51,14 @@ def build(name: str) -> nbformat.NotebookNode:
     nb = read_source(name)
     out = nbformat.v4.new_notebook()
     out.metadata.update(METADATA)
+    setup = code_cells(nb)[1] if len(code_cells(nb)) > 1 else None
     for i, cell in enumerate(nb.cells):
         new = (nbformat.v4.new_markdown_cell if cell.cell_type == 'markdown' else nbformat.v4.new_code_cell)(cell.source)
         tags = cell.metadata.get('tags')
         if tags:
             new.metadata['tags'] = list(tags)
+        if cell is setup:  # Colab shows its '#@title' line and folds the code away (a click shows it)
+            new.metadata['cellView'] = 'form'
         new.id = f'{name}-{i:02d}'
         out.cells.append(new)
     return out

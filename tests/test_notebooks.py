@@ -31,6 +31,15 @@ def test_notebooks_are_built_from_their_sources_with_shared_cells():
         nbtool.code_cells(nbtool.read_source(n))[1].source for n in NOTEBOOKS])}) == 1  # ... and nothing else
 
 
+def test_the_set_up_cell_folds_in_colab_and_says_what_it_does():
+    """Colab shows the set-up cell as a form: its '#@title' line says what it does, the code is folded away."""
+    for name in NOTEBOOKS:
+        nb = json.loads((REPO / 'notebooks' / f'{name}.ipynb').read_text())
+        setup = [c for c in nb['cells'] if c['cell_type'] == 'code'][1]
+        assert setup['metadata'].get('cellView') == 'form', name
+        assert ''.join(setup['source']).startswith('#@title Set-up: gets this project\'s code'), name
+
+
 def test_the_checker_catches_drift(tmp_path, monkeypatch):
     """A notebook whose set-up cell drifted, or whose .ipynb was not rebuilt, is reported."""
     for name in ('00_setup', '02_train_20k'):
