@@ -35,7 +35,7 @@ def runtime(frame: Any) -> str:
     value = frame['value'] if 'value' in frame else frame.iloc[:, 0]
     gpu = value.get('GPU', 'none')
     return (f'torch {value.get("torch", "?")} with MMSegmentation {value.get("mmsegmentation", "?")} '
-            f'({value.get("mmcv ops", "?")}) on **{gpu}**: '
+            f'(mmcv ops: {value.get("mmcv ops", "?")}), GPU: **{gpu}**: '
             + ('AMP and channels-last are on for training.' if not str(gpu).startswith('none') else
                'fine for setting up and checking data; training needs a T4 runtime.'))
 
@@ -230,8 +230,10 @@ def summary(notebook: str, produced: Sequence[tuple[str, Any]]) -> str:
     """The closing summary: each thing the notebook produced and where it lies (paths shown as on Drive)."""
     lines = [f'**{notebook}: done.** It produced:']
     for what, where in produced:
-        shown = f'`{where}`' if isinstance(where, (str, Path)) else str(where)
-        exists = '' if not isinstance(where, (str, Path)) or Path(where).exists() else ' (not written)'
+        text = str(where)
+        shown = f'`{text[text.index("MyDrive/"):] if "/MyDrive/" in text else text}`' \
+            if isinstance(where, Path) else text  # as the Drive web page shows it
+        exists = '' if not isinstance(where, Path) or where.exists() else ' (not written)'
         lines.append(f'- {what}: {shown}{exists}')
     if notebook in _NEXT:
         lines.append(f'\n**Next:** {_NEXT[notebook]}.')
