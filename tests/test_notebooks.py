@@ -213,6 +213,7 @@ def test_03_resume_30k(colab):
     _smoke_banner_first(nb)
     text = _text(nb)
     assert f'MyDrive/celebamask-parsing/work_dirs/smoke/{SEED_20K}/iter_60.pth' in text.split('resuming from', 1)[1]
+    assert 'Loads checkpoint by' not in text  # MMEngine's own line: 03 says where it resumes from
     assert (_project(colab) / 'work_dirs' / 'smoke' / SEED_30K / 'iter_90.pth').is_file()
     assert _pngs(nb) >= 3
 

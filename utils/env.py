@@ -27,7 +27,7 @@ KNOWN_HARMLESS = (
     'Advance dataloader',  # mmengine skipping the batches a resumed run has already seen
     'Seems like `optimizer.step()` has been overridden',
     'The draw is False',  # mmseg's visualization hook, which this project does not use
-    'Loads checkpoint by local backend',  # mmengine's note on every resume (03 says where it resumes from)
+    'Loads checkpoint by ',  # mmengine's note on every load (03 says itself where it resumes from)
 )
 
 
