@@ -110,14 +110,10 @@ PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAME
 # ## Predict and zip
 
 # %%
-from utils.submit import make_submission  # noqa: E402
-
-CKPT = session.checkpoint(PLAN)
-with session.guard(PLAN.work_root):
-    submission = make_submission(CKPT, PLAN.test_images, PLAN.submission_zip, tta=PLAN.tta, reference=PLAN.val_masks,
-                                 strict=not PLAN.smoke, replace_other_run=True, config=PLAN.checkpoint_config)
 from utils import narrate  # noqa: E402
 
+CKPT = session.checkpoint(PLAN)
+submission = session.submit_run(PLAN, CKPT)
 session.show(submission, narrate.submission(submission))
 
 # %% [markdown]

@@ -404,6 +404,16 @@ def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
     return RunEvaluation(plain, with_tta)
 
 
+def submit_run(plan: Plan, ckpt: Path):
+    """05's prediction of the test set with ``ckpt``: masks kept between runs of the same checkpoint and TTA (any
+    other is predicted again), zipped, and checked against the val masks' class shares before it is written."""
+    from .submit import make_submission
+
+    with guard(plan.work_root):
+        return make_submission(ckpt, plan.test_images, plan.submission_zip, tta=plan.tta, reference=plan.val_masks,
+                               strict=not plan.smoke, replace_other_run=True, config=plan.checkpoint_config)
+
+
 def deliver(plan: Plan, submission) -> None:
     """05's last step: the leaderboard's score where test masks exist (synthetic data; the course's are hidden),
     a bold warning on a smoke zip, and the download."""
