@@ -141,7 +141,7 @@ session.show(report, narrate.dataset_check(report))
 # are compressed already). Notebooks 02 to 05 unpack it onto their own runtime's disk and check it again.
 
 # %%
-session.keep_dataset(PLAN)
+archive = session.keep_dataset(PLAN)
 
 # %% [markdown]
 # ## How unbalanced are the classes?

@@ -262,6 +262,8 @@ def test_every_result_is_read_and_every_notebook_ends_with_a_summary(colab):
                      for o in outs]
             if 'result' in kinds and 'reading' not in kinds[len(kinds) - kinds[::-1].index('result'):]:
                 unread.append(f'{name} cell {k}: {"".join(cell["source"])[:60]!r}')
+            unread += [f'{name} cell {k}: a raw repr {"".join(o["data"]["text/plain"])[:60]!r}' for o in outs
+                       if set(o.get('data', {})) == {'text/plain'}]  # e.g. PosixPath('...') or a dict
         assert not unread, unread
         last = [o for c in json.loads(nb_path.read_text())['cells'] for o in c.get('outputs', [])][-1]
         text = ''.join(last.get('data', {}).get('text/markdown', ''))
