@@ -132,7 +132,7 @@ def test_untrusted_resume_is_refused(two_stage, tmp_path, synthetic_root):
     foreign = tmp_path / 'downloads' / 'iter_6.pth'
     foreign.parent.mkdir()
     shutil.copy(first['checkpoint'], foreign)
-    with pytest.raises(checkpoints.UnsafeCheckpointError, match='not in a work_dir written by this project'):
+    with pytest.raises(checkpoints.UnsafeCheckpointError, match='not in a work_dir written by this run'):
         train(SMOKE, synthetic_root, tmp_path / 'wd2', smoke=dict(size=64, max_iters=N + 2), resume=foreign)
 
 

@@ -11,6 +11,8 @@ damaged one with a warning (``utils.checkpoints``). Laid out like MMSeg's ``tool
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import logging
 import os
 import sys
@@ -60,7 +62,9 @@ def _runner_class():
                     f'(no valid {checkpoints.WORKDIR_MARKER} file next to it), and resuming needs full unpickling, which '
                     'can run code. To start from its weights only, pass --cfg-options load_from=PATH instead.')
             self.logger.info(f'Resuming from trusted checkpoint {filename} (this project\'s own work_dir).')
-            with checkpoints.trusted_resume():
+            quiet = contextlib.redirect_stdout(io.StringIO()) if self.cfg.get('quiet_console') else \
+                contextlib.nullcontext()  # MMEngine prints (not logs) 'Loads checkpoint by ... backend' on resume
+            with checkpoints.trusted_resume(), quiet:
                 super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
             if Path(filename).resolve().parent != Path(self.work_dir).resolve():
                 # A new stage (20k -> 30k) in its own work_dir: its best checkpoint and its kept list start afresh.
