@@ -120,6 +120,13 @@ stage1 = session.train_stage(PLAN, 1)
 
 # %% [markdown]
 # ## Checkpoints and curves
+# The red points on the loss panel are the **validation loss**: at every validation, the decode head's own loss
+# (class-weighted cross-entropy averaged over all val pixels, without OHEM's sampling and without the auxiliary
+# head, which predicts nothing at test time) computed from the logits the validation produced anyway, so it costs no
+# second pass. Besides the checkpoints, this stage keeps in its work_dir on Drive what the hand-in (`06_handin`)
+# needs later: `run_record.json` (machine, `nvcc -V`, `gcc --version`, `nvidia-smi`, versions, parameter count,
+# recipe, wall time and iterations/s), `class_weights.csv` (weights with the train pixel counts), `val_per_class.csv`
+# (IoU / Acc / Dice per class at every validation) and `<timestamp>/vis_data/scalars.json` (the curves).
 
 # %%
 session.stage_results(PLAN, 1)

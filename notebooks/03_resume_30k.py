@@ -112,6 +112,8 @@ stage2 = session.train_stage(PLAN, 2)
 
 # %% [markdown]
 # ## Both stages, with the resume point marked
+# Stage 2 keeps its own record next to its checkpoints, as stage 1 did (`run_record.json`, `class_weights.csv`,
+# `val_per_class.csv`, the curves with the validation loss in red): `06_handin` reads both stages from Drive.
 
 # %%
 session.stage_results(PLAN, 2)

@@ -102,6 +102,12 @@ CKPT = session.checkpoint(PLAN)
 results = session.evaluate_run(PLAN, CKPT)
 
 # %% [markdown]
+# Each evaluation is kept on Drive next to the checkpoint, in `eval/<checkpoint>_val_<tta>/`: `summary.json`
+# (aAcc / mIoU / mAcc / mDice, the checkpoint, TTA, parameters), `per_class.csv` (IoU / Acc / Dice / precision /
+# recall per class), `confusion.csv` (19 x 19 pixel counts, rows = ground truth), `per_image.npz` and the predicted
+# masks in `pred/`. `06_handin` builds the report's tables from these files.
+
+# %% [markdown]
 # ## Against the reference report
 # Its first run (plain loss, 20k) and its best run (class weights + OHEM, 30k), next to ours; the last rows add
 # test-time augmentation and its gain.
