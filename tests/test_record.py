@@ -9,45 +9,17 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
 
 from utils.labels import CLASSES
 from utils.metrics import find_scalar_files, read_scalars
 from utils.record import PER_CLASS_FILE, RECORD_FILE, WEIGHTS_FILE, read_per_class, read_record
-from utils.train import train
 
-SMOKE = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
-N = 4
-CAPTURED: list[dict] = []
-
-
-@HOOKS.register_module(force=True)
-class _CaptureValLogits(Hook):
-    """Test only: keeps every validation's logits and labels, to compute the loss without utils.record."""
-
-    priority = 'VERY_LOW'
-
-    def before_val_epoch(self, runner) -> None:
-        CAPTURED.append({'step': runner.iter, 'logits': [], 'labels': []})
-
-    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        for s in outputs:
-            CAPTURED[-1]['logits'].append(s.seg_logits.data.detach().float().cpu())
-            CAPTURED[-1]['labels'].append(s.gt_sem_seg.data.squeeze(0).cpu())
+N = 4  # stage 1's iterations in the resumed_run fixture (tests/conftest.py); stage 2 goes on to 2N
 
 
 @pytest.fixture(scope='module')
-def stages(synthetic_root, tmp_path_factory):
-    """Stage 1: N iterations; stage 2: resumed from stage 1 into its own work_dir, to 2N."""
-    CAPTURED.clear()
-    root = tmp_path_factory.mktemp('record')
-    hooks = [dict(type='_CaptureValLogits')]
-    first = train(SMOKE, synthetic_root, root / 'stage1', smoke=dict(size=64, max_iters=N), resume='none',
-                  extra_hooks=hooks)
-    second = train(SMOKE, synthetic_root, root / 'stage2', smoke=dict(size=64, max_iters=N), max_iters=2 * N,
-                   resume=root / 'stage1', extra_hooks=hooks)
-    return first, second
+def stages(resumed_run):
+    return resumed_run
 
 
 def _val_rows(work_dir: Path) -> list[dict]:
@@ -100,13 +72,13 @@ def test_per_class_metrics_at_every_validation_match_mmseg(stages):
     assert sorted(both['step'].unique()) == [N // 2, N, N + N // 2, 2 * N]
 
 
-def test_val_loss_equals_an_independent_computation_on_the_same_logits(stages):
+def test_val_loss_equals_an_independent_computation_on_the_same_logits(stages, captured_val):
     from utils.config import seed_class_weights
 
     weights = torch.tensor(seed_class_weights())
     logged = {r['step']: r['val_loss'] for s in stages for r in _val_rows(s['work_dir'])}
-    assert len(logged) >= 3 and len(CAPTURED) == len(logged)
-    for cap in CAPTURED:
+    assert len(logged) >= 3 and len(captured_val) == len(logged)
+    for cap in captured_val:
         pixels = torch.cat([F.cross_entropy(lg[None], lb[None].long(), weight=weights, reduction='none',
                                             ignore_index=255).ravel() for lg, lb in zip(cap['logits'], cap['labels'])])
         assert logged[cap['step']] == pytest.approx(float(pixels.mean()), rel=1e-5)
