@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from utils.labels import CLASSES
 from utils.metrics import find_scalar_files, read_scalars
-from utils.record import PER_CLASS_FILE, RECORD_FILE, WEIGHTS_FILE, read_per_class, read_record
+from utils.record import PER_CLASS_FILE, WEIGHTS_FILE, read_per_class, read_record
 
 N = 4  # stage 1's iterations in the resumed_run fixture (tests/conftest.py); stage 2 goes on to 2N
 
