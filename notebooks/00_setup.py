@@ -35,6 +35,8 @@ TTA = None               # test-time augmentation: 'none', 'flip' (left/right sw
                          # (3 scales x flip: about 3x slower than 'flip' to evaluate and predict)
 CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
 ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
+MATRIC = None            # 06 only (or once here): your matriculation number, e.g. 'G1234567A'; names the zip
+LEADERBOARD_NAME = None  # 06 only (or once here): your user name on the leaderboard, for Readme.txt
 
 # %%
 # Set-up, the same in every notebook but for its name: puts this project's code on this runtime, installs what

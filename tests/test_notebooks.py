@@ -236,6 +236,23 @@ def test_05_submit(colab):
     assert 'do not upload it' in _text(nb)
 
 
+def test_06_handin(colab):
+    """On a fresh CPU runtime, from Drive only: the hand-in folder, the check with the missing items named, the zip."""
+    nb = _run(colab, '06_handin')
+    _smoke_banner_first(nb)
+    text = _text(nb)
+    handin = _project(colab) / 'work_dirs' / 'smoke' / 'handin'
+    for name in ('report_draft.docx', 'report.tex', 'Readme.txt', 'test_predictions.zip', 'figures/loss.pdf',
+                 'figures/per_class_iou.png', 'tables/per_class.md'):
+        assert (handin / name).is_file(), name
+    assert 'submission check PASSED' in text  # the test images came from the dataset copy on Drive
+    assert 'handin/score.png' in text and 'set MATRIC' in text  # missing, with what to do
+    downloads = sorted(z.name for z in (colab['out'] / 'downloads').glob('*.zip'))
+    assert 'MATRIC-MISSING-SMOKE-not-for-hand-in.zip' in downloads
+    assert _pngs(nb) >= 5  # loss, val metrics, schedule, per-class IoU, predictions
+    assert not (colab['out'] / 'runtimes' / '06_handin' / 'content' / 'data').exists()  # no dataset unpacked
+
+
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 
 

@@ -37,7 +37,7 @@ SETTINGS = 'settings.json'
 ARCHIVE = 'celebamask-dataset.zip'
 TRAINS = ('02_train_20k', '03_resume_30k')
 USES_DATA = ('02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
-NEEDS_NO_GPU = ('00_setup', '01_data_check')  # a real run may set up and check its data on a CPU runtime
+NEEDS_NO_GPU = ('00_setup', '01_data_check', '06_handin')  # a real run may set up, check its data and hand in on a CPU runtime
 GPU_MENU = 'Runtime > Change runtime type > T4 GPU > Save, then Runtime > Run all'
 
 

@@ -20,9 +20,10 @@ from .layout import SMOKE_SIZE, image_dir, mask_dir
 
 #: The knobs of every notebook's parameters cell (``None`` = the run's setting, else the default).
 PARAMETERS = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA',
-              'CHECKPOINT', 'ALLOW_LOCAL_WORK')
+              'CHECKPOINT', 'ALLOW_LOCAL_WORK', 'MATRIC', 'LEADERBOARD_NAME')
 #: The parameters kept in settings.json (CHECKPOINT and ALLOW_LOCAL_WORK concern one notebook only).
-KEPT = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA')
+KEPT = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA', 'MATRIC',
+        'LEADERBOARD_NAME')
 #: Smoke runs: iterations of stage 1 and of the resume to stage 2.
 SMOKE_ITERS = (60, 90)
 
@@ -54,6 +55,8 @@ class Plan:
     chosen: dict[str, Any] = field(default_factory=dict)  # the values set here or in settings.json (not derived)
     notes: list[str] = field(default_factory=list)
     keep_dir: Path | None = None  # where settings.json and the dataset copy live (set by utils.session.start)
+    matric: str | None = None  # 06_handin: the student's matriculation number and leaderboard name
+    leaderboard_name: str | None = None
 
     @property
     def work_dir_20k(self) -> Path:
@@ -121,6 +124,10 @@ class Plan:
                 ('mixed precision (AMP)', self.amp, ''), ('test-time augmentation', self.tta, self.sources.get('TTA', ''))]
         if self.checkpoint is not None:
             rows.append(('checkpoint', self.checkpoint, 'set here'))
+        if self.notebook == '06_handin':
+            rows += [('matriculation number', self.matric or '- (set MATRIC)', self.sources.get('MATRIC', '')),
+                     ('leaderboard name', self.leaderboard_name or '- (set LEADERBOARD_NAME)',
+                      self.sources.get('LEADERBOARD_NAME', ''))]
         df = pd.DataFrame(rows, columns=['setting', 'value', 'from']).set_index('setting')
         df['value'] = df['value'].astype(str)
         return df.style.set_caption(f'The plan of this run ({self.notebook})')
@@ -192,12 +199,15 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
         iters_20k, iters_30k = iters_20k or SMOKE_ITERS[0], iters_30k or SMOKE_ITERS[1]
     config_20k, config_30k = RECIPES[recipe]
     checkpoint = params.get('CHECKPOINT')
+    matric, leaderboard_name = pick('MATRIC'), pick('LEADERBOARD_NAME')
     return Plan(notebook=notebook, smoke=smoke, recipe=recipe, config_20k=config_20k, config_30k=config_30k,
                 repo=str(repo), data_source=None if data_source is None else str(data_source),
                 data_root=Path(data_root), work_root=work_root, iters_20k=iters_20k,
                 iters_30k=iters_30k if config_30k else None, amp=gpu, tta=tta,
                 checkpoint=Path(checkpoint) if checkpoint else None,
-                allow_local_work=bool(params.get('ALLOW_LOCAL_WORK')), sources=sources, chosen=chosen, notes=notes)
+                allow_local_work=bool(params.get('ALLOW_LOCAL_WORK')), sources=sources, chosen=chosen, notes=notes,
+                matric=None if matric is None else str(matric), leaderboard_name=None if leaderboard_name is None
+                else str(leaderboard_name))
 
 
 def final_checkpoint(plan: Plan) -> Path:
