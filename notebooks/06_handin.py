@@ -134,7 +134,7 @@ steps.show_figures(result)
 # to five pages before exporting it as PDF (Google Docs: *File > Download > PDF document*).
 
 # %%
-result.frame()
+steps.draft_outline(result)
 
 # %% [markdown]
 # ## The hand-in check

@@ -115,11 +115,13 @@ def per_class_iou_figure(run: RunData):
     y = np.arange(len(CLASSES))
     h = 0.8 / len(series)
     for k, (label, values, colour) in enumerate(series):
-        vals = np.nan_to_num(np.asarray(values, dtype=float))
-        ax.barh(y + (k - (len(series) - 1) / 2) * h, vals, height=h, label=label, color=colour)
-        if k == 0:
+        vals = np.asarray(values, dtype=float)
+        offset = (k - (len(series) - 1) / 2) * h
+        ax.barh(y + offset, np.nan_to_num(vals), height=h, label=label, color=colour)
+        if k == 0:  # our values written out; a class absent from val has no IoU (n/a), not 0
             for yy, v in zip(y, vals):
-                ax.text(v + 0.5, yy + (k - (len(series) - 1) / 2) * h, f'{v:.1f}', va='center', fontsize=7)
+                ax.text(0.5 + (v if np.isfinite(v) else 0), yy + offset, f'{v:.1f}' if np.isfinite(v) else 'n/a',
+                        va='center', fontsize=7)
     ax.set_yticks(y, CLASSES)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)

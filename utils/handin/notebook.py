@@ -73,7 +73,34 @@ def show_figures(result: HandinResult, names=SHOWN) -> None:
             display(Image(filename=str(path), width=900 if name not in ('per_class_iou', 'predictions') else 650))
 
 
-def offer(result: HandinResult) -> Path:
+def draft_outline(result: HandinResult):
+    """The draft's sections as a table: what each holds (paragraphs, figures, tables) and its places to fill in."""
+    import docx
+    import pandas as pd
+
+    doc = docx.Document(str(result.folder / 'report_draft.docx'))
+    rows: list[dict] = []
+    body = doc.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit('}', 1)[-1]
+        if tag == 'tbl' and rows:
+            rows[-1]['tables'] += 1
+            continue
+        if tag != 'p':
+            continue
+        par = docx.text.paragraph.Paragraph(child, doc)
+        if par.style.name in ('Title', 'Heading 1'):
+            rows.append({'section': par.text, 'paragraphs': 0, 'figures': 0, 'tables': 0, 'to do': ''})
+        elif rows:
+            rows[-1]['figures'] += len(child.findall('.//' + docx.oxml.ns.qn('w:drawing')))
+            rows[-1]['paragraphs'] += bool(par.text.strip()) and par.style.name != 'Caption'
+            if par.text.startswith('[TO DO:'):
+                rows[-1]['to do'] = (rows[-1]['to do'] + ' ' + par.text[8:-1]).strip()
+    df = pd.DataFrame(rows).set_index('section')
+    return df.style.set_caption(f'report_draft.docx: about {result.pages} A4 pages in Arial 12 (the course allows 5)')
+
+
+def offer(result: HandinResult) -> None:
     """Print the zip's size and contents count; in Colab start the browser download, elsewhere say where it is."""
     from ..env import in_colab
 
@@ -90,4 +117,3 @@ def offer(result: HandinResult) -> Path:
         print('download started in the browser')
     else:
         print(f'Not in Colab, so nothing to download: the zip is at {path.resolve()}.')
-    return path
