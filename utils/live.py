@@ -90,7 +90,7 @@ class LiveCurveHook(Hook):
         if self.val_loss:
             a1.plot(*zip(*self.val_loss), 'o-', color='tab:red', label='val loss (decode head)')
             a1.legend(fontsize=8)
-        a1.set(title=f'loss (iteration {it[-1]:,})', xlabel='iteration')
+        a1.set(title=f'training loss (iteration {it[-1]:,})', xlabel='iteration')
         if self.miou:
             vi, vm = zip(*self.miou)
             a2.plot(vi, vm, 'o-')

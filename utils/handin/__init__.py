@@ -6,6 +6,7 @@
 draw and tabulate it, ``docx_report`` and ``latex`` write the report draft, ``kit`` assembles ``handin/``, checks
 it against the specification and zips it; ``__main__`` is the command.
 """
-from .run import HandinError, RunData, collect, stage_dirs
+from .run import collect, stage_dirs
+from .rundata import HandinError, RunData
 
 __all__ = ['HandinError', 'RunData', 'collect', 'stage_dirs']

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..report import cli_error
 from .kit import build_handin
-from .run import HandinError, stage_dirs
+from .run import stage_dirs
+from .rundata import HandinError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .run import RunData
+from .rundata import RunData
 
 TITLE = 'Project 1: CelebAMask Face Parsing'
 #: What the course formula prints, shown as code beside the number.

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..labels import CLASSES
-from .run import RunData
+from .rundata import RunData
 
 FIG_W = 10.0  # inches: the width of the text of an A4 page at 300 dpi is plenty
 
@@ -133,12 +133,41 @@ def per_class_iou_figure(run: RunData):
 
 
 def predictions_figure(run: RunData, test_images: str | Path | None, n: int = 4):
-    """A grid of test images with the submitted predictions over them (None without a submission or images)."""
+    """``n`` test images beside the submitted predictions over them (None without a submission or the images)."""
+    import zipfile
+
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from ..viz import class_legend, overlay
+
     if run.submission is None or test_images is None or not Path(test_images).is_dir():
         return None
-    from ..submit import preview_grid
-
-    return preview_grid(run.submission, test_images, n=n)
+    images = {p.stem: p for p in sorted(Path(test_images).iterdir()) if p.suffix.lower() in ('.jpg', '.jpeg', '.png')}
+    with zipfile.ZipFile(run.submission) as zf:
+        masks = {Path(m).stem: m for m in zf.namelist() if m.endswith('.png') and Path(m).stem in images}
+        chosen = sorted(masks, key=lambda s: (len(s), s))[:n]
+        if not chosen:
+            return None
+        fig = Figure(figsize=(FIG_W * 0.75, 2.2 * len(chosen) / 2 + 1.0), layout='constrained')
+        axes = fig.subplots(-(-len(chosen) // 2), 4, squeeze=False)
+        seen: set[int] = set()
+        for ax in axes.ravel():
+            ax.axis('off')
+        for k, name in enumerate(chosen):
+            with zf.open(masks[name]) as fh:
+                mask = np.asarray(Image.open(fh))
+            with Image.open(images[name]) as im:
+                rgb = np.asarray(im.convert('RGB'))
+            seen.update(int(v) for v in np.unique(mask) if v < len(CLASSES))
+            a, b = axes[k // 2, 2 * (k % 2)], axes[k // 2, 2 * (k % 2) + 1]
+            a.imshow(rgb)
+            a.set_title(images[name].name, fontsize=8)
+            b.imshow(overlay(rgb, mask) if rgb.shape[:2] == mask.shape else mask)
+            b.set_title('prediction', fontsize=8)
+    class_legend(fig, sorted(seen), ncol=5)
+    fig.get_layout_engine().set(rect=(0, 0.12, 1, 0.88))
+    return fig
 
 
 def write_figures(run: RunData, folder: Path, test_images: str | Path | None = None) -> dict[str, Path]:

@@ -18,7 +18,8 @@ from typing import Any, Sequence
 
 from ..labels import REPO_ROOT
 from ..record import PER_CLASS_FILE, RECORD_FILE, WEIGHTS_FILE
-from .run import RunData, collect
+from .run import collect
+from .rundata import RunData
 
 MANIFEST = '.handin-manifest.json'
 SCREENSHOTS = ('score.png', 'score.jpg', 'score.jpeg')
@@ -98,7 +99,7 @@ def _check_predictions(run: RunData, test_images: Path | None) -> tuple[str, str
         return MISSING, 'no submission zip: run 05_submit (it writes submission-<recipe>.zip), then this again'
     if test_images is None or not Path(test_images).is_dir():
         return PRESENT, f'{run.submission.name} (not checked: the test images are not on this machine)'
-    from ..submit import check_submission
+    from ..submit.check import check_submission
 
     report = check_submission(run.submission, test_images, progress=False)
     if not report.ok:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..labels import CLASSES
 from ..metrics import SUMMARY_KEYS
-from .run import RunData
+from .rundata import RunData
 
 
 def per_class(run: RunData):
