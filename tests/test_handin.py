@@ -84,11 +84,13 @@ def test_docx_numbers_equal_the_runs_files(run):
     assert [c.text for c in row.cells[1:]] == [f"{val.loc[best, k]:.2f}" for k in ('aAcc', 'mIoU', 'mAcc', 'mDice')]
     per_class = pd.read_csv(run['stages'][-1] / 'val_per_class.csv')
     ours = per_class[per_class['step'] == best].set_index('class')
-    table = tables['class']
-    header = [c.text for c in table.rows[0].cells]
-    col = header.index(f'ours best {best} it IoU')
-    assert [r.cells[0].text for r in table.rows[1:]] == list(CLASSES)
-    assert [r.cells[col].text for r in table.rows[1:]] == [f'{v:.2f}' for v in ours.loc[list(CLASSES), 'IoU']]
+    table = tables['class']  # two header rows: the run (merged over its three columns), then the metric
+    runs, metrics = [c.text for c in table.rows[0].cells], [c.text for c in table.rows[1].cells]
+    col = next(i for i, (r, m) in enumerate(zip(runs, metrics)) if r == f'ours, best: {best} it' and m == 'IoU')
+    assert [r.cells[0].text for r in table.rows[2:]] == list(CLASSES)
+    assert [r.cells[col].text for r in table.rows[2:]] == [f'{v:.2f}' for v in ours.loc[list(CLASSES), 'IoU']]
+    weights = next(t for t in doc.tables if t.rows[0].cells[-1].text == 'train images')
+    assert weights.rows[1].cells[2].text == f"{int(pd.read_csv(run['stages'][0] / 'class_weights.csv')['train_pixels'][0]):,}"
     assert '74.72' in [c.text for r in summary.rows for c in r.cells]  # the report's best val mIoU beside ours
     machine = record['sessions'][-1]['machine']
     assert (machine['gcc']['output'] or machine['gcc']['absent']).splitlines()[0] in text
@@ -169,3 +171,33 @@ def test_cli_help_and_a_clear_error(tmp_path, capsys):
     assert main([str(tmp_path / 'nowhere'), '--out', str(tmp_path / 'h')]) == 2
     err = capsys.readouterr().err
     assert err.startswith('error: No work_dir of the run') and 'Traceback' not in err
+
+
+def test_06_without_a_trained_stage_says_what_to_do(tmp_path):
+    from types import SimpleNamespace
+
+    from utils.handin.notebook import build_for_plan
+    from utils.handin.rundata import HandinError
+
+    plan = SimpleNamespace(trained_work_dirs=[], recipe='seed', work_root=tmp_path, checkpoint=None,
+                           work_dir_20k=tmp_path / 'a', work_dir_30k=None, config_30k=None, sources={})
+    with pytest.raises(HandinError, match='run 02_train_20k') as info:
+        build_for_plan(plan)
+    assert 'Traceback' not in ''.join(info.value._render_traceback_())
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_test_images_come_from_the_dataset_copy_on_drive_and_nothing_else(tmp_path):
+    from types import SimpleNamespace
+
+    from utils.handin.notebook import test_images_from_drive
+
+    keep = tmp_path / 'drive'
+    (keep / 'data').mkdir(parents=True)
+    with zipfile.ZipFile(keep / 'data' / 'celebamask-dataset.zip', 'w') as zf:
+        zf.writestr('test/test_image/0.jpg', b'jpg0')
+        zf.writestr('test/test_image/../../evil.jpg', b'x')
+        zf.writestr('train/train_image/1.jpg', b'jpg1')
+    plan = SimpleNamespace(test_images=tmp_path / 'none', keep_dir=keep)
+    out = test_images_from_drive(plan, tmp_path / 'runtime')
+    assert sorted(p.name for p in out.iterdir()) == ['0.jpg'] and not (tmp_path / 'evil.jpg').exists()

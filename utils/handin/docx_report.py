@@ -68,23 +68,27 @@ def _new_document():
 def _table(doc, df, font_pt: float) -> int:
     from docx.shared import Pt
 
-    from .tables import _cell, _headers
+    from .tables import body_rows, header_rows, spans
 
-    table = doc.add_table(rows=1, cols=len(df.columns) + 1)
+    head = header_rows(df)
+    table = doc.add_table(rows=0, cols=len(df.columns) + 1)
     table.style = 'Table Grid'
-    for cell, text in zip(table.rows[0].cells, [df.index.name or ''] + _headers(df)):
-        cell.text = text
-    for idx, row in df.iterrows():
+    for r, texts in enumerate(head + body_rows(df)):
         cells = table.add_row().cells
-        for cell, text in zip(cells, [str(idx)] + [_cell(v) for v in row]):
+        for cell, text in zip(cells, texts):
             cell.text = text
+    if len(head) == 2:  # one merged cell per group of columns (run), the metrics below
+        for a, b, text in spans(head[0]):
+            if b > a:
+                merged = table.rows[0].cells[a].merge(table.rows[0].cells[b])
+                merged.text = text
     for row in table.rows:
         for cell in row.cells:
             for par in cell.paragraphs:
                 par.paragraph_format.space_after = Pt(0)
                 for run in par.runs:
                     run.font.size = Pt(font_pt)
-    return len(df) + 1
+    return len(df) + len(head)
 
 
 def write_docx(blocks: list[Block], path: Path, figures: dict[str, Path]) -> float:

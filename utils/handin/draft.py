@@ -120,7 +120,7 @@ def _curve_blocks(run: RunData, figures: dict) -> list[Block]:
         text = f"The val mIoU went from {first['mIoU']:.2f} at iteration {int(first['step']):,} to {last['mIoU']:.2f} at " \
                f"{int(last['step']):,} (best {va['mIoU'].max():.2f})"
         if 'val_loss' in va.columns and va['val_loss'].notna().any():
-            text += f"; the val loss went from {first['val_loss']:.4g} to {last['val_loss']:.4g}"
+            text += f"; the val loss went from {first['val_loss']:.3f} to {last['val_loss']:.3f}"
         out.append(Block('para', text + '. The val loss is the decode head\'s loss on the val set (without OHEM), '
                                         'computed at each validation from the logits the validation produced.'))
     for name, caption in (('loss', 'Training and validation loss'), ('val_metrics', 'mIoU, mAcc and aAcc on val')):

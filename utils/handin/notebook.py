@@ -52,9 +52,14 @@ def build_for_plan(plan) -> HandinResult:
     except FileNotFoundError as exc:
         print(f'note: {exc}')
         ckpt = None
+    if not plan.trained_work_dirs:
+        from .rundata import HandinError
+
+        raise HandinError(f'No trained stage of the {plan.recipe!r} run in {plan.work_root}.\nWhat to do: run '
+                          '02_train_20k (and 03_resume_30k, 04_evaluate, 05_submit) first, then this notebook again.')
     images = test_images_from_drive(plan, CONTENT / 'handin-test-images')
     folder = plan.work_root / 'handin'
-    result = build_handin(plan.trained_work_dirs or [plan.work_dir_20k], folder, matric=plan.matric,
+    result = build_handin(plan.trained_work_dirs, folder, matric=plan.matric,
                           leaderboard_name=plan.leaderboard_name, submission=plan.submission_zip, checkpoint=ckpt,
                           test_images=images, zip_path=plan.work_root / zip_name(plan, plan.matric))
     print(f'built {folder} (the report draft: about {result.pages} pages; the course allows 5)')

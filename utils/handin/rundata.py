@@ -10,6 +10,9 @@ from typing import Any
 class HandinError(RuntimeError):
     """The hand-in cannot be built at all (no work_dir); the message names the folder and the fix."""
 
+    def _render_traceback_(self) -> list[str]:  # in a notebook: one red message, no traceback (as session.StopRun)
+        return ['\x1b[1;31m' + line + '\x1b[0m' for line in str(self).splitlines()]
+
 
 @dataclass
 class RunData:

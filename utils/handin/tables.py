@@ -19,11 +19,11 @@ def per_class(run: RunData):
 
     cols = {}
     first, best = run.first_and_best()
-    for label, step in ((f'ours {first} it', first), (f'ours best {best} it', best)):
-        if step is not None and not (label.startswith('ours best') and best == first and len(cols)):
+    for label, step in ((f'ours, {first} it', first), (f'ours, best: {best} it', best)):
+        if step is not None and not (label.startswith('ours, best') and best == first and len(cols)):
             for metric, values in run.per_class_at(step).items():
                 cols[(label, metric)] = values.reindex(CLASSES)
-    for name, label in (('first', 'report first run'), ('best', 'report best run')):
+    for name, label in (('first', 'report, first run'), ('best', 'report, best run')):
         for metric in ('IoU', 'Acc', 'Dice'):
             cols[(label, metric)] = run.seed[name][metric].reindex(CLASSES)
     df = pd.DataFrame(cols)
@@ -107,12 +107,34 @@ def _headers(df) -> list[str]:
     return [' '.join(map(str, c)) if isinstance(c, tuple) else str(c) for c in df.columns]
 
 
+def header_rows(df) -> list[list[str]]:
+    """The header as rows of cells, the index name first: one row, or two for grouped columns (run, then metric)."""
+    if all(isinstance(c, tuple) and len(c) == 2 for c in df.columns):
+        return [[df.index.name or ''] + [str(c[0]) for c in df.columns], [''] + [str(c[1]) for c in df.columns]]
+    return [[df.index.name or ''] + _headers(df)]
+
+
+def body_rows(df) -> list[list[str]]:
+    """The body as rows of formatted cells (column types kept: counts as integers, scores with 2 decimals)."""
+    return [[str(idx)] + [_cell(v) for v in values] for idx, *values in df.itertuples(name=None)]
+
+
+def spans(cells: list[str]) -> list[tuple[int, int, str]]:
+    """Runs of equal neighbouring cells as ``(first, last, text)``, for merged group headers."""
+    out: list[tuple[int, int, str]] = []
+    for i, text in enumerate(cells):
+        if out and out[-1][2] == text and i > 1:
+            out[-1] = (out[-1][0], i, text)
+        else:
+            out.append((i, i, text))
+    return out
+
+
 def to_markdown(df) -> str:
     """A GitHub-flavoured Markdown table (numbers right-aligned, 2 decimals)."""
     head = [df.index.name or ''] + _headers(df)
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' + '---:|' * len(df.columns)]
-    for idx, row in df.iterrows():
-        lines.append('| ' + ' | '.join([str(idx)] + [_cell(v) for v in row]) + ' |')
+    lines += ['| ' + ' | '.join(row) + ' |' for row in body_rows(df)]
     return '\n'.join(lines) + '\n'
 
 
@@ -128,10 +150,16 @@ def latex_escape(text: str) -> str:
 def to_latex(df, caption: str = '', label: str = '') -> str:
     """A booktabs ``table`` (``\\small``, numbers right-aligned) ready for ``\\input``."""
     cols = 'l' + 'r' * len(df.columns)
-    head = ' & '.join(latex_escape(h) for h in [df.index.name or ''] + _headers(df)) + r' \\'
-    body = [' & '.join([latex_escape(idx)] + [latex_escape(_cell(v)) for v in row]) + r' \\'
-            for idx, row in df.iterrows()]
-    lines = [r'\begin{table}[htbp]', r'\centering', r'\small', rf'\begin{{tabular}}{{{cols}}}', r'\toprule', head,
+    rows = header_rows(df)
+    head = []
+    if len(rows) == 2:  # grouped columns: one centred cell per group, a rule under each
+        groups = spans(rows[0])
+        head.append(' & '.join(latex_escape(t) if a == b else rf'\multicolumn{{{b - a + 1}}}{{c}}{{{latex_escape(t)}}}'
+                               for a, b, t in groups) + r' \\')
+        head.append(' '.join(rf'\cmidrule(lr){{{a + 1}-{b + 1}}}' for a, b, _ in groups if a > 0))
+    head.append(' & '.join(latex_escape(h) for h in rows[-1]) + r' \\')
+    body = [' & '.join(latex_escape(c) for c in row) + r' \\' for row in body_rows(df)]
+    lines = [r'\begin{table}[htbp]', r'\centering', r'\small', rf'\begin{{tabular}}{{{cols}}}', r'\toprule', *head,
              r'\midrule', *body, r'\bottomrule', r'\end{tabular}']
     if caption:
         lines.append(rf'\caption{{{latex_escape(caption)}}}')
