@@ -85,3 +85,33 @@ def test_val_loss_equals_an_independent_computation_on_the_same_logits(stages, c
     sc = read_scalars([s['work_dir'] for s in stages])  # the curves' reader sees it beside mIoU, both stages
     assert sc.val['val_loss'].notna().sum() == len(logged)
 
+
+
+def test_a_loss_that_fails_on_val_logits_only_warns():
+    """A decode-head loss that cannot run on val logits: a warning, no val loss, the per-class counts still kept."""
+    from types import SimpleNamespace
+
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    from utils.record import RunRecordHook
+
+    class Broken(torch.nn.Module):
+        loss_name = 'loss_broken'
+
+        def forward(self, *args, **kwargs):
+            raise RuntimeError('needs a batch of two')
+
+    warnings = []
+    head = SimpleNamespace(loss_decode=Broken(), ignore_index=255)
+    runner = SimpleNamespace(model=SimpleNamespace(decode_head=head),
+                             logger=SimpleNamespace(warning=warnings.append))
+    sample = SegDataSample()
+    sample.gt_sem_seg = PixelData(data=torch.ones(1, 4, 4, dtype=torch.long))
+    sample.pred_sem_seg = PixelData(data=torch.ones(1, 4, 4, dtype=torch.long))
+    sample.seg_logits = PixelData(data=torch.zeros(19, 4, 4))
+    hook = RunRecordHook()
+    hook.before_val_epoch(runner)
+    hook.after_val_iter(runner, 0, outputs=[sample, sample])
+    assert len(warnings) == 1 and 'needs a batch of two' in warnings[0]
+    assert hook._loss.tolist() == [0, 0] and hook._conf[1, 1] == 32
