@@ -5,7 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= outputs/smoke
 # `make colab-check` (not in CI): today's Colab stack in its own venv, then the same harness
-PYTHON_COLAB ?= python3.13
+# the first Python 3.13 that runs: on PATH, else pyenv's (its python3.13 shim says 'command not found' unless
+# 3.13 is pyenv's selected version)
+PYTHON_COLAB ?= $(shell for p in python3.13 $$(ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null); do \
+	$$p -V >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV_COLAB ?= .venv-colab
 
 .PHONY: install demo test notebooks colab-check clean

@@ -37,6 +37,7 @@ ITERS_30K = None         # the iteration the seed's stage 2 ends at, counting st
 TTA = None               # test-time augmentation: 'none', 'flip' (left/right swapped; the default) or 'ms'
                          # (3 scales x flip: about 3x slower than 'flip' to evaluate and predict)
 CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
+CHECKPOINT_CONFIG = None # 04 and 05 only: the config name of a CHECKPOINT from elsewhere (its stored text never runs)
 ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
 MATRIC = None            # 06 only (or once here): your matriculation number, e.g. 'G1234567A'; names the zip
 LEADERBOARD_NAME = None  # 06 only (or once here): your user name on the leaderboard, for Readme.txt
@@ -64,7 +65,11 @@ if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:
     except Exception as exc:
         print(f'Google Drive could not be mounted ({exc}).')
     kept = CONTENT / 'drive' / 'MyDrive' / 'celebamask-parsing' / 'settings.json'
-    CODE_FROM = REPO or (json.loads(kept.read_text()).get('REPO') if kept.is_file() else None) \
+    try:  # the run's REPO; a broken settings.json is named by utils.session below (00_setup rewrites it)
+        kept_repo = json.loads(kept.read_text()).get('REPO') if kept.is_file() else None
+    except (OSError, ValueError, AttributeError, RecursionError):
+        kept_repo = None
+    CODE_FROM = REPO or (kept_repo if isinstance(kept_repo, str) and kept_repo else None) \
         or 'celebamask-parsing/celebamask-parsing'
     code = CONTENT / 'celebamask-parsing'
     if not (code / 'utils').is_dir():
@@ -73,7 +78,8 @@ if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:
                 raise StopRun(f'Getting the code failed: {CODE_FROM} holds no copy of this project (no utils/ in it).\n'
                               'What to do: set REPO to the Drive folder that holds README.md and utils/, or to '
                               'owner/name on GitHub, then run this cell again.')
-            shutil.copytree(CODE_FROM, code, ignore=shutil.ignore_patterns('.git', '.venv*', 'work_dirs', 'outputs'))
+            shutil.copytree(CODE_FROM, code, symlinks=True,  # links are copied as links, never followed; checked below
+                            ignore=shutil.ignore_patterns('.git', '.venv*', 'work_dirs', 'outputs'))
         else:
             got = subprocess.run(['git', 'clone', '-q', '--depth', '1', f'https://github.com/{CODE_FROM}.git', str(code)],
                                  capture_output=True, text=True)
@@ -99,7 +105,12 @@ elif Path.cwd().name == 'notebooks':
     os.chdir('..')
     CODE_FROM = os.getcwd()
 sys.path.insert(0, os.getcwd())
-from utils import session  # noqa: E402
+try:
+    from utils import session  # noqa: E402
+except ImportError as exc:
+    raise StopRun(f'The code in {os.getcwd()} (from {CODE_FROM}) is incomplete: {exc}.\nWhat to do: put a complete '
+                  'copy of the project there (or set REPO to owner/name on GitHub), then choose Runtime > Disconnect '
+                  'and delete runtime and Run all.') from None
 
 PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAMETERS}, code_from=CODE_FROM)
 

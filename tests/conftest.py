@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 os.environ.setdefault('MPLBACKEND', 'Agg')
+# the run's trust key (utils.env.trust_key_path) lives in a folder of this test session, not in ~/.config
+os.environ.setdefault('CELEBAMASK_STATE', tempfile.mkdtemp(prefix='celebamask-state-'))
 
 SMOKE_CONFIG = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from facts import SEED_PARAMS, SEED_PARAMS_WITHOUT_AUX
 from mmengine.config import Config
 
 from utils.config import ConfigError, available_configs, check_num_classes, load_config, resolve_config
@@ -27,8 +28,8 @@ def test_seed_model_has_report_parameter_count():
 
     cfg = load_config(SEED_20K, work_dir='/tmp/unused')
     model = build_model(cfg)
-    assert _params(model) == 43_589_878  # seed report
-    assert _params(model) - _params(model.auxiliary_head) == 41_225_187
+    assert _params(model) == SEED_PARAMS
+    assert _params(model) - _params(model.auxiliary_head) == SEED_PARAMS_WITHOUT_AUX
 
 
 def test_seed_recipe_settings():
@@ -83,3 +84,17 @@ def test_shortening_keeps_warmup_share(tmp_path):
     warmup, poly = cfg.param_scheduler
     assert (warmup['begin'], warmup['end']) == (0, 100)  # 1,000 of 20k -> 100 of 2k
     assert poly['end'] == 2000
+
+
+def test_explicit_overrides_win_over_smoke_scaling_and_max_iters(tmp_path):
+    """--cfg-options are applied after every derived setting, as in MMSeg: smoke scaling and --max-iters no longer
+    overwrite the intervals or the schedule a user set explicitly (the smoke run used to validate and save only
+    at its last iteration whatever was asked)."""
+    opts = {'default_hooks.checkpoint.interval': 3, 'train_cfg.val_interval': 3, 'param_scheduler.0.total_iters': 7}
+    for kw in (dict(smoke=True), dict(smoke=True, max_iters=12), dict(max_iters=500)):
+        cfg = load_config(SEED_20K, work_dir=tmp_path, cfg_options=opts, **kw)
+        assert cfg.default_hooks.checkpoint.interval == 3 and cfg.train_cfg.val_interval == 3, kw
+        assert cfg.param_scheduler[0].total_iters == 7 and cfg.param_scheduler[1].total_iters != 7, kw
+    plain = load_config(SEED_20K, work_dir=tmp_path, smoke=True)
+    assert plain.train_cfg.val_interval == plain.train_cfg.max_iters // 2  # without overrides: the smoke scaling
+    assert load_config(SEED_20K, work_dir=tmp_path, smoke=True, cfg_options={'smoke.max_iters': 10}).train_cfg.max_iters == 10

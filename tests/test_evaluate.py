@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from facts import SEED_PARAMS
 
 from utils.evaluate import (EvalResult, EvaluationError, PER_IMAGE_FILE, SUMMARY_FILE, evaluate, load_result,
                             main, read_mask, split_files)
@@ -17,7 +18,6 @@ from utils.labels import CLASSES, NUM_CLASSES, flip_permutation
 SMOKE_CONFIG = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
 
 REPO = Path(__file__).resolve().parent.parent
-SEED_PARAMS = 43_589_878  # DESIGN.md: the seed model's trainable parameters, as the report prints
 
 
 @pytest.fixture(scope='module')

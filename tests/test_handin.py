@@ -201,3 +201,11 @@ def test_test_images_come_from_the_dataset_copy_on_drive_and_nothing_else(tmp_pa
     plan = SimpleNamespace(test_images=tmp_path / 'none', keep_dir=keep)
     out = test_images_from_drive(plan, tmp_path / 'runtime')
     assert sorted(p.name for p in out.iterdir()) == ['0.jpg'] and not (tmp_path / 'evil.jpg').exists()
+
+
+def test_a_matric_that_cannot_name_a_file_is_refused(run, tmp_path):
+    from utils.handin.rundata import HandinError
+
+    with pytest.raises(HandinError, match='cannot name the zip'):
+        build_handin(run['stages'], tmp_path / 'handin', matric='../G1')
+    assert list(tmp_path.iterdir()) == []  # refused before anything was written

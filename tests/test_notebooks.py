@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from facts import SEED_PARAMS
 
 from scripts import notebooks as nbtool
 from scripts.run_notebooks import (COURSE_COUNTS, NOTEBOOKS, NotebookError, drive_dir, export_figures,
@@ -163,7 +164,7 @@ def test_00_setup(colab):
     import torch
 
     assert f'>{torch.__version__}<' in text and f'>{md.version("mmsegmentation")}<' in text  # the real versions
-    assert '43,589,878' in text  # the report's parameter count, computed by the notebook
+    assert f'{SEED_PARAMS:,}' in text  # the report's parameter count, computed by the notebook
     settings = json.loads((_project(colab) / 'settings.json').read_text())
     assert settings['SMOKE'] is True and settings['RECIPE'] == 'seed' and settings['REPO'].endswith('celebamask-parsing-code')
     assert 'DATA_SOURCE' not in settings  # only 01 needs it
@@ -361,3 +362,30 @@ def test_training_without_drive_refuses_unless_allowed(tmp_path):
     params = first_parameters(tmp_path, smoke=True)['00_setup']
     msg = _fails(tmp_path, '02_train_20k', params, STANDIN_DRIVE_FAIL='1')
     assert 'Google Drive is not mounted' in msg and 'ALLOW_LOCAL_WORK = True' in msg
+
+
+def test_a_broken_settings_file_is_one_message_naming_it(tmp_path):
+    """settings.json on Drive with a control character in it: 04 stops in one message that names the file and the
+    fix (it used to be a JSONDecodeError traceback from the set-up cell)."""
+    code = _code(tmp_path)
+    project = drive_dir(tmp_path) / 'celebamask-parsing'
+    project.mkdir(parents=True)
+    (project / 'settings.json').write_text('{"SMOKE": true, "RECIPE": "se\x01ed"}')
+    msg = _fails(tmp_path, '04_evaluate', dict(REPO=code))
+    assert 'settings.json cannot be read (not valid JSON' in msg and 'run 00_setup again' in msg, msg
+    assert 'JSONDecodeError' not in msg
+
+
+def test_a_code_copy_with_links_or_missing_files_stops_in_the_set_up_cell(tmp_path):
+    """REPO = a Drive copy holding a dangling link, a link loop and missing modules: named in one message each
+    time (a link is copied as a link, never followed), where it used to be shutil.Error or a raw ImportError."""
+    code = Path(_code(tmp_path))
+    (code / 'utils' / 'README.link').symlink_to(code / 'gone.md')
+    (code / 'configs' / 'loop').symlink_to(code / 'configs')
+    (code / 'utils' / 'metrics.py').unlink()
+    msg = _fails(tmp_path, '00_setup', dict(SMOKE=True, REPO=str(code)))
+    assert 'is not a whole copy of this project' in msg and '2 symbolic link(s)' in msg and 'utils/metrics.py' in msg
+    assert 'shutil.Error' not in msg and 'loop/loop' not in msg
+    (code / 'utils' / 'workflow.py').unlink()  # a module the set-up itself imports
+    msg = _fails(tmp_path, '00_setup', dict(SMOKE=True, REPO=str(code)))
+    assert 'is incomplete' in msg and 'utils.workflow' in msg and 'Runtime > Disconnect and delete runtime' in msg

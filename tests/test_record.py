@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from facts import SEED_PARAMS
 from utils.labels import CLASSES
 from utils.metrics import find_scalar_files, read_scalars
 from utils.record import PER_CLASS_FILE, WEIGHTS_FILE, read_per_class, read_record
@@ -30,7 +31,7 @@ def _val_rows(work_dir: Path) -> list[dict]:
 def test_each_stage_records_machine_recipe_and_timing(stages):
     for result, start, end in ((stages[0], 0, N), (stages[1], N, 2 * N)):
         record = read_record(result['work_dir'])
-        assert record['parameters'] == 43_589_878  # the course formula on the seed's model
+        assert record['parameters'] == SEED_PARAMS  # the course formula on the seed's model
         session = record['sessions'][-1]
         assert (session['start_iter'], session['end_iter'], session['finished']) == (start, end, True)
         assert session['wall_s'] > 0 and session['iters_per_s'] == pytest.approx(N / session['wall_s'], rel=0.01)

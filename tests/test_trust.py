@@ -77,7 +77,7 @@ def test_config_found_by_run_name_never_by_running_text(smoke_run, synthetic_roo
 
 def test_own_work_dir_config_is_used(smoke_run):
     """A checkpoint in this project's marked work_dir is built from the config file training wrote there."""
-    from utils.config import config_for_checkpoint
+    from utils.checkpoints import config_for_checkpoint
 
     written = config_for_checkpoint(smoke_run['checkpoint'], {})
     assert written.parent == Path(smoke_run['work_dir']) and written.suffix == '.py'
@@ -153,7 +153,7 @@ def test_reliability_table_names_real_tests():
     cited = set(re.findall(r'`(test_\w+)`', (repo / 'docs' / 'RELIABILITY.md').read_text()))
     defined = {m for p in (repo / 'tests').glob('test_*.py') for m in re.findall(r'^def (test_\w+)', p.read_text(), re.M)}
     assert cited and cited <= defined, sorted(cited - defined)
-    trust = {m for name in ('test_trust.py', 'test_trust_data.py', 'test_trust_submit.py')
+    trust = {m for name in ('test_trust.py', 'test_trust_data.py', 'test_trust_submit.py', 'test_trust_run.py')
              for m in re.findall(r'^def (test_\w+)', (repo / 'tests' / name).read_text(), re.M)}
     assert trust - cited <= {'test_own_work_dir_config_is_used', 'test_reliability_table_names_real_tests'}, \
         sorted(trust - cited)

@@ -63,9 +63,9 @@ def test_plan_recipes_and_bad_values(tmp_path):
     improved = workflow.make_plan({'SMOKE': True, 'RECIPE': 'improved', 'WORK_ROOT': str(tmp_path)})
     assert improved.config_30k is None and improved.work_dir_30k is None and improved.iters_30k is None
     assert improved.tta == 'flip'  # the config's test_tta
-    with pytest.raises(workflow.PlanError, match="Unknown RECIPE 'bogus'"):
+    with pytest.raises(workflow.PlanError, match="RECIPE = 'bogus' in this notebook's parameters cell"):
         workflow.make_plan({'RECIPE': 'bogus'})
-    with pytest.raises(workflow.PlanError, match="Unknown TTA 'hflip'"):
+    with pytest.raises(workflow.PlanError, match="TTA = 'hflip' in this notebook's parameters cell"):
         workflow.make_plan({'TTA': 'hflip'})
     with pytest.raises(workflow.PlanError, match='ITERS_20K = 0'):
         workflow.make_plan({'ITERS_20K': 0})

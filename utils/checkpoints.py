@@ -182,45 +182,103 @@ class UntrustedWorkDirError(CheckpointError):
     """A work_dir holds checkpoints that this project's training did not write."""
 
 
+_MARKER_TEXT = ('Checkpoints in this folder were written by celebamask-parsing training and are trusted for resume '
+                '(full unpickling). The line below binds this file to this folder and to the run\'s own key, so a '
+                'copy of it anywhere else is not trusted.\n')
+
+
+def _trust_key(create: bool) -> bytes | None:
+    """The run's secret key (:func:`utils.env.trust_key_path`); made once, by training, when ``create``."""
+    import secrets
+
+    from .places import trust_key_path
+
+    path = trust_key_path()
+    try:
+        key = path.read_text().strip()
+        if len(key) >= 32:
+            return key.encode()
+    except (OSError, UnicodeDecodeError):
+        pass
+    if not create:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        tmp.write_text(secrets.token_hex(32) + '\n')
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip().encode()
+
+
+def _binding(work_dir: Path, key: bytes) -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(key, f'celebamask-workdir:{work_dir.resolve()}'.encode(), hashlib.sha256).hexdigest()
+
+
+def work_dir_is_ours(work_dir: str | os.PathLike) -> bool:
+    """True when ``work_dir``'s marker was written for this folder (its full path) with this run's key: a marker
+    copied to another folder, or written with another key, is not."""
+    import hmac
+
+    marker = Path(work_dir) / WORKDIR_MARKER
+    key = _trust_key(create=False)
+    if key is None or not marker.is_file() or marker.stat().st_size > 4096:
+        return False
+    try:
+        lines = marker.read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    found = next((ln.split(':', 1)[1].strip() for ln in lines if ln.startswith('binding:')), '')
+    return hmac.compare_digest(found.encode(), _binding(Path(work_dir).resolve(), key).encode())
+
+
 def mark_work_dir(work_dir: str | os.PathLike) -> None:
     """Mark ``work_dir`` as written by this project's training, so its checkpoints may be resumed.
 
     Only training calls this, through :func:`claim_work_dir`; never mark a folder of downloaded files.
+    The marker holds an HMAC of the folder's full path under the run's key: copied elsewhere, it proves nothing.
     """
     path = Path(work_dir)
     path.mkdir(parents=True, exist_ok=True)
-    marker = path / WORKDIR_MARKER
-    if not marker.exists():
-        marker.write_text('Checkpoints in this folder were written by celebamask-parsing training and '
-                          'are trusted for resume (full unpickling). Do not put files from elsewhere here.\n')
+    if not work_dir_is_ours(path):
+        key = _trust_key(create=True)
+        (path / WORKDIR_MARKER).write_text(f'{_MARKER_TEXT}binding: {_binding(path.resolve(), key)}\n')
 
 
 def claim_work_dir(work_dir: str | os.PathLike) -> Path:
     """Let training write into ``work_dir``: new, empty, without checkpoints, or already marked as ours.
 
-    A folder that already holds ``.pth`` files but no marker was not written by this project's training;
-    resuming from it would unpickle those files in full, so it is refused with
-    :class:`UntrustedWorkDirError`, which offers the weights-only ``load_from`` instead.
+    A folder that already holds ``.pth`` files but no valid marker of this run was not written by this run's
+    training (or its marker was copied in); resuming from it would unpickle those files in full, so it is
+    refused with :class:`UntrustedWorkDirError`, which offers the weights-only ``load_from`` instead.
     """
     path = Path(work_dir)
     if path.exists() and not path.is_dir():
         raise CheckpointError(f'work_dir {path} is a file; choose a folder (e.g. --work-dir work_dirs/run1).')
-    if path.is_dir() and not (path / WORKDIR_MARKER).is_file():
+    if path.is_dir() and not work_dir_is_ours(path):
         foreign = sorted(p.name for p in path.glob('*.pth'))
         if foreign:
+            why = (f'its {WORKDIR_MARKER} file was not written for this folder with this run\'s key (copied from '
+                   'elsewhere, or made by an older version of this project)' if (path / WORKDIR_MARKER).exists()
+                   else f'there is no {WORKDIR_MARKER} file')
             raise UntrustedWorkDirError(
                 f'{path} holds checkpoints ({", ".join(foreign[:3])}{", ..." if len(foreign) > 3 else ""}) that '
-                f'this project\'s training did not write (no {WORKDIR_MARKER} file). Resuming would unpickle '
-                'them in full, which can run code, so nothing was done. Train into a new --work-dir; to start '
-                f'from the weights of one of them, add --cfg-options load_from={path / foreign[-1]} '
-                '(read weights-only).')
+                f'this run\'s training did not write: {why}. Resuming would unpickle them in full, which can run '
+                'code, so nothing was done. Train into a new --work-dir; to start from the weights of one of them, '
+                f'add --cfg-options load_from={path / foreign[-1]} (read weights-only). If you wrote them yourself '
+                f'with this project, trust the folder once: python -m utils.checkpoints trust {path}')
     mark_work_dir(path)
     return path
 
 
 def is_trusted_checkpoint(path: str | os.PathLike) -> bool:
-    """True when ``path`` lies in a work_dir marked by :func:`mark_work_dir`."""
-    return (Path(path).resolve().parent / WORKDIR_MARKER).is_file()
+    """True when ``path`` lies in a work_dir marked for this run by :func:`mark_work_dir`."""
+    return work_dir_is_ours(Path(path).resolve().parent)
 
 
 _TRUSTED = False
@@ -255,6 +313,60 @@ def install_checkpoint_policy() -> None:
         CheckpointLoader.register_scheme(prefixes='', loader=_policy_local_loader, force=True)
 
 
+# --------------------------------------------------------------------------- which config built a checkpoint
+#: A run name's config part: a bare file name of ``configs/`` (no separators, no ``..``, no leading dot).
+_CONFIG_NAME = r'[A-Za-z0-9][A-Za-z0-9_.+-]{0,200}'
+
+
+def config_by_run_name(name: object) -> Path | None:
+    """The file in ``configs/`` that a run name (``<config>_<yyyymmdd>_<hhmmss>``) names, else None.
+
+    The name comes from a checkpoint, so it is data: only a bare config name is looked up, and the file found
+    must lie directly in ``configs/`` (an absolute path, ``..`` or a link out of it finds nothing).
+    """
+    import re
+
+    from .config import CONFIG_DIR
+
+    if not isinstance(name, str):
+        return None
+    stem = re.sub(r'_\d{8}_\d{6}$', '', name)
+    if not re.fullmatch(_CONFIG_NAME, stem) or '..' in stem:
+        return None
+    path = CONFIG_DIR / f'{stem}.py'
+    try:
+        if path.is_file() and path.resolve().parent == CONFIG_DIR.resolve():
+            return path
+    except OSError:
+        return None
+    return None
+
+
+def config_for_checkpoint(checkpoint: str | os.PathLike, meta: dict | None = None) -> Path:
+    """The config file to build a checkpoint's model with, without ever executing text from outside.
+
+    In order: the config that this run's training wrote next to the checkpoint (its work_dir carries a trust
+    marker bound to this run's key, so the file is ours), then the file in ``configs/`` named by the run's
+    ``meta['experiment_name']`` (``<config>_<timestamp>``; only a bare name is looked up, nothing is run).
+    Otherwise :class:`ConfigError` asks for the config (``--config``, or ``CHECKPOINT_CONFIG`` in a notebook).
+    """
+    from .config import RECIPES, ConfigError
+
+    ckpt = Path(checkpoint)
+    if is_trusted_checkpoint(ckpt):
+        written = sorted(ckpt.parent.glob('*.py'))
+        if len(written) == 1:
+            return written[0]
+    found = config_by_run_name((meta or {}).get('experiment_name'))
+    if found is not None:
+        return found
+    raise ConfigError(f'Which config built {ckpt}? It is not in a work_dir written by this run\'s training and '
+                      'names no config of configs/. Pass the config it was trained with: --config '
+                      f'{RECIPES["seed"][0]} on the command line, or CHECKPOINT_CONFIG = \'{RECIPES["seed"][0]}\' '
+                      'in the notebook\'s parameters cell (the configs are listed by `ls configs`). The config '
+                      'text stored inside a checkpoint is never run: it could hold any code.')
+
+
 # --------------------------------------------------------------------------- finding checkpoints
 def checkpoint_iter(path: str | os.PathLike) -> int | None:
     """The iteration of an ``iter_N.pth`` file, else None."""
@@ -281,6 +393,23 @@ def verify_checkpoint(path: str | os.PathLike) -> None:
     if bad is not None:
         raise CheckpointError(f'Checkpoint {path} is damaged: record {bad} fails its CRC check (a bad copy or '
                               'disk). Delete it and use the previous checkpoint.')
+
+
+def remove_incomplete(work_dir: str | os.PathLike, since: float) -> list[Path]:
+    """Delete the ``*.pth`` files of ``work_dir`` written since ``since`` (a time) that are incomplete (a save cut
+    off by a full or vanished disk); returns them. Complete checkpoints, and every older file, are kept."""
+    removed = []
+    for path in Path(work_dir).glob('*.pth'):
+        try:
+            if path.stat().st_mtime < since - 1:
+                continue
+            check_checkpoint_file(path)
+        except CheckpointError:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+        except OSError:
+            continue
+    return removed
 
 
 def find_resume_checkpoint(*work_dirs: str | os.PathLike | None) -> Path | None:
@@ -327,3 +456,28 @@ def checkpoint_table(*work_dirs: str | os.PathLike | None):
             rows.append(dict(work_dir=Path(work_dir).name, checkpoint=path.name, MB=round(stat.st_size / 1e6, 1),
                              written=dt.datetime.fromtimestamp(stat.st_mtime).strftime('%Y-%m-%d %H:%M:%S')))
     return pd.DataFrame(rows, columns=['work_dir', 'checkpoint', 'MB', 'written'])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m utils.checkpoints trust WORK_DIR``: vouch for a work_dir of your own (e.g. one marked by an
+    older version of this project), so that training resumes from it."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog='python -m utils.checkpoints', description=main.__doc__)
+    sub = p.add_subparsers(dest='command', required=True)
+    trust = sub.add_parser('trust', help='mark a work_dir of your own checkpoints as this run\'s (resume unpickles '
+                                         'them in full: only for files you wrote yourself)')
+    trust.add_argument('work_dir')
+    a = p.parse_args(argv)
+    path = Path(a.work_dir)
+    if not path.is_dir():
+        print(f'error: {path} is not a folder: give the work_dir that holds your iter_*.pth files.', file=sys.stderr)
+        return 2
+    mark_work_dir(path)
+    print(f'{path} is now trusted for resume by this run ({len(list(path.glob("*.pth")))} checkpoints in it).')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -180,8 +180,10 @@ def load_config(config: str | os.PathLike, *, data_root: str | os.PathLike | Non
 
     path = resolve_config(config)
     cfg = Config.fromfile(str(path))
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg_options = dict(cfg_options or {})
+    smoke_keys = {k: cfg_options.pop(k) for k in list(cfg_options) if k == 'smoke' or k.startswith('smoke.')}
+    if smoke_keys:  # options of the smoke scaling itself come first ...
+        cfg.merge_from_dict(smoke_keys)
     smoke_opts = cfg.pop('smoke', None)
     default = dict(size=SMOKE_SIZE, max_iters=SMOKE_ITERS)
     if smoke is True:
@@ -197,6 +199,8 @@ def load_config(config: str | os.PathLike, *, data_root: str | os.PathLike | Non
     if data_root is not None:
         set_data_root(cfg, data_root)
     cfg.work_dir = str(work_dir or REPO_ROOT / 'work_dirs' / path.stem)  # utils.train picks Drive in Colab
+    if cfg_options:  # ... every other explicit override last: it wins over smoke scaling and --max-iters, as in MMSeg
+        cfg.merge_from_dict(cfg_options)
     check_num_classes(cfg)
     if amp:
         import torch
@@ -236,30 +240,3 @@ def seed_class_weights() -> list[float]:
 
     cfg = Config.fromfile(str(resolve_config(RECIPES['seed'][0])))
     return [float(w) for w in cfg.model.decode_head.loss_decode.class_weight]
-
-
-def config_for_checkpoint(checkpoint: str | os.PathLike, meta: dict | None = None) -> Path:
-    """The config file to build a checkpoint's model with, without ever executing text stored in the checkpoint.
-
-    In order: the config that this project's training wrote next to the checkpoint (its work_dir carries
-    the trust marker, so the file is ours), then the file in ``configs/`` named by the run's
-    ``meta['experiment_name']`` (``<config>_<timestamp>``; the name is only looked up, nothing is run).
-    Otherwise :class:`ConfigError` asks for ``--config``.
-    """
-    import re
-
-    from .checkpoints import is_trusted_checkpoint
-
-    ckpt = Path(checkpoint)
-    if is_trusted_checkpoint(ckpt):
-        written = sorted(ckpt.parent.glob('*.py'))
-        if len(written) == 1:
-            return written[0]
-    name = str((meta or {}).get('experiment_name') or '')
-    stem = re.sub(r'_\d{8}_\d{6}$', '', name)
-    if stem and (CONFIG_DIR / f'{stem}.py').is_file():
-        return CONFIG_DIR / f'{stem}.py'
-    raise ConfigError(f'Which config built {ckpt}? It is not in a work_dir written by this project\'s training and '
-                      'names no config of configs/. Pass the config it was trained with, e.g. --config '
-                      f'{RECIPES["seed"][0]} (the configs are listed by `ls configs`). The config text stored '
-                      'inside a checkpoint is never run: it could hold any code.')

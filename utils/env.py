@@ -13,13 +13,8 @@ import sys
 from pathlib import Path
 
 from .labels import REPO_ROOT
+from .places import CONTENT, DRIVE_MOUNT, DRIVE_PROJECT, DRIVE_ROOT, in_colab, trust_key_path  # noqa: F401
 
-#: The runtime's local disk in Colab (``CELEBAMASK_CONTENT`` moves it: the tests' stand-in runtimes do).
-CONTENT = Path(os.environ.get('CELEBAMASK_CONTENT', '/content'))
-DRIVE_MOUNT = CONTENT / 'drive'
-DRIVE_ROOT = DRIVE_MOUNT / 'MyDrive'
-#: This project's folder on Drive: settings.json, the dataset archive, work_dirs, the submission.
-DRIVE_PROJECT = DRIVE_ROOT / 'celebamask-parsing'
 #: Warnings that working runs print and that mean nothing for this project (matched by message).
 KNOWN_HARMLESS = (
     'You should install ``mmcv`` rather than ``mmcv-lite``',  # mmcv-lite has no compiled ops; none is needed here
@@ -33,11 +28,6 @@ KNOWN_HARMLESS = (
     'Seems like `optimizer.step()` has been overridden',
     'The draw is False',  # mmseg's visualization hook, which this project does not use
 )
-
-
-def in_colab() -> bool:
-    """True inside a Google Colab runtime (or a stand-in runtime that says it is one)."""
-    return 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ or 'COLAB_GPU' in os.environ
 
 
 def mount_drive() -> tuple[bool, str]:
@@ -102,6 +92,53 @@ def pretrained_cache() -> Path:
     return Path.home() / '.cache' / 'celebamask-parsing' / 'pretrained'
 
 
+#: The project's code files (one per line, relative to the repository), which every runtime checks it has.
+MANIFEST = REPO_ROOT / 'utils' / 'manifest.txt'
+#: The folders whose files the manifest lists, and the single files it lists besides.
+CODE_FOLDERS, CODE_FILES = ('utils', 'configs'), ('requirements.txt',)
+
+
+def code_files(root: str | os.PathLike = REPO_ROOT) -> list[str]:
+    """The project's code under ``root`` as the manifest lists it: ``.py`` files of utils/ and configs/, and
+    requirements.txt. Walks without following links (a link loop cannot hang it)."""
+    root = Path(root)
+    found = [name for name in CODE_FILES if (root / name).is_file()]
+    for folder in CODE_FOLDERS:
+        for here, dirs, files in os.walk(root / folder):
+            dirs[:] = sorted(d for d in dirs if d != '__pycache__')
+            found += [(Path(here) / f).relative_to(root).as_posix() for f in files if f.endswith('.py')]
+    return sorted(found)
+
+
+def code_problems(root: str | os.PathLike = REPO_ROOT) -> list[str]:
+    """What is wrong with a copy of the project at ``root``: links inside its code folders (a copy has none;
+    a link could point anywhere or loop), and the manifest's files that are missing. Empty when it is whole."""
+    root = Path(root)
+    problems = []
+    links = [(Path(here) / name).relative_to(root).as_posix()
+             for folder in CODE_FOLDERS for here, dirs, files in os.walk(root / folder)
+             for name in dirs + files if (Path(here) / name).is_symlink()]
+    if links:
+        problems.append(f'{len(links)} symbolic link(s) inside the code: {", ".join(sorted(links)[:5])}'
+                        + (', ...' if len(links) > 5 else ''))
+    manifest = root / MANIFEST.relative_to(REPO_ROOT)
+    try:
+        listed = [line.strip() for line in manifest.read_text().splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError):
+        return problems + [f'{manifest.relative_to(root)} is missing, so the copy cannot be checked']
+    missing = [name for name in listed if not (root / name).is_file() or (root / name).is_symlink()]
+    if missing:
+        problems.append(f'{len(missing)} of the project\'s {len(listed)} code files are missing: '
+                        f'{", ".join(missing[:8])}{", ..." if len(missing) > 8 else ""}')
+    return problems
+
+
+def write_manifest() -> Path:
+    """Write :data:`MANIFEST` from this checkout (``python -m utils.env --write-manifest``; a test checks it)."""
+    MANIFEST.write_text('\n'.join(code_files()) + '\n')
+    return MANIFEST
+
+
 def default_work_dir(config: str | os.PathLike) -> Path:
     """``<work root>/<config name>``, MMSeg's convention."""
     return default_work_root() / Path(config).stem
@@ -159,7 +196,10 @@ def environment_frame(work_root: str | os.PathLike | None = None):
     return pd.DataFrame(environment_table(work_root), columns=['item', 'value']).set_index('item')
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    if (argv if argv is not None else sys.argv[1:]) == ['--write-manifest']:
+        print(f'wrote {write_manifest()} ({len(code_files())} files)')
+        return
     for key, value in environment_table():
         print(f'{key:24s} {value}')
 

@@ -28,8 +28,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import layout
+from .layout import write_atomic, write_json_atomic
 from .labels import CLASSES, NUM_CLASSES, pil_palette
-from .metrics import (SUMMARY_KEYS, areas_from_confusion, confusion_matrix, metrics_from_areas,
+from .metrics import (PER_CLASS_KEYS, SUMMARY_KEYS, areas_from_confusion, confusion_matrix, metrics_from_areas,
                       per_class_frame, summary_percent)
 from .model import count_parameters
 from .report import cli_error, positive_int
@@ -75,7 +76,7 @@ class EvalResult:
 
         m = metrics_from_areas(*self.areas())
         if metric not in m or np.ndim(m[metric]) != 2:
-            raise ValueError(f'metric must be one of IoU, Acc, Dice, Precision, Recall; got {metric!r}')
+            raise ValueError(f'metric must be one of {", ".join(PER_CLASS_KEYS)}; got {metric!r}')
         return pd.DataFrame(m[metric] * 100, index=pd.Index(self.names, name='image'), columns=list(self.classes))
 
     def image_summary(self):
@@ -168,11 +169,22 @@ def split_files(data_root: str | os.PathLike, split: str = 'val') -> list[tuple[
 
 
 def read_mask(path: Path) -> np.ndarray:
-    """A label map (palette indices) from a mask PNG; an RGB picture raises :class:`EvaluationError`."""
-    from PIL import Image
+    """A label map (palette indices) from a mask PNG; an RGB picture, a truncated or non-PNG file and a
+    decompression bomb (far more pixels than a face mask) each raise one :class:`EvaluationError` naming it."""
+    from PIL import Image, ImageFile
 
-    with Image.open(path) as img:
-        arr = np.array(img)
+    fix = 're-extract the dataset (python -m utils.data check lists every such file) or predict it again.'
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off mask is an error, never silently padded
+    try:
+        with Image.open(path) as img:
+            arr = np.array(img)
+    except Image.DecompressionBombError:
+        raise EvaluationError(f'Mask {path} claims far more pixels than a face mask (Pillow refuses it as a '
+                              f'possible decompression bomb): {fix}') from None
+    except FileNotFoundError:
+        raise EvaluationError(f'Mask not found: {path}.') from None
+    except Exception as exc:  # noqa: BLE001 - truncated, not a PNG, out of memory: one message naming the file
+        raise EvaluationError(f'Cannot read mask {path} ({type(exc).__name__}: {exc}): {fix}') from None
     if arr.ndim != 2:
         raise EvaluationError(f'Mask {path} is an RGB picture ({arr.shape}), not a label map: masks must be '
                               'palette or grayscale PNGs whose values are the labels 0..18.')
@@ -328,12 +340,20 @@ def save_result(result: EvalResult, out_dir: str | os.PathLike) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in result.summary.items()}
-    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
-    result.per_class.to_csv(out / PER_CLASS_FILE, float_format='%.6f')
-    pd.DataFrame(result.confusion, index=pd.Index(result.classes, name='gt \\ pred'),
-                 columns=list(result.classes)).to_csv(out / CONFUSION_FILE)
-    np.savez_compressed(out / PER_IMAGE_FILE, names=np.array(result.names), classes=np.array(result.classes),
-                        confusion=result.confusion, **dict(zip(AREA_KEYS, result.areas())))
+    confusion = pd.DataFrame(result.confusion, index=pd.Index(result.classes, name='gt \\ pred'),
+                             columns=list(result.classes))
+    areas = dict(zip(AREA_KEYS, result.areas()))
+
+    def per_image(tmp: Path) -> None:
+        with open(tmp, 'wb') as fh:  # a file object: numpy would add '.npz' to the temporary name
+            np.savez_compressed(fh, names=np.array(result.names), classes=np.array(result.classes),
+                                confusion=result.confusion, **areas)
+
+    # each file replaced whole (utils.submit.common.write_atomic): a full Drive keeps the previous results
+    write_json_atomic(out / SUMMARY_FILE, summary)
+    write_atomic(out / PER_CLASS_FILE, lambda tmp: result.per_class.to_csv(tmp, float_format='%.6f'))
+    write_atomic(out / CONFUSION_FILE, confusion.to_csv)
+    write_atomic(out / PER_IMAGE_FILE, per_image)
     result.out_dir = out
     return out
 
@@ -379,7 +399,7 @@ def format_report(result: EvalResult) -> str:
             f"parameters {s.get('params'):,} | FLOPs "
             + (f"{s['flops'] / 1e9:.1f} G at {s.get('flops_input')}" if s.get('flops') else
                f"n/a ({s.get('flops_note')})"))
-    table = result.per_class[['IoU', 'Acc', 'Dice', 'Precision', 'Recall']].round(2).to_string(na_rep='n/a')
+    table = result.per_class[list(PER_CLASS_KEYS)].round(2).to_string(na_rep='n/a')
     summ = ' | '.join(f'{k} {s[k]:.2f}' for k in SUMMARY_KEYS)
     return f'{head}\n{table}\n{summ}'
 

@@ -98,12 +98,12 @@ class Segmenter:
 
         ``config=None``: the config file that training wrote next to the checkpoint (in this project's own
         marked work_dir), else the config of the same name in ``configs/`` (see
-        :func:`utils.config.config_for_checkpoint`). The text a checkpoint stores is never run.
+        :func:`utils.checkpoints.config_for_checkpoint`). The text a checkpoint stores is never run.
         """
         import torch
         from mmengine.config import Config
 
-        from .config import config_for_checkpoint, resolve_config
+        from .config import resolve_config
 
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         ckpt = checkpoints.safe_load_checkpoint(checkpoint)
@@ -112,7 +112,7 @@ class Segmenter:
         if classes != CLASSES:
             raise InferenceError(f'{checkpoint} was trained on another dataset (classes {list(classes)[:5]}...); '
                                  f'this project predicts the {NUM_CLASSES} CelebAMask classes.')
-        path = resolve_config(config) if config is not None else config_for_checkpoint(checkpoint, meta)
+        path = resolve_config(config) if config is not None else checkpoints.config_for_checkpoint(checkpoint, meta)
         cfg = Config.fromfile(str(path))
         model = build_segmentor(cfg)
         load_weights(model, checkpoints.extract_state_dict(ckpt, str(checkpoint)), str(checkpoint))

@@ -4,9 +4,11 @@
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 SPLITS = ('train', 'val', 'test')
 #: Image size of smoke runs (synthetic faces on a CPU); every smoke default in this project uses it.
@@ -69,3 +71,23 @@ def header_size(path: str | os.PathLike) -> tuple[int, int] | None:
                 except Exception:  # noqa: BLE001 - not this format; try the next one
                     continue
     return None
+
+
+#: Temporary files of an atomic write are named ``.<name>.part-<pid>`` beside their target.
+TMP_MARK = '.part-'
+
+
+def write_atomic(path: Path, write: Any) -> None:
+    """``write(tmp)`` writes the content to a temporary file beside ``path``, which then replaces ``path`` in one
+    step: a failed or cut-off write (a full or vanished disk) leaves the old file as it was and no temp file."""
+    path = Path(path)
+    tmp = path.with_name(f'.{path.name}{TMP_MARK}{os.getpid()}')
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2)))

@@ -288,7 +288,7 @@ class RunRecordHook(Hook):
         return data if isinstance(data, dict) else {}
 
     def _write(self, runner, record: dict) -> None:
-        from .submit.common import write_json_atomic
+        from .layout import write_json_atomic
 
         write_json_atomic(Path(runner.work_dir) / RECORD_FILE, record)
         self._last_write = time.perf_counter()

@@ -11,7 +11,11 @@ dataclasses built on it that add their own fields and header text.
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import shutil
 import sys
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -146,6 +150,8 @@ def one_message(exc: BaseException, known: type[BaseException] | tuple[type[Base
     if 'Original Traceback' in text:  # torch's DataLoader re-raises a worker's error with its traceback inside
         last = [line for line in text.splitlines() if line.strip()][-1]
         text = last.split(': ', 1)[1] if ': ' in last and last.split(': ', 1)[0].replace('.', '').isidentifier() else last
+    if isinstance(exc, OSError) and (storage := storage_problem(exc)):
+        return storage
     if isinstance(exc, known):
         return text
     if isinstance(exc, OSError) and exc.strerror:  # a file the OS would not give us: name it and what to check
@@ -178,6 +184,55 @@ def os_error_text(exc: OSError) -> str:
     where = f' {exc.filename}' if exc.filename else ''
     return (f'cannot access{where}: {exc.strerror or exc}. Check the path, its permissions and the free disk space, '
             'then run the same command again.')
+
+
+#: OS errors that mean the storage refused a write (read-only, full, over quota, gone), not a wrong path.
+READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
+FULL = (errno.ENOSPC, errno.EDQUOT)
+GONE = (errno.EIO, errno.ENOTCONN, errno.ENODEV, errno.ESTALE, errno.ENXIO)
+
+
+def _mount_vanished(path: Path) -> bool:
+    """True when ``path`` is on Google Drive's mount point and the mount is no longer there."""
+    from .places import DRIVE_MOUNT, DRIVE_ROOT
+
+    return path.is_relative_to(DRIVE_MOUNT) and not DRIVE_ROOT.is_dir()
+
+
+def free_space_text(folder: Path) -> str:
+    """``'1.2 GB free'`` for the nearest existing folder at or above ``folder``, or why it cannot be seen."""
+    for place in (folder, *folder.parents):
+        try:
+            if place.is_dir():
+                return f'{shutil.disk_usage(place).free / 1e9:.2f} GB free there'
+        except OSError:
+            break
+    return 'its free space cannot be read (the folder or its mount is gone)'
+
+
+def storage_problem(exc: OSError, folder: str | os.PathLike | None = None, kept: bool = False) -> str | None:
+    """One message for a write that the storage refused, naming the folder, the free space seen and the fix;
+    None for any other OS error. ``folder``: where the write went when the error does not name a file;
+    ``kept``: the writer guarantees that nothing was replaced and no partial file stays (the message says so)."""
+    target = Path(exc.filename) if exc.filename else (Path(folder) if folder is not None else None)
+    vanished = target is not None and exc.errno == errno.ENOENT and _mount_vanished(target)
+    if exc.errno not in READ_ONLY + FULL + GONE and not vanished:
+        return None
+    where = (target if target is not None and target.is_dir() else target.parent) if target is not None \
+        else Path(folder or '.')
+    if exc.errno in FULL:
+        fix = ('free space on Google Drive (delete old checkpoints or submissions there, then empty the Drive '
+               'trash), then run this notebook (or command) again.')
+    elif exc.errno in READ_ONLY:
+        fix = ('this folder is read-only here: keep the run in your own My Drive (not a folder shared with you '
+               'for viewing), or set WORK_ROOT (--work-dir) to a folder you can write, then run again.')
+    else:
+        fix = ('Google Drive was disconnected from this runtime: run this notebook again (its set-up cell mounts '
+               'Drive again); if it fails again, choose Runtime > Disconnect and delete runtime, then Run all.')
+    why = exc.strerror or os.strerror(exc.errno or 0)
+    kept_text = ' What was there before is kept, and no partial file was left.' if kept else ''
+    return f'Could not write to {where}: {why} ({free_space_text(where)}).{kept_text}\nWhat to do: {fix}'
+
 
 
 def human_bytes(n: float) -> str:

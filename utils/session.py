@@ -19,22 +19,19 @@ import functools
 import json
 import os
 import shutil
-import tempfile
-import time
-import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
 from . import env
 from .labels import REPO_ROOT
-from .submit.common import write_json_atomic
-from .workflow import KEPT, PARAMETERS, Plan, PlanError, checkpoint_recipe, final_checkpoint, make_plan
+from .layout import write_json_atomic
+from .workflow import (KEPT, PARAMETERS, SETTINGS_META, Plan, PlanError, check_parameters, check_settings, check_value,
+                       checkpoint_recipe, final_checkpoint, make_plan)
 
 __all__ = ['PARAMETERS']  # re-exported for the set-up cell; everything else is used as session.<name>
 
 SETTINGS = 'settings.json'
-ARCHIVE = 'celebamask-dataset.zip'
 TRAINS = ('02_train_20k', '03_resume_30k')
 USES_DATA = ('02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
 NEEDS_NO_GPU = ('00_setup', '01_data_check', '06_handin')  # a real run may set up, check its data and hand in on a CPU runtime
@@ -72,27 +69,58 @@ def keep_dir(plan_params: dict[str, Any], drive: bool) -> Path:
     return REPO_ROOT / 'work_dirs'
 
 
-def read_settings(folder: Path) -> tuple[dict[str, Any], str | None]:
-    """``(settings, problem)``: the run's settings.json in ``folder`` ({} when there is none or it is unreadable)."""
+def read_settings(folder: Path, lenient: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """``(settings, notes)``: the run's settings.json in ``folder``, checked ({} when there is none).
+
+    The file is data: its shape and every known key are checked (:func:`utils.workflow.check_settings`); a bad
+    file raises :class:`~utils.workflow.PlanError` naming the file, the key, the value and the fix. ``lenient``
+    (00_setup, which rewrites the file): what cannot be used is dropped with a note instead.
+    """
     path = folder / SETTINGS
     if not path.is_file():
-        return {}, None
+        return {}, []
+    fix = 'run 00_setup again (it rewrites the file from its parameters), or delete the file to start the run afresh.'
     try:
-        data = json.loads(path.read_text())
-        if not isinstance(data, dict):
-            raise ValueError('not a JSON object')
-        return data, None
-    except (OSError, ValueError) as exc:
-        return {}, f'{path} cannot be read ({exc}): ignored it; it is written again from this notebook\'s values.'
+        if path.stat().st_size > 1_000_000:
+            raise PlanError(f'{path} is {path.stat().st_size:,} bytes: not a settings file this project wrote.\n'
+                            f'What to do: {fix}')
+        data = json.loads(path.read_text(encoding='utf-8'))
+    except PlanError as exc:
+        if not lenient:
+            raise
+        return {}, [f'{str(exc).splitlines()[0]} 00_setup writes it again.']
+    except (OSError, ValueError, RecursionError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else f'not valid JSON: {exc}'
+        if not lenient:
+            raise PlanError(f'{path} cannot be read ({why}).\nWhat to do: {fix}') from None
+        return {}, [f'{path} could not be read ({why}): 00_setup writes it again from its parameters.']
+    if not lenient:
+        return check_settings(data, str(path))
+    if not isinstance(data, dict):
+        return {}, [f'{path} held a JSON {type(data).__name__}, not settings: 00_setup writes it again.']
+    unknown = sorted(str(k) for k in data if k not in KEPT and k not in SETTINGS_META)
+    kept, notes = {}, [f'{path} has unknown keys {unknown}: ignored them.'] if unknown else []
+    for name in KEPT:
+        try:
+            check_value(name, data.get(name), f'settings.json ({path})', '')
+            if data.get(name) is not None:
+                kept[name] = data[name]
+        except PlanError as exc:
+            notes.append(f'{str(exc).split(" cannot work")[0]} cannot work: dropped it; 00_setup writes the file '
+                         'again.')
+    return kept, notes
 
 
 def write_settings(folder: Path, values: dict[str, Any], notebook: str) -> Path:
-    """Write settings.json atomically (its own file only: nothing else in ``folder`` is touched)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write settings.json atomically (its own file only: nothing else in ``folder`` is touched); a read-only,
+    full or vanished Drive stops with one message and leaves the old file as it was."""
     path = folder / SETTINGS
-    data = {'format': 1, **{k: values[k] for k in KEPT if values.get(k) is not None},
+    data = {'format': 1, **{k: (str(values[k]) if isinstance(values[k], os.PathLike) else values[k])
+                            for k in KEPT if values.get(k) is not None},
             'written_by': notebook, 'updated': datetime.now(UTC).isoformat(timespec='seconds')}
-    write_json_atomic(path, data)
+    with guard(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, data)
     return path
 
 
@@ -108,16 +136,17 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
     _inline_figures()
     colab = env.in_colab()
     drive, why = env.mount_drive() if colab else (False, 'not in Colab')
-    folder = keep_dir(params, drive)
-    settings, problem = read_settings(folder)
+    check_code(code_from)
     try:
+        check_parameters(params)  # first: a bad WORK_ROOT set here is named before it is used as a folder
+        folder = keep_dir(params, drive)
+        settings, problems = read_settings(folder, lenient=notebook == '00_setup')
         plan = make_plan(params, notebook=notebook, settings=settings, gpu=torch.cuda.is_available(), colab=colab,
                          drive_project=env.DRIVE_PROJECT if drive else None, content=env.CONTENT, code_from=code_from)
     except PlanError as exc:
-        raise StopRun(f'{exc}\nWhat to do: fix it in the parameters cell (the first code cell).') from None
+        raise StopRun(str(exc)) from None
     plan.keep_dir = folder
-    if problem:
-        plan.notes.append(problem)
+    plan.notes.extend(problems)
     if plan.smoke:
         how = ('set SMOKE = False in 00_setup and run it again' if plan.sources.get('SMOKE') != 'default'
                else f'choose a GPU runtime ({GPU_MENU})')
@@ -153,6 +182,18 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
     return plan
 
 
+def check_code(code_from: str) -> None:
+    """Stop when the code on this runtime is not a whole copy of the project (a Drive copy with links in it,
+    or with files missing), naming what is wrong, before anything uses it."""
+    problems = env.code_problems(REPO_ROOT)
+    if problems:
+        raise StopRun(f'The code on this runtime ({REPO_ROOT}, copied from {code_from}) is not a whole copy of this '
+                      f'project: {"; ".join(problems)}.\nWhat to do: put a complete copy of the project in that '
+                      'folder (e.g. the repository\'s zip from GitHub, unpacked, without links), or set REPO to '
+                      '\'owner/name\' on GitHub; then choose Runtime > Disconnect and delete runtime (this runtime '
+                      'keeps the copy it made) and Run all.')
+
+
 def _inline_figures() -> None:
     """Show returned matplotlib figures as pictures in the notebook (Colab does by default; plain Jupyter not)."""
     try:
@@ -178,107 +219,33 @@ def _show_plan(plan: Plan) -> None:
 
 
 # --------------------------------------------------------------------------- the dataset on every runtime
-def _archive_paths(folder: Path) -> tuple[Path, Path]:
-    return folder / 'data' / ARCHIVE, folder / 'data' / (ARCHIVE + '.json')
-
-
 def keep_dataset(plan: Plan, progress: bool = True) -> Path | None:
-    """Keep the dataset of ``plan.data_root`` on Drive as one archive, for the notebooks after 01 (once).
-
-    Returns the archive's path (None when there is no Drive in Colab: later runtimes then need DATA_SOURCE).
-    An archive of the same source and counts is reused; a new one is written next to it and renamed.
-    """
-    from .data import dataset_counts
+    """01: keep the dataset of ``plan.data_root`` on Drive as one archive (:func:`utils.data.archive.keep_copy`);
+    None when there is no Drive in Colab (later runtimes then need DATA_SOURCE)."""
+    from .data import DataError
+    from .data.archive import keep_copy
 
     if env.in_colab() and not env.DRIVE_ROOT.is_dir():
         print('Google Drive is not mounted: no copy of the dataset is kept, so notebooks 02-05 will not find it.')
         return None
     folder = plan.keep_dir or keep_dir({'WORK_ROOT': str(plan.work_root)}, False)
-    archive, info = _archive_paths(folder)
-    counts = dataset_counts(plan.data_root)
-    want = {'source': plan.data_source, 'counts': counts}
-    if archive.is_file() and info.is_file():
+    with guard(folder / 'data'):  # read-only, full or vanished Drive: one message, the old copy kept, no temp file
         try:
-            old = json.loads(info.read_text())
-        except (OSError, ValueError):
-            old = {}
-        if {k: old.get(k) for k in want} == want and archive.stat().st_size == old.get('bytes'):
-            print(f'the dataset is already kept on Drive: {archive} ({old["bytes"] / 1e6:.0f} MB)')
-            return archive
-    files = sorted(p for p in Path(plan.data_root).rglob('*') if p.is_file() and not p.name.startswith('.')
-                   and p.relative_to(plan.data_root).parts[0] in ('train', 'val', 'test'))
-    total = sum(p.stat().st_size for p in files)
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(archive.parent).free
-    if free < total * 1.05:
-        raise StopRun(f'Drive has {free / 1e9:.1f} GB free but the dataset copy needs {total / 1e9:.1f} GB.\n'
-                      'What to do: free space on Google Drive (and empty its trash), then run this notebook again.')
-    from tqdm.auto import tqdm
-
-    fd, tmp_name = tempfile.mkstemp(prefix=f'.{ARCHIVE}.', dir=archive.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        with zipfile.ZipFile(tmp, 'w', compression=zipfile.ZIP_STORED) as zf, \
-                tqdm(total=total, unit='B', unit_scale=True, desc='keep a copy on Drive', disable=not progress) as bar:
-            for p in files:  # JPG and PNG are compressed already: stored, not deflated
-                zf.write(p, p.relative_to(plan.data_root).as_posix())
-                bar.update(p.stat().st_size)
-        os.replace(tmp, archive)
-    finally:
-        tmp.unlink(missing_ok=True)
-    info.write_text(json.dumps({**want, 'bytes': archive.stat().st_size, 'files': len(files),
-                                'written': datetime.now(UTC).isoformat(timespec='seconds')}, indent=2))
-    print(f'kept a copy of the dataset on Drive: {archive} ({archive.stat().st_size / 1e6:.0f} MB); '
-          'notebooks 02-05 unpack it on their own runtimes.')
-    return archive
+            return keep_copy(plan.data_root, folder, plan.data_source, progress=progress)
+        except DataError as exc:
+            raise StopRun(str(exc)) from None
 
 
 def restore_dataset(plan: Plan, folder: Path, progress: bool = True) -> dict[str, int]:
-    """Make sure the dataset is on this runtime's disk: counted when there, else unpacked from Drive and checked."""
-    from .data import DataError, check_dataset, dataset_counts, is_dataset, safe_extract
-    from .data.unpack import install
+    """02-05: the dataset on this runtime's disk, counted when there, else unpacked from Drive and checked
+    (:func:`utils.data.archive.restore_copy`); a problem stops the notebook with one message."""
+    from .data import DataError
+    from .data.archive import restore_copy
 
-    root = Path(plan.data_root)
-    archive, info = _archive_paths(folder)
-    kept = {}
-    if info.is_file():
-        try:
-            kept = json.loads(info.read_text()).get('counts') or {}
-        except (OSError, ValueError):
-            kept = {}
-    if is_dataset(root):
-        counts = dataset_counts(root)
-        if kept and counts != kept:
-            print(f'note: {root} holds {counts}, the copy on Drive {kept}; using the one on this disk.')
-        print(f'dataset on this runtime: {root} (train {counts["train"]}, val {counts["val"]}, test {counts["test"]})')
-        return counts
-    if not archive.is_file():
-        raise StopRun(f'No dataset on this runtime ({root}) and no copy kept on Drive ({archive}).\n'
-                      'What to do: run 01_data_check first: it fetches the dataset once and keeps a copy on Drive.')
-    if root.exists() and any(root.iterdir()):
-        raise StopRun(f'{root} exists but holds no complete dataset, so the copy from Drive was not unpacked over it.\n'
-                      'What to do: move that folder away (or set DATA_ROOT to a new folder) and run again.')
-    t0 = time.perf_counter()
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f'.{root.name}.restore-', dir=root.parent))
     try:
-        print(f'unpacking the dataset kept on Drive ({archive.stat().st_size / 1e6:.0f} MB) to {root}')
-        safe_extract(archive, staging / 'dataset', progress=progress)
-        install(staging / 'dataset', root)
+        return restore_copy(plan.data_root, folder, progress=progress)
     except DataError as exc:
-        raise StopRun(f'The dataset copy on Drive cannot be used: {exc}\nWhat to do: run 01_data_check again; it '
-                      'keeps a fresh copy.') from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    report = check_dataset(root, expect=kept or None, progress=progress)
-    if not report.ok:
-        raise StopRun(f'The dataset unpacked from {archive} failed its check:\n{report.format()}\n'
-                      'What to do: run 01_data_check again to fetch the data and keep a fresh copy.')
-    counts = dataset_counts(root)
-    print(f'dataset ready on this runtime in {time.perf_counter() - t0:.0f} s: {root} '
-          f'(train {counts["train"]}, val {counts["val"]}, test {counts["test"]}; every file checked)')
-    return counts
+        raise StopRun(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- Drive space, checkpoints
@@ -330,8 +297,13 @@ def checkpoint(plan: Plan) -> Path:
 
 # --------------------------------------------------------------------------- one message for known failures
 @contextlib.contextmanager
-def guard() -> Iterator[None]:
-    """Within this block a known failure (bad data, checkpoint, config, weights) stops the notebook with one message."""
+def guard(folder: str | os.PathLike | None = None) -> Iterator[None]:
+    """Within this block a known failure (bad data, checkpoint, config, weights) stops the notebook with one message.
+
+    So does a write that the storage refuses (a read-only, full or vanished Drive): the message names the folder
+    (``folder`` when the error names no file), the free space seen and the fix. Every writer in such a block
+    writes atomically (a temporary file renamed when complete), so nothing that was there before is lost.
+    """
     from .checkpoints import CheckpointError
     from .config import ConfigError
     from .dataset import MaskLabelError
@@ -339,13 +311,18 @@ def guard() -> Iterator[None]:
     from .inference import InferenceError
     from .layout import DataError
     from .pretrained import PretrainedError
-    from .report import one_message
+    from .report import one_message, storage_problem
     from .submit.common import SubmitError
 
     known = (CheckpointError, ConfigError, DataError, EvaluationError, InferenceError, MaskLabelError,
              PretrainedError, SubmitError, FileNotFoundError)
     try:
         yield
+    except OSError as exc:
+        text = storage_problem(exc, folder, kept=True)
+        if text is None and not isinstance(exc, known):
+            raise
+        raise StopRun(text or one_message(exc, known)) from None
     except known as exc:
         raise StopRun(one_message(exc, known)) from None
 
@@ -372,7 +349,7 @@ def train_stage(plan: Plan, stage: int) -> dict | None:
             raise StopRun(f'No stage-1 checkpoint in {plan.work_dir_20k}.\nWhat to do: run 02_train_20k first.')
     hooks = [dict(type='ProgressBarHook', title=f'stage {stage} ({plan.recipe})'),
              dict(type='LiveCurveHook', interval=5 if plan.smoke else 200, title=f'Stage {stage}, {plan.title}')]
-    with guard():  # a known failure (data, checkpoint, weights) stops here with one message
+    with guard(work_dir):  # a known failure (data, checkpoint, weights, a full Drive) stops here with one message
         result = train(config, plan.data_root, work_dir, max_iters=iters, amp=plan.amp, resume=resume,
                        smoke=plan.smoke_options(plan.iters_20k), quiet=True, extra_hooks=hooks)
     print(f"val after stage {stage}: {', '.join(f'{k} {v:.2f}' for k, v in result['metrics'].items())}")
@@ -412,10 +389,11 @@ def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
     from .evaluate import evaluate
     from .inference import Segmenter
 
-    with guard():
-        model = Segmenter.from_checkpoint(ckpt)
-        plain = evaluate(ckpt, plan.data_root, split='val', tta='none', segmenter=model)
-        with_tta = (evaluate(ckpt, plan.data_root, split='val', tta=plan.tta, segmenter=model)
+    config = plan.checkpoint_config  # None: the config training wrote beside it, else the one its run name names
+    with guard(ckpt.parent):
+        model = Segmenter.from_checkpoint(ckpt, config=config)
+        plain = evaluate(ckpt, plan.data_root, split='val', tta='none', config=config, segmenter=model)
+        with_tta = (evaluate(ckpt, plan.data_root, split='val', tta=plan.tta, config=config, segmenter=model)
                     if plan.tta != 'none' else None)
     return RunEvaluation(plain, with_tta)
 

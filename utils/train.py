@@ -14,6 +14,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from . import checkpoints
@@ -56,8 +57,8 @@ def _runner_class():
         def resume(self, filename, resume_optimizer=True, resume_param_scheduler=True, map_location='default'):
             if not checkpoints.is_trusted_checkpoint(filename):
                 raise checkpoints.UnsafeCheckpointError(
-                    f'Will not resume from {filename}: it is not in a work_dir written by this project '
-                    f'(no {checkpoints.WORKDIR_MARKER} file next to it), and resuming needs full unpickling, which '
+                    f'Will not resume from {filename}: it is not in a work_dir written by this run\'s training '
+                    f'(no valid {checkpoints.WORKDIR_MARKER} file next to it), and resuming needs full unpickling, which '
                     'can run code. To start from its weights only, pass --cfg-options load_from=PATH instead.')
             self.logger.info(f'Resuming from trusted checkpoint {filename} (this project\'s own work_dir).')
             with checkpoints.trusted_resume():
@@ -83,6 +84,11 @@ def build_runner(cfg):
     if str(REPO_ROOT) not in sys.path:  # custom_imports = utils.*
         sys.path.insert(0, str(REPO_ROOT))
     init_default_scope(cfg.get('default_scope', 'mmseg'))
+    from . import checkpoint_hook  # noqa: F401  (registers SafeCheckpointHook)
+
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if hook is not None and hook.get('type') == 'CheckpointHook':  # a failed save of a new best keeps the old one
+        hook['type'] = 'SafeCheckpointHook'
     return _runner_class().from_cfg(cfg)
 
 
@@ -133,7 +139,12 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
         if start is not None and start >= cfg.train_cfg.max_iters:
             runner.logger.info(f'{resumed_from} is already at iteration {start} >= max_iters '
                                f'{cfg.train_cfg.max_iters}: nothing to train.')
-    runner.train()
+    started = time.time()
+    try:
+        runner.train()
+    except OSError:  # a full or vanished disk mid-save: no half-written checkpoint stays to be resumed or evaluated
+        checkpoints.remove_incomplete(cfg.work_dir, since=started)
+        raise
     best = sorted(Path(cfg.work_dir).glob('best_*.pth'), key=os.path.getmtime)
     last = checkpoints.list_checkpoints(cfg.work_dir)
     return dict(work_dir=Path(cfg.work_dir), checkpoint=last[0] if last else None,

@@ -127,10 +127,15 @@ def _load(path: Path | None, mask: bool):
 
     if path is None or not Path(path).is_file():
         return None
-    if mask:
-        return read_mask(Path(path))
-    with Image.open(path) as img:
-        return np.array(img.convert('RGB'))
+    try:
+        if mask:
+            return read_mask(Path(path))
+        with Image.open(path) as img:
+            return np.array(img.convert('RGB'))
+    except EvaluationError as exc:  # a broken or oversized mask: its panel says so, the inspector goes on
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - an unreadable image, likewise
+        return f'cannot read {path}: {type(exc).__name__}: {exc}'
 
 
 def _placeholder(ax, text: str) -> None:
@@ -140,17 +145,20 @@ def _placeholder(ax, text: str) -> None:
 def _draw_example(axes: Sequence, result: EvalResult, c: int, name: str, data_root=None) -> None:
     img_path, gt_path = result.data_paths(name, data_root)
     image, gt, pred = _load(img_path, False), _load(gt_path, True), _load(result.pred_path(name), True)
-    panels = [('image', image, img_path), ('ground truth', None if gt is None else highlight(gt, c), gt_path),
-              ('prediction', None if pred is None else highlight(pred, c),
+    usable = [isinstance(a, np.ndarray) for a in (image, gt, pred)]
+    panels = [('image', image, img_path), ('ground truth', highlight(gt, c) if usable[1] else gt, gt_path),
+              ('prediction', highlight(pred, c) if usable[2] else pred,
                result.out_dir and result.out_dir / 'pred' / f'{name}.png'),
-              ('error map', None if gt is None or pred is None or gt.shape != pred.shape else error_map(gt, pred, c),
+              ('error map', error_map(gt, pred, c) if usable[1] and usable[2] and gt.shape == pred.shape else None,
                None)]
     for ax, (title, arr, path) in zip(axes, panels):
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(title, fontsize=9)
-        if arr is not None:
+        if isinstance(arr, np.ndarray):
             ax.imshow(arr, interpolation='nearest')
+        elif isinstance(arr, str):  # why the file could not be read
+            _placeholder(ax, arr)
         else:
             _placeholder(ax, f'not found:\n{path}\n(pass data_root=...)' if path else 'needs GT and prediction')
 

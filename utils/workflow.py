@@ -20,16 +20,83 @@ from .layout import SMOKE_SIZE, image_dir, mask_dir
 
 #: The knobs of every notebook's parameters cell (``None`` = the run's setting, else the default).
 PARAMETERS = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA',
-              'CHECKPOINT', 'ALLOW_LOCAL_WORK', 'MATRIC', 'LEADERBOARD_NAME')
-#: The parameters kept in settings.json (CHECKPOINT and ALLOW_LOCAL_WORK concern one notebook only).
+              'CHECKPOINT', 'CHECKPOINT_CONFIG', 'ALLOW_LOCAL_WORK', 'MATRIC', 'LEADERBOARD_NAME')
+#: The parameters kept in settings.json (CHECKPOINT, CHECKPOINT_CONFIG and ALLOW_LOCAL_WORK concern one notebook).
 KEPT = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA', 'MATRIC',
         'LEADERBOARD_NAME')
+#: Keys settings.json carries about itself (written by utils.session; not parameters).
+SETTINGS_META = ('format', 'written_by', 'updated')
+#: Where a value came from, as every message about it says.
+FROM_HERE = "this notebook's parameters cell"
+FROM_SETTINGS = 'settings.json'
 #: Smoke runs: iterations of stage 1 and of the resume to stage 2.
 SMOKE_ITERS = (60, 90)
 
 
 class PlanError(ValueError):
     """A parameter has a value that cannot work; the message names it and the choices."""
+
+
+def _path_like(value: Any) -> bool:
+    return isinstance(value, (str, os.PathLike)) and str(value).strip() != ''
+
+
+def _iters(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+#: What each parameter may be (``None`` always means "not set"): a test and the words for the choices.
+SCHEMA: dict[str, tuple[Any, str]] = {
+    'SMOKE': (lambda v: isinstance(v, bool), 'True or False'),
+    'RECIPE': (lambda v: isinstance(v, str) and v in RECIPES, 'one of ' + ', '.join(map(repr, RECIPES))),
+    'REPO': (lambda v: isinstance(v, str) and v.strip() != '', "'owner/name' on GitHub or a Drive folder path"),
+    'DATA_SOURCE': (lambda v: isinstance(v, str) and v.strip() != '',
+                    "a Drive share link or file id, a zip or folder path, or 'synthetic'"),
+    'DATA_ROOT': (_path_like, 'a folder path (text)'),
+    'WORK_ROOT': (_path_like, 'a folder path (text)'),
+    'ITERS_20K': (_iters, 'a whole number of iterations, at least 1'),
+    'ITERS_30K': (_iters, 'a whole number of iterations, at least 1'),
+    'TTA': (lambda v: isinstance(v, str) and v in TTA_MODES, 'one of ' + ', '.join(map(repr, TTA_MODES))),
+    'CHECKPOINT': (_path_like, 'the path of a .pth file'),
+    'CHECKPOINT_CONFIG': (_path_like, 'a config name from configs/ or a config path'),
+    'ALLOW_LOCAL_WORK': (lambda v: isinstance(v, bool), 'True or False'),
+    'MATRIC': (lambda v: isinstance(v, str) and v.strip() != '' and '/' not in v and '\\' not in v,
+               "your matriculation number as text, e.g. 'G1234567A'"),
+    'LEADERBOARD_NAME': (lambda v: isinstance(v, str) and v.strip() != '', 'your leaderboard user name as text'),
+}
+
+
+def check_value(name: str, value: Any, origin: str, fix: str) -> None:
+    """Raise :class:`PlanError` naming ``name``, its value, where it came from, the choices and ``fix``."""
+    ok, choices = SCHEMA[name]
+    if value is not None and not ok(value):
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + '...'
+        raise PlanError(f'{name} = {shown} in {origin} cannot work: give {choices}, or None.\nWhat to do: {fix}')
+
+
+def check_parameters(params: dict[str, Any]) -> None:
+    """Every parameter set in a notebook's parameters cell has a usable type and value (else one PlanError)."""
+    for name in PARAMETERS:
+        check_value(name, params.get(name), FROM_HERE, f'fix {name} in the parameters cell (the first code cell), '
+                    'or set it to None to use the run\'s setting, then run the notebook again.')
+
+
+def check_settings(data: Any, where: str) -> tuple[dict[str, Any], list[str]]:
+    """``(settings, notes)`` from the parsed settings.json at ``where``: its shape and each known key are checked.
+
+    Unknown keys are ignored with a note. A file that is not an object, or a known key with a value that cannot
+    work, raises :class:`PlanError` naming the file, the key, the value and the fix.
+    """
+    fix = (f'set it in 00_setup and run that notebook again (it rewrites the file), or delete {where} to start the '
+           'run\'s settings afresh.')
+    if not isinstance(data, dict):
+        raise PlanError(f'{where} holds a JSON {type(data).__name__}, not an object of settings.\nWhat to do: run '
+                        f'00_setup again (it rewrites the file), or delete {where}.')
+    unknown = sorted(str(k) for k in data if k not in KEPT and k not in SETTINGS_META)
+    notes = [f'{where} has unknown keys {unknown}: ignored them.'] if unknown else []
+    for name in KEPT:
+        check_value(name, data.get(name), f'{FROM_SETTINGS} ({where})', fix)
+    return {k: data[k] for k in KEPT if data.get(k) is not None}, notes
 
 
 @dataclass
@@ -50,6 +117,7 @@ class Plan:
     amp: bool
     tta: str
     checkpoint: Path | None = None
+    checkpoint_config: str | None = None  # the config of a CHECKPOINT from elsewhere (its own is never run)
     allow_local_work: bool = False
     sources: dict[str, str] = field(default_factory=dict)  # parameter -> 'set here' / 'settings.json' / 'default'
     chosen: dict[str, Any] = field(default_factory=dict)  # the values set here or in settings.json (not derived)
@@ -124,6 +192,8 @@ class Plan:
                 ('mixed precision (AMP)', self.amp, ''), ('test-time augmentation', self.tta, self.sources.get('TTA', ''))]
         if self.checkpoint is not None:
             rows.append(('checkpoint', self.checkpoint, 'set here'))
+        if self.checkpoint_config is not None:
+            rows.append(('checkpoint config', self.checkpoint_config, 'set here'))
         if self.notebook == '06_handin':
             rows += [('matriculation number', self.matric or '- (set MATRIC)', self.sources.get('MATRIC', '')),
                      ('leaderboard name', self.leaderboard_name or '- (set LEADERBOARD_NAME)',
@@ -144,11 +214,10 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
     with nothing pointing at real data. Checking that a real run has a GPU is :mod:`utils.session`'s job.
     """
     params = {k: v for k, v in (params or {}).items() if k in PARAMETERS}
-    unknown = set(settings or {}) - set(KEPT) - {'format', 'written_by', 'updated'}
-    settings = {k: v for k, v in (settings or {}).items() if k in KEPT and v is not None}
+    check_parameters(params)
+    settings, notes = check_settings(settings or {}, FROM_SETTINGS)
     sources: dict[str, str] = {}
     chosen: dict[str, Any] = {}
-    notes = [f'settings.json has unknown keys {sorted(unknown)}: ignored them.'] if unknown else []
 
     def pick(name: str, default: Any = None) -> Any:
         here, kept = params.get(name), settings.get(name)
@@ -167,11 +236,7 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
         return default
 
     recipe = pick('RECIPE', 'seed')
-    if recipe not in RECIPES:
-        raise PlanError(f'Unknown RECIPE {recipe!r}: choose one of {", ".join(map(repr, RECIPES))}.')
     tta = pick('TTA') or config_tta(RECIPES[recipe][0])
-    if tta not in TTA_MODES:
-        raise PlanError(f'Unknown TTA {tta!r}: choose one of {", ".join(map(repr, TTA_MODES))}.')
     data_source, data_root = pick('DATA_SOURCE'), pick('DATA_ROOT')
     smoke = pick('SMOKE')
     if smoke is None:
@@ -192,19 +257,17 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
     if smoke and data_source is None:
         data_source = 'synthetic'
     iters_20k, iters_30k = pick('ITERS_20K'), pick('ITERS_30K')
-    for name, value in (('ITERS_20K', iters_20k), ('ITERS_30K', iters_30k)):
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise PlanError(f'{name} = {value!r}: give a whole number of iterations (at least 1), or None.')
     if smoke:
         iters_20k, iters_30k = iters_20k or SMOKE_ITERS[0], iters_30k or SMOKE_ITERS[1]
     config_20k, config_30k = RECIPES[recipe]
-    checkpoint = params.get('CHECKPOINT')
+    checkpoint, checkpoint_config = params.get('CHECKPOINT'), params.get('CHECKPOINT_CONFIG')
     matric, leaderboard_name = pick('MATRIC'), pick('LEADERBOARD_NAME')
     return Plan(notebook=notebook, smoke=smoke, recipe=recipe, config_20k=config_20k, config_30k=config_30k,
                 repo=str(repo), data_source=None if data_source is None else str(data_source),
                 data_root=Path(data_root), work_root=work_root, iters_20k=iters_20k,
                 iters_30k=iters_30k if config_30k else None, amp=gpu, tta=tta,
                 checkpoint=Path(checkpoint) if checkpoint else None,
+                checkpoint_config=str(checkpoint_config) if checkpoint_config else None,
                 allow_local_work=bool(params.get('ALLOW_LOCAL_WORK')), sources=sources, chosen=chosen, notes=notes,
                 matric=None if matric is None else str(matric), leaderboard_name=None if leaderboard_name is None
                 else str(leaderboard_name))

@@ -6,7 +6,8 @@
     python -m utils.data fix-rgb MASK_DIR --out DIR    # colour (RGB) masks -> palette index masks
 
 One module per job: ``fetch`` (Drive, zip, folder, synthetic), ``unpack`` (safe extraction, finding the
-split folders), ``convert`` (from the full release), ``check`` (reads only), ``fix_rgb``, ``__main__`` (the command).
+split folders), ``convert`` (from the full release), ``check`` (reads only), ``fix_rgb``, ``archive`` (the copy
+kept on Google Drive for every notebook's runtime), ``__main__`` (the command).
 Nothing here ever deletes or overwrites a user's file: new data is assembled in a temporary folder next
 to the target and moved into place only when complete; ``check`` only reads. The staging folders of a
 killed run (``.<name>.fetch-XXXXXXXX`` and the like, marked with the process that made them) are removed,

@@ -8,7 +8,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -148,6 +148,7 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
     Checks folders, counts (against ``expect``, a warning only; None to skip), image/mask pairs,
     duplicate names, full decoding of every image, mask format (single-channel) and values (0..18),
     sizes, and identical images in two splits. Runs in a process pool (``workers``; 0 = inline).
+    Each check is a small function below that returns its :class:`Check` lines.
     """
     t0 = time.perf_counter()
     root = Path(root).expanduser()
@@ -157,34 +158,54 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
         raise DataError(f'{root} is a file, not the dataset folder; if it is the zip, run '
                         f'`python -m utils.data fetch {root} --out DIR`.')
     expected = _parse_expect(expect)
-    results: list[Check] = []
-
-    def rel(p) -> str:
-        return os.path.relpath(p, root)
-
-    # -- folders
     folders = [image_dir(root, s) for s in SPLITS] + [mask_dir(root, s) for s in ('train', 'val')]
     missing = [f for f in folders if not f.is_dir()]
-    if missing:
-        hint = ''
-        if not any(root.iterdir()):
-            summary = f'{root} is empty'
-            hint = f'Fetch the data: python -m utils.data fetch SOURCE --out {root}. '
-        else:
-            summary = f'{len(missing)} of {len(folders)} folders missing'
-            try:
-                layout = locate_dataset(root)
-                hint = (f'The data seems to be under {os.path.relpath(layout["train_image"].folder.parent, root)}'
-                        f' with other folder names: run `python -m utils.data fetch {root} --out NEW_DIR` to '
-                        'copy it into the course layout. ')
-            except DataError:
-                pass
-        results.append(Check('folders', FAIL, summary, [rel(f) + '/' for f in missing],
-                             hint + f'Expected {LAYOUT}.'))
-    else:
-        results.append(Check('folders', PASS, 'all split folders present'))
+    results = [_check_folders(root, folders, missing)]
+    listing, names_checks = _list_names(root)
+    counts = {s: {'images': len(listing.get((s, 'image'), [])), 'masks': len(listing.get((s, 'mask'), []))}
+              for s in SPLITS}
+    if not any(listing.values()):  # nothing to look at: the other checks would only pass vacuously
+        if not missing:
+            results[0] = Check('folders', FAIL, 'split folders present but hold no images or masks',
+                               [_rel(root, f) + '/' for f in folders], 'the unzip or copy did not complete: '
+                               'fetch the data again: python -m utils.data fetch SOURCE --out NEW_DIR.')
+        return CheckReport(root, results, counts, {}, time.perf_counter() - t0)
+    results += names_checks
+    results.append(_check_counts(root, listing, counts, expected))
+    results.append(_check_pairs(root, listing))
+    jobs = [(role, str((image_dir if role == 'image' else mask_dir)(root, s) / n))
+            for (s, role), names in listing.items() for n in names]
+    found = _Findings.collect(root, listing, {r['path']: r for r in _scan_all(jobs, workers, progress)})
+    results += found.checks(sum(counts[s]['images'] for s in SPLITS))
+    return CheckReport(root, results, counts, dict(found.sizes), time.perf_counter() - t0)
 
-    # -- names, counts, pairs
+
+def _rel(root: Path, path: str | os.PathLike) -> str:
+    return os.path.relpath(path, root)
+
+
+def _check_folders(root: Path, folders: list[Path], missing: list[Path]) -> Check:
+    """Every split folder of the course layout is there; else where the data seems to be instead."""
+    if not missing:
+        return Check('folders', PASS, 'all split folders present')
+    hint = ''
+    if not any(root.iterdir()):
+        summary = f'{root} is empty'
+        hint = f'Fetch the data: python -m utils.data fetch SOURCE --out {root}. '
+    else:
+        summary = f'{len(missing)} of {len(folders)} folders missing'
+        try:
+            layout = locate_dataset(root)
+            hint = (f'The data seems to be under {os.path.relpath(layout["train_image"].folder.parent, root)}'
+                    f' with other folder names: run `python -m utils.data fetch {root} --out NEW_DIR` to '
+                    'copy it into the course layout. ')
+        except DataError:
+            pass
+    return Check('folders', FAIL, summary, [_rel(root, f) + '/' for f in missing], hint + f'Expected {LAYOUT}.')
+
+
+def _list_names(root: Path) -> tuple[dict[tuple[str, str], list[str]], list[Check]]:
+    """``{(split, 'image'|'mask'): usable names}`` and the checks on names: one file per name, .jpg / .png."""
     listing: dict[tuple[str, str], list[str]] = {}
     dup_files: list[str] = []
     bad_suffix: list[str] = []
@@ -198,155 +219,168 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
             by_stem: dict[str, list[str]] = defaultdict(list)
             for n in usable:
                 by_stem[os.path.splitext(n)[0]].append(n)
-            for group in by_stem.values():
-                if len(group) > 1:
-                    dup_files.append(' + '.join(rel(folder / g) for g in group))
-            bad_suffix += [rel(folder / n) for n in names if not n.endswith(canon)]
+            dup_files += [' + '.join(_rel(root, folder / g) for g in group) for group in by_stem.values()
+                          if len(group) > 1]
+            bad_suffix += [_rel(root, folder / n) for n in names if not n.endswith(canon)]
             listing[(split, role)] = usable
-    counts = {s: {'images': len(listing.get((s, 'image'), [])), 'masks': len(listing.get((s, 'mask'), []))}
-              for s in SPLITS}
-    if not any(listing.values()):  # nothing to look at: the other checks would only pass vacuously
-        if not missing:
-            results[0] = Check('folders', FAIL, 'split folders present but hold no images or masks',
-                               [rel(f) + '/' for f in folders], 'the unzip or copy did not complete: '
-                               'fetch the data again: python -m utils.data fetch SOURCE --out NEW_DIR.')
-        return CheckReport(root, results, counts, {}, time.perf_counter() - t0)
-    results.append(check_files('duplicate names', dup_files, 'one file per name', '{n} names used by several files',
-                               'keep one file per image (e.g. remove 1.JPG when 1.jpg exists).'))
-    results.append(check_files('file names', bad_suffix, 'images .jpg, masks .png',
-                               '{n} files are not .jpg images / .png masks',
-                               'the loader reads only N.jpg images and N.png masks: rename .jpeg/.JPG files, '
-                               'remove other files (`fetch` does both in a new copy).'))
+    return listing, [
+        check_files('duplicate names', dup_files, 'one file per name', '{n} names used by several files',
+                    'keep one file per image (e.g. remove 1.JPG when 1.jpg exists).'),
+        check_files('file names', bad_suffix, 'images .jpg, masks .png', '{n} files are not .jpg images / .png masks',
+                    'the loader reads only N.jpg images and N.png masks: rename .jpeg/.JPG files, '
+                    'remove other files (`fetch` does both in a new copy).')]
 
+
+def _check_counts(root: Path, listing: dict, counts: dict, expected: dict[str, int] | None) -> Check:
+    """No empty split; the course's counts when ``expected`` (a warning only: synthetic data differs)."""
     count_txt = ', '.join(f'{s} {counts[s]["images"]}' for s in SPLITS)
-    empty = [rel(image_dir(root, s)) + '/' for s in SPLITS if (s, 'image') in listing and counts[s]['images'] == 0]
+    empty = [_rel(root, image_dir(root, s)) + '/' for s in SPLITS
+             if (s, 'image') in listing and counts[s]['images'] == 0]
     if empty:
-        results.append(Check('counts', FAIL, f'{count_txt} images: a split is empty', empty,
-                             'the copy or unzip did not complete: fetch the dataset again into a new folder.'))
-    elif expected and any(counts[s]['images'] != expected.get(s, counts[s]['images']) for s in SPLITS):
-        results.append(Check('counts', WARN, f'{count_txt} images; expected '
-                             + '/'.join(str(expected.get(s, '?')) for s in SPLITS),
-                             [], 'fine for synthetic or subset data (use expect=None / --expect none); '
-                             'for the real dataset re-fetch it: a short count means an incomplete '
-                             'download or unzip.'))
-    else:
-        results.append(Check('counts', PASS, f'{count_txt} images'))
+        return Check('counts', FAIL, f'{count_txt} images: a split is empty', empty,
+                     'the copy or unzip did not complete: fetch the dataset again into a new folder.')
+    if expected and any(counts[s]['images'] != expected.get(s, counts[s]['images']) for s in SPLITS):
+        return Check('counts', WARN, f'{count_txt} images; expected ' + '/'.join(str(expected.get(s, '?'))
+                                                                                for s in SPLITS),
+                     [], 'fine for synthetic or subset data (use expect=None / --expect none); for the real '
+                     'dataset re-fetch it: a short count means an incomplete download or unzip.')
+    return Check('counts', PASS, f'{count_txt} images')
 
+
+def _check_pairs(root: Path, listing: dict) -> Check:
+    """Every image has its mask and every mask its image, split by split."""
     unpaired: list[str] = []
     for split in SPLITS:
         if (split, 'image') not in listing or (split, 'mask') not in listing:
             continue
         imgs = {os.path.splitext(n)[0]: n for n in listing[(split, 'image')]}
         msks = {os.path.splitext(n)[0]: n for n in listing[(split, 'mask')]}
-        unpaired += [f'{rel(image_dir(root, split) / imgs[s])}: no mask {split}/{split}_mask/{s}.png'
+        unpaired += [f'{_rel(root, image_dir(root, split) / imgs[s])}: no mask {split}/{split}_mask/{s}.png'
                      for s in sorted(set(imgs) - set(msks), key=natural_key)]
-        unpaired += [f'{rel(mask_dir(root, split) / msks[s])}: no image {split}/{split}_image/{s}.jpg'
+        unpaired += [f'{_rel(root, mask_dir(root, split) / msks[s])}: no image {split}/{split}_image/{s}.jpg'
                      for s in sorted(set(msks) - set(imgs), key=natural_key)]
-    results.append(check_files('pairs', unpaired, 'every image has its mask and vice versa',
-                               '{n} images or masks without their partner',
-                               'the data is incomplete (interrupted copy or unzip): fetch it again into a new '
-                               'folder.'))
+    return check_files('pairs', unpaired, 'every image has its mask and vice versa',
+                       '{n} images or masks without their partner',
+                       'the data is incomplete (interrupted copy or unzip): fetch it again into a new folder.')
 
-    # -- decode everything (parallel)
-    jobs = [(role, str((image_dir if role == 'image' else mask_dir)(root, s) / n))
-            for (s, role), names in listing.items() for n in names]
-    recs = {r['path']: r for r in _scan_all(jobs, workers, progress)}
 
-    img_err, img_mode, mask_err, mask_rgb, mask_bin, mask_range = [], [], [], [], [], []
-    size_bad: list[str] = []
-    sizes: Counter = Counter()
-    hashes: dict[str, list[str]] = defaultdict(list)
-    for (split, role), names in listing.items():
-        folder = image_dir(root, split) if role == 'image' else mask_dir(root, split)
-        for n in names:
-            r = recs[str(folder / n)]
-            f = rel(folder / n)
-            if role == 'image':
-                if 'error' in r:
-                    img_err.append(f'{f}: {r["error"]}')
-                    continue
-                sizes['x'.join(map(str, r['size']))] += 1
-                hashes[r['hash']].append(f)
-                if r['mode'] != 'RGB':
-                    img_mode.append(f'{f}: mode {r["mode"]}')
-                mpath = str(mask_dir(root, split) / (os.path.splitext(n)[0] + '.png'))
-                mr = recs.get(mpath)
-                if mr is not None and 'size' in mr and tuple(mr['size']) != tuple(r['size']):
-                    size_bad.append(f'{f} is {r["size"][0]}x{r["size"][1]} but its mask is '
-                                    f'{mr["size"][0]}x{mr["size"][1]}')
-                continue
-            if 'error' in r:
-                mask_err.append(f'{f}: {r["error"]}')
-            elif r['mode'] in ('RGB', 'RGBA'):
-                if r.get('grey_max') is not None and r['grey_max'] < NUM_CLASSES:
-                    mask_rgb.append(f'{f}: {r["mode"]} grey, values are labels (convert to one channel)')
+@dataclass
+class _Findings:
+    """What decoding every file found, sorted by kind; :meth:`checks` turns it into report lines."""
+
+    img_err: list[str] = field(default_factory=list)
+    img_mode: list[str] = field(default_factory=list)
+    mask_err: list[str] = field(default_factory=list)
+    mask_rgb: list[str] = field(default_factory=list)
+    mask_bin: list[str] = field(default_factory=list)
+    mask_range: list[str] = field(default_factory=list)
+    size_bad: list[str] = field(default_factory=list)
+    sizes: Counter = field(default_factory=Counter)
+    hashes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def collect(cls, root: Path, listing: dict, recs: dict[str, dict]) -> '_Findings':
+        found = cls()
+        for (split, role), names in listing.items():
+            folder = image_dir(root, split) if role == 'image' else mask_dir(root, split)
+            for n in names:
+                if role == 'image':
+                    found._image(root, split, n, recs[str(folder / n)], recs)
                 else:
-                    kind = 'CelebAMask palette colours' if r.get('palette_colours') else f'{r["n_colours"]} colours'
-                    mask_rgb.append(f'{f}: {r["mode"]}, {kind}')
-            elif r['mode'] not in ('P', 'L'):
-                mask_rgb.append(f'{f}: mode {r["mode"]} (not 8-bit)')
-            elif r['max'] >= NUM_CLASSES:
-                vals = r['values']
-                if set(vals) <= {0, 255}:
-                    mask_bin.append(f'{f}: values {vals}')
-                else:
-                    bad = [v for v in vals if v >= NUM_CLASSES]
-                    mask_range.append(f'{f}: values {bad[:8]}{" ..." if len(bad) > 8 else ""} > 18')
+                    found._mask(_rel(root, folder / n), recs[str(folder / n)])
+        return found
 
-    results.append(check_files('images decode', img_err,
-                               f'{sum(counts[s]["images"] for s in SPLITS)} images decode fully',
-                               '{n} images cannot be fully decoded', 'truncated or corrupt files come from an '
-                               'interrupted copy, download or unzip: fetch the dataset again into a new folder.'))
-    if img_mode:
-        results.append(Check('image mode', WARN, f'{len(img_mode)} images are not RGB', img_mode,
+    def _image(self, root: Path, split: str, n: str, r: dict, recs: dict[str, dict]) -> None:
+        f = _rel(root, image_dir(root, split) / n)
+        if 'error' in r:
+            self.img_err.append(f'{f}: {r["error"]}')
+            return
+        self.sizes['x'.join(map(str, r['size']))] += 1
+        self.hashes[r['hash']].append(f)
+        if r['mode'] != 'RGB':
+            self.img_mode.append(f'{f}: mode {r["mode"]}')
+        mr = recs.get(str(mask_dir(root, split) / (os.path.splitext(n)[0] + '.png')))
+        if mr is not None and 'size' in mr and tuple(mr['size']) != tuple(r['size']):
+            self.size_bad.append(f'{f} is {r["size"][0]}x{r["size"][1]} but its mask is '
+                                 f'{mr["size"][0]}x{mr["size"][1]}')
+
+    def _mask(self, f: str, r: dict) -> None:
+        if 'error' in r:
+            self.mask_err.append(f'{f}: {r["error"]}')
+        elif r['mode'] in ('RGB', 'RGBA'):
+            if r.get('grey_max') is not None and r['grey_max'] < NUM_CLASSES:
+                self.mask_rgb.append(f'{f}: {r["mode"]} grey, values are labels (convert to one channel)')
+            else:
+                kind = 'CelebAMask palette colours' if r.get('palette_colours') else f'{r["n_colours"]} colours'
+                self.mask_rgb.append(f'{f}: {r["mode"]}, {kind}')
+        elif r['mode'] not in ('P', 'L'):
+            self.mask_rgb.append(f'{f}: mode {r["mode"]} (not 8-bit)')
+        elif r['max'] >= NUM_CLASSES:
+            vals = r['values']
+            if set(vals) <= {0, 255}:
+                self.mask_bin.append(f'{f}: values {vals}')
+            else:
+                bad = [v for v in vals if v >= NUM_CLASSES]
+                self.mask_range.append(f'{f}: values {bad[:8]}{" ..." if len(bad) > 8 else ""} > 18')
+
+    def checks(self, n_images: int) -> list[Check]:
+        out = [check_files('images decode', self.img_err, f'{n_images} images decode fully',
+                           '{n} images cannot be fully decoded', 'truncated or corrupt files come from an '
+                           'interrupted copy, download or unzip: fetch the dataset again into a new folder.')]
+        if self.img_mode:
+            out.append(Check('image mode', WARN, f'{len(self.img_mode)} images are not RGB', self.img_mode,
                              'they are converted to RGB when loaded; re-save as RGB JPGs to be safe.'))
-    fmt_files = mask_err + mask_rgb
-    fmt_fix = []
-    if mask_rgb:
-        fmt_fix.append('masks saved as colours (RGB): convert them with `python -m utils.data fix-rgb MASK_DIR '
+        return out + [self._mask_format(), self._mask_values(), self._sizes(), self._overlap()]
+
+    def _mask_format(self) -> Check:
+        files = self.mask_err + self.mask_rgb
+        fix = []
+        if self.mask_rgb:
+            fix.append('masks saved as colours (RGB): convert them with `python -m utils.data fix-rgb MASK_DIR '
                        '--out NEW_DIR`, or re-export them as 8-bit palette PNGs whose indices are the labels '
                        '(utils.synthetic.save_mask)')
-    if mask_err:
-        fmt_fix.append('unreadable masks come from an interrupted copy or unzip: fetch the dataset again')
-    results.append(Check('mask format', FAIL if fmt_files else PASS,
-                         (f'{len(mask_rgb)} masks are not single-channel, {len(mask_err)} unreadable'
-                          if fmt_files else 'all masks single-channel (palette or grayscale)'),
-                         fmt_files, '; '.join(fmt_fix) + ('.' if fmt_fix else '')))
-    val_files = mask_bin + mask_range
-    val_fix = []
-    if mask_bin:
-        val_fix.append('0/255 masks are binary (one part per file, like the full release): build label maps '
+        if self.mask_err:
+            fix.append('unreadable masks come from an interrupted copy or unzip: fetch the dataset again')
+        return Check('mask format', FAIL if files else PASS,
+                     (f'{len(self.mask_rgb)} masks are not single-channel, {len(self.mask_err)} unreadable'
+                      if files else 'all masks single-channel (palette or grayscale)'),
+                     files, '; '.join(fix) + ('.' if fix else ''))
+
+    def _mask_values(self) -> Check:
+        files = self.mask_bin + self.mask_range
+        fix = []
+        if self.mask_bin:
+            fix.append('0/255 masks are binary (one part per file, like the full release): build label maps '
                        'with `python -m utils.data convert`')
-    if mask_range:
-        val_fix.append('labels must be 0..18 (class indices, not colours or 255 = ignore): re-export the masks '
+        if self.mask_range:
+            fix.append('labels must be 0..18 (class indices, not colours or 255 = ignore): re-export the masks '
                        'from label arrays with values 0..18')
-    results.append(Check('mask values', FAIL if val_files else PASS,
-                         (f'{len(mask_bin)} binary 0/255 masks, {len(mask_range)} with values > 18'
-                          if val_files else 'all values in 0..18'),
-                         val_files, '; '.join(val_fix) + ('.' if val_fix else '')))
-    size_txt = ', '.join(f'{k} ({v})' for k, v in sizes.most_common(3)) or 'none'
-    if size_bad:
-        results.append(Check('sizes', FAIL, f'{len(size_bad)} image/mask pairs differ in size', size_bad,
-                             'a mask must have the size of its image: re-export or re-fetch those pairs.'))
-    elif len(sizes) > 1:
-        results.append(Check('sizes', WARN, f'several image sizes: {size_txt}', [],
-                             'images are resized by the pipeline; the course data is all 512x512.'))
-    else:
-        results.append(Check('sizes', PASS, f'images and masks match: {size_txt}'))
+        return Check('mask values', FAIL if files else PASS,
+                     (f'{len(self.mask_bin)} binary 0/255 masks, {len(self.mask_range)} with values > 18'
+                      if files else 'all values in 0..18'),
+                     files, '; '.join(fix) + ('.' if fix else ''))
 
-    cross, within = [], []
-    for files in hashes.values():
-        if len(files) > 1:
-            split_of = {f.split(os.sep)[0] for f in files}
-            (cross if len(split_of) > 1 else within).append(' = '.join(files))
-    if cross:
-        results.append(Check('split overlap', FAIL, f'{len(cross)} images appear in two splits', cross,
-                             'the same image in train and val/test inflates the scores: remove it from one '
-                             'split (keep the official split when in doubt).'))
-    elif within:
-        results.append(Check('split overlap', WARN, f'no overlap between splits; {len(within)} duplicate '
-                             'images within a split', within, 'harmless for training, but check the source.'))
-    else:
-        results.append(Check('split overlap', PASS, 'no image in two splits'))
+    def _sizes(self) -> Check:
+        size_txt = ', '.join(f'{k} ({v})' for k, v in self.sizes.most_common(3)) or 'none'
+        if self.size_bad:
+            return Check('sizes', FAIL, f'{len(self.size_bad)} image/mask pairs differ in size', self.size_bad,
+                         'a mask must have the size of its image: re-export or re-fetch those pairs.')
+        if len(self.sizes) > 1:
+            return Check('sizes', WARN, f'several image sizes: {size_txt}', [],
+                         'images are resized by the pipeline; the course data is all 512x512.')
+        return Check('sizes', PASS, f'images and masks match: {size_txt}')
 
-    return CheckReport(root, results, counts, dict(sizes), time.perf_counter() - t0)
+    def _overlap(self) -> Check:
+        cross, within = [], []
+        for files in self.hashes.values():
+            if len(files) > 1:
+                split_of = {f.split(os.sep)[0] for f in files}
+                (cross if len(split_of) > 1 else within).append(' = '.join(files))
+        if cross:
+            return Check('split overlap', FAIL, f'{len(cross)} images appear in two splits', cross,
+                         'the same image in train and val/test inflates the scores: remove it from one '
+                         'split (keep the official split when in doubt).')
+        if within:
+            return Check('split overlap', WARN, f'no overlap between splits; {len(within)} duplicate '
+                         'images within a split', within, 'harmless for training, but check the source.')
+        return Check('split overlap', PASS, 'no image in two splits')

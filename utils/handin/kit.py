@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from ..labels import REPO_ROOT
 from ..record import PER_CLASS_FILE, RECORD_FILE, WEIGHTS_FILE
 from .run import collect
-from .rundata import RunData
+from .rundata import HandinError, RunData
 
 MANIFEST = '.handin-manifest.json'
 SCREENSHOTS = ('score.png', 'score.jpg', 'score.jpeg')
@@ -87,7 +87,7 @@ def _install(staging: Path, folder: Path, notes: list[str]) -> dict[str, Path]:
         os.replace(src, dest)
         ours[dest.relative_to(folder).as_posix()] = _sha(dest)
         installed[rel] = dest
-    from ..submit.common import write_json_atomic
+    from ..layout import write_json_atomic
 
     write_json_atomic(manifest_path, ours)
     return installed
@@ -231,10 +231,13 @@ def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
     from .latex import render
     from .tables import all_tables, write_tables
 
+    matric = (matric or '').strip() or None
+    if matric is not None and not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_.-]*', matric):
+        raise HandinError(f'MATRIC = {matric!r} cannot name the zip: give the matriculation number as letters and '
+                          'digits (e.g. G1234567A), with no spaces or slashes.')
     run = collect(work_dirs, submission=submission, checkpoint=checkpoint)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    matric = (matric or '').strip() or None
     leaderboard_name = (leaderboard_name or '').strip() or None
     notes: list[str] = []
     screenshot = _screenshot(folder)

@@ -19,7 +19,9 @@ def test_images_from_drive(plan, dest: Path) -> Path | None:
         return Path(plan.test_images)
     if plan.keep_dir is None:
         return None
-    archive = Path(plan.keep_dir) / 'data' / 'celebamask-dataset.zip'
+    from ..data.archive import ARCHIVE
+
+    archive = Path(plan.keep_dir) / 'data' / ARCHIVE
     if not archive.is_file():
         return None
     out = dest / 'test' / 'test_image'

@@ -6,7 +6,7 @@ import os
 import time
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -169,9 +169,8 @@ def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: A
 
     ``reference``: ground-truth masks (e.g. ``val/val_mask``) or 19 class counts, for the collapse check.
     ``strict``: content warnings (single-class masks, collapsed classes) fail the check.
+    Each check is a small function below that returns its :class:`Check` lines.
     """
-    from tqdm.auto import tqdm
-
     t0 = time.perf_counter()
     images = list_images(images_dir)
     expected = {mask_name(p): p for p in images}
@@ -191,108 +190,144 @@ def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: A
                              'it was copied.'))
         return report()
     try:
-        is_zip = masks.zip is not None
         files = [e for e in masks.entries if not e.endswith('/')]
-        if is_zip:
-            bad_crc = None
-            if files:
-                try:
-                    bad_crc = masks.zip.testzip()
-                except Exception as exc:  # noqa: BLE001 - unsupported compression, truncated archive
-                    bad_crc = f'{files[0]} ({exc})'
-            dupes = sorted({e for e in files if files.count(e) > 1}) if len(set(files)) != len(files) else []
-            problems = ([] if files else [src.name]) + ([bad_crc] if bad_crc else []) + dupes
-            summary = ('the zip holds no files' if not files else f'corrupt entry {bad_crc}' if bad_crc
-                       else f'{len(dupes)} names appear twice' if dupes else f'{len(files)} files, readable')
-            results.append(Check('zip file', FAIL if problems else PASS, summary, problems,
-                                 'Rebuild the zip with make_submission() / python -m utils.submit.'
-                                 if problems else ''))
+        if masks.zip is not None:
+            results.append(_check_zip_file(masks, src, files))
             if not files:
                 return report()
-        junk = [e for e in files if is_junk([p for p in e.split('/') if p])]
-        results.append(check_files('no junk files', junk, 'no __MACOSX, .DS_Store or hidden files', '{n} junk files',
-                                   'Zip the masks with make_submission() instead of the Finder/Explorer; '
-                                   'or delete them with: zip -d ZIP "__MACOSX/*" "*.DS_Store"'))
-        real = [e for e in files if e not in junk]
-        if is_zip:
-            tops = sorted({e.split('/')[0] for e in real if '/' in e})
-            misplaced = [e for e in real if len([p for p in e.split('/') if p]) != 2]
-            if len(tops) > 1:
-                main = max(tops, key=lambda t: sum(e.startswith(t + '/') for e in real))
-                misplaced += [e for e in real if e.split('/')[0] != main and e not in misplaced]
-            results.append(check_files('one folder', sorted(misplaced),
-                                       f'all masks in the folder {tops[0]}/' if tops else 'all masks in one folder',
-                                       '{n} files are not directly inside one folder (top level, nested or a second '
-                                       'folder)', 'Put all masks directly into one folder, e.g. submission/100.png.'))
-        else:
-            subdirs = [e for e in masks.entries if e.endswith('/')]
-            results.append(check_files('one folder', subdirs, 'no sub-folders', '{n} sub-folders',
-                                       'Keep only the masks in the folder.'))
-        present = masks.mask_files()
-        if is_zip and len({e.split('/')[0] for e in present.values()}) > 1:
-            main = max(tops, key=lambda t: sum(e.startswith(t + '/') for e in present.values()))
-            present = {k: v for k, v in present.items() if v.startswith(main + '/')}
-        missing = [n for n in expected if n not in present]
-        extra = sorted(set(present) - set(expected), key=natural_key)
-        results.append(check_files('all masks present', missing, f'{len(expected)} masks, one per image',
-                                   '{n} images have no mask', 'Predict them (python -m utils.submit ... resumes and '
-                                                              'only predicts what is missing).'))
-        stems = {Path(n).stem.lower(): n for n in missing}
-        hints = [f'{present[e]} (expected {stems[e.split(".")[0].lower()]})'
-                 if e.split('.')[0].lower() in stems else present[e] for e in extra]
-        results.append(check_files('no extra files', hints, 'no file without a test image',
-                                   '{n} files are not <image name>.png of a test image',
-                                   'Name each mask like its image with .png: 100.jpg -> 100.png; remove other files.'))
-
-        not_png, multi, wrong_size, out_of_range, single = [], [], [], [], []
-        bad_values: set[int] = set()
-        counts = np.zeros(NUM_CLASSES, dtype=np.int64)
-        checked = 0
-        for name in tqdm([n for n in expected if n in present], desc='check masks', unit='mask',
-                         disable=not progress):
-            entry = present[name]
-            try:
-                with Image.open(io.BytesIO(masks.read(entry))) as im:
-                    fmt, mode, size = im.format, im.mode, im.size
-                    arr = np.asarray(im)
-            except Exception as exc:  # noqa: BLE001 - any decode failure is a finding, not a crash
-                not_png.append(f'{entry} ({type(exc).__name__})')
-                continue
-            checked += 1
-            if fmt != 'PNG':
-                not_png.append(f'{entry} ({fmt})')
-            if mode not in ('P', 'L') or arr.ndim != 2:
-                multi.append(f'{entry} (mode {mode}, {"x".join(map(str, arr.shape))})')
-                continue
-            want = image_size(expected[name])
-            if want is not None and size != want:
-                wrong_size.append(f'{entry} ({size[0]}x{size[1]}, image {want[0]}x{want[1]})')
-            hist = np.bincount(arr.ravel(), minlength=256)
-            high = np.nonzero(hist[NUM_CLASSES:])[0] + NUM_CLASSES
-            if high.size:
-                out_of_range.append(f'{entry} (values {", ".join(map(str, high[:4]))})')
-                bad_values.update(int(v) for v in high)
-            counts += hist[:NUM_CLASSES]
-            if np.count_nonzero(hist) == 1:
-                top = int(np.argmax(hist))
-                single.append(f'{entry} (all {CLASSES[top] if top < NUM_CLASSES else top})')
-
-        results.append(check_files('PNG files', not_png, 'every mask is a readable PNG',
-                                   '{n} masks are not readable PNGs',
-                                   'Write masks with write_mask() / PIL as PNG; re-run the prediction for these.'))
-        results.append(check_files('single channel', multi, 'every mask is 8-bit single channel (mode P or L)',
-                                   '{n} masks have several channels (the scorer would read H x W x 3)',
-                                   'Save label indices, not colours: a palette PNG (mode P) or mode L; for colour '
-                                   'masks use python -m utils.data fix-rgb.'))
-        results.append(check_files('sizes', wrong_size, 'every mask has its image\'s size', '{n} masks differ in size',
-                                   'Predict at the image\'s size (utils.inference resizes back with the model); '
-                                   'never crop or pad the masks.'))
-        vals = ', '.join(map(str, sorted(bad_values)[:6]))
-        results.append(check_files('values 0..18', out_of_range, f'all labels in 0..{NUM_CLASSES - 1}',
-                                   '{n} masks hold values outside 0..18' + (f' ({vals})' if vals else ''),
-                                   'Labels are class indices 0..18: 255 (ignore) or 19+ mean a wrong label map.'))
-        ref = reference_counts(reference)
-        results += _content_checks(counts, single, checked, ref, FAIL if strict else WARN)
-        return report(len(present), counts)
+        layout, present = _check_layout(masks, files)
+        results += layout + _check_names(expected, present)
+        scan = _MaskScan.run(masks, expected, present, progress)
+        results += scan.checks()
+        results += _content_checks(scan.counts, scan.single, scan.checked, reference_counts(reference),
+                                   FAIL if strict else WARN)
+        return report(len(present), scan.counts)
     finally:
         masks.close()
+
+
+def _check_zip_file(masks: Any, src: Path, files: list[str]) -> Check:
+    """The archive holds files, every entry passes its CRC, and no name appears twice."""
+    bad_crc = None
+    if files:
+        try:
+            bad_crc = masks.zip.testzip()
+        except Exception as exc:  # noqa: BLE001 - unsupported compression, truncated archive
+            bad_crc = f'{files[0]} ({exc})'
+    dupes = sorted({e for e in files if files.count(e) > 1}) if len(set(files)) != len(files) else []
+    problems = ([] if files else [src.name]) + ([bad_crc] if bad_crc else []) + dupes
+    summary = ('the zip holds no files' if not files else f'corrupt entry {bad_crc}' if bad_crc
+               else f'{len(dupes)} names appear twice' if dupes else f'{len(files)} files, readable')
+    return Check('zip file', FAIL if problems else PASS, summary, problems,
+                 'Rebuild the zip with make_submission() / python -m utils.submit.' if problems else '')
+
+
+def _check_layout(masks: Any, files: list[str]) -> tuple[list[Check], dict[str, str]]:
+    """No junk files, every mask directly inside one folder; returns the checks and ``{mask name: entry}`` of
+    the masks in the main folder."""
+    junk = [e for e in files if is_junk([p for p in e.split('/') if p])]
+    checks = [check_files('no junk files', junk, 'no __MACOSX, .DS_Store or hidden files', '{n} junk files',
+                          'Zip the masks with make_submission() instead of the Finder/Explorer; '
+                          'or delete them with: zip -d ZIP "__MACOSX/*" "*.DS_Store"')]
+    real = [e for e in files if e not in junk]
+    tops = sorted({e.split('/')[0] for e in real if '/' in e})
+    if masks.zip is not None:
+        misplaced = [e for e in real if len([p for p in e.split('/') if p]) != 2]
+        if len(tops) > 1:
+            main = max(tops, key=lambda t: sum(e.startswith(t + '/') for e in real))
+            misplaced += [e for e in real if e.split('/')[0] != main and e not in misplaced]
+        checks.append(check_files('one folder', sorted(misplaced),
+                                  f'all masks in the folder {tops[0]}/' if tops else 'all masks in one folder',
+                                  '{n} files are not directly inside one folder (top level, nested or a second '
+                                  'folder)', 'Put all masks directly into one folder, e.g. submission/100.png.'))
+    else:
+        subdirs = [e for e in masks.entries if e.endswith('/')]
+        checks.append(check_files('one folder', subdirs, 'no sub-folders', '{n} sub-folders',
+                                  'Keep only the masks in the folder.'))
+    present = masks.mask_files()
+    if masks.zip is not None and len({e.split('/')[0] for e in present.values()}) > 1:
+        main = max(tops, key=lambda t: sum(e.startswith(t + '/') for e in present.values()))
+        present = {k: v for k, v in present.items() if v.startswith(main + '/')}
+    return checks, present
+
+
+def _check_names(expected: dict[str, Path], present: dict[str, str]) -> list[Check]:
+    """One mask per test image, and no file that is not ``<image name>.png`` of a test image."""
+    missing = [n for n in expected if n not in present]
+    extra = sorted(set(present) - set(expected), key=natural_key)
+    stems = {Path(n).stem.lower(): n for n in missing}
+    hints = [f'{present[e]} (expected {stems[e.split(".")[0].lower()]})'
+             if e.split('.')[0].lower() in stems else present[e] for e in extra]
+    return [check_files('all masks present', missing, f'{len(expected)} masks, one per image',
+                        '{n} images have no mask', 'Predict them (python -m utils.submit ... resumes and '
+                                                   'only predicts what is missing).'),
+            check_files('no extra files', hints, 'no file without a test image',
+                        '{n} files are not <image name>.png of a test image',
+                        'Name each mask like its image with .png: 100.jpg -> 100.png; remove other files.')]
+
+
+@dataclass
+class _MaskScan:
+    """Every present mask decoded once: what is wrong with each, and the class counts of the readable ones."""
+
+    not_png: list[str] = field(default_factory=list)
+    multi: list[str] = field(default_factory=list)
+    wrong_size: list[str] = field(default_factory=list)
+    out_of_range: list[str] = field(default_factory=list)
+    single: list[str] = field(default_factory=list)
+    bad_values: set[int] = field(default_factory=set)
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CLASSES, dtype=np.int64))
+    checked: int = 0
+
+    @classmethod
+    def run(cls, masks: Any, expected: dict[str, Path], present: dict[str, str], progress: bool) -> '_MaskScan':
+        from tqdm.auto import tqdm
+
+        scan = cls()
+        for name in tqdm([n for n in expected if n in present], desc='check masks', unit='mask',
+                         disable=not progress):
+            scan.add(present[name], masks, expected[name])
+        return scan
+
+    def add(self, entry: str, masks: Any, image: Path) -> None:
+        try:
+            with Image.open(io.BytesIO(masks.read(entry))) as im:
+                fmt, mode, size = im.format, im.mode, im.size
+                arr = np.asarray(im)
+        except Exception as exc:  # noqa: BLE001 - any decode failure is a finding, not a crash
+            self.not_png.append(f'{entry} ({type(exc).__name__})')
+            return
+        self.checked += 1
+        if fmt != 'PNG':
+            self.not_png.append(f'{entry} ({fmt})')
+        if mode not in ('P', 'L') or arr.ndim != 2:
+            self.multi.append(f'{entry} (mode {mode}, {"x".join(map(str, arr.shape))})')
+            return
+        want = image_size(image)
+        if want is not None and size != want:
+            self.wrong_size.append(f'{entry} ({size[0]}x{size[1]}, image {want[0]}x{want[1]})')
+        hist = np.bincount(arr.ravel(), minlength=256)
+        high = np.nonzero(hist[NUM_CLASSES:])[0] + NUM_CLASSES
+        if high.size:
+            self.out_of_range.append(f'{entry} (values {", ".join(map(str, high[:4]))})')
+            self.bad_values.update(int(v) for v in high)
+        self.counts += hist[:NUM_CLASSES]
+        if np.count_nonzero(hist) == 1:
+            top = int(np.argmax(hist))
+            self.single.append(f'{entry} (all {CLASSES[top] if top < NUM_CLASSES else top})')
+
+    def checks(self) -> list[Check]:
+        vals = ', '.join(map(str, sorted(self.bad_values)[:6]))
+        return [check_files('PNG files', self.not_png, 'every mask is a readable PNG',
+                            '{n} masks are not readable PNGs',
+                            'Write masks with write_mask() / PIL as PNG; re-run the prediction for these.'),
+                check_files('single channel', self.multi, 'every mask is 8-bit single channel (mode P or L)',
+                            '{n} masks have several channels (the scorer would read H x W x 3)',
+                            'Save label indices, not colours: a palette PNG (mode P) or mode L; for colour '
+                            'masks use python -m utils.data fix-rgb.'),
+                check_files('sizes', self.wrong_size, 'every mask has its image\'s size', '{n} masks differ in size',
+                            'Predict at the image\'s size (utils.inference resizes back with the model); '
+                            'never crop or pad the masks.'),
+                check_files('values 0..18', self.out_of_range, f'all labels in 0..{NUM_CLASSES - 1}',
+                            '{n} masks hold values outside 0..18' + (f' ({vals})' if vals else ''),
+                            'Labels are class indices 0..18: 255 (ignore) or 19+ mean a wrong label map.')]

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from ..labels import CLASSES, NUM_CLASSES, pil_palette
-from ..layout import IMAGE_SUFFIXES, header_size, natural_key
+from ..layout import IMAGE_SUFFIXES, TMP_MARK, header_size, natural_key, write_atomic, write_json_atomic  # noqa: F401
 
 MANIFEST = 'manifest.json'
 #: ``tool`` field of the manifests this package writes.
@@ -20,7 +20,6 @@ OWNER = 'utils.submit'
 CORE_CLASSES = tuple(CLASSES.index(c) for c in ('skin', 'nose', 'l_eye', 'r_eye', 'l_brow', 'r_brow',
                                                  'u_lip', 'l_lip'))
 JUNK_NAMES = {'.DS_Store', 'Thumbs.db', 'desktop.ini'}
-TMP_MARK = '.part-'
 
 
 class SubmitError(Exception):
@@ -109,12 +108,6 @@ def checkpoint_sha256(path: Path) -> str:
 def is_inside(path: Path, folder: Path) -> bool:
     path, folder = path.resolve(), folder.resolve()
     return path == folder or folder in path.parents
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f'.{path.name}{TMP_MARK}{os.getpid()}')
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
 
 
 def write_mask(labels: np.ndarray, path: str | os.PathLike) -> Path:

@@ -153,7 +153,8 @@ def _robust_predictions(segmenter, paths: Sequence[Path], batch_size: int, tta: 
 
 def _config_tta(checkpoint: str | os.PathLike, config: str | os.PathLike | None, segmenter: Any) -> str:
     """The ``test_tta`` of the loaded model's config, of ``config``, or of the config its work_dir holds."""
-    from ..config import ConfigError, config_for_checkpoint, config_tta
+    from ..checkpoints import config_for_checkpoint
+    from ..config import ConfigError, config_tta
 
     if segmenter is not None:  # a loaded model (a stand-in without a config gets the project's default)
         cfg = getattr(segmenter, 'cfg', None)
