@@ -98,3 +98,22 @@ def test_explicit_overrides_win_over_smoke_scaling_and_max_iters(tmp_path):
     plain = load_config(SEED_20K, work_dir=tmp_path, smoke=True)
     assert plain.train_cfg.val_interval == plain.train_cfg.max_iters // 2  # without overrides: the smoke scaling
     assert load_config(SEED_20K, work_dir=tmp_path, smoke=True, cfg_options={'smoke.max_iters': 10}).train_cfg.max_iters == 10
+
+
+def test_tta_is_decided_in_one_place():
+    """config.resolve_tta: the given mode, else the config's test_tta, else DEFAULT_TTA; an unknown mode names the
+    choices. No other module reads test_tta or restates the modes."""
+    import re
+    from pathlib import Path
+
+    from utils.config import DEFAULT_TTA, TTA_MODES, resolve_tta
+
+    assert resolve_tta('ms') == 'ms' and resolve_tta(None) == DEFAULT_TTA
+    assert resolve_tta(None, Config(dict(test_tta='none'))) == 'none'
+    with pytest.raises(ConfigError, match="Unknown TTA 'hflip': choose one of none, flip, ms"):
+        resolve_tta('hflip')
+    utils = Path(__file__).resolve().parent.parent / 'utils'
+    readers = {p.name for p in utils.rglob('*.py') if re.search(r"get\('test_tta'", p.read_text())}
+    restated = {p.name for p in utils.rglob('*.py') if "('none', 'flip', 'ms')" in p.read_text()
+                or "['none', 'flip', 'ms']" in p.read_text()}
+    assert readers == {'config.py'} and restated == {'config.py'} and TTA_MODES == ('none', 'flip', 'ms')

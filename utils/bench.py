@@ -34,12 +34,13 @@ from .labels import REPO_ROOT
 from .layout import image_dir, mask_dir
 from .model import build_segmentor, init_registries
 from .report import cli_error, nonnegative_int, positive_int
+from .layout import KnownError
 
 DEFAULT_CONFIG = 'deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512'
 NO_GPU = 'n/a (no GPU)'
 
 
-class BenchError(RuntimeError):
+class BenchError(KnownError, RuntimeError):
     """The benchmark cannot run as asked; the message says why and what to do."""
 
 
@@ -406,9 +407,8 @@ def main(argv: list[str] | None = None) -> int:
         result = run(a.config, a.size, a.batch_size, a.iters, a.warmup, tuple(a.workers), a.amp, a.channels_last,
                      a.cudnn_benchmark, a.flops, a.n_images, a.loader_batches, a.data_root, progress=not a.quiet)
     except Exception as exc:  # one message naming the problem; the traceback only with --debug
-        from .config import ConfigError
 
-        return cli_error(exc, (BenchError, ConfigError), a.debug)
+        return cli_error(exc, debug=a.debug)
     print(table(result))
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)

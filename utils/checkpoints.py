@@ -24,13 +24,14 @@ import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator
+from .layout import KnownError, MissingFileError
 
 #: File that ``utils.train`` writes into each work_dir it creates; checkpoints next to it are trusted for resume.
 WORKDIR_MARKER = '.celebamask-workdir'
 _ITER_CKPT = re.compile(r'^iter_(\d+)\.pth$')
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(KnownError, RuntimeError):
     """A checkpoint file is missing, truncated or not a PyTorch checkpoint."""
 
 
@@ -438,7 +439,7 @@ def final_checkpoint(*work_dirs: str | os.PathLike | None) -> Path:
         newest = list_checkpoints(work_dir)
         if newest:
             return newest[0]
-    raise FileNotFoundError(f'No checkpoint in {", ".join(str(w) for w in work_dirs if w is not None)}.')
+    raise MissingFileError(f'No checkpoint in {", ".join(str(w) for w in work_dirs if w is not None)}.')
 
 
 def checkpoint_table(*work_dirs: str | os.PathLike | None):

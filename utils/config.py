@@ -14,6 +14,7 @@ from typing import Any
 
 from .labels import CLASSES, NUM_CLASSES, REPO_ROOT
 from .layout import LAYOUT_HELP, SMOKE_SIZE, image_dir, mask_dir
+from .layout import KnownError
 
 CONFIG_DIR = REPO_ROOT / 'configs'
 #: Names a config may give as ``class_weight``: weights computed from the train masks (utils.stats).
@@ -21,6 +22,8 @@ WEIGHT_METHODS = ('median_freq', 'inv_sqrt')
 #: Iterations of a smoke run (64 px synthetic faces on a CPU), unless a config's ``smoke`` says otherwise.
 SMOKE_ITERS = 40
 TTA_MODES = ('none', 'flip', 'ms')  # test-time augmentation: none, flip with the L/R swap, 3 scales x flip
+#: The TTA of a config that names none (every config names it once: ``test_tta`` in ``_base_/default_runtime.py``).
+DEFAULT_TTA = 'flip'
 #: recipe name -> (stage-1 config, stage-2 "resume to 30k" config or None)
 RECIPES: dict[str, tuple[str, str | None]] = {
     'seed': ('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512',
@@ -30,7 +33,7 @@ RECIPES: dict[str, tuple[str, str | None]] = {
 }
 
 
-class ConfigError(RuntimeError):
+class ConfigError(KnownError, RuntimeError):
     """A config (or the data it points at) cannot be used; the message says why and what to do."""
 
 
@@ -227,11 +230,21 @@ def load_config(config: str | os.PathLike, *, data_root: str | os.PathLike | Non
     return cfg
 
 
+def resolve_tta(tta: str | None, cfg: Any = None) -> str:
+    """The one place a TTA mode is decided: ``tta`` when given, else the loaded config's ``test_tta`` (else
+    :data:`DEFAULT_TTA`); a mode outside :data:`TTA_MODES` raises :class:`ConfigError` naming the choices."""
+    if tta is None:
+        tta = cfg.get('test_tta', DEFAULT_TTA) if cfg is not None else DEFAULT_TTA
+    if tta not in TTA_MODES:
+        raise ConfigError(f'Unknown TTA {tta!r}: choose one of {", ".join(TTA_MODES)}.')
+    return str(tta)
+
+
 def config_tta(config: str | os.PathLike) -> str:
     """The test-time augmentation a config asks for (``test_tta``, set once in ``_base_/default_runtime.py``)."""
     from mmengine.config import Config
 
-    return str(Config.fromfile(str(resolve_config(config))).get('test_tta', 'flip'))
+    return resolve_tta(None, Config.fromfile(str(resolve_config(config))))
 
 
 def seed_class_weights() -> list[float]:

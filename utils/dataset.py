@@ -15,6 +15,7 @@ from mmseg.registry import DATASETS, TRANSFORMS
 
 from .labels import CLASSES, NUM_CLASSES, PALETTE
 from .layout import LAYOUT_HELP, natural_key
+from .layout import KnownError, MissingFileError
 
 @DATASETS.register_module()
 class CelebAMaskDataset(BaseSegDataset):
@@ -30,24 +31,24 @@ class CelebAMaskDataset(BaseSegDataset):
         img_dir = self.data_prefix.get('img_path', '')
         ann_dir = self.data_prefix.get('seg_map_path', None)
         if not osp.isdir(img_dir):
-            raise FileNotFoundError(f'Image folder not found: {img_dir} (data_root={self.data_root!r}); '
+            raise MissingFileError(f'Image folder not found: {img_dir} (data_root={self.data_root!r}); '
                                     + LAYOUT_HELP)
         if ann_dir and not osp.isdir(ann_dir):
-            raise FileNotFoundError(f'Mask folder not found: {ann_dir} (data_root={self.data_root!r}); '
+            raise MissingFileError(f'Mask folder not found: {ann_dir} (data_root={self.data_root!r}); '
                                     + LAYOUT_HELP)
         data_list = super().load_data_list()
         if not data_list:
-            raise FileNotFoundError(f'No {self.img_suffix} images in {img_dir}; ' + LAYOUT_HELP)
+            raise MissingFileError(f'No {self.img_suffix} images in {img_dir}; ' + LAYOUT_HELP)
         if ann_dir:
             missing = [d['seg_map_path'] for d in data_list if not osp.isfile(d['seg_map_path'])]
             if missing:
-                raise FileNotFoundError(
+                raise MissingFileError(
                     f'{len(missing)} of {len(data_list)} images in {img_dir} have no mask, e.g. '
                     f'{", ".join(missing[:3])}. Re-extract the dataset or run `python -m utils.data check`.')
         return sorted(data_list, key=lambda d: natural_key(d['img_path']))
 
 
-class MaskLabelError(ValueError):
+class MaskLabelError(KnownError, ValueError):
     """A training or val mask holds values that are not labels; the message names the file and the fix."""
 
 

@@ -34,6 +34,7 @@ from .metrics import (PER_CLASS_KEYS, SUMMARY_KEYS, areas_from_confusion, confus
                       per_class_frame, summary_percent)
 from .model import count_parameters
 from .report import cli_error, positive_int
+from .layout import KnownError
 
 FORMAT_VERSION = 1
 SUMMARY_FILE, PER_CLASS_FILE, PER_IMAGE_FILE, CONFUSION_FILE, PRED_DIR = (
@@ -42,7 +43,7 @@ AREA_KEYS = ('intersect', 'union', 'pred_area', 'gt_area')
 log = logging.getLogger(__name__)
 
 
-class EvaluationError(RuntimeError):
+class EvaluationError(KnownError, RuntimeError):
     """Evaluation cannot run or a results folder cannot be used; the message names the file and the fix."""
 
 
@@ -255,19 +256,21 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
     from PIL import Image
 
     from .checkpoints import CheckpointError
-    from .config import ConfigError
-    from .inference import TTA_MODES, InferenceError, Segmenter, iter_predictions
+    from .config import ConfigError, resolve_tta
+    from .inference import InferenceError, Segmenter, iter_predictions
 
-    if tta is not None and tta not in TTA_MODES:
-        raise EvaluationError(f'Unknown TTA {tta!r}: choose one of {", ".join(TTA_MODES)}.')
+    if tta is not None:
+        try:
+            resolve_tta(tta)  # named before the model is loaded
+        except ConfigError as exc:
+            raise EvaluationError(str(exc)) from None
     ck = Path(checkpoint)
     files = split_files(data_root, split)
     try:
         seg = segmenter if segmenter is not None else Segmenter.from_checkpoint(ck, config=config, device=device)
     except (InferenceError, CheckpointError, ConfigError) as exc:
         raise EvaluationError(str(exc)) from exc
-    if tta is None:
-        tta = str(seg.cfg.get('test_tta', 'flip')) if getattr(seg, 'cfg', None) is not None else 'flip'
+    tta = resolve_tta(tta, getattr(seg, 'cfg', None))
     out = Path(out_dir) if out_dir is not None else default_out_dir(ck, split, tta)
     heads = getattr(seg.model, 'decode_head', None)
     n_out = getattr(heads, 'num_classes', NUM_CLASSES)
@@ -406,6 +409,8 @@ def format_report(result: EvalResult) -> str:
 
 # --------------------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> int:
+    from .config import TTA_MODES
+
     p = argparse.ArgumentParser(prog='python -m utils.evaluate', description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument('checkpoint', help='a .pth checkpoint (iter_*.pth or best_*.pth)')
@@ -414,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
                                     'the checkpoint is never run)')
     p.add_argument('--data-root', required=True, help='dataset root in the course layout')
     p.add_argument('--split', default='val', help='labelled split to score (default: val)')
-    p.add_argument('--tta', default=None, choices=['none', 'flip', 'ms'],
+    p.add_argument('--tta', default=None, choices=TTA_MODES,
                    help="test-time augmentation (default: the config's test_tta, 'flip' = with the left/right swap; "
                         "'ms' = 3 scales x flip)")
     p.add_argument('--out', help='results folder (default: <checkpoint folder>/eval/<name>_<split>_<tta>)')
@@ -424,16 +429,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--device', help="'cuda' or 'cpu' (default: cuda when available)")
     p.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     a = p.parse_args(argv)
-    from .checkpoints import CheckpointError
-    from .config import ConfigError
-    from .inference import InferenceError
 
     try:
         result = evaluate(a.checkpoint, a.data_root, split=a.split, tta=a.tta, out_dir=a.out, config=a.config,
                           batch_size=a.batch_size, save_masks=not a.no_masks, flops=not a.no_flops, device=a.device)
     except Exception as exc:  # one message naming the file and the fix; the traceback only with --debug
-        return cli_error(exc, (EvaluationError, InferenceError, CheckpointError, ConfigError, FileNotFoundError),
-                         a.debug)
+        return cli_error(exc, debug=a.debug)
     print(format_report(result))
     print(f'results saved to {result.out_dir}')
     return 0

@@ -42,6 +42,7 @@ from mmengine.registry import HOOKS
 from .labels import REPO_ROOT
 from .layout import SMOKE_SIZE
 from .report import cli_error
+from .layout import KnownError
 
 #: recipes timed (utils.config.RECIPES: the stage-1 configs the notebooks train)
 CHECK_RECIPES = ('seed', 'improved', 'improved-r101')
@@ -59,7 +60,7 @@ TOY = dict(size=SMOKE_SIZE, batch_size=2, iters=1, warmup=1, resume_iters=6, eva
 FULL = dict(size=512, batch_size=4, iters=10, warmup=3, resume_iters=300, eval_images=64, train_images=32)
 
 
-class GpuCheckError(RuntimeError):
+class GpuCheckError(KnownError, RuntimeError):
     """The check cannot run here; the message says why and what to do."""
 
 
@@ -428,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run(a.out, a.dry_run, a.t4_gb, a.resume_iters, tuple(a.recipes), progress=not a.quiet)
     except Exception as exc:  # one message; the traceback only with --debug
-        return cli_error(exc, GpuCheckError, a.debug)
+        return cli_error(exc, debug=a.debug)
     print(markdown(result))
     return 0 if result['ok'] else 1
 

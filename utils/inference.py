@@ -15,10 +15,11 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from . import checkpoints
-from .config import TTA_MODES
+from .config import resolve_tta
 from .labels import CLASSES, NUM_CLASSES, flip_permutation
 from .layout import header_size
 from .model import build_segmentor
+from .layout import KnownError
 
 MS_SCALES = (0.75, 1.0, 1.25)
 
@@ -28,7 +29,7 @@ def tta_views(tta: str) -> int:
     return {'none': 1, 'flip': 2, 'ms': 2 * len(MS_SCALES)}[tta]
 
 
-class InferenceError(RuntimeError):
+class InferenceError(KnownError, RuntimeError):
     """A model or an input cannot be used for prediction; the message says why and what to do."""
 
 
@@ -146,8 +147,7 @@ class Segmenter:
         import torch
         import torch.nn.functional as F
 
-        if tta not in TTA_MODES:
-            raise InferenceError(f'Unknown TTA {tta!r}: choose one of {", ".join(TTA_MODES)}.')
+        resolve_tta(tta)  # a mode outside TTA_MODES names the choices
         shapes = {img.shape[:2] for img in images}
         if len(shapes) != 1:
             raise InferenceError('predict_proba needs images of one size; use predict() for mixed sizes.')

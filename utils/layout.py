@@ -20,7 +20,21 @@ LAYOUT = ('train/train_image + train/train_mask, val/val_image + val/val_mask, t
 LAYOUT_HELP = f'expected the course layout: {LAYOUT}. Run `python -m utils.data check DATA_ROOT` for a full report.'
 
 
-class DataError(Exception):
+class KnownError(Exception):
+    """The one base class of this project's known failures: the message names the file (or setting) and the fix.
+
+    Every module's own error derives from it (``DataError``, ``ConfigError``, ``CheckpointError``, ...). The
+    commands catch this one type and print its message alone (``utils.report.cli_error``; the traceback only
+    with ``--debug``); the notebooks stop with it in one message (``utils.session.guard``). Anything else is a
+    bug, shown with its type name. It lives here, on the lowest floor, because every module can import it.
+    """
+
+
+class MissingFileError(KnownError, FileNotFoundError):
+    """A file or folder a step needs is not there (the message says which, and which step makes it)."""
+
+
+class DataError(KnownError):
     """A problem with the user's data or source; the message names the file and the fix."""
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from .labels import CLASSES, NUM_CLASSES, REPO_ROOT
 from .report import cli_error, positive_int
+from .layout import KnownError
 
 ASSETS = REPO_ROOT / 'assets'
 SEED_TABLES = {'first': ASSETS / 'seed_first_run.csv', 'best': ASSETS / 'seed_best_run.csv'}
@@ -35,7 +36,7 @@ PER_CLASS_KEYS = ('IoU', 'Acc', 'Dice', 'Precision', 'Recall')
 VAL_KEYS = ('aAcc', 'mIoU', 'mAcc', 'mDice', 'mFscore', 'mPrecision', 'mRecall')
 
 
-class MetricsError(RuntimeError):
+class MetricsError(KnownError, RuntimeError):
     """A log or a results file cannot be read; the message names the file and the fix."""
 
 
@@ -444,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         sc.train.to_csv(out / 'train_scalars.csv', index=False)
         sc.val.to_csv(out / 'val_scalars.csv', index=False)
     except Exception as exc:  # one message naming the file and the fix; the traceback only with --debug
-        return cli_error(exc, (MetricsError, OSError), a.debug)
+        return cli_error(exc, debug=a.debug)
     last = sc.val.iloc[-1].to_dict() if len(sc.val) else {}
     print(f'{len(sc.runs)} run(s), {len(sc.train)} training and {len(sc.val)} validation points, '
           f'resumes at {[s for s, _ in sc.resumes]}; last val: '

@@ -21,6 +21,7 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Callable
+from .layout import KnownError
 
 PREFIX = 'open-mmlab://'
 #: OpenMMLab backbone name -> the timm model with the same architecture (Gluon ResNet-C, ImageNet-1k)
@@ -30,7 +31,7 @@ _STEM = {'conv1.0.': 'stem.0.', 'conv1.1.': 'stem.1.', 'conv1.3.': 'stem.3.', 'c
          'conv1.6.': 'stem.6.', 'bn1.': 'stem.7.'}
 
 
-class PretrainedError(RuntimeError):
+class PretrainedError(KnownError, RuntimeError):
     """No source gave the backbone weights; the message lists why each failed and what to do."""
 
 

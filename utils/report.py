@@ -127,15 +127,16 @@ class Report:
         return self.format()
 
 
-def cli_error(exc: BaseException, known: type[BaseException] | tuple[type[BaseException], ...] = Exception,
+def cli_error(exc: BaseException, known: type[BaseException] | tuple[type[BaseException], ...] | None = None,
               debug: bool = False) -> int:
     """Print ``error: <message>`` to stderr and return exit code 2; re-raise ``exc`` when ``debug``.
 
-    Exceptions of the ``known`` types (the module's own errors, whose message says what to do) print
-    their message alone; any other gets its type name in front (``error: KeyError: 'x'``) and a pointer
-    to ``--debug``. An error re-raised from a DataLoader worker carries the worker's traceback in its
-    message; only its last line (the original message) is printed.
-    Call it from an ``except`` branch: ``return cli_error(e, DataError, args.debug)``.
+    Exceptions of the ``known`` types (default: :class:`~utils.layout.KnownError`, the base of every module's own
+    error, whose message says what to do) print their message alone; an OS error names its file and what to
+    check; any other gets its type name in front (``error: KeyError: 'x'``) and a pointer to ``--debug``. An
+    error re-raised from a DataLoader worker carries the worker's traceback in its message; only its last line
+    (the original message) is printed.
+    Call it from an ``except`` branch: ``return cli_error(e, debug=args.debug)``.
     """
     if debug:
         raise exc
@@ -143,9 +144,13 @@ def cli_error(exc: BaseException, known: type[BaseException] | tuple[type[BaseEx
     return 2
 
 
-def one_message(exc: BaseException, known: type[BaseException] | tuple[type[BaseException], ...] = Exception) -> str:
+def one_message(exc: BaseException, known: type[BaseException] | tuple[type[BaseException], ...] | None = None) -> str:
     """The message of ``exc`` as one paragraph: worker tracebacks cut to their last line, an OS error as
     :func:`os_error_text`, other unknown types named."""
+    if known is None:
+        from .layout import KnownError
+
+        known = KnownError
     text = str(exc)
     if 'Original Traceback' in text:  # torch's DataLoader re-raises a worker's error with its traceback inside
         last = [line for line in text.splitlines() if line.strip()][-1]

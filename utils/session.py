@@ -298,33 +298,22 @@ def checkpoint(plan: Plan) -> Path:
 # --------------------------------------------------------------------------- one message for known failures
 @contextlib.contextmanager
 def guard(folder: str | os.PathLike | None = None) -> Iterator[None]:
-    """Within this block a known failure (bad data, checkpoint, config, weights) stops the notebook with one message.
+    """Within this block a known failure (any :class:`~utils.layout.KnownError`: bad data, checkpoint, config,
+    weights, ...) or an OS error stops the notebook with one message.
 
     So does a write that the storage refuses (a read-only, full or vanished Drive): the message names the folder
     (``folder`` when the error names no file), the free space seen and the fix. Every writer in such a block
     writes atomically (a temporary file renamed when complete), so nothing that was there before is lost.
     """
-    from .checkpoints import CheckpointError
-    from .config import ConfigError
-    from .dataset import MaskLabelError
-    from .evaluate import EvaluationError
-    from .inference import InferenceError
-    from .layout import DataError
-    from .pretrained import PretrainedError
+    from .layout import KnownError
     from .report import one_message, storage_problem
-    from .submit.common import SubmitError
 
-    known = (CheckpointError, ConfigError, DataError, EvaluationError, InferenceError, MaskLabelError,
-             PretrainedError, SubmitError, FileNotFoundError)
     try:
         yield
-    except OSError as exc:
-        text = storage_problem(exc, folder, kept=True)
-        if text is None and not isinstance(exc, known):
-            raise
-        raise StopRun(text or one_message(exc, known)) from None
-    except known as exc:
-        raise StopRun(one_message(exc, known)) from None
+    except OSError as exc:  # a refused write (folder, free space, fix), else the file and what to check
+        raise StopRun(storage_problem(exc, folder, kept=True) or one_message(exc)) from None
+    except KnownError as exc:  # every module's own error: its message names the file and the fix
+        raise StopRun(one_message(exc)) from None
 
 
 # --------------------------------------------------------------------------- training, as 02 and 03 run it

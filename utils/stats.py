@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
             warnings.showwarning = show
             _report(Path(a.root), a)
     except Exception as e:
-        return cli_error(e, DataError, a.debug)
+        return cli_error(e, debug=a.debug)
     return 0
 
 

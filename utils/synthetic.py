@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         root = make_synthetic_dataset(a.out, a.train, a.val, a.test, a.size, a.seed,
                                       with_test_masks=not a.no_test_masks, workers=a.workers)
     except Exception as exc:  # one message; the traceback only with --debug
-        return cli_error(exc, OSError, a.debug)
+        return cli_error(exc, debug=a.debug)
     print(f'synthetic dataset written to {root}')
     return 0
 

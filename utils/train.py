@@ -19,10 +19,9 @@ from pathlib import Path
 
 from . import checkpoints
 from .config import ConfigError, check_data_root, load_config
-from .dataset import MaskLabelError
 from .env import KnownHarmless, default_work_dir, pretrained_cache
 from .labels import REPO_ROOT
-from .pretrained import PretrainedError, prepare_pretrained
+from .pretrained import prepare_pretrained
 from .report import cli_error
 from .stats import resolve_class_weights
 
@@ -225,8 +224,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     except Exception as exc:  # one message naming the file and the fix; the traceback only with --debug
-        return cli_error(exc, (ConfigError, checkpoints.CheckpointError, FileNotFoundError, MaskLabelError,
-                               PretrainedError), a.debug)
+        return cli_error(exc, debug=a.debug)
     print(f"work_dir: {result['work_dir']}\nlast checkpoint: {result['checkpoint']}\n"
           f"best checkpoint: {result['best']}\nval metrics: {result['metrics']}")
     return 0

@@ -21,6 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .layout import KnownError
 from .evaluate import SUMMARY_FILE, PER_IMAGE_FILE, EvalResult, EvaluationError, load_result, read_mask
 from .labels import colorize
 from .report import cli_error, positive_int
@@ -32,6 +33,10 @@ ERROR_COLOURS = {  # error map legend: RGB
     'other error': (170, 170, 170),
     'other correct': (245, 245, 245),
 }
+
+
+class InspectorError(KnownError, ValueError):
+    """A class or image name that these results do not have (the message lists the choices)."""
 
 
 # --------------------------------------------------------------------------- plain functions
@@ -60,7 +65,7 @@ def class_options(result: EvalResult) -> list[tuple[str, int]]:
 def _class_index(result: EvalResult, cls: int | str) -> int:
     if isinstance(cls, str):
         if cls not in result.classes:
-            raise ValueError(f'unknown class {cls!r}; choose one of {", ".join(result.classes)}')
+            raise InspectorError(f'unknown class {cls!r}; choose one of {", ".join(result.classes)}')
         return result.classes.index(cls)
     return int(cls)
 
@@ -169,7 +174,7 @@ def render_example(result: EvalResult, cls: int | str, name: str, data_root: str
 
     c = _class_index(result, cls)
     if name not in result.names:
-        raise ValueError(f'image {name!r} is not in these results ({len(result.names)} images)')
+        raise InspectorError(f'image {name!r} is not in these results ({len(result.names)} images)')
     fig = _new_figure((13, 3.9))
     axes = fig.subplots(1, 4)
     _draw_example(axes, result, c, name, data_root)
@@ -426,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         fig = render_worst(result, a.cls, n=a.n, data_root=a.data_root)
         fig.savefig(a.out, dpi=100)
     except Exception as exc:  # one message naming the file and the fix; the traceback only with --debug
-        return cli_error(exc, (EvaluationError, ValueError, OSError), a.debug)
+        return cli_error(exc, debug=a.debug)
     print(f'saved {a.out} ({dirs[0]})')
     return 0
 

@@ -17,6 +17,7 @@ from .checkpoints import final_checkpoint as _final_checkpoint
 from .config import RECIPES, TTA_MODES, config_tta, load_config
 from .labels import REPO_ROOT
 from .layout import SMOKE_SIZE, image_dir, mask_dir
+from .layout import KnownError, MissingFileError
 
 #: The knobs of every notebook's parameters cell (``None`` = the run's setting, else the default).
 PARAMETERS = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA',
@@ -33,7 +34,7 @@ FROM_SETTINGS = 'settings.json'
 SMOKE_ITERS = (60, 90)
 
 
-class PlanError(ValueError):
+class PlanError(KnownError, ValueError):
     """A parameter has a value that cannot work; the message names it and the choices."""
 
 
@@ -277,14 +278,14 @@ def final_checkpoint(plan: Plan) -> Path:
     """The checkpoint to evaluate/submit: ``CHECKPOINT`` when set, else the best-mIoU one of the run's last stage."""
     if plan.checkpoint is not None:
         if not plan.checkpoint.is_file():
-            raise FileNotFoundError(f'CHECKPOINT = {str(plan.checkpoint)!r} does not exist: check the path, or set '
+            raise MissingFileError(f'CHECKPOINT = {str(plan.checkpoint)!r} does not exist: check the path, or set '
                                     'CHECKPOINT = None to use the run\'s final checkpoint.')
         return plan.checkpoint
     try:
         return _final_checkpoint(plan.work_dir_30k, plan.work_dir_20k)
     except FileNotFoundError:
         stages = '02_train_20k' + (' and 03_resume_30k' if plan.config_30k else '')
-        raise FileNotFoundError(f'No checkpoint of the {plan.recipe!r} run in {plan.work_root}: run {stages} first'
+        raise MissingFileError(f'No checkpoint of the {plan.recipe!r} run in {plan.work_root}: run {stages} first'
                                 + (f' (RECIPE = {plan.recipe!r} was set here)' if plan.sources.get('RECIPE') == 'set here'
                                    else '') + '.') from None
 

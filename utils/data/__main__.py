@@ -7,7 +7,7 @@ import warnings
 
 from ..report import cli_error, nonnegative_int, positive_int
 from .check import check_dataset
-from .common import SYNTHETIC_FULL, DataError
+from .common import SYNTHETIC_FULL
 from .convert import convert
 from .fetch import fetch
 from .fix_rgb import fix_rgb_masks
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print('interrupted; nothing half-written was left at the target.', file=sys.stderr)
         return 130
     except Exception as e:  # the CLI names the problem instead of dumping a traceback
-        return cli_error(e, DataError, args.debug)
+        return cli_error(e, debug=args.debug)
     return 0
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..checkpoints import CheckpointError
-from ..inference import TTA_MODES, InferenceError
+from ..config import TTA_MODES
 from ..report import cli_error, positive_int
 from .check import check_submission
-from .common import SubmitError
 from .package import SubmissionCheckError, make_submission
 from .score import score_submission
 
@@ -96,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f'error: {e}', file=sys.stderr)
         return 1
     except Exception as e:
-        return cli_error(e, (SubmitError, CheckpointError, InferenceError), args.debug)
+        return cli_error(e, debug=args.debug)
     return 0
 
 

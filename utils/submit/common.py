@@ -12,6 +12,7 @@ from PIL import Image
 
 from ..labels import CLASSES, NUM_CLASSES, pil_palette
 from ..layout import IMAGE_SUFFIXES, TMP_MARK, header_size, natural_key, write_atomic, write_json_atomic  # noqa: F401
+from ..layout import KnownError
 
 MANIFEST = 'manifest.json'
 #: ``tool`` field of the manifests this package writes.
@@ -22,7 +23,7 @@ CORE_CLASSES = tuple(CLASSES.index(c) for c in ('skin', 'nose', 'l_eye', 'r_eye'
 JUNK_NAMES = {'.DS_Store', 'Thumbs.db', 'desktop.ini'}
 
 
-class SubmitError(Exception):
+class SubmitError(KnownError):
     """A problem with the user's input or output paths; the message names the file and the fix."""
 
 

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..checkpoints import check_checkpoint_file
-from ..inference import TTA_MODES, InferenceError, iter_predictions, read_image
+from ..config import TTA_MODES
+from ..inference import InferenceError, iter_predictions, read_image
 from ..layout import natural_key
 from .common import (MANIFEST, OWNER, TMP_MARK, SubmitError, _examples, check_masks_location, checkpoint_sha256,
                      claim_masks_dir, image_fingerprint, image_size, list_images, mask_is_valid, mask_name,
@@ -154,15 +155,14 @@ def _robust_predictions(segmenter, paths: Sequence[Path], batch_size: int, tta: 
 def _config_tta(checkpoint: str | os.PathLike, config: str | os.PathLike | None, segmenter: Any) -> str:
     """The ``test_tta`` of the loaded model's config, of ``config``, or of the config its work_dir holds."""
     from ..checkpoints import config_for_checkpoint
-    from ..config import ConfigError, config_tta
+    from ..config import ConfigError, config_tta, resolve_tta
 
     if segmenter is not None:  # a loaded model (a stand-in without a config gets the project's default)
-        cfg = getattr(segmenter, 'cfg', None)
-        return str(cfg.get('test_tta', 'flip')) if cfg is not None else 'flip'
+        return resolve_tta(None, getattr(segmenter, 'cfg', None))
     try:
         return config_tta(config if config is not None else config_for_checkpoint(checkpoint))
     except ConfigError:  # no config found: loading the model says so (after the checkpoint itself is checked)
-        return 'flip'  # every config's test_tta (configs/_base_/default_runtime.py)
+        return resolve_tta(None)
 
 
 def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike, masks_dir: str | os.PathLike,
@@ -190,8 +190,13 @@ def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
     check_checkpoint_file(checkpoint)
     if tta is None:
         tta = _config_tta(checkpoint, config, segmenter)
-    if tta not in TTA_MODES:
-        raise SubmitError(f'Unknown TTA {tta!r}: choose one of {", ".join(TTA_MODES)}.')
+    if tta not in TTA_MODES:  # named before any work (config.resolve_tta words it)
+        from ..config import ConfigError, resolve_tta
+
+        try:
+            resolve_tta(tta)
+        except ConfigError as exc:
+            raise SubmitError(str(exc)) from None
     if config is not None and not Path(config).is_file() and segmenter is None:
         from ..config import resolve_config
 
