@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         result = build_handin(work_dirs, a.out, matric=a.matric, leaderboard_name=a.leaderboard_name,
                               submission=submission, checkpoint=a.checkpoint, test_images=a.test_images, zip_path=a.zip)
     except Exception as exc:  # one message naming the file and the fix; the traceback only with --debug
-        return cli_error(exc, (HandinError, OSError), a.debug)
+        return cli_error(exc, debug=a.debug)
     frame = result.frame()
     width = max(len(i) for i in frame.index)
     for item, row in frame.iterrows():

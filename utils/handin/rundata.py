@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..layout import KnownError
 
-class HandinError(RuntimeError):
-    """The hand-in cannot be built at all (no work_dir); the message names the folder and the fix."""
 
-    def _render_traceback_(self) -> list[str]:  # in a notebook: one red message, no traceback (as session.StopRun)
-        return ['\x1b[1;31m' + line + '\x1b[0m' for line in str(self).splitlines()]
+class HandinError(KnownError):
+    """The hand-in cannot be built at all (no work_dir, a MATRIC that cannot name a file); the message says what
+    to do. A missing item of the hand-in is no error: the check table lists it."""
 
 
 @dataclass
