@@ -145,7 +145,7 @@ def _libraries(run: RunData) -> dict[str, str]:
 
 
 def readme_text(run: RunData, *, matric: str | None, leaderboard_name: str | None, checkpoint_arc: str | None,
-                commit: str | None, has_screenshot: bool, has_pdf: bool) -> str:
+                commit: str | None, has_screenshot: bool, has_pdf: bool, has_predictions: bool = True) -> str:
     """``Readme.txt``: who, what each file is, the libraries with the versions the run used, how to run."""
     libs = _libraries(run)
     lines = [f'Matriculation number: {matric or "MISSING (set MATRIC in 06_handin, or --matric)"}',
@@ -155,9 +155,10 @@ def readme_text(run: RunData, *, matric: str | None, leaderboard_name: str | Non
              'report_draft.docx     the editable report draft, built from the training run',
              'report.tex, figures/  the same draft as LaTeX with its figures (PNG and PDF)',
              'tables/               the report\'s tables as CSV, Markdown and LaTeX',
-             'test_predictions.zip  the best test predictions: one PNG mask per test image, as submitted',
+             'test_predictions.zip  the best test predictions: one PNG mask per test image, as submitted'
+             + ('' if has_predictions else ' (MISSING: run 05_submit)'),
              f'score.png             the leaderboard screenshot{"" if has_screenshot else " (MISSING)"}',
-             f'{checkpoint_arc or "checkpoint/ (MISSING)":22s}the submitted model\'s checkpoint',
+             f'{checkpoint_arc or "checkpoint/ (MISSING)":<21} the submitted model\'s checkpoint',
              'code/                 the code as it ran' + (f' (git commit {commit})' if commit else '')
              + '; code/run/<stage>/ holds each stage\'s resolved config, run record and logged curves',
              'Readme.txt            this file', '', 'Third-party libraries (versions of the training run)',
@@ -259,7 +260,8 @@ def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
         commit = _commit()
         (staging / 'Readme.txt').write_text(readme_text(
             run, matric=matric, leaderboard_name=leaderboard_name, checkpoint_arc=ckpt_arc, commit=commit,
-            has_screenshot=screenshot is not None, has_pdf=(folder / 'report.pdf').is_file()))
+            has_screenshot=screenshot is not None, has_pdf=(folder / 'report.pdf').is_file(),
+            has_predictions=pred_status == PRESENT))
         _install(staging, folder, notes)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
