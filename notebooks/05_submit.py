@@ -30,7 +30,8 @@ TTA = None               # test-time augmentation: 'none', 'flip' (left/right sw
                          # (3 scales x flip: about 3x slower than 'flip' to evaluate and predict)
 CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
 CHECKPOINT_CONFIG = None # 04 and 05 only: the config name of a CHECKPOINT from elsewhere (its stored text never runs)
-ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
+ALLOW_LOCAL_WORK = None  # 01-03 only: True works without Google Drive (01 checks the data only; 02/03 lose the run
+                         # at a disconnect)
 MATRIC = None            # 06 only (or once here): your matriculation number, e.g. 'G1234567A'; names the zip
 LEADERBOARD_NAME = None  # 06 only (or once here): your user name on the leaderboard, for Readme.txt
 

@@ -144,7 +144,7 @@ def test_read_scalars_merges_interrupted_and_resumed_runs(tmp_path):
     # step 50 was logged by both runs of stage 1: the later run wins
     assert sc.train.set_index('step').loc[50, 'loss'] == pytest.approx(10 - 5 + 1.0)
     assert sc.train.set_index('step').loc[40, 'loss'] == pytest.approx(10 - 4)
-    assert [s for s, _ in sc.resumes] == [40, 100]
+    assert sc.resumes == [(40, 'resumed after an interruption'), (100, 'stage 2 starts')]  # labelled by stage
     assert {'lr', 'momentum', 'loss', 'decode.loss_ce'} <= set(sc.train.columns)
     assert {'aAcc', 'mIoU', 'mAcc', 'mDice'} <= set(sc.val.columns) and 'lr' not in sc.val.columns
 
@@ -241,3 +241,18 @@ def test_plot_confusion_is_row_normalised_with_class_names():
     assert [t.get_text() for t in ax.get_yticklabels()] == list(CLASSES)
     assert [t.get_text() for t in ax.get_xticklabels()] == list(CLASSES)
     assert ax.get_ylabel() == 'ground truth'
+
+
+def test_a_class_without_a_score_is_white_not_black(tmp_path):
+    """The per-class table paints n/a cells white with grey text (the colour map painted them solid black)."""
+    import pandas as pd
+
+    from utils.labels import CLASSES
+    from utils.metrics import per_class_table
+
+    df = pd.DataFrame({'IoU': [50.0] * 18 + [float('nan')], 'Acc': [60.0] * 19, 'Dice': [55.0] * 19},
+                      index=pd.Index(CLASSES, name='class'))
+    html = per_class_table(df, caption='x').to_html()
+    cell = html.split('>n/a<')[0].rsplit('id="', 1)[1].split('"')[0]  # the id of the n/a cell
+    rules = html.split(f'#{cell} {{', 1)[1].split('}', 1)[0]  # its CSS: the last background-color wins
+    assert [line.strip() for line in rules.splitlines() if 'background-color' in line][-1] == 'background-color: white;'

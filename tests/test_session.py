@@ -124,3 +124,40 @@ def test_stage_results_of_a_recipe_without_a_second_stage_show_nothing(tmp_path)
 def test_run_evaluation_shows_tta_results_when_there_are_some():
     assert session.RunEvaluation('plain', 'flip').shown == 'flip'
     assert session.RunEvaluation('plain', None).shown == 'plain'
+
+
+def test_without_drive_01_stops_and_nothing_asks_for_drive_twice(tmp_path, monkeypatch):
+    """Drive declined in Colab: 01 stops with one message (it keeps the dataset copy there for 02-05) unless
+    ALLOW_LOCAL_WORK; utils.session never asks for Drive itself (the set-up cell already did: a second prompt)."""
+    import sys
+    import types
+
+    from utils import env
+
+    asked = []
+    colab = types.ModuleType('google.colab')
+    colab.drive = types.SimpleNamespace(mount=lambda *a, **k: asked.append(a))
+    monkeypatch.setitem(sys.modules, 'google.colab', colab)
+    monkeypatch.setattr(env, 'DRIVE_ROOT', tmp_path / 'content' / 'drive' / 'MyDrive')  # not mounted
+    params = {'SMOKE': True, 'WORK_ROOT': str(tmp_path / 'work')}
+    with pytest.raises(session.StopRun, match='(?s)Google Drive is not mounted .*keeps the dataset copy.*'
+                                              'ALLOW_LOCAL_WORK = True to only check the data'):
+        session.start('01_data_check', params)
+    plan = session.start('01_data_check', {**params, 'ALLOW_LOCAL_WORK': True})
+    assert any('nothing of this notebook survives' in note for note in plan.notes) and asked == []
+
+
+def test_00_on_a_cpu_runtime_with_nothing_set_says_what_the_readme_says(tmp_path, monkeypatch, capsys):
+    """README step 3: setting up needs no GPU and says so. 00 in Colab on a CPU with nothing set no longer opens
+    with the bold SMOKE RUN banner, and keeps no SMOKE in settings.json (the real run starts with 01)."""
+    import sys
+    import types
+
+    from utils import env
+
+    monkeypatch.setitem(sys.modules, 'google.colab', types.ModuleType('google.colab'))
+    monkeypatch.setattr(env, 'DRIVE_ROOT', tmp_path / 'no-drive')
+    plan = session.start('00_setup', {'WORK_ROOT': str(tmp_path / 'work')})
+    out = capsys.readouterr().out
+    assert out.startswith('No GPU on this runtime: fine for 00_setup and 01_data_check.') and 'SMOKE RUN' not in out
+    assert plan.smoke and 'SMOKE' not in json.loads((tmp_path / 'work' / 'settings.json').read_text())

@@ -484,3 +484,37 @@ def test_cli_help_lists_commands(capsys):
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert all(cmd in out for cmd in ('predict', 'check', 'score'))
+
+
+def test_the_check_the_histogram_and_the_score_table_agree_on_missing_classes(synthetic_root, tmp_path):
+    """A submission that never predicts some classes: the check names each class the reference holds, the
+    histogram's title the same ones, and the score table says n/a (not NaN) for a class absent from both."""
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    from utils.labels import CLASSES
+    from utils.submit.check import _content_checks
+    from utils.submit.preview import class_histogram
+    from utils.submit.score import score_submission
+
+    gt = synthetic_root / 'test' / 'test_mask'
+    sub = tmp_path / 'sub.zip'
+    with zipfile.ZipFile(sub, 'w') as zf:
+        for p in sorted(gt.glob('*.png')):
+            a = np.array(Image.open(p))
+            a[np.isin(a, [2, 10])] = 1  # nose and mouth never predicted
+            Image.fromarray(a).save(tmp_path / p.name)
+            zf.write(tmp_path / p.name, f'sub/{p.name}')
+    counts = np.bincount(np.concatenate([np.array(Image.open(tmp_path / p.name)).ravel()
+                                         for p in gt.glob('*.png')]), minlength=19)[:19]
+    ref = np.bincount(np.concatenate([np.array(Image.open(p)).ravel() for p in gt.glob('*.png')]),
+                      minlength=19)[:19]
+    check = _content_checks(counts, [], 12, ref.astype(float), 'WARN')[1]
+    named = {f.split(':')[0] for f in check.files if 'predicted nowhere' in f}
+    title = class_histogram(sub, reference=ref.astype(float)).axes[0].get_title()
+    assert named == {'nose', 'mouth'} | {CLASSES[c] for c in range(19) if counts[c] == 0 and ref[c] > 0}
+    assert all(name in title.split('(absent')[0] for name in named) and 'never predicted or collapsed' in check.summary
+    html = score_submission(sub, gt, progress=False).table().to_html()
+    assert 'mIoU' in html and 'nan' not in html.lower().replace('n/a', '')

@@ -27,22 +27,8 @@ KNOWN_HARMLESS = (
     'Advance dataloader',  # mmengine skipping the batches a resumed run has already seen
     'Seems like `optimizer.step()` has been overridden',
     'The draw is False',  # mmseg's visualization hook, which this project does not use
+    'Loads checkpoint by local backend',  # mmengine's note on every resume (03 says where it resumes from)
 )
-
-
-def mount_drive() -> tuple[bool, str]:
-    """Mount Google Drive in Colab; ``(True, '')`` when Drive is there afterwards, else ``(False, why)``."""
-    if not in_colab():
-        return False, 'not in Colab'
-    if DRIVE_ROOT.is_dir():
-        return True, ''
-    try:
-        from google.colab import drive  # type: ignore[import-not-found]
-
-        drive.mount(str(DRIVE_MOUNT))
-    except Exception as exc:  # the user declined the permission pop-up, a timeout, a quota error ...
-        return False, f'{type(exc).__name__}: {exc}'
-    return (True, '') if DRIVE_ROOT.is_dir() else (False, f'{DRIVE_ROOT} did not appear after mounting')
 
 
 def quiet_known_warnings() -> None:

@@ -191,8 +191,10 @@ def read_scalars(work_dirs: str | os.PathLike | Sequence[str | os.PathLike]) -> 
     if isinstance(work_dirs, (str, os.PathLike)):
         work_dirs = [work_dirs]
     files: list[Path] = []
-    for wd in work_dirs:
+    stage_of: dict[Path, int] = {}  # which of work_dirs (stage 1, 2, ...) each log belongs to
+    for stage, wd in enumerate(work_dirs, 1):
         found = find_scalar_files(wd)
+        stage_of.update((f, stage) for f in found)
         if not found:
             raise MetricsError(f'No MMEngine logs in {wd}: expected <work_dir>/<timestamp>/vis_data/scalars.json. '
                                'Pass the work_dir that utils.train wrote (the folder with iter_*.pth), and make '
@@ -210,7 +212,9 @@ def read_scalars(work_dirs: str | os.PathLike | Sequence[str | os.PathLike]) -> 
         first = min(steps)
         if seen_steps:
             before = [s for s in seen_steps if s < first]
-            resumes.append((max(before) if before else first, f'resumed ({path.parent.parent.name})'))
+            new_stage = stage_of[path] != stage_of[files[k - 1]]
+            resumes.append((max(before) if before else first, f'stage {stage_of[path]} starts' if new_stage
+                            else 'resumed after an interruption'))
         seen_steps += steps
         for rows_, parts in ((train_rows, train_parts), (val_rows, val_parts)):
             if rows_:
@@ -329,12 +333,15 @@ def per_class_table(result, worst: int = 3, caption: str | None = None):
     ``result`` is an :class:`utils.evaluate.EvalResult` (its caption shows the summary, parameters and
     FLOPs) or a per-class DataFrame.
     """
+    import pandas as pd
+
     df = _per_class_df(result)
     cols = [c for c in PER_CLASS_KEYS if c in df.columns]
     worst_idx = df['IoU'].dropna().nsmallest(worst).index if 'IoU' in df.columns else []
     extra = [c for c in ('gt_pixels', 'pred_pixels', 'images') if c in df.columns]
     st = df[cols + extra].style.format('{:.2f}', subset=cols, na_rep='n/a').format('{:,}', subset=extra)
     st = st.background_gradient(cmap='RdYlGn', subset=cols, vmin=0, vmax=100)
+    st = st.map(lambda v: 'background-color: white; color: #777' if pd.isna(v) else '', subset=cols)  # not black
     st = st.apply(lambda row: ['font-weight: bold; border: 2px solid #c00000' if row.name in worst_idx else ''
                                for _ in row], axis=1, subset=cols)
     return st.set_caption(caption if caption is not None else _caption(result))

@@ -135,7 +135,9 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
     env.quiet_known_warnings()
     _inline_figures()
     colab = env.in_colab()
-    drive, why = env.mount_drive() if colab else (False, 'not in Colab')
+    # the set-up cell has asked for Drive already: asking again would show a second permission prompt
+    drive = colab and env.DRIVE_ROOT.is_dir()
+    why = 'access was not given when the set-up cell asked' if colab else 'not in Colab'
     check_code(code_from)
     try:
         check_parameters(params)  # first: a bad WORK_ROOT set here is named before it is used as a folder
@@ -147,7 +149,13 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
         raise StopRun(str(exc)) from None
     plan.keep_dir = folder
     plan.notes.extend(problems)
-    if plan.smoke:
+    if plan.smoke and colab and notebook == '00_setup' and plan.sources.get('SMOKE') == 'default':
+        # a student who opened 00 on a CPU runtime: as the README says, setting up needs no GPU; nothing of a
+        # smoke run is kept (SMOKE stays unset in settings.json), so the real run starts with 01 and a T4 for 02
+        say('**No GPU on this runtime: fine for 00_setup and 01_data_check.** The plan below is a smoke run\'s '
+            '(tiny data), but nothing of it is kept: the real run starts when 01_data_check gets DATA_SOURCE, and '
+            f'02-05 need a GPU ({GPU_MENU}). For a smoke run on purpose, set SMOKE = True.')
+    elif plan.smoke:
         how = ('set SMOKE = False in 00_setup and run it again' if plan.sources.get('SMOKE') != 'default'
                else f'choose a GPU runtime ({GPU_MENU})')
         say('**SMOKE RUN: tiny data and a few dozen CPU iterations. Its numbers mean nothing; it only shows that '
@@ -168,6 +176,11 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
                           'lost at the first disconnect.\nWhat to do: run this notebook again and allow access to '
                           'Google Drive when Colab asks, or set ALLOW_LOCAL_WORK = True to train on this runtime\'s '
                           'disk anyway.')
+        if notebook == '01_data_check' and not plan.allow_local_work:
+            raise StopRun(f'Google Drive is not mounted ({why}). This notebook keeps the dataset copy and the run\'s '
+                          'settings there, for 02-05, which run on runtimes of their own.\nWhat to do: run this '
+                          'notebook again and allow access to Google Drive when Colab asks, or set ALLOW_LOCAL_WORK = '
+                          'True to only check the data on this runtime (02-05 will not find it).')
         plan.notes.append(f'Google Drive is not mounted ({why}): nothing of this notebook survives the runtime.')
     if not settings or notebook == '00_setup' or (  # none yet, or unreadable: this notebook writes them
             notebook == '01_data_check' and plan.sources.get('DATA_SOURCE') == 'set here'):
@@ -357,8 +370,10 @@ def stage_results(plan: Plan, stage: int):
     if stage == 2 and plan.config_30k is None:
         return None
     work_dirs = [plan.work_dir_20k] if stage == 1 else plan.trained_work_dirs
-    display(checkpoint_table(*work_dirs).style.format({'MB': '{:,.1f}'})
-            .set_caption(f'Checkpoints in {plan.work_root}'))
+    where = plan.work_root.relative_to(plan.keep_dir.parent) if plan.keep_dir and plan.work_root.is_relative_to(
+        plan.keep_dir.parent) else plan.work_root.name
+    display(checkpoint_table(*work_dirs).style.format({'MB': '{:,.1f}'}).hide(axis='index')
+            .set_caption(f'Checkpoints of {"stage 1" if stage == 1 else "both stages"}, in {where}/'))
     return plot_curves(work_dirs, title=f'{"Stage 1 training curves" if stage == 1 else "Both stages"}, {plan.title}')
 
 
@@ -396,7 +411,7 @@ def deliver(plan: Plan, submission) -> None:
     from .submit.score import score_submission
 
     if plan.test_masks.is_dir():
-        display(score_submission(submission.zip_path, plan.test_masks).to_frame())
+        display(score_submission(submission.zip_path, plan.test_masks).table())
     if plan.smoke:
         say('**This is a SMOKE zip from a few CPU iterations: do not upload it.**')
     offer_download(submission.zip_path)

@@ -143,21 +143,23 @@ def _content_checks(counts: np.ndarray, single: list[str], n_masks: int, referen
                        'a model trained for a few iterations only (smoke mode) predicts all background.', status)]
     share = counts / total if total else np.zeros(NUM_CLASSES)
     issues: list[str] = []
-    if total:
-        issues += [f'{CLASSES[c]}: predicted nowhere' for c in CORE_CLASSES if counts[c] == 0]
+    ref = reference / reference.sum() if reference is not None and reference.sum() > 0 else None
+    if total:  # never predicted: a core class, or any class the reference holds (the histogram names the same)
+        nowhere = [c for c in range(NUM_CLASSES) if counts[c] == 0 and (c in CORE_CLASSES or (
+            ref is not None and ref[c] >= 0.001))]
+        issues += [f'{CLASSES[c]}: predicted nowhere' for c in nowhere]
         for a, b in FLIP_PAIRS:
             lo, hi = sorted((counts[a], counts[b]))
             if hi > 0.001 * total and lo < 0.25 * hi:
                 issues.append(f'{CLASSES[a]}/{CLASSES[b]}: {counts[a]} vs {counts[b]} pixels (left/right collapse)')
-        if reference is not None and reference.sum() > 0:
-            ref = reference / reference.sum()
+        if ref is not None:
             for c in range(NUM_CLASSES):
                 if ref[c] >= 0.001 and share[c] < 0.1 * ref[c] and counts[c] > 0:
                     issues.append(f'{CLASSES[c]}: {100 * share[c]:.3f}% of pixels vs {100 * ref[c]:.3f}% '
                                   'in the reference')
     out.append(check_files('class distribution', issues, 'no class collapsed' + (' (compared with the reference)'
                                                                                 if reference is not None else ''),
-                           '{n} classes look collapsed',
+                           '{n} classes never predicted or collapsed',
                            'Compare class_histogram(zip, reference=val masks); a plain flip TTA or a wrong checkpoint '
                            'collapses classes.', status))
     return out

@@ -40,7 +40,8 @@ def preview_grid(source: Any, images_dir: str | os.PathLike, n: int = 6, *, seed
             rng = np.random.default_rng(seed)
             chosen = [avail[i] for i in sorted(rng.choice(len(avail), size=min(n, len(avail)), replace=False))]
         rows = -(-len(chosen) // cols)
-        fig = Figure(figsize=(3.2 * 2 * cols, 3.2 * rows + 0.9))
+        height = 3.4 * rows + 0.55  # 0.55 inch for the two-row legend below the pictures
+        fig = Figure(figsize=(3.2 * 2 * cols, height))
         axes = fig.subplots(rows, 2 * cols, squeeze=False)
         seen: set[int] = set()
         for ax in axes.ravel():
@@ -61,7 +62,7 @@ def preview_grid(source: Any, images_dir: str | os.PathLike, n: int = 6, *, seed
             ax_ov.imshow(overlay.clip(0, 255).astype(np.uint8))
             ax_ov.set_title(f'{name} ({len(np.unique(mask))} classes)', fontsize=9)
         class_legend(fig, sorted(seen) or range(NUM_CLASSES))
-        fig.tight_layout(rect=(0, 0.08, 1, 1))
+        fig.tight_layout(rect=(0, 0.55 / height, 1, 1), h_pad=1.6)  # titles clear of the pictures above them
         return fig
     finally:
         masks.close()
@@ -83,7 +84,10 @@ def class_histogram(source: Any, reference: Any = None, *, log: bool = True, ax=
     if ref is not None:
         ax.bar(x + width / 2, 100 * ref / max(ref.sum(), 1), width, color='0.75', edgecolor='0.2',
                label='reference (ground truth)')
-    missing = [CLASSES[c] for c in range(NUM_CLASSES) if pred[c] == 0]
+    never = [c for c in range(NUM_CLASSES) if pred[c] == 0]
+    expected = [CLASSES[c] for c in never if ref is None or ref[c] > 0]  # what the submission check names too
+    absent = [CLASSES[c] for c in never if ref is not None and ref[c] == 0]
+    missing = expected + ([f'(absent from the reference too: {", ".join(absent)})'] if absent else [])
     ax.set_xticks(x, CLASSES, rotation=45, ha='right')
     ax.set_ylabel('% of pixels' + (' (log)' if log else ''))
     if log:

@@ -41,8 +41,17 @@ class ScoreResult:
         return '\n'.join([f'{self.images} masks: mIoU {self.miou:.2f}  aAcc {self.aacc:.2f}', '  class        IoU']
                          + rows)
 
+    def table(self):
+        """The per-class table as a notebook shows it: the overall mIoU in the caption, n/a for a class absent from
+        both the masks and the ground truth (the leaderboard's mean skips it too)."""
+        absent = int((~np.isfinite(self.iou)).sum())
+        note = f'; {absent} class(es) absent from both: n/a, not counted' if absent else ''
+        return (self.to_frame().style.format({'IoU': '{:.2f}'}, na_rep='n/a')
+                .set_caption(f'The leaderboard\'s formula on {self.images} masks: mIoU {self.miou:.2f}, '
+                             f'aAcc {self.aacc:.2f}{note}'))
+
     def _repr_html_(self) -> str:
-        return f'<b>mIoU {self.miou:.2f}</b>, aAcc {self.aacc:.2f} ({self.images} masks)' + self.to_frame().to_html()
+        return self.table().to_html()
 
 
 def score_arrays(pairs: Iterator[tuple[np.ndarray, np.ndarray]] | Sequence[tuple[np.ndarray, np.ndarray]],
