@@ -1,4 +1,4 @@
-"""The six notebooks: sources in sync, shared cells identical, and Run All as Colab runs them, each notebook on a
+"""The notebooks 00-06: sources in sync, shared cells identical, and Run All as Colab runs them, each notebook on a
 fresh runtime with only a stand-in Google Drive shared (scripts/run_notebooks.py), plus the ways a step fails."""
 from __future__ import annotations
 
