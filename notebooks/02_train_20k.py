@@ -39,6 +39,8 @@ CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default
 CHECKPOINT_CONFIG = None # 04 and 05 only: the config name of a CHECKPOINT from elsewhere (its stored text never runs)
 ALLOW_LOCAL_WORK = None  # 01-03 only: True works without Google Drive (01 checks the data only; 02/03 lose the run
                          # at a disconnect)
+MATRIC = None            # 06 only (or once here): your matriculation number, e.g. 'G1234567A'; names the zip
+LEADERBOARD_NAME = None  # 06 only (or once here): your user name on the leaderboard, for Readme.txt
 
 # %%
 #@title Set-up: gets this project's code, installs what is missing, mounts Google Drive (a click shows the code)
@@ -131,6 +133,13 @@ stage1 = session.train_stage(PLAN, 1)
 
 # %% [markdown]
 # ## Checkpoints and curves
+# The red points on the loss panel are the **validation loss**: at every validation, the decode head's own loss
+# (class-weighted cross-entropy averaged over all val pixels, without OHEM's sampling and without the auxiliary
+# head, which predicts nothing at test time) computed from the logits the validation produced anyway, so it costs no
+# second pass. Besides the checkpoints, this stage keeps in its work_dir on Drive what the hand-in (`06_handin`)
+# needs later: `run_record.json` (machine, `nvcc -V`, `gcc --version`, `nvidia-smi`, versions, parameter count,
+# recipe, wall time and iterations/s), `class_weights.csv` (weights with the train pixel counts), `val_per_class.csv`
+# (IoU / Acc / Dice per class at every validation) and `<timestamp>/vis_data/scalars.json` (the curves).
 
 # %%
 session.stage_results(PLAN, 1)

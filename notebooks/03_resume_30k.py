@@ -32,6 +32,8 @@ CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default
 CHECKPOINT_CONFIG = None # 04 and 05 only: the config name of a CHECKPOINT from elsewhere (its stored text never runs)
 ALLOW_LOCAL_WORK = None  # 01-03 only: True works without Google Drive (01 checks the data only; 02/03 lose the run
                          # at a disconnect)
+MATRIC = None            # 06 only (or once here): your matriculation number, e.g. 'G1234567A'; names the zip
+LEADERBOARD_NAME = None  # 06 only (or once here): your user name on the leaderboard, for Readme.txt
 
 # %%
 #@title Set-up: gets this project's code, installs what is missing, mounts Google Drive (a click shows the code)
@@ -123,6 +125,8 @@ stage2 = session.train_stage(PLAN, 2)
 
 # %% [markdown]
 # ## Both stages, with the resume point marked
+# Stage 2 keeps its own record next to its checkpoints, as stage 1 did (`run_record.json`, `class_weights.csv`,
+# `val_per_class.csv`, the curves with the validation loss in red): `06_handin` reads both stages from Drive.
 
 # %%
 session.stage_results(PLAN, 2)

@@ -33,6 +33,8 @@ CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default
 CHECKPOINT_CONFIG = None # 04 and 05 only: the config name of a CHECKPOINT from elsewhere (its stored text never runs)
 ALLOW_LOCAL_WORK = None  # 01-03 only: True works without Google Drive (01 checks the data only; 02/03 lose the run
                          # at a disconnect)
+MATRIC = None            # 06 only (or once here): your matriculation number, e.g. 'G1234567A'; names the zip
+LEADERBOARD_NAME = None  # 06 only (or once here): your user name on the leaderboard, for Readme.txt
 
 # %%
 #@title Set-up: gets this project's code, installs what is missing, mounts Google Drive (a click shows the code)
@@ -113,6 +115,12 @@ PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAME
 # %%
 CKPT = session.checkpoint(PLAN)
 results = session.evaluate_run(PLAN, CKPT)
+
+# %% [markdown]
+# Each evaluation is kept on Drive next to the checkpoint, in `eval/<checkpoint>_val_<tta>/`: `summary.json`
+# (aAcc / mIoU / mAcc / mDice, the checkpoint, TTA, parameters), `per_class.csv` (IoU / Acc / Dice / precision /
+# recall per class), `confusion.csv` (19 x 19 pixel counts, rows = ground truth), `per_image.npz` and the predicted
+# masks in `pred/`. `06_handin` builds the report's tables from these files.
 
 # %% [markdown]
 # ## Against the reference report

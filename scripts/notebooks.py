@@ -24,7 +24,7 @@ import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
 NB_DIR = REPO / 'notebooks'
-NAMES = ('00_setup', '01_data_check', '02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
+NAMES = ('00_setup', '01_data_check', '02_train_20k', '03_resume_30k', '04_evaluate', '05_submit', '06_handin')
 CANONICAL = '00_setup'
 _NOTEBOOK_LINE = re.compile(r"^NOTEBOOK = '[^']*'$", re.M)
 METADATA = {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'},

@@ -1,4 +1,4 @@
-"""Run the six notebooks as Colab runs them: each on a fresh runtime, only a (stand-in) Google Drive shared.
+"""Run the notebooks as Colab runs them: each on a fresh runtime, only a (stand-in) Google Drive shared.
 
     python -m scripts.run_notebooks --smoke --out outputs/smoke     # what `make demo` and the tests run
 
@@ -11,7 +11,7 @@ course-style zip with an extra top folder on it (``DATA_SOURCE``, given to 01_da
 notebook reads the run's settings.json from Drive. The executed copies go to ``--out`` (``--out/figures``
 holds every figure they show as PNG), the runtimes to ``--out/runtimes``.
 
-A run of all six notebooks starts from an empty stand-in Drive and a fresh copy of the code (``--keep-drive``
+A run of all the notebooks starts from an empty stand-in Drive and a fresh copy of the code (``--keep-drive``
 continues on the last run's Drive); ``--only`` runs some of them on the Drive an earlier run left.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Iterator
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
-from scripts.notebooks import NAMES as NOTEBOOKS  # noqa: E402  (the six, named once)
+from scripts.notebooks import NAMES as NOTEBOOKS  # noqa: E402  (the notebooks, named once)
 
 STANDIN = Path(__file__).resolve().parent / 'colab_standin'
 COURSE_COUNTS = (24, 8, 8)  # a smoke-sized "course zip" (train, val, test)
@@ -185,7 +185,7 @@ def run_all(out: str | Path, smoke: bool = True, recipe: str = 'seed', names=NOT
             keep_drive: bool | None = None) -> dict[str, float]:
     """Run the notebooks in order, each on a fresh runtime; returns the wall time of each in seconds.
 
-    A run of all six starts from an empty stand-in Drive (``keep_drive=False``); a run of some of them
+    A run of all of them starts from an empty stand-in Drive (``keep_drive=False``); a run of some of them
     (``names``) continues on the Drive an earlier run left, as a student reopening Colab would.
     """
     out = Path(out)

@@ -1,4 +1,4 @@
-"""The six notebooks: sources in sync, shared cells identical, and Run All as Colab runs them, each notebook on a
+"""The notebooks 00-06: sources in sync, shared cells identical, and Run All as Colab runs them, each notebook on a
 fresh runtime with only a stand-in Google Drive shared (scripts/run_notebooks.py), plus the ways a step fails."""
 from __future__ import annotations
 
@@ -245,6 +245,23 @@ def test_05_submit(colab):
     assert names == sorted(Path(n).stem for n in list_files(test_images))
     assert check_submission(downloads[0], test_images, progress=False).ok
     assert 'do not upload it' in _text(nb)
+
+
+def test_06_handin(colab):
+    """On a fresh CPU runtime, from Drive only: the hand-in folder, the check with the missing items named, the zip."""
+    nb = _run(colab, '06_handin')
+    _smoke_banner_first(nb)
+    text = _text(nb)
+    handin = _project(colab) / 'work_dirs' / 'smoke' / 'handin'
+    for name in ('report_draft.docx', 'report.tex', 'Readme.txt', 'test_predictions.zip', 'figures/loss.pdf',
+                 'figures/per_class_iou.png', 'tables/per_class.md'):
+        assert (handin / name).is_file(), name
+    assert 'submission check PASSED' in text  # the test images came from the dataset copy on Drive
+    assert 'handin/score.png' in text and 'set MATRIC' in text  # missing, with what to do
+    downloads = sorted(z.name for z in (colab['out'] / 'downloads').glob('*.zip'))
+    assert 'MATRIC-MISSING-SMOKE-not-for-hand-in.zip' in downloads
+    assert _pngs(nb) >= 5  # loss, val metrics, schedule, per-class IoU, predictions
+    assert not (colab['out'] / 'runtimes' / '06_handin' / 'content' / 'data').exists()  # no dataset unpacked
 
 
 def test_every_result_is_read_and_every_notebook_ends_with_a_summary(colab):

@@ -77,6 +77,20 @@ def test_stage_change_follows_mmcv_formula_at_every_iteration(two_stage):
             assert row['momentum'] == pytest.approx(mmcv_cyclic(0.9, step - 1, total, (0.85 / 0.95, 1)), rel=1e-9)
 
 
+def test_a_resume_in_the_same_work_dir_adds_a_session_to_the_record(two_stage):
+    """utils.record across a disconnect: both sessions kept with their iterations, per-class rows of both kept."""
+    import pandas as pd
+
+    from utils.record import PER_CLASS_FILE, read_record
+
+    first, second = two_stage
+    sessions = read_record(second['work_dir'])['sessions']
+    assert [(s['start_iter'], s['end_iter'], s['finished']) for s in sessions] == [(0, N, True), (N, 2 * N, True)]
+    assert sessions[1]['resumed_from'].endswith(f'iter_{N}.pth') and sessions[0]['resumed_from'] is None
+    steps = pd.read_csv(second['work_dir'] / PER_CLASS_FILE)['step'].unique().tolist()
+    assert steps == [N // 2, N, N + N // 2, 2 * N]
+
+
 @pytest.fixture(scope='module')
 def interrupted(synthetic_root, tmp_path_factory):
     """An uninterrupted 2N run (checkpoint at N), and a second run resumed from its iteration-N checkpoint."""

@@ -54,6 +54,7 @@ class LiveCurveHook(Hook):
         self.title = title
         self.loss: list[tuple[int, float]] = []
         self.miou: list[tuple[int, float]] = []
+        self.val_loss: list[tuple[int, float]] = []  # utils.record's decode-head loss on val
         self._handle = None
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
@@ -65,6 +66,8 @@ class LiveCurveHook(Hook):
     def after_val_epoch(self, runner, metrics=None) -> None:
         if metrics and 'mIoU' in metrics:
             self.miou.append((runner.iter, float(metrics['mIoU'])))
+            if 'val_loss' in metrics:
+                self.val_loss.append((runner.iter, float(metrics['val_loss'])))
             self._draw(runner)
 
     def after_train(self, runner) -> None:
@@ -83,7 +86,10 @@ class LiveCurveHook(Hook):
         fig = Figure(figsize=(9, 2.8), layout='constrained')
         a1, a2 = fig.subplots(1, 2)
         it, loss = zip(*self.loss)
-        a1.plot(it, loss, lw=0.8)
+        a1.plot(it, loss, lw=0.8, label='training loss')
+        if self.val_loss:
+            a1.plot(*zip(*self.val_loss), 'o-', color='tab:red', label='val loss (decode head)')
+            a1.legend(fontsize=8)
         a1.set(title=f'training loss (iteration {it[-1]:,})', xlabel='iteration')
         if self.miou:
             vi, vm = zip(*self.miou)

@@ -257,7 +257,8 @@ def plot_curves(work_dirs: str | os.PathLike | Sequence[str | os.PathLike] | Sca
     ax = axes[0, 0]
     for col in ('loss', 'decode.loss_ce', 'aux.loss_ce'):
         line(ax, tr, col, lw=1.4 if col == 'loss' else 0.9)
-    ax.set_title('training loss')
+    val_loss = line(ax, va, 'val_loss', marker='o', ms=3, color='tab:red')  # utils.record: decode-head loss on val
+    ax.set_title('training and validation loss' if val_loss else 'training loss')
     ax = axes[0, 1]
     for col in ('mIoU', 'mAcc', 'aAcc', 'mDice'):
         line(ax, va, col, marker='o', ms=3)

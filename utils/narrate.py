@@ -202,11 +202,37 @@ def submission(result: Any) -> str:
                    ': one PNG per test image, the right size, labels 0..18.')
 
 
+# --------------------------------------------------------------------------- 06
+def handin_figures(folder: Path) -> str:
+    """The figures 06 shows: how many, where, and what to check in them."""
+    pngs = sorted((Path(folder) / 'figures').glob('*.png'))
+    return (f'{len(pngs)} figures in `handin/figures/`, each as PNG (for the .docx) and PDF (for LaTeX). Check that '
+            'the resume line sits where stage 2 starts and that the red validation loss flattens where val mIoU '
+            'stops rising: that is where the best checkpoint came from.')
+
+
+def draft(pages: float, todo: int) -> str:
+    """The outline of the report draft: its length against the course's five pages, and what is left to fill."""
+    fit = (f'within the five pages the course allows' if pages <= 5 else
+           f'**{pages - 5:.1f} pages over** the five the course allows: shorten the discussion or drop a figure')
+    return f'About {pages} A4 pages, {fit}; {todo} section(s) hold places marked TO DO that only you can fill.'
+
+
+def handin_check(checks: Sequence[tuple[str, str, str]]) -> str:
+    """The hand-in check: counts per status and the missing items by name."""
+    status = [s for _, s, _ in checks]
+    missing = [item for item, s, _ in checks if s == 'missing']
+    counts = ', '.join(f'{status.count(s)} {s}' for s in dict.fromkeys(status))
+    return f'{counts}.' + (f' Still to add: {", ".join(missing)} (the table says how).' if missing else
+                           ' Nothing is missing: hand in the zip.')
+
+
 # --------------------------------------------------------------------------- the end of each notebook
 #: What each notebook leaves behind, and what comes next.
 _NEXT = {'00_setup': '01_data_check (set DATA_SOURCE there)', '01_data_check': '02_train_20k',
          '02_train_20k': '03_resume_30k (seed recipe) or 04_evaluate', '03_resume_30k': '04_evaluate',
-         '04_evaluate': '05_submit', '05_submit': 'the leaderboard: upload the zip'}
+         '04_evaluate': '05_submit', '05_submit': 'upload the zip to the leaderboard, then 06_handin',
+         '06_handin': 'finish the report draft, add the screenshot, run 06 again and hand in its zip'}
 
 
 def produced(plan: Any, notebook: str) -> list[tuple[str, Any]]:
@@ -222,6 +248,7 @@ def produced(plan: Any, notebook: str) -> list[tuple[str, Any]]:
                          (plan.work_dir_30k if plan.work_dir_30k and plan.work_dir_30k.is_dir() else plan.work_dir_20k)
                          / 'eval')],
         '05_submit': [('the submission zip (also downloaded)', plan.submission_zip)],
+        '06_handin': [('the hand-in folder (figures, tables, report draft, Readme.txt)', plan.work_root / 'handin')],
     }
     return out.get(notebook, [])
 

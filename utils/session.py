@@ -34,7 +34,7 @@ __all__ = ['PARAMETERS']  # re-exported for the set-up cell; everything else is 
 SETTINGS = 'settings.json'
 TRAINS = ('02_train_20k', '03_resume_30k')
 USES_DATA = ('02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
-NEEDS_NO_GPU = ('00_setup', '01_data_check')  # a real run may set up and check its data on a CPU runtime
+NEEDS_NO_GPU = ('00_setup', '01_data_check', '06_handin')  # a real run may set up, check its data and hand in on a CPU runtime
 GPU_MENU = 'Runtime > Change runtime type > T4 GPU > Save, then Runtime > Run all'
 
 
@@ -448,9 +448,10 @@ def show_schedule(plan: Plan, stages: int = 1) -> None:
     show(fig, narrate.schedule(fig))
 
 
-def closing(plan: Plan) -> None:
-    """The last cell of a notebook: what it produced and where that lies, then the next notebook."""
-    say(narrate.summary(plan.notebook, narrate.produced(plan, plan.notebook)))
+def closing(plan: Plan, extra: tuple[tuple[str, Any], ...] = ()) -> None:
+    """The last cell of a notebook: what it produced and where that lies (``extra``: more such pairs), then the
+    next notebook."""
+    say(narrate.summary(plan.notebook, narrate.produced(plan, plan.notebook) + list(extra)))
 
 
 def environment(plan: Plan):

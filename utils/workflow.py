@@ -21,9 +21,10 @@ from .layout import KnownError, MissingFileError
 
 #: The knobs of every notebook's parameters cell (``None`` = the run's setting, else the default).
 PARAMETERS = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA',
-              'CHECKPOINT', 'CHECKPOINT_CONFIG', 'ALLOW_LOCAL_WORK')
+              'CHECKPOINT', 'CHECKPOINT_CONFIG', 'ALLOW_LOCAL_WORK', 'MATRIC', 'LEADERBOARD_NAME')
 #: The parameters kept in settings.json (CHECKPOINT, CHECKPOINT_CONFIG and ALLOW_LOCAL_WORK concern one notebook).
-KEPT = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA')
+KEPT = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA', 'MATRIC',
+        'LEADERBOARD_NAME')
 #: Keys settings.json carries about itself (written by utils.session; not parameters).
 SETTINGS_META = ('format', 'written_by', 'updated')
 #: Where a value came from, as every message about it says.
@@ -60,6 +61,9 @@ SCHEMA: dict[str, tuple[Any, str]] = {
     'CHECKPOINT': (_path_like, 'the path of a .pth file'),
     'CHECKPOINT_CONFIG': (_path_like, 'a config name from configs/ or a config path'),
     'ALLOW_LOCAL_WORK': (lambda v: isinstance(v, bool), 'True or False'),
+    'MATRIC': (lambda v: isinstance(v, str) and v.strip() != '' and '/' not in v and '\\' not in v,
+               "your matriculation number as text, e.g. 'G1234567A'"),
+    'LEADERBOARD_NAME': (lambda v: isinstance(v, str) and v.strip() != '', 'your leaderboard user name as text'),
 }
 
 
@@ -120,6 +124,8 @@ class Plan:
     chosen: dict[str, Any] = field(default_factory=dict)  # the values set here or in settings.json (not derived)
     notes: list[str] = field(default_factory=list)
     keep_dir: Path | None = None  # where settings.json and the dataset copy live (set by utils.session.start)
+    matric: str | None = None  # 06_handin: the student's matriculation number and leaderboard name
+    leaderboard_name: str | None = None
 
     @property
     def work_dir_20k(self) -> Path:
@@ -189,6 +195,10 @@ class Plan:
             rows.append(('checkpoint', self.checkpoint, 'set here'))
         if self.checkpoint_config is not None:
             rows.append(('checkpoint config', self.checkpoint_config, 'set here'))
+        if self.notebook == '06_handin':
+            rows += [('matriculation number', self.matric or '- (set MATRIC)', self.sources.get('MATRIC', '')),
+                     ('leaderboard name', self.leaderboard_name or '- (set LEADERBOARD_NAME)',
+                      self.sources.get('LEADERBOARD_NAME', ''))]
         df = pd.DataFrame(rows, columns=['setting', 'value', 'from']).set_index('setting')
         df['value'] = df['value'].astype(str)
         return df.style.set_caption(f'The plan of this run ({self.notebook})')
@@ -252,13 +262,16 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
         iters_20k, iters_30k = iters_20k or SMOKE_ITERS[0], iters_30k or SMOKE_ITERS[1]
     config_20k, config_30k = RECIPES[recipe]
     checkpoint, checkpoint_config = params.get('CHECKPOINT'), params.get('CHECKPOINT_CONFIG')
+    matric, leaderboard_name = pick('MATRIC'), pick('LEADERBOARD_NAME')
     return Plan(notebook=notebook, smoke=smoke, recipe=recipe, config_20k=config_20k, config_30k=config_30k,
                 repo=str(repo), data_source=None if data_source is None else str(data_source),
                 data_root=Path(data_root), work_root=work_root, iters_20k=iters_20k,
                 iters_30k=iters_30k if config_30k else None, amp=gpu, tta=tta,
                 checkpoint=Path(checkpoint) if checkpoint else None,
                 checkpoint_config=str(checkpoint_config) if checkpoint_config else None,
-                allow_local_work=bool(params.get('ALLOW_LOCAL_WORK')), sources=sources, chosen=chosen, notes=notes)
+                allow_local_work=bool(params.get('ALLOW_LOCAL_WORK')), sources=sources, chosen=chosen, notes=notes,
+                matric=None if matric is None else str(matric), leaderboard_name=None if leaderboard_name is None
+                else str(leaderboard_name))
 
 
 def final_checkpoint(plan: Plan) -> Path:

@@ -1,6 +1,7 @@
 # Runtime shared by every config: logging, visualisation, environment. (MMSeg's default_runtime, adapted.)
 default_scope = 'mmseg'
-custom_imports = dict(imports=['utils.dataset', 'utils.transforms', 'utils.schedules', 'utils.losses', 'utils.live'],
+custom_imports = dict(imports=['utils.dataset', 'utils.transforms', 'utils.schedules', 'utils.losses', 'utils.live',
+                               'utils.record'],
                       allow_failed_imports=False)
 env_cfg = dict(
     cudnn_benchmark=True,  # fixed 512x512 inputs: let cuDNN pick the fastest kernels
@@ -13,5 +14,6 @@ log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
-custom_hooks = [dict(type='MomentumLoggerHook')]
+# RunRecordHook: the machine, per-class val metrics and the val loss, kept in the work_dir for the hand-in (06)
+custom_hooks = [dict(type='MomentumLoggerHook'), dict(type='RunRecordHook')]
 test_tta = 'flip'  # the TTA that utils.evaluate, utils.submit and the notebooks use unless told otherwise

@@ -1,0 +1,175 @@
+# %% [markdown]
+# # Hand in: the course zip and an editable report draft, built from the run
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/celebamask-parsing/celebamask-parsing/blob/main/notebooks/06_handin.ipynb)
+#
+# The course wants more than the leaderboard zip: one zip named after your matriculation number, holding a report
+# PDF of at most five A4 pages (single column, Arial 12) with the model, the loss functions, the training curves
+# ("loss, mIoU curve for val set"), the parameter count by the course formula and the training machine; the best
+# test predictions; all the code; a screenshot of your leaderboard score; the submitted checkpoint; and a
+# `Readme.txt` with your matriculation number, leaderboard name, the files, the libraries and how to run. Marks are
+# deducted for missing files.
+#
+# This notebook builds all of it from what the run kept on Google Drive, days later if need be, on any runtime (a
+# CPU runtime is enough: **Runtime > Change runtime type > CPU** saves GPU time). Each training stage wrote its
+# record next to its checkpoints (`run_record.json`: machine, `nvcc -V`, `gcc --version`, `nvidia-smi`, versions,
+# parameter count, recipe and timing; `class_weights.csv`; `val_per_class.csv`; the curves with the validation loss),
+# `04_evaluate` kept its scores in `eval/`, and `05_submit` its zip. Nothing is trained or predicted again.
+#
+# **Needs:** `02_train_20k` (and `03_resume_30k` for the seed recipe), `04_evaluate` and `05_submit` run before.
+# **You add:** `MATRIC` and `LEADERBOARD_NAME` in the parameters cell, and after uploading, the leaderboard
+# screenshot as `handin/score.png` and the finished report as `handin/report.pdf` in
+# `MyDrive/celebamask-parsing/work_dirs/`; then run this notebook again. What is still missing is listed in the
+# hand-in check at the end, with what to do; a missing item never stops the draft being built.
+
+# %% tags=["parameters"]
+# Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
+# notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
+SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: the run's
+                         # setting, else real on a GPU. A kept True stays until you set False here (in 00_setup)
+RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved' or 'improved-r101'
+REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
+DATA_SOURCE = None       # 01 only: the course's Drive share link or file id, a zip or folder path, or 'synthetic'
+DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
+WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs; a smoke run's in work_dirs/smoke)
+ITERS_20K = None         # stage-1 iterations (default: the config's 20,000; 60 in a smoke run)
+ITERS_30K = None         # the iteration the seed's stage 2 ends at, counting stage 1 (default 30,000; smoke: 90)
+TTA = None               # test-time augmentation: 'none', 'flip' (left/right swapped; the default) or 'ms'
+                         # (3 scales x flip: about 3x slower than 'flip' to evaluate and predict)
+CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
+CHECKPOINT_CONFIG = None # 04 and 05 only: the config name of a CHECKPOINT from elsewhere (its stored text never runs)
+ALLOW_LOCAL_WORK = None  # 01-03 only: True works without Google Drive (01 checks the data only; 02/03 lose the run
+                         # at a disconnect)
+MATRIC = None            # 06 only (or once here): your matriculation number, e.g. 'G1234567A'; names the zip
+LEADERBOARD_NAME = None  # 06 only (or once here): your user name on the leaderboard, for Readme.txt
+
+# %%
+#@title Set-up: gets this project's code, installs what is missing, mounts Google Drive (a click shows the code)
+# The same in every notebook but for its name. A step that fails stops the notebook here with one message saying
+# what to do.
+NOTEBOOK = '06_handin'
+import contextlib, importlib.util, io, json, os, shutil, subprocess, sys  # noqa: E401, E402
+from pathlib import Path  # noqa: E402
+
+
+class StopRun(Exception):  # Run All stops at this cell and shows one message, no traceback
+    def _render_traceback_(self):
+        return ['\x1b[1;31m' + line + '\x1b[0m' for line in str(self).splitlines()]
+
+
+CODE_FROM = os.getcwd()
+if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:
+    CONTENT = Path(os.environ.get('CELEBAMASK_CONTENT', '/content'))
+    try:  # Drive keeps the run; Colab asks once for permission
+        from google.colab import drive
+        with contextlib.redirect_stdout(io.StringIO()):
+            drive.mount(str(CONTENT / 'drive'))
+    except Exception as exc:
+        print(f'Google Drive could not be mounted ({exc}).')
+    kept = CONTENT / 'drive' / 'MyDrive' / 'celebamask-parsing' / 'settings.json'
+    try:  # the run's REPO; a broken settings.json is named by utils.session below (00_setup rewrites it)
+        kept_repo = json.loads(kept.read_text()).get('REPO') if kept.is_file() else None
+    except (OSError, ValueError, AttributeError, RecursionError):
+        kept_repo = None
+    CODE_FROM = REPO or (kept_repo if isinstance(kept_repo, str) and kept_repo else None) \
+        or 'celebamask-parsing/celebamask-parsing'
+    code = CONTENT / 'celebamask-parsing'
+    if not (code / 'utils').is_dir():
+        if CODE_FROM.startswith('/'):  # a copy of the project kept on Drive
+            if not (Path(CODE_FROM) / 'utils').is_dir():
+                raise StopRun(f'Getting the code failed: {CODE_FROM} holds no copy of this project (no utils/ in it).\n'
+                              'What to do: set REPO to the Drive folder that holds README.md and utils/, or to '
+                              'owner/name on GitHub, then run this cell again.')
+            shutil.copytree(CODE_FROM, code, symlinks=True,  # links are copied as links, never followed; checked below
+                            ignore=shutil.ignore_patterns('.git', '.venv*', 'work_dirs', 'outputs'))
+        else:
+            got = subprocess.run(['git', 'clone', '-q', '--depth', '1', f'https://github.com/{CODE_FROM}.git', str(code)],
+                                 capture_output=True, text=True)
+            if got.returncode:
+                raise StopRun(f'Getting the code failed: git clone https://github.com/{CODE_FROM} said: '
+                              f'{(got.stderr.strip().splitlines() or ["exit code %d" % got.returncode])[-1]}\n'
+                              'What to do: check REPO (owner/name of a public repository, e.g. your fork), or set it to '
+                              'a Drive folder holding a copy of the project, then run this cell again.')
+    os.chdir(code)
+    if any(importlib.util.find_spec(name) is None for name in ('mmseg', 'mmengine', 'mmcv', 'ftfy', 'gdown')):
+        # pin the runtime's own torch, torchvision, numpy and opencv, so that pip can only add what is missing
+        frozen = subprocess.run([sys.executable, '-m', 'pip', 'freeze'], capture_output=True, text=True).stdout
+        Path('/tmp/colab-keep.txt').write_text(''.join(
+            line + '\n' for line in frozen.splitlines()
+            if line.split('==')[0].lower() in ('torch', 'torchvision', 'numpy') or line.lower().startswith('opencv')))
+        got = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '-r', 'requirements.txt',
+                              '-c', '/tmp/colab-keep.txt'], capture_output=True, text=True)
+        if got.returncode:
+            raise StopRun('Installing the requirements failed:\n' + '\n'.join(got.stderr.strip().splitlines()[-3:])
+                          + '\nWhat to do: run this cell again; if it fails again, choose Runtime > Disconnect and '
+                          'delete runtime, then Runtime > Run all.')
+elif Path.cwd().name == 'notebooks':
+    os.chdir('..')
+    CODE_FROM = os.getcwd()
+sys.path.insert(0, os.getcwd())
+try:
+    from utils import session  # noqa: E402
+except ImportError as exc:
+    raise StopRun(f'The code in {os.getcwd()} (from {CODE_FROM}) is incomplete: {exc}.\nWhat to do: put a complete '
+                  'copy of the project there (or set REPO to owner/name on GitHub), then choose Runtime > Disconnect '
+                  'and delete runtime and Run all.') from None
+
+PLAN = session.start(NOTEBOOK, {name: globals()[name] for name in session.PARAMETERS}, code_from=CODE_FROM)
+
+# %% [markdown]
+# ## Build `handin/` and the zip
+# Figures in the report's layout (each curve with stage 1 on the left and the whole run, the resume marked, on the
+# right; PNG for the draft and PDF for LaTeX), the tables as CSV, Markdown and LaTeX, the report draft as `.docx`
+# (opens in Word and Google Docs) and as `report.tex` (upload the `handin` folder to Overleaf), `Readme.txt`, and the
+# test predictions after the submission checker passed them. A file you put into `handin/` yourself, or edited
+# there, is never overwritten: the new one is written beside it.
+
+# %%
+from utils.handin import notebook as steps  # noqa: E402
+
+with session.guard():
+    result = steps.build_for_plan(PLAN)
+
+# %% [markdown]
+# ## The figures of the draft
+# The loss panel shows the training loss (smoothed) and, in red, the **validation loss**: the decode head's own
+# loss (class-weighted cross-entropy, averaged over all val pixels, without OHEM's sampling) computed at each
+# validation from the logits the validation produced anyway. Then mIoU / mAcc / aAcc on val, the LR and momentum
+# the run used, the per-class IoU against the reference report, and a few test predictions.
+
+# %%
+from utils import narrate  # noqa: E402
+
+steps.show_figures(result)
+session.say(narrate.handin_figures(result.folder))
+
+# %% [markdown]
+# ## The report draft
+# `report_draft.docx` holds every section the course asks for, filled from the run; the places only you can fill
+# (your name, the test score, the screenshot) are marked **TO DO** in yellow. Its length is estimated below: cut it
+# to five pages before exporting it as PDF (Google Docs: *File > Download > PDF document*).
+
+# %%
+outline = steps.draft_outline(result)
+session.show(outline, narrate.draft(result.pages, int((outline.data['to do'] != '').sum())))
+
+# %% [markdown]
+# ## The hand-in check
+# Every item the specification asks for: *present*, *filled from the run*, or *missing* with what to do.
+
+# %%
+session.show(result.styled(), narrate.handin_check(result.checks))
+
+# %% [markdown]
+# ## Download
+
+# %%
+steps.offer(result)
+
+# %%
+session.closing(PLAN, (('the hand-in zip (also downloaded)', result.zip_path),))
+
+# %% [markdown]
+# **Done.** Open the zip, finish the report (its sections are filled; write your discussion), add the screenshot
+# and the PDF to `handin/`, run this notebook again, and hand in the zip it downloads. The same from a terminal:
+# `python -m utils.handin --work-root WORK_ROOT --recipe seed --out handin --matric ... --leaderboard-name ...`.

@@ -1,0 +1,213 @@
+"""utils.handin: the hand-in built from a smoke run resumed into a second stage: the .docx draft opened and checked
+against the run's own files, the LaTeX source (compiled where pdflatex exists), the hand-in check, the zip."""
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from utils.handin.kit import MISSING, PRESENT, build_handin
+from utils.labels import CLASSES
+from utils.metrics import read_scalars
+
+HEADINGS = ('Background', 'Model', 'Number of parameters', 'Loss function', 'Optimizer and scheduler',
+            'Training curves', 'Results on the val set', 'Test result', 'Training machine', 'References')
+
+
+@pytest.fixture(scope='module')
+def run(resumed_run, synthetic_root, tmp_path_factory):
+    """The resumed run evaluated as 04 does (without and with TTA) and submitted as 05 does, then handed in
+    without a matriculation number or a screenshot."""
+    from utils.checkpoints import final_checkpoint
+    from utils.evaluate import evaluate
+    from utils.submit import make_submission
+
+    stages = [r['work_dir'] for r in resumed_run]
+    ckpt = final_checkpoint(*reversed(stages))
+    for tta in ('none', 'flip'):
+        evaluate(ckpt, synthetic_root, split='val', tta=tta)
+    root = tmp_path_factory.mktemp('handin')
+    test_images = synthetic_root / 'test' / 'test_image'
+    sub = make_submission(ckpt, test_images, root / 'submission-seed.zip', tta='flip', strict=False)
+    result = build_handin(stages, root / 'handin', leaderboard_name='  ', submission=sub.zip_path,
+                          test_images=test_images)
+    return {'stages': stages, 'ckpt': ckpt, 'root': root, 'result': result, 'test_images': test_images,
+            'submission': sub.zip_path}
+
+
+def _docx(run):
+    import docx
+
+    return docx.Document(str(run['result'].folder / 'report_draft.docx'))
+
+
+def _text(doc) -> str:
+    return '\n'.join(p.text for p in doc.paragraphs)
+
+
+def test_docx_has_every_section_in_the_course_font_and_page(run):
+    from docx.shared import Cm, Pt
+
+    doc = _docx(run)
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith('Heading')]
+    assert [h for h in HEADINGS if h not in headings] == []
+    normal = doc.styles['Normal'].font
+    assert normal.name == 'Arial' and normal.size == Pt(12)
+    section = doc.sections[0]
+    assert abs(section.page_width - Cm(21)) < Cm(0.01) and abs(section.page_height - Cm(29.7)) < Cm(0.01)
+    assert 1 <= run['result'].pages <= 8
+
+
+def test_docx_embeds_the_figures(run):
+    doc = _docx(run)
+    figures = {p.stem for p in (run['result'].folder / 'figures').glob('*.png')}
+    assert {'loss', 'val_metrics', 'schedule', 'per_class_iou', 'predictions'} <= figures
+    assert {p.stem for p in (run['result'].folder / 'figures').glob('*.pdf')} == figures  # vector twins for LaTeX
+    assert len(doc.inline_shapes) == len(figures)
+
+
+def test_docx_numbers_equal_the_runs_files(run):
+    doc = _docx(run)
+    text = _text(doc)
+    record = json.loads((run['stages'][-1] / 'run_record.json').read_text())
+    assert f"{record['parameters']:,} trainable parameters" in text and str(record['parameters']) in text
+    assert 'OHEMPixelSampler' in text and 'confidence below 0.7' in text
+    val = read_scalars(run['stages']).val.set_index('step')
+    best = int(run['ckpt'].stem.rsplit('_', 1)[-1])  # best_mIoU_iter_N.pth: the submitted model's validation
+    tables = {t.rows[0].cells[0].text: t for t in doc.tables}
+    summary = tables['run']
+    row = next(r for r in summary.rows if r.cells[0].text.startswith(f'ours, best validation ({best} it)'))
+    assert [c.text for c in row.cells[1:]] == [f"{val.loc[best, k]:.2f}" for k in ('aAcc', 'mIoU', 'mAcc', 'mDice')]
+    per_class = pd.read_csv(run['stages'][-1] / 'val_per_class.csv')
+    ours = per_class[per_class['step'] == best].set_index('class')
+    table = tables['class']  # two header rows: the run (merged over its three columns), then the metric
+    runs, metrics = [c.text for c in table.rows[0].cells], [c.text for c in table.rows[1].cells]
+    col = next(i for i, (r, m) in enumerate(zip(runs, metrics)) if r == f'ours, best: {best} it' and m == 'IoU')
+    assert [r.cells[0].text for r in table.rows[2:]] == list(CLASSES)
+    assert [r.cells[col].text for r in table.rows[2:]] == [f'{v:.2f}' for v in ours.loc[list(CLASSES), 'IoU']]
+    weights = next(t for t in doc.tables if t.rows[0].cells[-1].text == 'train images')
+    assert weights.rows[1].cells[2].text == f"{int(pd.read_csv(run['stages'][0] / 'class_weights.csv')['train_pixels'][0]):,}"
+    assert '74.72' in [c.text for r in summary.rows for c in r.cells]  # the report's best val mIoU beside ours
+    machine = record['sessions'][-1]['machine']
+    assert (machine['gcc']['output'] or machine['gcc']['absent']).splitlines()[0] in text
+
+
+def test_tables_in_three_formats(run):
+    tables = run['result'].folder / 'tables'
+    for name in ('per_class', 'summary', 'class_weights', 'tta_gain'):
+        assert {p.suffix for p in tables.glob(f'{name}.*')} == {'.csv', '.md', '.tex'}, name
+    weights = pd.read_csv(tables / 'class_weights.csv').set_index('class')
+    assert weights['weight'].tolist() == pd.read_csv(run['stages'][0] / 'class_weights.csv')[
+        'decode_head.loss_ce'].tolist()
+    assert '\\toprule' in (tables / 'summary.tex').read_text()
+
+
+def test_latex_source_names_existing_figures_and_compiles_where_tex_exists(run, tmp_path):
+    import re
+
+    from utils.handin.latex import compile_pdf
+
+    folder = run['result'].folder
+    tex = (folder / 'report.tex').read_text()
+    included = re.findall(r'\\includegraphics\[[^]]*\]\{([^}]+)\}', tex)
+    assert included and all((folder / name).is_file() for name in included)
+    assert tex.count('\\begin{table}') == 4 and '\\end{document}' in tex
+    if shutil.which('pdflatex') is None:
+        pytest.skip('no pdflatex here: the LaTeX source is checked, not compiled')
+    copy = tmp_path / 'tex'
+    shutil.copytree(folder, copy)
+    ok, message = compile_pdf(copy / 'report.tex')
+    assert ok, message
+
+
+def test_check_reports_missing_items_as_missing_not_errors(run):
+    result = run['result']
+    status = {item: s for item, s, _ in result.checks}
+    assert status['leaderboard screenshot'] == MISSING and status['matriculation number'] == MISSING
+    assert status['leaderboard user name'] == MISSING  # blank is not a name
+    assert status['best test predictions'] == PRESENT and status['submitted checkpoint'] == PRESENT
+    detail = dict((item, d) for item, _, d in result.checks)
+    assert 'score.png' in detail['leaderboard screenshot']
+    assert result.zip_path.name == 'MATRIC-MISSING.zip' and result.zip_path.is_file()
+    readme = (result.folder / 'Readme.txt').read_text()
+    assert 'Matriculation number: MISSING' in readme
+    record = json.loads((run['stages'][-1] / 'run_record.json').read_text())
+    assert f"mmsegmentation          {record['sessions'][-1]['versions']['mmsegmentation']}" in readme
+
+
+def test_a_second_build_keeps_what_the_student_added(run):
+    from PIL import Image
+
+    folder = run['result'].folder
+    Image.new('RGB', (40, 20), (10, 200, 10)).save(folder / 'score.png')
+    shot = (folder / 'score.png').read_bytes()
+    (folder / 'Readme.txt').write_text('my own notes')  # edited by hand: must survive
+    result = build_handin(run['stages'], folder, matric='G1234567A', leaderboard_name='face-parser',
+                          submission=run['submission'], test_images=run['test_images'])
+    status = {item: s for item, s, _ in result.checks}
+    assert status['leaderboard screenshot'] == PRESENT and status['matriculation number'] == PRESENT
+    assert (folder / 'score.png').read_bytes() == shot and (folder / 'Readme.txt').read_text() == 'my own notes'
+    assert 'Matriculation number: G1234567A' in (folder / 'Readme-new.txt').read_text()
+    assert result.zip_path.name == 'G1234567A.zip'
+    with zipfile.ZipFile(result.zip_path) as zf:
+        names = set(zf.namelist())
+    assert {'score.png', 'report_draft.docx', 'report.tex', 'test_predictions.zip', 'Readme.txt',
+            f'checkpoint/{run["ckpt"].name}', 'code/utils/handin/kit.py', 'code/configs/_base_/default_runtime.py'} <= names
+    assert any(n.startswith(f'code/run/{run["stages"][0].name}/') and n.endswith('run_record.json') for n in names)
+    assert not any(Path(n).name.startswith('.') for n in names)
+    assert len(_docx(run).inline_shapes) == 6  # the screenshot is in the draft now
+
+
+def test_cli_help_and_a_clear_error(tmp_path, capsys):
+    from utils.handin.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(['--help'])
+    assert 'leaderboard' in capsys.readouterr().out
+    assert main([str(tmp_path / 'nowhere'), '--out', str(tmp_path / 'h')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: No work_dir of the run') and 'Traceback' not in err
+
+
+def test_06_without_a_trained_stage_says_what_to_do(tmp_path):
+    from types import SimpleNamespace
+
+    from utils.handin.notebook import build_for_plan
+    from utils.handin.rundata import HandinError
+
+    plan = SimpleNamespace(trained_work_dirs=[], recipe='seed', work_root=tmp_path, checkpoint=None,
+                           work_dir_20k=tmp_path / 'a', work_dir_30k=None, config_30k=None, sources={})
+    from utils.layout import KnownError
+
+    with pytest.raises(HandinError, match='run 02_train_20k') as info:
+        build_for_plan(plan)
+    assert isinstance(info.value, KnownError)  # the notebook's guard shows it as one message
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_test_images_come_from_the_dataset_copy_on_drive_and_nothing_else(tmp_path):
+    from types import SimpleNamespace
+
+    from utils.handin.notebook import test_images_from_drive
+
+    keep = tmp_path / 'drive'
+    (keep / 'data').mkdir(parents=True)
+    with zipfile.ZipFile(keep / 'data' / 'celebamask-dataset.zip', 'w') as zf:
+        zf.writestr('test/test_image/0.jpg', b'jpg0')
+        zf.writestr('test/test_image/../../evil.jpg', b'x')
+        zf.writestr('train/train_image/1.jpg', b'jpg1')
+    plan = SimpleNamespace(test_images=tmp_path / 'none', keep_dir=keep)
+    out = test_images_from_drive(plan, tmp_path / 'runtime')
+    assert sorted(p.name for p in out.iterdir()) == ['0.jpg'] and not (tmp_path / 'evil.jpg').exists()
+
+
+def test_a_matric_that_cannot_name_a_file_is_refused(run, tmp_path):
+    from utils.handin.rundata import HandinError
+
+    with pytest.raises(HandinError, match='cannot name the zip'):
+        build_handin(run['stages'], tmp_path / 'handin', matric='../G1')
+    assert list(tmp_path.iterdir()) == []  # refused before anything was written

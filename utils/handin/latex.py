@@ -1,0 +1,90 @@
+"""The report draft as LaTeX (``report.tex`` beside ``figures/*.pdf``): upload the folder to Overleaf, or run
+``pdflatex report.tex``. A4, 12 pt, single column, Helvetica (Arial's metric twin) as the text font."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from .draft import Block
+from .tables import latex_escape, to_latex
+
+PREAMBLE = r"""\documentclass[12pt,a4paper]{article}
+\usepackage[a4paper,margin=2.54cm]{geometry}
+\usepackage[T1]{fontenc}
+\usepackage[utf8]{inputenc}
+\usepackage{helvet}
+\renewcommand{\familydefault}{\sfdefault}
+\usepackage{amsmath}
+\usepackage{graphicx}
+\usepackage{booktabs}
+\usepackage{xcolor}
+\usepackage{float}
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{4pt}
+\newcommand{\todo}[1]{\colorbox{yellow}{\parbox{\dimexpr\linewidth-2\fboxsep}{\textbf{TO DO: #1}}}}
+\begin{document}
+"""
+
+
+def _verbatim(text: str) -> str:
+    safe = text.replace('\\end{verbatim}', '\\end{verb atim}')
+    return '{\\footnotesize\n\\begin{verbatim}\n' + safe + '\n\\end{verbatim}\n}'
+
+
+def _unicode(text: str) -> str:
+    """Escape ``text`` for LaTeX, with the few non-ASCII signs the draft uses spelled out."""
+    out = latex_escape(text)
+    for a, b in (('Σ', r'$\Sigma$'), ('·', r'$\cdot$'), ('−', '-'), ('Δ', r'$\Delta$')):
+        out = out.replace(a, b)
+    return out
+
+
+def render(blocks: list[Block], figures: dict[str, Path]) -> str:
+    """The whole ``report.tex`` text; figures are referenced as ``figures/<name>.pdf`` (PNG where no PDF)."""
+    out = [PREAMBLE]
+    for block in blocks:
+        if block.kind == 'title':
+            out.append(rf'{{\Large\bfseries {_unicode(block.text)}\par}}\medskip')
+        elif block.kind == 'meta':
+            out.append(_unicode(block.text) + r'\\')
+        elif block.kind == 'heading':
+            out.append(rf'\section*{{{_unicode(block.text)}}}')
+        elif block.kind == 'heading2':
+            out.append(rf'\subsection*{{{_unicode(block.text)}}}')
+        elif block.kind == 'para':
+            out.append(_unicode(block.text) + '\n')
+        elif block.kind == 'equation':
+            out.append(rf'\begin{{equation*}}{block.data}\end{{equation*}}')
+        elif block.kind == 'todo':
+            out.append(rf'\todo{{{_unicode(block.text)}}}' + '\n')
+        elif block.kind == 'code':
+            out.append(_verbatim(block.text))
+        elif block.kind == 'figure' and block.data in figures:
+            png = figures[block.data]
+            src = png.with_suffix('.pdf') if png.with_suffix('.pdf').is_file() else png
+            width = '0.7' if block.data in ('per_class_iou', 'predictions', 'score') else '1.0'
+            where = '' if block.data == 'score' else 'figures/'  # the screenshot sits beside report.tex
+            out.append('\\begin{figure}[H]\\centering\n'
+                       f'\\includegraphics[width={width}\\linewidth]{{{where}{src.name}}}\n'
+                       f'\\caption{{{_unicode(block.caption)}}}\n\\end{{figure}}')
+        elif block.kind == 'table' and block.data is not None:
+            tex = to_latex(block.data, block.caption).replace('[htbp]', '[H]')
+            if len(block.data.columns) > 8:
+                tex = tex.replace(r'\small', r'\scriptsize\setlength{\tabcolsep}{3pt}')
+            out.append(tex)
+    out.append(r'\end{document}')
+    return '\n'.join(out) + '\n'
+
+
+def compile_pdf(tex: Path, timeout: int = 120) -> tuple[bool, str]:
+    """``pdflatex`` the file twice in its folder when a TeX installation exists: ``(ok, message)``."""
+    exe = shutil.which('pdflatex')
+    if exe is None:
+        return False, 'no pdflatex on this machine: upload the folder to Overleaf to compile it'
+    for _ in range(2):
+        got = subprocess.run([exe, '-interaction=nonstopmode', '-halt-on-error', tex.name], cwd=tex.parent,
+                             capture_output=True, text=True, timeout=timeout)
+        if got.returncode:
+            return False, 'pdflatex failed: ' + '\n'.join(got.stdout.strip().splitlines()[-5:])
+    return True, str(tex.with_suffix('.pdf'))

@@ -1,0 +1,126 @@
+"""Notebook 06's steps: the hand-in of the run on Drive, built on any runtime (a CPU is enough), shown, checked
+and offered for download."""
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+from .kit import HandinResult, build_handin
+
+_TEST_IMAGE = re.compile(r'^test/test_image/[A-Za-z0-9_.-]+\.(jpg|jpeg|png)$')
+SHOWN = ('loss', 'val_metrics', 'schedule', 'per_class_iou', 'predictions')
+
+
+def test_images_from_drive(plan, dest: Path) -> Path | None:
+    """The test images of the dataset copy that 01 kept on Drive, unpacked into ``dest`` (only those: a few MB);
+    the images already on this runtime when there are; None when neither exists."""
+    if Path(plan.test_images).is_dir():
+        return Path(plan.test_images)
+    if plan.keep_dir is None:
+        return None
+    from ..data.archive import ARCHIVE
+
+    archive = Path(plan.keep_dir) / 'data' / ARCHIVE
+    if not archive.is_file():
+        return None
+    out = dest / 'test' / 'test_image'
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                if _TEST_IMAGE.match(info.filename) and info.file_size < 64 * 2**20:
+                    (out / Path(info.filename).name).write_bytes(zf.read(info))
+    except (zipfile.BadZipFile, OSError) as exc:
+        print(f'note: the dataset copy {archive} cannot be read ({exc}); the test predictions are not checked.')
+        return None
+    return out if any(out.iterdir()) else None
+
+
+def zip_name(plan, matric: str | None) -> str:
+    """``<matric>.zip``; a smoke run's says it is not for handing in."""
+    stem = (matric or '').strip() or 'MATRIC-MISSING'
+    return f'{stem}-SMOKE-not-for-hand-in.zip' if plan.smoke else f'{stem}.zip'
+
+
+def build_for_plan(plan) -> HandinResult:
+    """Build ``handin/`` and the zip next to the run's work_dirs, from the run's stages, its submission zip (05) and
+    the checkpoint that 04 and 05 used; the test images come from the dataset copy on Drive."""
+    from ..env import CONTENT
+    from ..workflow import final_checkpoint
+
+    try:
+        ckpt = final_checkpoint(plan)
+    except FileNotFoundError as exc:
+        print(f'note: {exc}')
+        ckpt = None
+    if not plan.trained_work_dirs:
+        from .rundata import HandinError
+
+        raise HandinError(f'No trained stage of the {plan.recipe!r} run in {plan.work_root}.\nWhat to do: run '
+                          '02_train_20k (and 03_resume_30k, 04_evaluate, 05_submit) first, then this notebook again.')
+    images = test_images_from_drive(plan, CONTENT / 'handin-test-images')
+    folder = plan.work_root / 'handin'
+    result = build_handin(plan.trained_work_dirs, folder, matric=plan.matric,
+                          leaderboard_name=plan.leaderboard_name, submission=plan.submission_zip, checkpoint=ckpt,
+                          test_images=images, zip_path=plan.work_root / zip_name(plan, plan.matric))
+    print(f'built {folder} (the report draft: about {result.pages} pages; the course allows 5)')
+    for note in result.notes:
+        print('note:', note)
+    return result
+
+
+def show_figures(result: HandinResult, names=SHOWN) -> None:
+    """Show the figures the draft holds, as the report shows them."""
+    from IPython.display import Image, display
+
+    for name in names:
+        path = result.folder / 'figures' / f'{name}.png'
+        if path.is_file():
+            display(Image(filename=str(path), width=900 if name not in ('per_class_iou', 'predictions') else 650))
+
+
+def draft_outline(result: HandinResult):
+    """The draft's sections as a table: what each holds (paragraphs, figures, tables) and its places to fill in."""
+    import docx
+    import pandas as pd
+
+    doc = docx.Document(str(result.folder / 'report_draft.docx'))
+    rows: list[dict] = []
+    body = doc.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit('}', 1)[-1]
+        if tag == 'tbl' and rows:
+            rows[-1]['tables'] += 1
+            continue
+        if tag != 'p':
+            continue
+        par = docx.text.paragraph.Paragraph(child, doc)
+        if par.style.name in ('Title', 'Heading 1'):
+            rows.append({'section': par.text, 'paragraphs': 0, 'figures': 0, 'tables': 0, 'to do': ''})
+        elif rows:
+            rows[-1]['figures'] += len(child.findall('.//' + docx.oxml.ns.qn('w:drawing')))
+            rows[-1]['paragraphs'] += bool(par.text.strip()) and par.style.name != 'Caption'
+            if par.text.startswith('[TO DO:'):
+                rows[-1]['to do'] = (rows[-1]['to do'] + ' ' + par.text[8:-1]).strip()
+    df = pd.DataFrame(rows).set_index('section')
+    return df.style.set_caption(f'report_draft.docx: about {result.pages} A4 pages in Arial 12 (the course allows 5)')
+
+
+def offer(result: HandinResult) -> None:
+    """Print the zip's size and contents count; in Colab start the browser download, elsewhere say where it is."""
+    from ..env import in_colab
+
+    path = result.zip_path
+    with zipfile.ZipFile(path) as zf:
+        n = len(zf.namelist())
+    print(f'{path}: {path.stat().st_size / 1e6:,.1f} MB, {n} files')
+    if result.missing:
+        print('still missing: ' + '; '.join(result.missing) + ' (see the table above; add them and run again)')
+    if in_colab():
+        from google.colab import files  # type: ignore[import-not-found]
+
+        files.download(str(path))
+        print('download started in the browser')
+    else:
+        print(f'Not in Colab, so nothing to download: the zip is at {path.resolve()}.')
