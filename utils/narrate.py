@@ -213,7 +213,7 @@ def handin_figures(folder: Path) -> str:
 
 def draft(pages: float, todo: int) -> str:
     """The outline of the report draft: its length against the course's five pages, and what is left to fill."""
-    fit = (f'within the five pages the course allows' if pages <= 5 else
+    fit = ('within the five pages the course allows' if pages <= 5 else
            f'**{pages - 5:.1f} pages over** the five the course allows: shorten the discussion or drop a figure')
     return f'About {pages} A4 pages, {fit}; {todo} section(s) hold places marked TO DO that only you can fill.'
 
