@@ -27,6 +27,8 @@ RECIPES: dict[str, tuple[str, str | None]] = {
              'deeplabv3plus_r50-d8_ohem-cw_1xb4-30k_celebamask-512x512'),
     'improved': ('deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512', None),
     'improved-r101': ('deeplabv3plus_r101-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512', None),
+    'swin-b': ('upernet_swin-b-w12-in1k_flipswap-aug-isw-lovasz_1xb4-16k_celebamask-512x512', None),
+    'segformer-b3': ('segformer_mit-b3_flipswap-aug-isw-lovasz_1xb4-30k_celebamask-512x512', None),
 }
 
 
@@ -86,7 +88,8 @@ def set_max_iters(cfg, max_iters: int) -> None:
         if sched.get('end') == old:
             sched['end'] = int(max_iters)
         elif isinstance(sched.get('end'), int) and sched['end'] < old:  # e.g. a warm-up: keep its share
-            sched['end'] = max(1, round(sched['end'] * max_iters / old))
+            # at least 2 iterations: MMEngine's LinearLR spanning a single iteration never leaves its start factor
+            sched['end'] = min(max(2, round(sched['end'] * max_iters / old)), max(1, int(max_iters) - 1))
         if isinstance(sched.get('begin'), int) and 0 < sched['begin'] < old:
             sched['begin'] = min(round(sched['begin'] * max_iters / old), sched.get('end', max_iters) - 1)
     if cfg.train_cfg.get('val_interval', 0) > max_iters:

@@ -14,10 +14,20 @@ It says which source was used. Both are ImageNet-1k ResNet-50-C models of the sa
 no accuracy; an MMSeg maintainer wrote that it came from MSRA (open-mmlab/mmsegmentation#1176), so it is not
 known to be the Gluon model, which reaches 78.0% top-1 in timm's tables. The two are not claimed to be equal:
 the second source is a close substitute, and the notebook says when it is used.
+
+The transformer recipes name their weights as MMSeg does, a URL in the backbone's ``init_cfg``
+(``dict(type='Pretrained', checkpoint='https://download.openmmlab.com/...')``); :func:`prepare_pretrained`
+keeps those on Drive the same way (one source: OpenMMLab's server).
+
+The course allows ImageNet-1k pre-training only. :data:`IMAGENET_1K` lists every weight file a recipe may name and
+what it is; :func:`check_course_rules` refuses a config that names other weights (an ImageNet-21k/22k name, a timm
+tag that is not an ImageNet-1k one, a file it does not know, a ``load_from`` of a checkpoint this project's training
+did not write), unless the config sets ``course_rules=False`` (for use outside the course).
 """
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -30,8 +40,27 @@ _STEM = {'conv1.0.': 'stem.0.', 'conv1.1.': 'stem.1.', 'conv1.3.': 'stem.3.', 'c
          'conv1.6.': 'stem.6.', 'bn1.': 'stem.7.'}
 
 
+#: every pre-trained weight file a recipe names (OpenMMLab name or file name) -> what it is (ImageNet-1k only)
+IMAGENET_1K = {
+    'resnet50_v1c': 'ImageNet-1k ResNet-50-C',
+    'resnet101_v1c': 'ImageNet-1k ResNet-101-C',
+    'swin_base_patch4_window12_384_20220317-55b0104a.pth': 'ImageNet-1k Swin-B, 384 px (Microsoft, OpenMMLab copy)',
+    'mit_b3_20220624-13b1141c.pth': 'ImageNet-1k MiT-B3 (NVIDIA, OpenMMLab copy)',
+}
+#: names of weights trained on more than ImageNet-1k (ImageNet-21k/22k), whatever the source
+_BIG_IMAGENET = re.compile(r'(?<![0-9])(in|im|imagenet|imagenet-|imagenet_)?2[12]k(?![0-9])', re.IGNORECASE)
+RULE = ('the course allows ImageNet-1k pre-trained weights only (Project 1 rules: no other pre-training, no external '
+        'data)')
+OVERRIDE = ('For use outside the course, set course_rules=False in the config (command line: '
+            '--cfg-options course_rules=False).')
+
+
 class PretrainedError(RuntimeError):
     """No source gave the backbone weights; the message lists why each failed and what to do."""
+
+
+class CourseRuleError(PretrainedError):
+    """A config names weights that are not ImageNet-1k ones; the message names the rule and its override."""
 
 
 def timm_to_resnetv1c(state: dict) -> dict:
@@ -114,11 +143,138 @@ def fetch_backbone(name: str, cache_dir: str | os.PathLike) -> tuple[Path, str]:
                           f'copy that arrives is kept in {cache} for every later run.')
 
 
-def prepare_pretrained(cfg, cache_dir: str | os.PathLike) -> str | None:
-    """Point ``cfg.model.pretrained = 'open-mmlab://<name>'`` at a local copy; returns the line to show (None: no change)."""
-    name = cfg.model.get('pretrained')
-    if not isinstance(name, str) or not name.startswith(PREFIX):
+def _url_weights(node: dict) -> str | None:
+    """The checkpoint URL/path of an ``init_cfg=dict(type='Pretrained', checkpoint=...)`` node, else None."""
+    init = node.get('init_cfg')
+    if isinstance(init, dict) and init.get('type') == 'Pretrained' and isinstance(init.get('checkpoint'), str):
+        return init['checkpoint']
+    return None
+
+
+def weight_references(cfg) -> list[tuple[str, str]]:
+    """``(setting, value)`` for every pre-trained weight file ``cfg`` names (``model.pretrained``, init_cfg's)."""
+    from .config import walk_dicts
+
+    refs = []
+    if isinstance(cfg.model.get('pretrained'), str):
+        refs.append(('model.pretrained', cfg.model['pretrained']))
+    for name, node in (cfg.model or {}).items():
+        for sub in walk_dicts(node):
+            url = _url_weights(sub)
+            if url:
+                refs.append((f'model.{name}.init_cfg.checkpoint', url))
+    return refs
+
+
+def weights_source(cfg) -> str:
+    """A line for the plan table: what the recipe's pre-trained weights are and where they come from."""
+    refs = weight_references(cfg)
+    if not refs:
+        return 'none (random initialisation)'
+    parts = []
+    for _, value in refs:
+        key = value[len(PREFIX):] if value.startswith(PREFIX) else os.path.basename(value)
+        host = 'download.openmmlab.com' if value.startswith(PREFIX) or 'openmmlab.com' in value else value
+        parts.append(f'{IMAGENET_1K.get(key, key)} from {host}')
+    return '; '.join(parts)
+
+
+def _rule_problem(value: str) -> str | None:
+    """Why the weights named ``value`` break the course rule (None: known ImageNet-1k weights)."""
+    key = value[len(PREFIX):] if value.startswith(PREFIX) else os.path.basename(value.split('?')[0])
+    if key in IMAGENET_1K:
         return None
-    path, source = fetch_backbone(name[len(PREFIX):], cache_dir)
-    cfg.model['pretrained'] = str(path)
-    return f'ImageNet weights of the backbone ({name}): {source}'
+    if _BIG_IMAGENET.search(value):
+        return f'{value!r} names ImageNet-21k/22k weights'
+    is_file = key.endswith(('.pth', '.pt', '.bin', '.safetensors', '.ckpt'))
+    if value.startswith(('timm/', 'hf-hub:', 'hf_hub:', 'timm:')) or (
+            not is_file and re.fullmatch(r'[\w-]+\.[a-z0-9_]+', key)):
+        tag = key.rsplit('.', 1)[-1] if '.' in key else ''
+        if not tag.endswith('in1k'):
+            return (f'{value!r} is a timm/Hugging Face name without an ImageNet-1k tag (.ms_in1k, .fb_in1k, ...); '
+                    "timm's default tags for several backbones are ImageNet-22k fine-tunes")
+        return None
+    return f'{value!r} is not a weight file known to be ImageNet-1k (utils.pretrained.IMAGENET_1K lists them)'
+
+
+def check_course_rules(cfg) -> None:
+    """Refuse (:class:`CourseRuleError`) weights that are not ImageNet-1k, unless ``cfg.course_rules`` is False.
+
+    Checked: ``model.pretrained``, every backbone ``init_cfg`` checkpoint, and ``load_from`` (a model trained
+    elsewhere may have seen other data: only a checkpoint this project's training wrote, i.e. a resume, is allowed).
+    """
+    if cfg.get('course_rules', True) is False:
+        return
+    from .checkpoints import is_trusted_checkpoint
+
+    problems = [f'{setting} = {why}' for setting, value in weight_references(cfg)
+                if (why := _rule_problem(value))]
+    load_from = cfg.get('load_from')
+    if load_from and not (os.path.isfile(load_from) and is_trusted_checkpoint(load_from)):
+        problems.append(f'load_from = {str(load_from)!r} is a checkpoint that this project\'s training did not '
+                        'write (its weights may come from other data or pre-training)')
+    if problems:
+        raise CourseRuleError(f'Refused: {RULE}. ' + '; '.join(problems) + '. Use a recipe of utils.config.RECIPES '
+                              '(their weights are listed in utils.pretrained.IMAGENET_1K). ' + OVERRIDE)
+
+
+def _download_url(url: str, target: Path) -> None:
+    import torch
+
+    torch.hub.download_url_to_file(url, str(target), progress=True)
+
+
+def fetch_url_weights(url: str, cache_dir: str | os.PathLike) -> tuple[Path, str]:
+    """``(local file, where it came from)`` for the weights at ``url``, downloaded once per cache (kept on Drive)."""
+    from .checkpoints import CheckpointError, extract_state_dict, safe_load_checkpoint
+
+    cache = Path(cache_dir)
+    path = cache / os.path.basename(url)
+    if path.is_file():
+        return path, f'kept copy {path}'
+    cache.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part', dir=cache)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        _download_url(url, tmp)
+        try:
+            state = extract_state_dict(safe_load_checkpoint(tmp), url)
+        except CheckpointError as exc:
+            raise PretrainedError(f'{url} did not give a weight file ({exc}).') from None
+        if len(state) < 10:
+            raise PretrainedError(f'{url} gave a file with only {len(state)} tensors, not a backbone.')
+        os.replace(tmp, path)
+    except PretrainedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a network failure: one message with the fix
+        raise PretrainedError(f'Could not get the pre-trained weights {url}: {type(exc).__name__}: {exc}. Check the '
+                              f'runtime\'s internet connection and run again; the copy is kept in {cache} for every '
+                              'later run.') from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    host = url.split('/')[2] if '://' in url else url
+    return path, f'{host}, kept at {path}'
+
+
+def prepare_pretrained(cfg, cache_dir: str | os.PathLike) -> str | None:
+    """Point the config's pre-trained weights at local copies; returns the lines to show (None: nothing to fetch).
+
+    ``model.pretrained = 'open-mmlab://<name>'`` (ResNet) and every ``init_cfg`` URL (Swin, MiT) are handled.
+    """
+    from .config import walk_dicts
+
+    said = []
+    name = cfg.model.get('pretrained')
+    if isinstance(name, str) and name.startswith(PREFIX):
+        path, source = fetch_backbone(name[len(PREFIX):], cache_dir)
+        cfg.model['pretrained'] = str(path)
+        said.append(f'ImageNet weights of the backbone ({name}): {source}')
+    for node in walk_dicts(cfg.model):
+        url = _url_weights(node)
+        if url and '://' in url:
+            path, source = fetch_url_weights(url, cache_dir)
+            node['init_cfg'] = {**node['init_cfg'], 'checkpoint': str(path)}
+            what = IMAGENET_1K.get(os.path.basename(url), os.path.basename(url))
+            said.append(f'{what} weights of the backbone: {source}')
+    return '\n'.join(said) or None

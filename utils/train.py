@@ -21,7 +21,7 @@ from .config import ConfigError, check_data_root, load_config
 from .dataset import MaskLabelError
 from .env import KnownHarmless, default_work_dir, pretrained_cache
 from .labels import REPO_ROOT
-from .pretrained import PretrainedError, prepare_pretrained
+from .pretrained import PretrainedError, check_course_rules, prepare_pretrained
 from .report import cli_error
 from .stats import resolve_class_weights
 
@@ -111,6 +111,7 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
         make_synthetic_dataset(root, size=int(cfg.model.data_preprocessor['size'][0]))
     check_data_root(root)
     resolve_class_weights(cfg, root)
+    check_course_rules(cfg)  # ImageNet-1k weights only, no foreign load_from (course_rules=False lifts it)
     said = prepare_pretrained(cfg, pretrained_cache())  # ImageNet weights: a kept copy, else two sources
     if said:
         print(said)

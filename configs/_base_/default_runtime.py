@@ -12,6 +12,9 @@ visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends)
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
+# Course rule: ImageNet-1k pre-trained weights only. Training refuses other weights and a foreign load_from
+# (utils.pretrained.check_course_rules); set False only for use outside the course.
+course_rules = True
 resume = False
 custom_hooks = [dict(type='MomentumLoggerHook')]
 test_tta = 'flip'  # the TTA that utils.evaluate, utils.submit and the notebooks use unless told otherwise
