@@ -107,3 +107,13 @@ def test_a_junk_download_is_one_error_and_not_kept(downloads, tmp_path):
     with pytest.raises(pretrained.PretrainedError, match='did not give a weight file'):
         pretrained.fetch_url_weights('https://example.org/junk.pth', tmp_path)
     assert not list(tmp_path.iterdir())
+
+
+def test_plan_table_shows_the_rule_the_source_and_the_parameter_count():
+    from utils import workflow
+
+    frame = workflow.make_plan({'RECIPE': 'segformer-b3'}, gpu=True).frame().data
+    weights = frame.loc['pre-trained weights', 'value']
+    assert weights.startswith('ImageNet-1k weights only: ImageNet-1k MiT-B3') and 'download.openmmlab.com' in weights
+    assert frame.loc['parameters (course formula)', 'value'] == '44,603,859'
+    assert frame.loc['iterations, stage 1', 'value'] == "the config's (30,000)"

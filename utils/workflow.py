@@ -8,6 +8,7 @@ decides (no I/O), so it is tested on plain dictionaries.
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,15 +116,31 @@ class Plan:
                  self.sources.get('DATA_SOURCE', '')),
                 ('data on this runtime', self.data_root, self.sources.get('DATA_ROOT', '')),
                 ('work root (checkpoints)', self.work_root, self.sources.get('WORK_ROOT', '')),
-                ('iterations, stage 1', self.iters_20k or 'the config\'s (20,000)', self.sources.get('ITERS_20K', '')),
-                ('iterations, stage 2', self.iters_30k or ('the config\'s (30,000)' if self.config_30k else '-'),
+                ('iterations, stage 1', self.iters_20k or f'the config\'s ({config_facts(self.config_20k)[0]:,})',
+                 self.sources.get('ITERS_20K', '')),
+                ('iterations, stage 2', self.iters_30k or (f'the config\'s ({config_facts(self.config_30k)[0]:,})'
+                                                           if self.config_30k else '-'),
                  self.sources.get('ITERS_30K', '')),
+                ('pre-trained weights', 'ImageNet-1k weights only: ' + config_facts(self.config_20k)[1],
+                 'course rule' if not self.smoke else 'course rule (a smoke run starts from random weights)'),
+                ('parameters (course formula)', f'{config_facts(self.config_20k)[2]:,}',
+                 'sum(p.numel() for p in model.parameters() if p.requires_grad)'),
                 ('mixed precision (AMP)', self.amp, ''), ('test-time augmentation', self.tta, self.sources.get('TTA', ''))]
         if self.checkpoint is not None:
             rows.append(('checkpoint', self.checkpoint, 'set here'))
         df = pd.DataFrame(rows, columns=['setting', 'value', 'from']).set_index('setting')
         df['value'] = df['value'].astype(str)
         return df.style.set_caption(f'The plan of this run ({self.notebook})')
+
+
+@functools.lru_cache(maxsize=None)
+def config_facts(config: str) -> tuple[int, str, int]:
+    """``(iterations, where its pre-trained weights come from, trainable parameters)`` of a config, for the plan table."""
+    from .model import build_segmentor, count_parameters
+    from .pretrained import weights_source
+
+    cfg = load_config(config, work_dir='/tmp/unused')
+    return int(cfg.train_cfg.max_iters), weights_source(cfg), count_parameters(build_segmentor(cfg))
 
 
 def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', settings: dict[str, Any] | None = None,
