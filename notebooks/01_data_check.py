@@ -29,7 +29,8 @@
 # notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
 SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: the run's
                          # setting, else real on a GPU. A kept True stays until you set False here (in 00_setup)
-RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved' or 'improved-r101'
+RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved', 'improved-r101',
+                         # 'swin-b' (UperNet + Swin-B, the top candidate) or 'segformer-b3' (SegFormer MiT-B3)
 REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
 DATA_SOURCE = None       # 01 only: the course's Drive share link or file id, a zip or folder path, or 'synthetic'
 DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
@@ -40,6 +41,8 @@ TTA = None               # test-time augmentation: 'none', 'flip' (left/right sw
                          # (3 scales x flip: about 3x slower than 'flip' to evaluate and predict)
 CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
 ALLOW_LOCAL_WORK = None  # 02 and 03 only: True trains without Google Drive (a disconnect then loses the run)
+FINAL_FIT = None         # True: train on train + val for the test submission, once the recipe is chosen on val
+                         # (its own work_dir, <config>_trainval; its val scores are then not honest)
 
 # %%
 # Set-up, the same in every notebook but for its name: puts this project's code on this runtime, installs what

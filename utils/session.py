@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
 from . import env
+from .config import FINAL_FIT_SUFFIX
 from .labels import REPO_ROOT
 from .submit.common import write_json_atomic
 from .workflow import KEPT, PARAMETERS, Plan, PlanError, checkpoint_recipe, final_checkpoint, make_plan
@@ -374,7 +375,8 @@ def train_stage(plan: Plan, stage: int) -> dict | None:
              dict(type='LiveCurveHook', interval=5 if plan.smoke else 200, title=f'Stage {stage}, {plan.title}')]
     with guard():  # a known failure (data, checkpoint, weights) stops here with one message
         result = train(config, plan.data_root, work_dir, max_iters=iters, amp=plan.amp, resume=resume,
-                       smoke=plan.smoke_options(plan.iters_20k), quiet=True, extra_hooks=hooks)
+                       smoke=plan.smoke_options(plan.iters_20k), quiet=True, extra_hooks=hooks,
+                       final_fit=plan.final_fit)
     print(f"val after stage {stage}: {', '.join(f'{k} {v:.2f}' for k, v in result['metrics'].items())}")
     print(f"full log: {result['log_dir']}")
     return result
@@ -412,6 +414,10 @@ def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
     from .evaluate import evaluate
     from .inference import Segmenter
 
+    if plan.final_fit or ckpt.parent.name.endswith(FINAL_FIT_SUFFIX):
+        say(f'**NOT HONEST: {ckpt.parent.name} is a final fit, trained on train + val.** Its val scores below '
+            'measure images it was trained on, so they overstate it; the honest val score is that of the run '
+            'the recipe was chosen with (FINAL_FIT = False). Use this model for the test submission (05).')
     with guard():
         model = Segmenter.from_checkpoint(ckpt)
         plain = evaluate(ckpt, plan.data_root, split='val', tta='none', segmenter=model)

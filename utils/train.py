@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from . import checkpoints
-from .config import ConfigError, check_data_root, load_config
+from .config import FINAL_FIT_SUFFIX, ConfigError, check_data_root, load_config, train_data_root
 from .dataset import MaskLabelError
 from .env import KnownHarmless, default_work_dir, pretrained_cache
 from .labels import REPO_ROOT
@@ -90,19 +90,22 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
           work_dir: str | os.PathLike | None = None, *, max_iters: int | None = None, amp: bool = False,
           resume: str | os.PathLike | None = 'auto', smoke: bool | dict | None = None,
           cfg_options: dict | None = None, launcher: str = 'none', extra_hooks: list[dict] | None = None,
-          channels_last: bool | None = None, quiet: bool = False) -> dict:
+          channels_last: bool | None = None, quiet: bool = False, final_fit: bool = False) -> dict:
     """Train ``config``; returns ``{'work_dir', 'checkpoint', 'best', 'metrics', 'resumed_from', 'log_dir'}``.
 
     ``resume``: ``'auto'`` (newest readable checkpoint in ``work_dir``), ``'none'``/``None``, a
     checkpoint file, another work_dir (its newest readable checkpoint; used to go 20k -> 30k), or a sequence of
     work_dirs (the newest readable checkpoint of the first that has one: each checkpoint is verified once).
     ``extra_hooks``: MMEngine hook configs added to the run (e.g. ``utils.live.ProgressBarHook``).
+    ``final_fit``: train on train + val (the default work_dir gets ``_trainval``); its val scores are not honest.
     ``quiet``: MMEngine's config dump and log lines go to the log file only (the notebooks show a progress bar).
     """
-    cfg = load_config(config, data_root=data_root, work_dir=work_dir or default_work_dir(config),
-                      max_iters=max_iters, amp=amp, smoke=smoke, cfg_options=cfg_options, launcher=launcher,
-                      channels_last=channels_last)
-    root = Path(cfg.train_dataloader.dataset.data_root)
+    if work_dir is None:
+        work_dir = default_work_dir(config)
+        work_dir = Path(str(work_dir) + FINAL_FIT_SUFFIX) if final_fit else work_dir
+    cfg = load_config(config, data_root=data_root, work_dir=work_dir, max_iters=max_iters, amp=amp, smoke=smoke,
+                      cfg_options=cfg_options, launcher=launcher, channels_last=channels_last, final_fit=final_fit)
+    root = Path(train_data_root(cfg))
     is_smoke = cfg.model.get('pretrained') is None and cfg.train_cfg.max_iters <= 1000
     if not root.is_dir() and is_smoke:
         from .synthetic import make_synthetic_dataset
@@ -198,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                    help='channels-last memory format (default: on with a CUDA GPU, where it measured faster)')
     p.add_argument('--resume', default='auto', help="'auto' (default), 'none', a checkpoint or a work_dir")
     p.add_argument('--smoke', action='store_true', help='tiny CPU run: 64px inputs, 40 iterations, no download')
+    p.add_argument('--final-fit', action='store_true',
+                   help='train on train + val for the test submission (val scores of that model are not honest)')
     p.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE', help='override config keys (MMEngine syntax)')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                    help="job launcher; use 'pytorch' under torchrun")
@@ -209,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = train(a.config, a.data_root, a.work_dir, max_iters=a.max_iters, amp=a.amp, resume=a.resume,
                        smoke=True if a.smoke else None, cfg_options=_parse_cfg_options(a.cfg_options),
-                       launcher=a.launcher, channels_last=a.channels_last)
+                       launcher=a.launcher, channels_last=a.channels_last, final_fit=a.final_fit)
     except KeyboardInterrupt:
         print('interrupted: the newest checkpoint in the work_dir is kept; run the same command to resume.',
               file=sys.stderr)

@@ -15,15 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from .checkpoints import final_checkpoint as _final_checkpoint
-from .config import RECIPES, TTA_MODES, config_tta, load_config
+from .config import FINAL_FIT_SUFFIX, RECIPES, TTA_MODES, config_tta, load_config
 from .labels import REPO_ROOT
 from .layout import SMOKE_SIZE, image_dir, mask_dir
 
 #: The knobs of every notebook's parameters cell (``None`` = the run's setting, else the default).
 PARAMETERS = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA',
-              'CHECKPOINT', 'ALLOW_LOCAL_WORK')
+              'CHECKPOINT', 'ALLOW_LOCAL_WORK', 'FINAL_FIT')
 #: The parameters kept in settings.json (CHECKPOINT and ALLOW_LOCAL_WORK concern one notebook only).
-KEPT = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA')
+KEPT = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA',
+        'FINAL_FIT')
 #: Smoke runs: iterations of stage 1 and of the resume to stage 2.
 SMOKE_ITERS = (60, 90)
 
@@ -51,6 +52,7 @@ class Plan:
     tta: str
     checkpoint: Path | None = None
     allow_local_work: bool = False
+    final_fit: bool = False  # train on train + val (work_dirs named <config>_trainval); val scores then not honest
     sources: dict[str, str] = field(default_factory=dict)  # parameter -> 'set here' / 'settings.json' / 'default'
     chosen: dict[str, Any] = field(default_factory=dict)  # the values set here or in settings.json (not derived)
     notes: list[str] = field(default_factory=list)
@@ -58,11 +60,12 @@ class Plan:
 
     @property
     def work_dir_20k(self) -> Path:
-        return self.work_root / self.config_20k
+        return self.work_root / (self.config_20k + (FINAL_FIT_SUFFIX if self.final_fit else ''))
 
     @property
     def work_dir_30k(self) -> Path | None:
-        return self.work_root / self.config_30k if self.config_30k else None
+        return self.work_root / (self.config_30k + (FINAL_FIT_SUFFIX if self.final_fit else '')) if self.config_30k \
+            else None
 
     @property
     def trained_work_dirs(self) -> list[Path]:
@@ -89,7 +92,7 @@ class Plan:
         """Where notebook 05 writes the zip, in the work_dirs folder, named after the recipe (a second recipe never
         replaces the first one's zip); a smoke run's is named so that it is never uploaded."""
         return self.work_root / ('submission-SMOKE-not-for-upload.zip' if self.smoke else
-                                 f'submission-{self.recipe}.zip')
+                                 f'submission-{self.recipe}{"-trainval" if self.final_fit else ""}.zip')
 
     @property
     def title(self) -> str:
@@ -125,6 +128,7 @@ class Plan:
                  'course rule' if not self.smoke else 'course rule (a smoke run starts from random weights)'),
                 ('parameters (course formula)', f'{config_facts(self.config_20k)[2]:,}',
                  'sum(p.numel() for p in model.parameters() if p.requires_grad)'),
+                ('final fit on train + val', self.final_fit, self.sources.get('FINAL_FIT', '')),
                 ('mixed precision (AMP)', self.amp, ''), ('test-time augmentation', self.tta, self.sources.get('TTA', ''))]
         if self.checkpoint is not None:
             rows.append(('checkpoint', self.checkpoint, 'set here'))
@@ -201,6 +205,10 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
         sources['DATA_ROOT'] = 'default'
     if smoke and data_source is None:
         data_source = 'synthetic'
+    final_fit = pick('FINAL_FIT', False)
+    if not isinstance(final_fit, bool):
+        raise PlanError(f'FINAL_FIT = {final_fit!r}: give True (train on train + val for the test submission), False '
+                        'or None.')
     iters_20k, iters_30k = pick('ITERS_20K'), pick('ITERS_30K')
     for name, value in (('ITERS_20K', iters_20k), ('ITERS_30K', iters_30k)):
         if value is not None and (not isinstance(value, int) or value < 1):
@@ -214,7 +222,8 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
                 data_root=Path(data_root), work_root=work_root, iters_20k=iters_20k,
                 iters_30k=iters_30k if config_30k else None, amp=gpu, tta=tta,
                 checkpoint=Path(checkpoint) if checkpoint else None,
-                allow_local_work=bool(params.get('ALLOW_LOCAL_WORK')), sources=sources, chosen=chosen, notes=notes)
+                allow_local_work=bool(params.get('ALLOW_LOCAL_WORK')), final_fit=final_fit, sources=sources,
+                chosen=chosen, notes=notes)
 
 
 def final_checkpoint(plan: Plan) -> Path:
@@ -235,7 +244,7 @@ def final_checkpoint(plan: Plan) -> Path:
 
 def checkpoint_recipe(checkpoint: str | os.PathLike) -> str | None:
     """The recipe whose work_dir holds ``checkpoint`` (its folder is named after the config), else None."""
-    folder = Path(checkpoint).parent.name
+    folder = Path(checkpoint).parent.name.removesuffix(FINAL_FIT_SUFFIX)
     return next((name for name, configs in RECIPES.items() if folder in configs), None)
 
 
