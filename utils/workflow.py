@@ -262,7 +262,8 @@ def schedule_trace(config: str, resume_config: str | None = None, every: int = 1
     """LR and momentum used at each iteration of ``config`` (then of ``resume_config`` after resuming).
 
     Runs the real MMEngine schedulers of the configs, as :func:`utils.config.load_config` sets them up for
-    this run (``max_iters`` / ``smoke`` shorten them as training would), on a one-parameter SGD, including
+    this run (``max_iters`` / ``smoke`` shorten them as training would), on a one-parameter optimiser of the config's
+    type (momentum NaN for AdamW, which has none), including
     the checkpoint round-trip of a resume. Returns a DataFrame with columns iter, lr, momentum, stage.
     """
     import pandas as pd
@@ -282,13 +283,14 @@ def schedule_trace(config: str, resume_config: str | None = None, every: int = 1
     param = torch.nn.Parameter(torch.zeros(1))
     cfg1 = load_config(config, work_dir='/tmp/unused', max_iters=max_iters, smoke=smoke)
     opt_kwargs = {k: v for k, v in cfg1.optim_wrapper.optimizer.items() if k != 'type'}
-    optimizer = torch.optim.SGD([param], **opt_kwargs)
+    opt_class = getattr(torch.optim, cfg1.optim_wrapper.optimizer.type)  # SGD, or AdamW for the transformers
+    optimizer = opt_class([param], **opt_kwargs)
     schedulers = _build_schedulers(cfg1, optimizer)
     run(cfg1, optimizer, schedulers, 0, 1)
     if resume_config is not None:
         state = dict(optimizer=optimizer.state_dict(), schedulers=[s.state_dict() for s in schedulers])
         cfg2 = load_config(resume_config, work_dir='/tmp/unused', max_iters=resume_max_iters, smoke=smoke)
-        optimizer2 = torch.optim.SGD([param], **opt_kwargs)
+        optimizer2 = opt_class([param], **opt_kwargs)
         schedulers2 = _build_schedulers(cfg2, optimizer2)  # built fresh, then resumed, as Runner.resume does
         optimizer2.load_state_dict(state['optimizer'])
         for sched, sd in zip(schedulers2, state['schedulers']):
