@@ -183,3 +183,13 @@ def test_schedule_figure_of_an_adamw_recipe():
     assert trace['lr'].iloc[0] == pytest.approx(6e-11) and 5e-5 < peak <= 6e-5
     assert trace.loc[trace['lr'].idxmax(), 'iter'] == pytest.approx(1500, abs=500)  # after the warm-up
     assert trace['lr'].iloc[-1] < 1e-8 and trace['momentum'].isna().all()  # poly to 0; AdamW has no momentum
+
+
+def test_drive_need_counts_adamw_state():
+    from utils.session import stage_need_bytes
+
+    # measured: a MiT-B3 smoke run's iter_*.pth 536,035,699 bytes (weights + AdamW's two moments), best 178,660,215
+    cfg = _cfg(MIT)
+    assert cfg.default_hooks.checkpoint.max_keep_ckpts == 2
+    measured = 3 * 536_035_699 + 178_660_215
+    assert stage_need_bytes(MIT) == pytest.approx(measured, rel=0.02)

@@ -287,14 +287,16 @@ def restore_dataset(plan: Plan, folder: Path, progress: bool = True) -> dict[str
 def stage_need_bytes(config: str) -> int:
     """Drive space one training stage needs at its peak: the kept iteration checkpoints, one more while the next
     is written, and the best checkpoint. Sizes follow the parameter count: an ``iter_*.pth`` holds the weights
-    and SGD momentum (8 bytes per parameter; 349 MB measured for R50), ``best_*.pth`` the weights (175 MB)."""
+    and SGD momentum (8 bytes per parameter; 349 MB measured for R50), or AdamW's two moments (12 bytes per
+    parameter: 1.46 GB for Swin-B), ``best_*.pth`` the weights (175 MB for R50)."""
     from .config import load_config
     from .model import build_segmentor
 
     cfg = load_config(config)
     params = sum(p.numel() for p in build_segmentor(cfg).parameters())
     keep = int(cfg.default_hooks.checkpoint.get('max_keep_ckpts', 3) or 3)
-    return (keep + 1) * (8 * params + 2**20) + 4 * params + 2**20
+    per_param = 12 if 'adam' in str(cfg.optim_wrapper.optimizer.type).lower() else 8
+    return (keep + 1) * (per_param * params + 2**20) + 4 * params + 2**20
 
 
 def check_drive_space(plan: Plan, notebook: str) -> None:
@@ -303,7 +305,7 @@ def check_drive_space(plan: Plan, notebook: str) -> None:
     if config is None:
         return
     need = stage_need_bytes(config)
-    work_dir = plan.work_root / config
+    work_dir = plan.work_dir_30k if notebook == '03_resume_30k' else plan.work_dir_20k
     have = sum(p.stat().st_size for p in work_dir.glob('*.pth')) if work_dir.is_dir() else 0
     plan.work_root.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(plan.work_root).free
