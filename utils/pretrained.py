@@ -17,7 +17,10 @@ the second source is a close substitute, and the notebook says when it is used.
 
 The transformer recipes name their weights as MMSeg does, a URL in the backbone's ``init_cfg``
 (``dict(type='Pretrained', checkpoint='https://download.openmmlab.com/...')``); :func:`prepare_pretrained`
-keeps those on Drive the same way (one source: OpenMMLab's server).
+keeps those on Drive the same way: OpenMMLab's server first, then a second source where one is proven
+(:data:`SECOND_SOURCES`: the MiT-B3 weights from the Hugging Face hub's ``nvidia/mit-b3``, ImageNet-1k, keys mapped by
+:func:`hf_to_mit`). Swin-B has no second source yet: timm's ``swin_base_patch4_window12_384.ms_in1k`` would need a
+key mapping proven like the others, and timm does not import on this project's CPU test machines.
 
 The course allows ImageNet-1k pre-training only. :data:`IMAGENET_1K` lists every weight file a recipe may name and
 what it is; :func:`check_course_rules` refuses a config that names other weights (an ImageNet-21k/22k name, a timm
@@ -73,6 +76,49 @@ def timm_to_resnetv1c(state: dict) -> dict:
         if not new.startswith(('stem.', 'layer')):
             raise ValueError(f'unexpected key {key!r} in a timm ResNet-C state dict')
         out[new] = value
+    return out
+
+
+_MIT_BLOCK = {'layer_norm_1.': 'norm1.', 'layer_norm_2.': 'norm2.', 'attention.self.sr.': 'attn.sr.',
+              'attention.self.layer_norm.': 'attn.norm.', 'attention.output.dense.': 'attn.attn.out_proj.',
+              'mlp.dense1.': 'ffn.layers.0.', 'mlp.dwconv.dwconv.': 'ffn.layers.1.', 'mlp.dense2.': 'ffn.layers.4.'}
+
+
+def hf_to_mit(state: dict) -> dict:
+    """A Hugging Face SegFormer/MiT state dict (the hub's ``nvidia/mit-b*`` files, transformers 4.x names) with MMSeg
+    MixVisionTransformer's keys: q, k and v joined into one in-projection, the MLP's linear layers as 1x1 convs,
+    the classifier dropped. Proven against transformers' own forward in tests/test_pretrained_hf.py."""
+    import re
+
+    import torch
+
+    out, qkv = {}, {}
+    for key, value in state.items():
+        key = key.removeprefix('segformer.')
+        if key.startswith(('classifier.', 'decode_head.')):
+            continue
+        if m := re.fullmatch(r'encoder\.patch_embeddings\.(\d+)\.(proj|layer_norm)\.(weight|bias)', key):
+            out[f'layers.{m[1]}.0.{"projection" if m[2] == "proj" else "norm"}.{m[3]}'] = value
+        elif m := re.fullmatch(r'encoder\.layer_norm\.(\d+)\.(weight|bias)', key):
+            out[f'layers.{m[1]}.2.{m[2]}'] = value
+        elif m := re.fullmatch(r'encoder\.block\.(\d+)\.(\d+)\.attention\.self\.(query|key|value)\.(weight|bias)', key):
+            qkv.setdefault((m[1], m[2], m[4]), {})[m[3]] = value
+        elif m := re.fullmatch(r'encoder\.block\.(\d+)\.(\d+)\.(.+)', key):
+            rest = m[3]
+            old = next((o for o in _MIT_BLOCK if rest.startswith(o)), None)
+            if old is None:
+                raise ValueError(f'unexpected key {key!r} in a Hugging Face MiT state dict')
+            new = _MIT_BLOCK[old] + rest[len(old):]
+            if old in ('mlp.dense1.', 'mlp.dense2.') and value.dim() == 2:
+                value = value[:, :, None, None]  # a linear layer as MMSeg's 1x1 convolution
+            out[f'layers.{m[1]}.1.{m[2]}.{new}'] = value
+        else:
+            raise ValueError(f'unexpected key {key!r} in a Hugging Face MiT state dict')
+    for (stage, block, kind), parts in qkv.items():
+        if set(parts) != {'query', 'key', 'value'}:
+            raise ValueError(f'block {stage}.{block} lacks one of query/key/value ({kind})')
+        out[f'layers.{stage}.1.{block}.attn.attn.in_proj_{kind}'] = torch.cat(
+            [parts['query'], parts['key'], parts['value']])
     return out
 
 
@@ -224,37 +270,75 @@ def _download_url(url: str, target: Path) -> None:
     torch.hub.download_url_to_file(url, str(target), progress=True)
 
 
-def fetch_url_weights(url: str, cache_dir: str | os.PathLike) -> tuple[Path, str]:
-    """``(local file, where it came from)`` for the weights at ``url``, downloaded once per cache (kept on Drive)."""
+def _download_hf_mit(repo: str, target: Path) -> None:
+    """The hub's MiT weights (``nvidia/mit-b3``, as stored: transformers 4.x names), mapped to MMSeg's keys."""
+    import torch
+
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError as exc:
+        raise PretrainedError('huggingface_hub is not installed (pip install huggingface_hub)') from exc
+    from .checkpoints import safe_load_checkpoint
+
+    try:
+        from safetensors.torch import load_file
+
+        state = load_file(hf_hub_download(repo, 'model.safetensors'))
+    except Exception:  # noqa: BLE001 - no safetensors file (or package): the pickled weights, read weights-only
+        state = safe_load_checkpoint(hf_hub_download(repo, 'pytorch_model.bin'))
+    torch.save({'state_dict': hf_to_mit(state)}, target)
+
+
+#: weight file -> a second source: (what to say, download into a file, its argument, a key the file must hold)
+SECOND_SOURCES = {
+    'mit_b3_20220624-13b1141c.pth': ('the Hugging Face hub (nvidia/mit-b3, ImageNet-1k; keys mapped)',
+                                     _download_hf_mit, 'nvidia/mit-b3', 'layers.2.1.17.attn.attn.in_proj_weight'),
+}
+
+
+def _check_weight_file(tmp: Path, what: str, key: str | None) -> None:
     from .checkpoints import CheckpointError, extract_state_dict, safe_load_checkpoint
 
+    try:
+        state = extract_state_dict(safe_load_checkpoint(tmp), what)
+    except CheckpointError as exc:
+        raise PretrainedError(f'{what} did not give a weight file ({exc})') from None
+    if len(state) < 10 or (key is not None and key not in state):
+        raise PretrainedError(f'{what} gave a file that is not the backbone\'s weights ({len(state)} tensors)')
+
+
+def fetch_url_weights(url: str, cache_dir: str | os.PathLike) -> tuple[Path, str]:
+    """``(local file, where it came from)`` for the weights at ``url``, got once per cache (kept on Drive).
+
+    Sources in order: the URL (OpenMMLab's server), then :data:`SECOND_SOURCES` where the file has one.
+    """
     cache = Path(cache_dir)
-    path = cache / os.path.basename(url)
+    name = os.path.basename(url)
+    path = cache / name
     if path.is_file():
         return path, f'kept copy {path}'
     cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part', dir=cache)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        _download_url(url, tmp)
-        try:
-            state = extract_state_dict(safe_load_checkpoint(tmp), url)
-        except CheckpointError as exc:
-            raise PretrainedError(f'{url} did not give a weight file ({exc}).') from None
-        if len(state) < 10:
-            raise PretrainedError(f'{url} gave a file with only {len(state)} tensors, not a backbone.')
-        os.replace(tmp, path)
-    except PretrainedError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a network failure: one message with the fix
-        raise PretrainedError(f'Could not get the pre-trained weights {url}: {type(exc).__name__}: {exc}. Check the '
-                              f'runtime\'s internet connection and run again; the copy is kept in {cache} for every '
-                              'later run.') from None
-    finally:
-        tmp.unlink(missing_ok=True)
     host = url.split('/')[2] if '://' in url else url
-    return path, f'{host}, kept at {path}'
+    sources = [(host, _download_url, url, None)]
+    if name in SECOND_SOURCES:
+        sources.append(SECOND_SOURCES[name])
+    failures = []
+    for source, download, arg, key in sources:
+        fd, tmp_name = tempfile.mkstemp(prefix=f'.{name}.', suffix='.part', dir=cache)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            download(arg, tmp)
+            _check_weight_file(tmp, source, key)
+            os.replace(tmp, path)
+            return path, f'{source}, kept at {path}'
+        except Exception as exc:  # noqa: BLE001 - any failure of a source means: try the next one
+            failures.append(f'{source}: {type(exc).__name__}: {exc}'.splitlines()[0][:300])
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise PretrainedError(f'Could not get the pre-trained weights {name}: ' + '; '.join(failures) + '. Check the '
+                          f'runtime\'s internet connection and run again; the first copy that arrives is kept in '
+                          f'{cache} for every later run.')
 
 
 def prepare_pretrained(cfg, cache_dir: str | os.PathLike) -> str | None:
