@@ -18,9 +18,8 @@ the second source is a close substitute, and the notebook says when it is used.
 The transformer recipes name their weights as MMSeg does, a URL in the backbone's ``init_cfg``
 (``dict(type='Pretrained', checkpoint='https://download.openmmlab.com/...')``); :func:`prepare_pretrained`
 keeps those on Drive the same way: OpenMMLab's server first, then a second source where one is proven
-(:data:`SECOND_SOURCES`: the MiT-B3 weights from the Hugging Face hub's ``nvidia/mit-b3``, ImageNet-1k, keys mapped by
-:func:`hf_to_mit`). Swin-B has no second source yet: timm's ``swin_base_patch4_window12_384.ms_in1k`` would need a
-key mapping proven like the others, and timm does not import on this project's CPU test machines.
+(:data:`SECOND_SOURCES`, both ImageNet-1k, keys mapped and proven offline: MiT-B3 from the hub's ``nvidia/mit-b3``
+by :func:`hf_to_mit`, Swin-B from timm's ``swin_base_patch4_window12_384.ms_in1k`` by :func:`timm_to_swin`).
 
 The course allows ImageNet-1k pre-training only. :data:`IMAGENET_1K` lists every weight file a recipe may name and
 what it is; :func:`check_course_rules` refuses a config that names other weights (an ImageNet-21k/22k name, a timm
@@ -119,6 +118,46 @@ def hf_to_mit(state: dict) -> dict:
             raise ValueError(f'block {stage}.{block} lacks one of query/key/value ({kind})')
         out[f'layers.{stage}.1.{block}.attn.attn.in_proj_{kind}'] = torch.cat(
             [parts['query'], parts['key'], parts['value']])
+    return out
+
+
+_SWIN_BLOCK = {'attn.qkv.': 'attn.w_msa.qkv.', 'attn.proj.': 'attn.w_msa.proj.', 'mlp.fc1.': 'ffn.layers.0.0.',
+               'attn.relative_position_bias_table': 'attn.w_msa.relative_position_bias_table',
+               'mlp.fc2.': 'ffn.layers.1.', 'norm1.': 'norm1.', 'norm2.': 'norm2.'}
+
+
+def _unfold_order(value):
+    """A patch-merging weight (or norm) from the 2x2-neighbour-major order timm and Microsoft use (h0w0, h1w0, h0w1,
+    h1w1; channels inside) to MMSeg's ``nn.Unfold`` order (channels outside; h0w0, h0w1, h1w0, h1w1 inside)."""
+    lead = value.shape[:-1]
+    quarter = value.shape[-1] // 4
+    return value.reshape(*lead, 4, quarter)[..., [0, 2, 1, 3], :].transpose(-1, -2).reshape(*lead, 4 * quarter)
+
+
+def timm_to_swin(state: dict) -> dict:
+    """A timm (>= 0.9) Swin state dict with MMSeg SwinTransformer's keys: stage ``i``'s leading downsample becomes
+    stage ``i-1``'s trailing one (its weights in MMSeg's unfold order), the final norm becomes ``norm3`` (MMSeg's
+    ``norm0``-``norm2`` have no counterpart and keep their initial values), the classifier is dropped.
+    Proven against timm's own forward in tests/test_pretrained_swin.py."""
+    import re
+
+    out = {}
+    for key, value in state.items():
+        if key.startswith('head.') or key.endswith(('relative_position_index', 'attn_mask')):
+            continue
+        if m := re.fullmatch(r'patch_embed\.(proj|norm)\.(weight|bias)', key):
+            out[f'patch_embed.{"projection" if m[1] == "proj" else "norm"}.{m[2]}'] = value
+        elif m := re.fullmatch(r'norm\.(weight|bias)', key):
+            out[f'norm3.{m[1]}'] = value
+        elif m := re.fullmatch(r'layers\.(\d+)\.downsample\.(norm|reduction)\.(weight|bias)', key):
+            out[f'stages.{int(m[1]) - 1}.downsample.{m[2]}.{m[3]}'] = _unfold_order(value)
+        elif m := re.fullmatch(r'layers\.(\d+)\.blocks\.(\d+)\.(.+)', key):
+            old = next((o for o in _SWIN_BLOCK if m[3].startswith(o)), None)
+            if old is None:
+                raise ValueError(f'unexpected key {key!r} in a timm Swin state dict')
+            out[f'stages.{m[1]}.blocks.{m[2]}.{_SWIN_BLOCK[old]}{m[3][len(old):]}'] = value
+        else:
+            raise ValueError(f'unexpected key {key!r} in a timm Swin state dict')
     return out
 
 
@@ -289,8 +328,24 @@ def _download_hf_mit(repo: str, target: Path) -> None:
     torch.save({'state_dict': hf_to_mit(state)}, target)
 
 
+def _download_timm_swin(repo: str, target: Path) -> None:
+    """timm's ImageNet-1k Swin-B 384 from the Hugging Face hub (its safetensors file), mapped to MMSeg's keys."""
+    import torch
+
+    try:
+        from huggingface_hub import hf_hub_download
+        from safetensors.torch import load_file
+    except ImportError as exc:
+        raise PretrainedError('huggingface_hub and safetensors are not installed (pip install huggingface_hub '
+                              'safetensors)') from exc
+    torch.save({'state_dict': timm_to_swin(load_file(hf_hub_download(repo, 'model.safetensors')))}, target)
+
+
 #: weight file -> a second source: (what to say, download into a file, its argument, a key the file must hold)
 SECOND_SOURCES = {
+    'swin_base_patch4_window12_384_20220317-55b0104a.pth': (
+        'the Hugging Face hub (timm/swin_base_patch4_window12_384.ms_in1k, ImageNet-1k; keys mapped)',
+        _download_timm_swin, 'timm/swin_base_patch4_window12_384.ms_in1k', 'stages.2.blocks.17.attn.w_msa.qkv.weight'),
     'mit_b3_20220624-13b1141c.pth': ('the Hugging Face hub (nvidia/mit-b3, ImageNet-1k; keys mapped)',
                                      _download_hf_mit, 'nvidia/mit-b3', 'layers.2.1.17.attn.attn.in_proj_weight'),
 }
