@@ -138,6 +138,8 @@ model_summary(PLAN.config_20k).style.set_caption(f'Parameters of {PLAN.config_20
 
 # %% [markdown]
 # The seed and improved R50 models have the report's **43,589,878** trainable parameters; with
-# `RECIPE = 'improved-r101'` the table shows the deeper ResNet-101 instead.
+# `RECIPE = 'improved-r101'` the table shows the deeper ResNet-101 instead, with `'swin-b'` UperNet + Swin-B
+# (121,314,206, its auxiliary head included) and with `'segformer-b3'` SegFormer MiT-B3 (44,603,859, no auxiliary
+# head). Every recipe starts from ImageNet-1k weights only, as the course requires (the plan above names them).
 #
 # **Next:** open `01_data_check`, set `DATA_SOURCE` there (the course's Drive link), and run it.
