@@ -117,3 +117,13 @@ def test_plan_table_shows_the_rule_the_source_and_the_parameter_count():
     assert weights.startswith('ImageNet-1k weights only: ImageNet-1k MiT-B3') and 'download.openmmlab.com' in weights
     assert frame.loc['parameters (course formula)', 'value'] == '44,603,859'
     assert frame.loc['iterations, stage 1', 'value'] == "the config's (30,000)"
+
+
+def test_a_short_real_transformer_run_never_writes_synthetic_data(tmp_path, capsys):
+    """A real config (pre-trained weights in its backbone's init_cfg) with a missing data root is one error, not a
+    synthetic dataset written there (which only a smoke run does)."""
+    from utils.train import main
+
+    missing = tmp_path / 'no-data'
+    rc = main([MIT, '--data-root', str(missing), '--work-dir', str(tmp_path / 'w'), '--max-iters', '10'])
+    assert rc == 2 and 'Data root not found' in capsys.readouterr().err and not missing.exists()

@@ -21,7 +21,7 @@ from .config import FINAL_FIT_SUFFIX, ConfigError, check_data_root, load_config,
 from .dataset import MaskLabelError
 from .env import KnownHarmless, default_work_dir, pretrained_cache
 from .labels import REPO_ROOT
-from .pretrained import PretrainedError, check_course_rules, prepare_pretrained
+from .pretrained import PretrainedError, check_course_rules, prepare_pretrained, weight_references
 from .report import cli_error
 from .stats import resolve_class_weights
 
@@ -106,7 +106,7 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     cfg = load_config(config, data_root=data_root, work_dir=work_dir, max_iters=max_iters, amp=amp, smoke=smoke,
                       cfg_options=cfg_options, launcher=launcher, channels_last=channels_last, final_fit=final_fit)
     root = Path(train_data_root(cfg))
-    is_smoke = cfg.model.get('pretrained') is None and cfg.train_cfg.max_iters <= 1000
+    is_smoke = not weight_references(cfg) and cfg.train_cfg.max_iters <= 1000  # no pre-trained weights anywhere
     if not root.is_dir() and is_smoke:
         from .synthetic import make_synthetic_dataset
 
