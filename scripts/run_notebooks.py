@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                                 epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--out', default='outputs/smoke', help='folder for the executed notebooks, Drive and runtimes')
     p.add_argument('--smoke', action='store_true', help='SMOKE = True: tiny data and schedule (any machine)')
-    p.add_argument('--recipe', default='seed', help="'seed', 'improved' or 'improved-r101'")
+    p.add_argument('--recipe', default='seed', help="'seed', 'improved', 'improved-r101', 'swin-b' or 'segformer-b3'")
     p.add_argument('--only', nargs='+', choices=NOTEBOOKS,
                    help='run only these notebooks (in the given order), on the Drive an earlier run left')
     p.add_argument('--keep-drive', action='store_true',

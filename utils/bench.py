@@ -194,10 +194,17 @@ def fetch_batches(cfg, n: int) -> list[dict]:
 
 def bench_train(cfg, batches: list[dict], device: str, amp: bool, channels_last: bool, iters: int,
                 warmup: int) -> dict:
-    """Seconds per training iteration (median of ``iters``) and the peak memory of that variant."""
+    """Seconds per training iteration (median of ``iters``) and the peak memory of that variant.
+
+    Peak memory (``peak_mem_mb`` allocated, ``peak_reserved_mb`` reserved by the caching allocator) is measured over
+    the timed iterations, after the warm-up; ``warmup_peak_mem_mb`` is the warm-up's. With cuDNN benchmark on, the
+    first iteration of a new convolution shape tries every algorithm with a trial workspace taken from the allocator,
+    as large as the free memory allows: up to 71 GB on an H200, which a steady-state run never needs.
+    """
     import torch
 
-    if device.startswith('cuda'):
+    cuda = device.startswith('cuda')
+    if cuda:
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
     model, wrapper = build_model_and_optim(cfg, device, amp, channels_last)
@@ -206,11 +213,20 @@ def bench_train(cfg, batches: list[dict], device: str, amp: bool, channels_last:
     def step(i: int) -> None:
         losses.append(train_step(model, wrapper, batches[i % len(batches)], channels_last))
 
-    times = time_calls(step, iters, warmup, device)
+    for i in range(warmup):
+        step(i)
+    _sync(device)
+    warmup_peak = peak_memory_mb(device)
+    if cuda:  # the steady state only: cuDNN's benchmark search (its trial workspaces) happened in the warm-up
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    times = time_calls(lambda i: step(warmup + i), iters, 0, device)
     med = statistics.median(times)
     bs = len(batches[0]['inputs'])
     result = dict(s_per_iter=med, it_per_s=1 / med, images_per_s=bs / med, times=times,
-                  peak_mem_mb=peak_memory_mb(device), last_loss=losses[-1])
+                  peak_mem_mb=peak_memory_mb(device), warmup_peak_mem_mb=warmup_peak, last_loss=losses[-1])
+    if cuda:
+        result['peak_reserved_mb'] = torch.cuda.max_memory_reserved() / 2 ** 20
     model = wrapper = None  # free the memory before the next variant
     return result
 

@@ -270,9 +270,10 @@ def claim_work_dir(work_dir: str | os.PathLike) -> Path:
             raise UntrustedWorkDirError(
                 f'{path} holds checkpoints ({", ".join(foreign[:3])}{", ..." if len(foreign) > 3 else ""}) that '
                 f'this run\'s training did not write: {why}. Resuming would unpickle them in full, which can run '
-                'code, so nothing was done. Train into a new --work-dir; to start from the weights of one of them, '
-                f'add --cfg-options load_from={path / foreign[-1]} (read weights-only). If you wrote them yourself '
-                f'with this project, trust the folder once: python -m utils.checkpoints trust {path}')
+                'code, so nothing was done. If you wrote them yourself with this project, trust the folder once: '
+                f'python -m utils.checkpoints trust {path}. Otherwise train into a new --work-dir; starting from '
+                f'their weights (--cfg-options load_from={path / foreign[-1]} course_rules=False, read weights-only) '
+                'is for use outside the course: nothing proves they came from ImageNet-1k weights only.')
     mark_work_dir(path)
     return path
 

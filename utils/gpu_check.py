@@ -6,18 +6,20 @@
 On any CUDA machine, in a few minutes (about 3 on an H200; budget 8 on a T4):
 
 1. **device**: GPU, driver, CUDA, cuDNN, torch and the OpenMMLab versions;
-2. **speed**: the seed R50, improved R50 and improved R101 at 512x512, batch 4, random init, synthetic
-   faces: iterations/s and peak memory in FP32, AMP, and AMP + channels_last (cuDNN benchmark on);
+2. **speed**: every recipe (seed R50, improved R50 and R101, UperNet + Swin-B, SegFormer MiT-B3) at 512x512,
+   batch 4, random init, synthetic faces: iterations/s in FP32, AMP, and AMP + channels_last (cuDNN benchmark
+   on), and peak memory allocated and reserved over the timed iterations, after the warm-up (the warm-up's peak
+   apart: cuDNN's algorithm search takes trial workspaces as large as the free memory);
 3. **T4 fit**: with ``torch.cuda.set_per_process_memory_fraction`` capping this process at ``--t4-gb``
-   (a T4 has 15 GB), which recipes train with AMP at batch 4;
+   (a T4 has 15 GB), which recipes train with AMP at batch 4 (all but the R101 option must);
 4. **AMP + resume**: ``utils.train`` runs ``--resume-iters`` AMP iterations of the seed recipe (checkpoint in
    the middle), then a second run resumes from that middle checkpoint. Checked: the loss stays finite,
    the GradScaler's scale never collapses, and the resumed LR and momentum equal the uninterrupted
    run's at every iteration (and mmcv's cyclic formula);
 5. **evaluation pace**: ``utils.evaluate`` and ``utils.submit`` with flip TTA on the trained checkpoint, as a
    ratio to the bare model forward (1.0 = the GPU never waits for the per-image work);
-6. a **projected T4 time** for 20k iterations: the measured AMP time times this card's advantage over a
-   T4 in FP16 Tensor-Core TFLOP/s and in memory bandwidth (both ratios are printed).
+6. a **projected T4 time** for 20k iterations and for each recipe's own schedule: the measured AMP time times
+   this card's advantage over a T4 in FP16 Tensor-Core TFLOP/s and in memory bandwidth (both ratios are printed).
 
 Writes ``gpu_check.json`` and ``gpu_check.md`` into ``--out``. Exit code 0 when every check passed,
 1 when one failed, 2 when it could not run (e.g. no GPU without ``--dry-run``).
@@ -45,7 +47,9 @@ from .report import cli_error
 from .layout import KnownError
 
 #: recipes timed (utils.config.RECIPES: the stage-1 configs the notebooks train)
-CHECK_RECIPES = ('seed', 'improved', 'improved-r101')
+CHECK_RECIPES = ('seed', 'improved', 'improved-r101', 'swin-b', 'segformer-b3')
+#: recipes that must train on a T4 (15 GB) with AMP at batch 4 (ResNet-101 is an option that may not)
+T4_MUST_FIT = ('seed', 'improved', 'swin-b', 'segformer-b3')
 #: (name, AMP, channels_last)
 GPU_VARIANTS = (('fp32', False, False), ('amp', True, False), ('amp+channels_last', True, True))
 CPU_VARIANTS = (('fp32', False, False), ('fp32+channels_last', False, True))
@@ -108,6 +112,15 @@ def card_spec(name: str) -> tuple[str, float, float] | None:
 
 
 # --------------------------------------------------------------------------- 2./3. speed and T4 fit
+def _schedule_iters(config: str) -> int:
+    """The iterations of a config's own schedule (what a real run trains; the projection's length)."""
+    from mmengine.config import Config
+
+    from .config import resolve_config
+
+    return int(Config.fromfile(str(resolve_config(config))).train_cfg.max_iters)
+
+
 def _oom(exc: BaseException) -> bool:
     return 'out of memory' in str(exc).lower()
 
@@ -121,13 +134,12 @@ def measure_speed(recipe: str, root: Path, sizes: dict, device: str, variants) -
 
     cfg = bench.bench_config(RECIPES[recipe][0], root, sizes['size'], sizes['batch_size'])
     batches = bench.fetch_batches(cfg, min(sizes['iters'] + sizes['warmup'], 4))
-    out: dict[str, Any] = {'config': RECIPES[recipe][0]}
+    out: dict[str, Any] = {'config': RECIPES[recipe][0], 'schedule_iters': _schedule_iters(RECIPES[recipe][0])}
     for name, amp, cl in variants:
         try:
             r = bench.bench_train(cfg, batches, device, amp, cl, sizes['iters'], sizes['warmup'])
-            out[name] = {k: r[k] for k in ('s_per_iter', 'it_per_s', 'images_per_s', 'peak_mem_mb', 'last_loss')}
-            if device.startswith('cuda'):
-                out[name]['peak_reserved_mb'] = torch.cuda.max_memory_reserved() / 2 ** 20
+            out[name] = {k: r[k] for k in ('s_per_iter', 'it_per_s', 'images_per_s', 'peak_mem_mb',
+                                           'warmup_peak_mem_mb', 'peak_reserved_mb', 'last_loss') if k in r}
         except RuntimeError as exc:
             if not _oom(exc):
                 raise
@@ -153,8 +165,8 @@ def t4_fit(recipe: str, root: Path, sizes: dict, cap_gb: float, channels_last: b
     torch.cuda.set_per_process_memory_fraction(fraction, 0)
     try:
         r = bench.bench_train(cfg, batches, 'cuda', True, channels_last, 3, 2)
-        res = dict(fits=True, peak_mem_mb=r['peak_mem_mb'], peak_reserved_mb=torch.cuda.max_memory_reserved() / 2 ** 20,
-                   s_per_iter=r['s_per_iter'])
+        res = dict(fits=True, peak_mem_mb=r['peak_mem_mb'], peak_reserved_mb=r['peak_reserved_mb'],
+                   warmup_peak_mem_mb=r['warmup_peak_mem_mb'], s_per_iter=r['s_per_iter'])
     except RuntimeError as exc:
         if not _oom(exc):
             raise
@@ -278,7 +290,9 @@ def project_t4(result: dict) -> dict:
             s = speeds.get(variant)
             if isinstance(s, dict):
                 lo, hi = sorted((s['s_per_iter'] * r_flops, s['s_per_iter'] * r_bw))
-                rows[f'{recipe} {variant}'] = dict(s_per_iter=[lo, hi], hours_20k=[lo * 2e4 / 3600, hi * 2e4 / 3600])
+                n = speeds.get('schedule_iters') or 20000
+                rows[f'{recipe} {variant}'] = dict(s_per_iter=[lo, hi], hours_20k=[lo * 2e4 / 3600, hi * 2e4 / 3600],
+                                                   schedule_iters=n, hours_schedule=[lo * n / 3600, hi * n / 3600])
     return dict(card=key, tflops_fp16=tflops, bandwidth_gbs=bw, ratio_tflops=r_flops, ratio_bandwidth=r_bw,
                 t4=T4, rows=rows,
                 note=(f'{key} / T4: {r_flops:.1f}x the FP16 Tensor-Core TFLOP/s ({tflops:.0f} vs 65) and '
@@ -352,7 +366,7 @@ def run(out: str | os.PathLike, dry_run: bool = False, t4_gb: float = 15.0, resu
     result['projection'] = project_t4(result)
     result['checks'] = dict(
         amp_resume=ar['ok'],
-        t4_fit_r50=None if not on_gpu else all(result['t4_fit'][r]['fits'] for r in recipes if r != 'improved-r101'))
+        t4_fit=None if not on_gpu else all(result['t4_fit'][r]['fits'] for r in recipes if r in T4_MUST_FIT))
     result['ok'] = all(v is not False for v in result['checks'].values())
     save()
     (out / 'gpu_check.md').write_text(markdown(result))
@@ -372,16 +386,18 @@ def markdown(r: dict) -> str:
              f"torch {d.get('torch')}, mmsegmentation {d.get('mmsegmentation')}, mmengine {d.get('mmengine')}, "
              f"Python {d.get('python')}; {r['sizes']['size']}x{r['sizes']['size']}, batch {r['sizes']['batch_size']}, "
              f"median of {r['sizes']['iters']} iterations after {r['sizes']['warmup']} warm-up; total {r['seconds']} s.", '',
-             '| recipe | variant | s/iter | it/s | img/s | peak memory (allocated) |', '|---|---|---:|---:|---:|---:|']
+             '| recipe | variant | s/iter | it/s | img/s | peak allocated | peak reserved | warm-up peak allocated |',
+             '|---|---|---:|---:|---:|---:|---:|---:|']
     for recipe, speeds in r['speed'].items():
         for name, s in speeds.items():
-            if name == 'config':
+            if name in ('config', 'schedule_iters'):
                 continue
             if isinstance(s, dict):
                 lines.append(f"| {recipe} | {name} | {s['s_per_iter']:.3f} | {s['it_per_s']:.2f} | {s['images_per_s']:.1f} | "
-                             f"{s['peak_mem_mb']:,.0f} MiB |")
+                             f"{s['peak_mem_mb']:,.0f} MiB | {_f(s.get('peak_reserved_mb'), '{:,.0f}')} MiB | "
+                             f"{_f(s.get('warmup_peak_mem_mb'), '{:,.0f}')} MiB |")
             else:
-                lines.append(f'| {recipe} | {name} | {s} | | | |')
+                lines.append(f'| {recipe} | {name} | {s} | | | | | |')
     lines += ['', '| recipe | fits a T4-sized cap with AMP, batch 4 | peak allocated | peak reserved |', '|---|---|---:|---:|']
     for recipe, f in r['t4_fit'].items():
         if f.get('fits') is None:
@@ -405,10 +421,11 @@ def markdown(r: dict) -> str:
               f"{e['submit_ratio']:.2f}x.", '']
     p = r['projection']
     if 'rows' in p:
-        lines += ['| projected on a T4 (AMP) | s/iter | 20k iterations |', '|---|---:|---:|']
+        lines += ['| projected on a T4 (AMP) | s/iter | 20k iterations | its schedule |', '|---|---:|---:|---:|']
         for k, v in p['rows'].items():
             lines.append(f"| {k} | {v['s_per_iter'][0]:.2f}-{v['s_per_iter'][1]:.2f} | "
-                         f"{v['hours_20k'][0]:.1f}-{v['hours_20k'][1]:.1f} h |")
+                         f"{v['hours_20k'][0]:.1f}-{v['hours_20k'][1]:.1f} h | {v['schedule_iters']:,} its: "
+                         f"{v['hours_schedule'][0]:.1f}-{v['hours_schedule'][1]:.1f} h |")
     lines += ['', p['note'], '']
     return '\n'.join(lines)
 

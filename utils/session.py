@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
 from . import env, narrate
+from .config import FINAL_FIT_SUFFIX
 from .labels import REPO_ROOT
 from .layout import write_json_atomic
 from .workflow import (KEPT, PARAMETERS, SETTINGS_META, Plan, PlanError, check_parameters, check_settings, check_value,
@@ -267,14 +268,16 @@ def restore_dataset(plan: Plan, folder: Path, progress: bool = True) -> dict[str
 def stage_need_bytes(config: str) -> int:
     """Drive space one training stage needs at its peak: the kept iteration checkpoints, one more while the next
     is written, and the best checkpoint. Sizes follow the parameter count: an ``iter_*.pth`` holds the weights
-    and SGD momentum (8 bytes per parameter; 349 MB measured for R50), ``best_*.pth`` the weights (175 MB)."""
+    and SGD momentum (8 bytes per parameter; 349 MB measured for R50), or AdamW's two moments (12 bytes per
+    parameter: 1.46 GB for Swin-B), ``best_*.pth`` the weights (175 MB for R50)."""
     from .config import load_config
     from .model import build_segmentor
 
     cfg = load_config(config)
     params = sum(p.numel() for p in build_segmentor(cfg).parameters())
     keep = int(cfg.default_hooks.checkpoint.get('max_keep_ckpts', 3) or 3)
-    return (keep + 1) * (8 * params + 2**20) + 4 * params + 2**20
+    per_param = 12 if 'adam' in str(cfg.optim_wrapper.optimizer.type).lower() else 8
+    return (keep + 1) * (per_param * params + 2**20) + 4 * params + 2**20
 
 
 def check_drive_space(plan: Plan, notebook: str) -> None:
@@ -283,7 +286,7 @@ def check_drive_space(plan: Plan, notebook: str) -> None:
     if config is None:
         return
     need = stage_need_bytes(config)
-    work_dir = plan.work_root / config
+    work_dir = plan.work_dir_30k if notebook == '03_resume_30k' else plan.work_dir_20k
     have = sum(p.stat().st_size for p in work_dir.glob('*.pth')) if work_dir.is_dir() else 0
     plan.work_root.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(plan.work_root).free
@@ -354,7 +357,8 @@ def train_stage(plan: Plan, stage: int) -> dict | None:
              dict(type='LiveCurveHook', interval=5 if plan.smoke else 200, title=f'Stage {stage}, {plan.title}')]
     with guard(work_dir):  # a known failure (data, checkpoint, weights, a full Drive) stops here with one message
         result = train(config, plan.data_root, work_dir, max_iters=iters, amp=plan.amp, resume=resume,
-                       smoke=plan.smoke_options(plan.iters_20k), quiet=True, extra_hooks=hooks)
+                       smoke=plan.smoke_options(plan.iters_20k), quiet=True, extra_hooks=hooks,
+                       final_fit=plan.final_fit)
     print(f"val after stage {stage}: {', '.join(f'{k} {v:.2f}' for k, v in result['metrics'].items())}")
     print(f"full log: {result['log_dir']}")
     return result
@@ -395,6 +399,10 @@ def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
     from .evaluate import evaluate
     from .inference import Segmenter
 
+    if plan.final_fit or ckpt.parent.name.endswith(FINAL_FIT_SUFFIX):
+        say(f'**NOT HONEST: {ckpt.parent.name} is a final fit, trained on train + val.** Its val scores below '
+            'measure images it was trained on, so they overstate it; the honest val score is that of the run '
+            'the recipe was chosen with (FINAL_FIT = False). Use this model for the test submission (05).')
     config = plan.checkpoint_config  # None: the config training wrote beside it, else the one its run name names
     with guard(ckpt.parent):
         model = Segmenter.from_checkpoint(ckpt, config=config)
@@ -407,7 +415,7 @@ def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
 def submit_run(plan: Plan, ckpt: Path):
     """05's prediction of the test set with ``ckpt``: masks kept between runs of the same checkpoint and TTA (any
     other is predicted again), zipped, and checked against the val masks' class shares before it is written."""
-    from .submit import make_submission
+    from .submit.package import make_submission
 
     with guard(plan.work_root):
         return make_submission(ckpt, plan.test_images, plan.submission_zip, tta=plan.tta, reference=plan.val_masks,

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 from . import checkpoints
-from .config import ConfigError, check_data_root, load_config
+from .config import FINAL_FIT_SUFFIX, ConfigError, check_data_root, load_config, train_data_root
 from .env import KnownHarmless, default_work_dir, pretrained_cache
 from .labels import REPO_ROOT
-from .pretrained import prepare_pretrained
+from .pretrained import check_course_rules, prepare_pretrained, weight_references
 from .report import cli_error
 from .stats import resolve_class_weights
 
@@ -60,7 +60,8 @@ def _runner_class():
                 raise checkpoints.UnsafeCheckpointError(
                     f'Will not resume from {filename}: it is not in a work_dir written by this run\'s training '
                     f'(no valid {checkpoints.WORKDIR_MARKER} file next to it), and resuming needs full unpickling, which '
-                    'can run code. To start from its weights only, pass --cfg-options load_from=PATH instead.')
+                    'can run code. Its weights alone load with --cfg-options load_from=PATH course_rules=False (outside the '
+                    'course rules: nothing proves what they were trained from).')
             self.logger.info(f'Resuming from trusted checkpoint {filename} (this project\'s own work_dir).')
             quiet = contextlib.redirect_stdout(io.StringIO()) if self.cfg.get('quiet_console') else \
                 contextlib.nullcontext()  # MMEngine prints (not logs) 'Loads checkpoint by ... backend' on resume
@@ -99,20 +100,23 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
           work_dir: str | os.PathLike | None = None, *, max_iters: int | None = None, amp: bool = False,
           resume: str | os.PathLike | None = 'auto', smoke: bool | dict | None = None,
           cfg_options: dict | None = None, launcher: str = 'none', extra_hooks: list[dict] | None = None,
-          channels_last: bool | None = None, quiet: bool = False) -> dict:
+          channels_last: bool | None = None, quiet: bool = False, final_fit: bool = False) -> dict:
     """Train ``config``; returns ``{'work_dir', 'checkpoint', 'best', 'metrics', 'resumed_from', 'log_dir'}``.
 
     ``resume``: ``'auto'`` (newest readable checkpoint in ``work_dir``), ``'none'``/``None``, a
     checkpoint file, another work_dir (its newest readable checkpoint; used to go 20k -> 30k), or a sequence of
     work_dirs (the newest readable checkpoint of the first that has one: each checkpoint is verified once).
     ``extra_hooks``: MMEngine hook configs added to the run (e.g. ``utils.live.ProgressBarHook``).
+    ``final_fit``: train on train + val (the default work_dir gets ``_trainval``); its val scores are not honest.
     ``quiet``: MMEngine's config dump and log lines go to the log file only (the notebooks show a progress bar).
     """
-    cfg = load_config(config, data_root=data_root, work_dir=work_dir or default_work_dir(config),
-                      max_iters=max_iters, amp=amp, smoke=smoke, cfg_options=cfg_options, launcher=launcher,
-                      channels_last=channels_last)
-    root = Path(cfg.train_dataloader.dataset.data_root)
-    is_smoke = cfg.model.get('pretrained') is None and cfg.train_cfg.max_iters <= 1000
+    if work_dir is None:
+        work_dir = default_work_dir(config)
+        work_dir = Path(str(work_dir) + FINAL_FIT_SUFFIX) if final_fit else work_dir
+    cfg = load_config(config, data_root=data_root, work_dir=work_dir, max_iters=max_iters, amp=amp, smoke=smoke,
+                      cfg_options=cfg_options, launcher=launcher, channels_last=channels_last, final_fit=final_fit)
+    root = Path(train_data_root(cfg))
+    is_smoke = not weight_references(cfg) and cfg.train_cfg.max_iters <= 1000  # no pre-trained weights anywhere
     if not root.is_dir() and is_smoke:
         from .synthetic import make_synthetic_dataset
 
@@ -120,6 +124,7 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
         make_synthetic_dataset(root, size=int(cfg.model.data_preprocessor['size'][0]))
     check_data_root(root)
     resolve_class_weights(cfg, root)
+    check_course_rules(cfg)  # ImageNet-1k weights only, no foreign load_from (course_rules=False lifts it)
     said = prepare_pretrained(cfg, pretrained_cache())  # ImageNet weights: a kept copy, else two sources
     if said:
         print(said)
@@ -211,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                    help='channels-last memory format (default: on with a CUDA GPU, where it measured faster)')
     p.add_argument('--resume', default='auto', help="'auto' (default), 'none', a checkpoint or a work_dir")
     p.add_argument('--smoke', action='store_true', help='tiny CPU run: 64px inputs, 40 iterations, no download')
+    p.add_argument('--final-fit', action='store_true',
+                   help='train on train + val for the test submission (val scores of that model are not honest)')
     p.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE', help='override config keys (MMEngine syntax)')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                    help="job launcher; use 'pytorch' under torchrun")
@@ -222,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = train(a.config, a.data_root, a.work_dir, max_iters=a.max_iters, amp=a.amp, resume=a.resume,
                        smoke=True if a.smoke else None, cfg_options=_parse_cfg_options(a.cfg_options),
-                       launcher=a.launcher, channels_last=a.channels_last)
+                       launcher=a.launcher, channels_last=a.channels_last, final_fit=a.final_fit)
     except KeyboardInterrupt:
         print('interrupted: the newest checkpoint in the work_dir is kept; run the same command to resume.',
               file=sys.stderr)

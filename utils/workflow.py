@@ -8,23 +8,24 @@ decides (no I/O), so it is tested on plain dictionaries.
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .checkpoints import final_checkpoint as _final_checkpoint
-from .config import RECIPES, TTA_MODES, config_tta, load_config
+from .config import FINAL_FIT_SUFFIX, RECIPES, TTA_MODES, config_tta, load_config
 from .labels import REPO_ROOT
 from .layout import SMOKE_SIZE, image_dir, mask_dir
 from .layout import KnownError, MissingFileError
 
 #: The knobs of every notebook's parameters cell (``None`` = the run's setting, else the default).
 PARAMETERS = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA',
-              'CHECKPOINT', 'CHECKPOINT_CONFIG', 'ALLOW_LOCAL_WORK', 'MATRIC', 'LEADERBOARD_NAME')
+              'CHECKPOINT', 'CHECKPOINT_CONFIG', 'ALLOW_LOCAL_WORK', 'MATRIC', 'LEADERBOARD_NAME', 'FINAL_FIT')
 #: The parameters kept in settings.json (CHECKPOINT, CHECKPOINT_CONFIG and ALLOW_LOCAL_WORK concern one notebook).
 KEPT = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA', 'MATRIC',
-        'LEADERBOARD_NAME')
+        'LEADERBOARD_NAME', 'FINAL_FIT')
 #: Keys settings.json carries about itself (written by utils.session; not parameters).
 SETTINGS_META = ('format', 'written_by', 'updated')
 #: Where a value came from, as every message about it says.
@@ -61,6 +62,7 @@ SCHEMA: dict[str, tuple[Any, str]] = {
     'CHECKPOINT': (_path_like, 'the path of a .pth file'),
     'CHECKPOINT_CONFIG': (_path_like, 'a config name from configs/ or a config path'),
     'ALLOW_LOCAL_WORK': (lambda v: isinstance(v, bool), 'True or False'),
+    'FINAL_FIT': (lambda v: isinstance(v, bool), 'True (train on train + val for the test submission) or False'),
     'MATRIC': (lambda v: isinstance(v, str) and v.strip() != '' and '/' not in v and '\\' not in v,
                "your matriculation number as text, e.g. 'G1234567A'"),
     'LEADERBOARD_NAME': (lambda v: isinstance(v, str) and v.strip() != '', 'your leaderboard user name as text'),
@@ -120,6 +122,7 @@ class Plan:
     checkpoint: Path | None = None
     checkpoint_config: str | None = None  # the config of a CHECKPOINT from elsewhere (its own is never run)
     allow_local_work: bool = False
+    final_fit: bool = False  # train on train + val (work_dirs named <config>_trainval); val scores then not honest
     sources: dict[str, str] = field(default_factory=dict)  # parameter -> 'set here' / 'settings.json' / 'default'
     chosen: dict[str, Any] = field(default_factory=dict)  # the values set here or in settings.json (not derived)
     notes: list[str] = field(default_factory=list)
@@ -129,11 +132,12 @@ class Plan:
 
     @property
     def work_dir_20k(self) -> Path:
-        return self.work_root / self.config_20k
+        return self.work_root / (self.config_20k + (FINAL_FIT_SUFFIX if self.final_fit else ''))
 
     @property
     def work_dir_30k(self) -> Path | None:
-        return self.work_root / self.config_30k if self.config_30k else None
+        return self.work_root / (self.config_30k + (FINAL_FIT_SUFFIX if self.final_fit else '')) if self.config_30k \
+            else None
 
     @property
     def trained_work_dirs(self) -> list[Path]:
@@ -160,7 +164,7 @@ class Plan:
         """Where notebook 05 writes the zip, in the work_dirs folder, named after the recipe (a second recipe never
         replaces the first one's zip); a smoke run's is named so that it is never uploaded."""
         return self.work_root / ('submission-SMOKE-not-for-upload.zip' if self.smoke else
-                                 f'submission-{self.recipe}.zip')
+                                 f'submission-{self.recipe}{"-trainval" if self.final_fit else ""}.zip')
 
     @property
     def title(self) -> str:
@@ -187,9 +191,16 @@ class Plan:
                  self.sources.get('DATA_SOURCE', '')),
                 ('data on this runtime', self.data_root, self.sources.get('DATA_ROOT', '')),
                 ('work root (checkpoints)', self.work_root, self.sources.get('WORK_ROOT', '')),
-                ('iterations, stage 1', self.iters_20k or 'the config\'s (20,000)', self.sources.get('ITERS_20K', '')),
-                ('iterations, stage 2', self.iters_30k or ('the config\'s (30,000)' if self.config_30k else '-'),
+                ('iterations, stage 1', self.iters_20k or f'the config\'s ({config_facts(self.config_20k)[0]:,})',
+                 self.sources.get('ITERS_20K', '')),
+                ('iterations, stage 2', self.iters_30k or (f'the config\'s ({config_facts(self.config_30k)[0]:,})'
+                                                           if self.config_30k else '-'),
                  self.sources.get('ITERS_30K', '')),
+                ('pre-trained weights', 'ImageNet-1k weights only: ' + config_facts(self.config_20k)[1],
+                 'course rule' if not self.smoke else 'course rule (a smoke run starts from random weights)'),
+                ('parameters (course formula)', f'{config_facts(self.config_20k)[2]:,}',
+                 'sum(p.numel() for p in model.parameters() if p.requires_grad)'),
+                ('final fit on train + val', self.final_fit, self.sources.get('FINAL_FIT', '')),
                 ('mixed precision (AMP)', self.amp, ''), ('test-time augmentation', self.tta, self.sources.get('TTA', ''))]
         if self.checkpoint is not None:
             rows.append(('checkpoint', self.checkpoint, 'set here'))
@@ -202,6 +213,16 @@ class Plan:
         df = pd.DataFrame(rows, columns=['setting', 'value', 'from']).set_index('setting')
         df['value'] = df['value'].astype(str)
         return df.style.set_caption(f'The plan of this run ({self.notebook})')
+
+
+@functools.lru_cache(maxsize=None)
+def config_facts(config: str) -> tuple[int, str, int]:
+    """``(iterations, where its pre-trained weights come from, trainable parameters)`` of a config, for the plan table."""
+    from .model import build_segmentor, count_parameters
+    from .pretrained import weights_source
+
+    cfg = load_config(config, work_dir='/tmp/unused')
+    return int(cfg.train_cfg.max_iters), weights_source(cfg), count_parameters(build_segmentor(cfg))
 
 
 def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', settings: dict[str, Any] | None = None,
@@ -257,6 +278,7 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
         sources['DATA_ROOT'] = 'default'
     if smoke and data_source is None:
         data_source = 'synthetic'
+    final_fit = bool(pick('FINAL_FIT', False))  # its type was checked with the others (SCHEMA)
     iters_20k, iters_30k = pick('ITERS_20K'), pick('ITERS_30K')
     if smoke:
         iters_20k, iters_30k = iters_20k or SMOKE_ITERS[0], iters_30k or SMOKE_ITERS[1]
@@ -269,9 +291,9 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
                 iters_30k=iters_30k if config_30k else None, amp=gpu, tta=tta,
                 checkpoint=Path(checkpoint) if checkpoint else None,
                 checkpoint_config=str(checkpoint_config) if checkpoint_config else None,
-                allow_local_work=bool(params.get('ALLOW_LOCAL_WORK')), sources=sources, chosen=chosen, notes=notes,
-                matric=None if matric is None else str(matric), leaderboard_name=None if leaderboard_name is None
-                else str(leaderboard_name))
+                allow_local_work=bool(params.get('ALLOW_LOCAL_WORK')), final_fit=final_fit, sources=sources,
+                chosen=chosen, notes=notes, matric=None if matric is None else str(matric),
+                leaderboard_name=None if leaderboard_name is None else str(leaderboard_name))
 
 
 def final_checkpoint(plan: Plan) -> Path:
@@ -292,7 +314,7 @@ def final_checkpoint(plan: Plan) -> Path:
 
 def checkpoint_recipe(checkpoint: str | os.PathLike) -> str | None:
     """The recipe whose work_dir holds ``checkpoint`` (its folder is named after the config), else None."""
-    folder = Path(checkpoint).parent.name
+    folder = Path(checkpoint).parent.name.removesuffix(FINAL_FIT_SUFFIX)
     return next((name for name, configs in RECIPES.items() if folder in configs), None)
 
 
@@ -310,7 +332,8 @@ def schedule_trace(config: str, resume_config: str | None = None, every: int = 1
     """LR and momentum used at each iteration of ``config`` (then of ``resume_config`` after resuming).
 
     Runs the real MMEngine schedulers of the configs, as :func:`utils.config.load_config` sets them up for
-    this run (``max_iters`` / ``smoke`` shorten them as training would), on a one-parameter SGD, including
+    this run (``max_iters`` / ``smoke`` shorten them as training would), on a one-parameter optimiser of the config's
+    type (momentum NaN for AdamW, which has none), including
     the checkpoint round-trip of a resume. Returns a DataFrame with columns iter, lr, momentum, stage.
     """
     import pandas as pd
@@ -330,13 +353,14 @@ def schedule_trace(config: str, resume_config: str | None = None, every: int = 1
     param = torch.nn.Parameter(torch.zeros(1))
     cfg1 = load_config(config, work_dir='/tmp/unused', max_iters=max_iters, smoke=smoke)
     opt_kwargs = {k: v for k, v in cfg1.optim_wrapper.optimizer.items() if k != 'type'}
-    optimizer = torch.optim.SGD([param], **opt_kwargs)
+    opt_class = getattr(torch.optim, cfg1.optim_wrapper.optimizer.type)  # SGD, or AdamW for the transformers
+    optimizer = opt_class([param], **opt_kwargs)
     schedulers = _build_schedulers(cfg1, optimizer)
     run(cfg1, optimizer, schedulers, 0, 1)
     if resume_config is not None:
         state = dict(optimizer=optimizer.state_dict(), schedulers=[s.state_dict() for s in schedulers])
         cfg2 = load_config(resume_config, work_dir='/tmp/unused', max_iters=resume_max_iters, smoke=smoke)
-        optimizer2 = torch.optim.SGD([param], **opt_kwargs)
+        optimizer2 = opt_class([param], **opt_kwargs)
         schedulers2 = _build_schedulers(cfg2, optimizer2)  # built fresh, then resumed, as Runner.resume does
         optimizer2.load_state_dict(state['optimizer'])
         for sched, sd in zip(schedulers2, state['schedulers']):

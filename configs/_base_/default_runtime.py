@@ -13,6 +13,9 @@ visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends)
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
+# Course rule: ImageNet-1k pre-trained weights only. Training refuses other weights and a foreign load_from
+# (utils.pretrained.check_course_rules); set False only for use outside the course.
+course_rules = True
 resume = False
 # RunRecordHook: the machine, per-class val metrics and the val loss, kept in the work_dir for the hand-in (06)
 custom_hooks = [dict(type='MomentumLoggerHook'), dict(type='RunRecordHook')]
