@@ -177,5 +177,13 @@ from utils.widgets import inspector  # noqa: E402
 session.show(inspector(results.shown.out_dir, PLAN.data_root), 'Start with the first class in the list (the worst): '
              'the histogram says whether it fails everywhere or on a few images, and the error map shows where.')
 
+# %% [markdown]
+# ## Every recipe of this run, side by side with the report
+# Each recipe trained and evaluated in this run's work_dirs (its final stage's latest evaluation on val): mIoU
+# without TTA (as the report measured), with TTA and the gain, then the IoU of every class.
+
+# %%
+session.show_recipes(PLAN)
+
 # %%
 session.closing(PLAN)

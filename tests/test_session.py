@@ -161,3 +161,34 @@ def test_00_on_a_cpu_runtime_with_nothing_set_says_what_the_readme_says(tmp_path
     out = capsys.readouterr().out
     assert out.startswith('No GPU on this runtime: fine for 00_setup and 01_data_check.') and 'SMOKE RUN' not in out
     assert plan.smoke and 'SMOKE' not in json.loads((tmp_path / 'work' / 'settings.json').read_text())
+
+
+def test_recipes_side_by_side_compares_every_evaluated_recipe_with_the_report(tmp_path):
+    """04's last table: one column per recipe evaluated in the work root (its final stage, the final fit marked),
+    mIoU without and with TTA and the gain, then per-class IoU, next to the report's best run."""
+    import pandas as pd
+
+    from utils.config import FINAL_FIT_SUFFIX, RECIPES
+    from utils.labels import CLASSES
+
+    plan = _plan(tmp_path)
+    assert session.recipes_side_by_side(plan) is None
+
+    def evaluation(config: str, tta: str, miou: float) -> None:
+        out = plan.work_root / config / 'eval' / f'best_mIoU_iter_60_val_{tta}'
+        out.mkdir(parents=True)
+        (out / 'summary.json').write_text(json.dumps({'mIoU': miou, 'tta': tta}))
+        pd.DataFrame({'IoU': [miou] * 19}, index=pd.Index(CLASSES, name='class')).to_csv(out / 'per_class.csv')
+
+    evaluation(RECIPES['seed'][0], 'none', 70.0)  # stage 1 only counts when stage 2 has no evaluation
+    evaluation(RECIPES['seed'][1], 'none', 75.0)
+    evaluation(RECIPES['seed'][1], 'flip', 76.5)
+    evaluation(RECIPES['swin-b'][0], 'none', 79.0)
+    evaluation(RECIPES['swin-b'][0] + FINAL_FIT_SUFFIX, 'none', 95.0)
+    table = session.recipes_side_by_side(plan).data
+    assert list(table.columns) == ['report (best run)', 'seed', 'swin-b', 'swin-b (final fit: val not honest)']
+    assert table.loc['mIoU', 'seed'] == 75.0 and table.loc['TTA gain', 'seed'] == 1.5
+    assert table.loc['mIoU', 'report (best run)'] == 74.72 and table.loc['skin', 'swin-b'] == 79.0
+    from utils import narrate
+
+    assert 'The best recipe on val is `swin-b`: mIoU **79.00**, +4.28' in narrate.recipes(table)

@@ -170,6 +170,20 @@ def per_class(result: Any, worst: int = 3) -> str:
             'mediocre everywhere.')
 
 
+def recipes(table: Any, report: str = 'report (best run)') -> str:
+    """The recipes-side-by-side table of 04: the best recipe, its gap to the report, where TTA helps most."""
+    ours = [c for c in table.columns if c != report and 'not honest' not in c]
+    if not ours:
+        return 'Only a final fit was evaluated: its val scores are not honest.'
+    best = max(ours, key=lambda c: table.loc['mIoU', c])
+    text = (f'The best recipe on val is `{best}`: mIoU **{table.loc["mIoU", best]:.2f}**, '
+            f'{table.loc["mIoU", best] - table.loc["mIoU", report]:+.2f} against the report.')
+    if 'TTA gain' in table.index and table.loc['TTA gain', ours].notna().any():
+        gain = table.loc['TTA gain', ours].astype(float)
+        text += f' TTA helps `{gain.idxmax()}` most ({gain.max():+.2f}).'
+    return text + ' Submit the best one (RECIPE in 00_setup, then 05).'
+
+
 def confusion(result: Any, top: int = 2) -> str:
     """The confusion matrix of 04: the largest mix-ups, as a share of the true class's pixels."""
     conf = np.asarray(result.confusion, dtype=float)

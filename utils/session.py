@@ -412,6 +412,56 @@ def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
     return RunEvaluation(plain, with_tta)
 
 
+def recipes_side_by_side(plan: Plan):
+    """04's last table: every recipe evaluated in this run's work root (its latest val evaluation per TTA), next to
+    the report's best run: mIoU without and with TTA, the TTA gain, and the IoU of every class. None when only one
+    recipe (or none) has been evaluated."""
+    import pandas as pd
+
+    from .config import FINAL_FIT_SUFFIX, RECIPES
+    from .metrics import load_seed_tables
+
+    seed = load_seed_tables()
+    columns = {'report (best run)': pd.concat([pd.Series({'mIoU': seed['summary'].loc['best', 'mIoU']}),
+                                               seed['best']['IoU']])}
+    for recipe, configs in RECIPES.items():
+        found = False
+        for config in filter(None, configs[::-1]):  # the last stage's evaluations first
+            for suffix in ('', FINAL_FIT_SUFFIX) if not found else ():
+                evals = sorted((plan.work_root / (config + suffix) / 'eval').glob('*_val_*/summary.json'),
+                               key=lambda p: p.stat().st_mtime)
+                by_tta = {json.loads(p.read_text()).get('tta'): p.parent for p in evals}
+                if not by_tta:
+                    continue
+                plain = by_tta.get('none') or next(iter(by_tta.values()))
+                per_class = pd.read_csv(plain / 'per_class.csv', index_col=0)['IoU']
+                row = {'mIoU': json.loads((plain / 'summary.json').read_text())['mIoU']}
+                tta = [t for t in by_tta if t != 'none']
+                if tta and 'none' in by_tta:
+                    with_tta = json.loads((by_tta[tta[-1]] / 'summary.json').read_text())['mIoU']
+                    row.update({f'mIoU, TTA {tta[-1]}': with_tta, 'TTA gain': with_tta - row['mIoU']})
+                columns[recipe + (' (final fit: val not honest)' if suffix else '')] = pd.concat([pd.Series(row),
+                                                                                                 per_class])
+                found = found or not suffix
+    if len(columns) < 3:
+        return None
+    table = pd.DataFrame(columns)
+    order = ['mIoU'] + [r for r in table.index if r.startswith('mIoU,')] + ['TTA gain'] + list(seed['best'].index)
+    return (table.reindex([r for r in order if r in table.index]).style.format('{:.2f}', na_rep='n/a')
+            .set_caption('Every recipe evaluated in this run (val, the latest evaluation of its final stage), against '
+                         'the report: mIoU, TTA, then IoU per class'))
+
+
+def show_recipes(plan: Plan) -> None:
+    """04: :func:`recipes_side_by_side` with its reading, or a line saying how to get a second recipe to compare."""
+    table = recipes_side_by_side(plan)
+    if table is None:
+        print(f'Only the {plan.recipe!r} recipe has been evaluated in this run: train another one (RECIPE in 00_setup, '
+              'then 02-04) to see them side by side here.')
+        return
+    show(table, narrate.recipes(table.data))
+
+
 def submit_run(plan: Plan, ckpt: Path):
     """05's prediction of the test set with ``ckpt``: masks kept between runs of the same checkpoint and TTA (any
     other is predicted again), zipped, and checked against the val masks' class shares before it is written."""
