@@ -117,3 +117,19 @@ def test_tta_is_decided_in_one_place():
     restated = {p.name for p in utils.rglob('*.py') if "('none', 'flip', 'ms')" in p.read_text()
                 or "['none', 'flip', 'ms']" in p.read_text()}
     assert readers == {'config.py'} and restated == {'config.py'} and TTA_MODES == ('none', 'flip', 'ms')
+
+
+def test_every_scheduler_follows_a_new_length():
+    """set_max_iters rescales any scheduler with total_iters or end (a type added later included), keeping a
+    warm-up's share, so smoke runs and --max-iters never keep a full-length schedule by accident."""
+    from utils.config import set_max_iters
+
+    cfg = Config(dict(train_cfg=dict(max_iters=20000, val_interval=2000), param_scheduler=[
+        dict(type='SomeFutureScheduler', total_iters=20000, by_epoch=False),
+        dict(type='AnotherOne', total_iters=1000, by_epoch=False),
+        dict(type='LinearLR', begin=0, end=1500, by_epoch=False),
+        dict(type='PolyLR', begin=1500, end=20000, by_epoch=False)]))
+    set_max_iters(cfg, 400)
+    s = cfg.param_scheduler
+    assert (s[0].total_iters, s[1].total_iters, s[2].end, s[3].begin, s[3].end) == (400, 20, 30, 30, 400)
+    assert cfg.train_cfg.max_iters == 400

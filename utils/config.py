@@ -86,12 +86,14 @@ def set_data_root(cfg, data_root: str | os.PathLike) -> None:
 
 
 def set_max_iters(cfg, max_iters: int) -> None:
-    """Shorten/extend training to ``max_iters``: the loop, the cyclic/poly schedules and the intervals follow."""
+    """Shorten/extend training to ``max_iters``: the loop, every scheduler's ``total_iters``, ``begin`` and ``end``
+    (whatever its type; a part of the run such as a warm-up keeps its share) and the intervals follow."""
     old = cfg.train_cfg.max_iters
     cfg.train_cfg.max_iters = int(max_iters)
     for sched in cfg.get('param_scheduler') or []:
-        if 'total_iters' in sched and sched['type'] in ('CyclicLR', 'CyclicMomentum', 'CyclicCosineParamScheduler'):
-            sched['total_iters'] = int(max_iters)
+        if isinstance(sched.get('total_iters'), int):
+            sched['total_iters'] = int(max_iters) if sched['total_iters'] >= old else \
+                max(1, round(sched['total_iters'] * max_iters / old))
         if sched.get('end') == old:
             sched['end'] = int(max_iters)
         elif isinstance(sched.get('end'), int) and sched['end'] < old:  # e.g. a warm-up: keep its share
