@@ -133,3 +133,11 @@ def test_every_scheduler_follows_a_new_length():
     s = cfg.param_scheduler
     assert (s[0].total_iters, s[1].total_iters, s[2].end, s[3].begin, s[3].end) == (400, 20, 30, 30, 400)
     assert cfg.train_cfg.max_iters == 400
+
+
+def test_a_smoke_run_is_said_once_by_load_config(tmp_path):
+    """cfg.smoke_run comes from the smoke option or a smoke config, never from the schedule's length: a short real
+    run (--max-iters 50) is not a smoke run, so training never writes synthetic data for it."""
+    assert load_config(SEED_20K, work_dir=tmp_path, smoke=True).smoke_run is True
+    assert load_config(SMOKE, work_dir=tmp_path).smoke_run is True  # a smoke config says so itself
+    assert load_config(SEED_20K, work_dir=tmp_path, max_iters=50).smoke_run is False

@@ -232,6 +232,7 @@ def load_config(config: str | os.PathLike, *, data_root: str | os.PathLike | Non
         smoke_opts = None
     if smoke_opts:
         apply_smoke(cfg, int(smoke_opts['size']), int(smoke_opts['max_iters']))
+    cfg.smoke_run = bool(smoke_opts)  # said once, here: training never guesses it back from the schedule
     if max_iters:
         set_max_iters(cfg, max_iters)
     if data_root is not None:

@@ -23,7 +23,7 @@ from . import checkpoints
 from .config import FINAL_FIT_SUFFIX, ConfigError, check_data_root, load_config, train_data_root
 from .env import KnownHarmless, default_work_dir, pretrained_cache
 from .labels import REPO_ROOT
-from .pretrained import check_course_rules, prepare_pretrained, weight_references
+from .pretrained import check_course_rules, prepare_pretrained
 from .report import cli_error
 from .stats import resolve_class_weights
 
@@ -116,8 +116,7 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     cfg = load_config(config, data_root=data_root, work_dir=work_dir, max_iters=max_iters, amp=amp, smoke=smoke,
                       cfg_options=cfg_options, launcher=launcher, channels_last=channels_last, final_fit=final_fit)
     root = Path(train_data_root(cfg))
-    is_smoke = not weight_references(cfg) and cfg.train_cfg.max_iters <= 1000  # no pre-trained weights anywhere
-    if not root.is_dir() and is_smoke:
+    if not root.is_dir() and cfg.get('smoke_run'):  # a smoke run may make its synthetic data; a real run never
         from .synthetic import make_synthetic_dataset
 
         logging.getLogger(__name__).warning('No data at %s: writing a synthetic dataset there.', root)
