@@ -32,7 +32,7 @@ SETTINGS_META = ('format', 'written_by', 'updated')
 FROM_HERE = "this notebook's parameters cell"
 FROM_SETTINGS = 'settings.json'
 #: Smoke runs: iterations of stage 1 and of the resume to stage 2.
-SMOKE_ITERS = (60, 90)
+NOTEBOOK_SMOKE_ITERS = (60, 90)
 
 
 class PlanError(KnownError, ValueError):
@@ -281,7 +281,7 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
     final_fit = bool(pick('FINAL_FIT', False))  # its type was checked with the others (SCHEMA)
     iters_20k, iters_30k = pick('ITERS_20K'), pick('ITERS_30K')
     if smoke:
-        iters_20k, iters_30k = iters_20k or SMOKE_ITERS[0], iters_30k or SMOKE_ITERS[1]
+        iters_20k, iters_30k = iters_20k or NOTEBOOK_SMOKE_ITERS[0], iters_30k or NOTEBOOK_SMOKE_ITERS[1]
     config_20k, config_30k = RECIPES[recipe]
     checkpoint, checkpoint_config = params.get('CHECKPOINT'), params.get('CHECKPOINT_CONFIG')
     matric, leaderboard_name = pick('MATRIC'), pick('LEADERBOARD_NAME')
