@@ -133,10 +133,7 @@ def apply_smoke(cfg, size: int = SMOKE_SIZE, max_iters: int = SMOKE_ITERS) -> No
             node['stride'] = scaled(node['stride'])
     if cfg.get('data_preprocessor', {}).get('size'):
         cfg.data_preprocessor['size'] = (size, size)
-    cfg.model['pretrained'] = None
-    for node in walk_dicts(cfg.model):
-        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
-            node['init_cfg'] = None
+    drop_pretrained(cfg.model)
     set_max_iters(cfg, max_iters)
     cfg.train_cfg.val_interval = max(1, max_iters // 2)
     hooks = cfg.default_hooks
@@ -169,6 +166,16 @@ def train_data_root(cfg) -> str:
     """The data root of the training set (the first one of a final fit's train + val)."""
     ds = cfg.train_dataloader.dataset
     return (ds.get('datasets') or [ds])[0]['data_root']
+
+
+def drop_pretrained(model_cfg) -> None:
+    """No pre-trained weights in ``model_cfg`` (in place): ``pretrained`` and every ``Pretrained`` init_cfg go. The
+    one home of this rule: smoke runs start from random weights, and a model built to load a checkpoint downloads
+    nothing."""
+    model_cfg['pretrained'] = None
+    for node in walk_dicts(model_cfg):
+        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
+            node['init_cfg'] = None
 
 
 def check_num_classes(cfg) -> None:

@@ -23,14 +23,12 @@ def build_segmentor(cfg, for_training: bool = False):
 
     from mmseg.registry import MODELS
 
-    from .config import walk_dicts
+    from .config import drop_pretrained, walk_dicts
 
     init_registries()
     model_cfg = copy.deepcopy(cfg.model)
-    model_cfg['pretrained'] = None
+    drop_pretrained(model_cfg)
     for node in walk_dicts(model_cfg):
-        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
-            node['init_cfg'] = None
         if not for_training and isinstance(node.get('class_weight'), str):
             node['class_weight'] = None
     return MODELS.build(model_cfg)
