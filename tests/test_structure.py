@@ -150,3 +150,14 @@ def test_every_error_of_the_project_is_a_known_error():
             if isinstance(node, ast.ClassDef) and node.name.endswith('Error'):
                 found.append(getattr(importlib.import_module(mod), node.name))
     assert len(found) >= 15 and [c for c in found if not issubclass(c, KnownError)] == []
+
+
+def test_the_registering_modules_are_listed_once():
+    """Every module that registers with MMSeg/MMEngine is in default_runtime's custom_imports, the one list that
+    both training and utils.model.init_registries import (gpu_check and checkpoint_hook register themselves where
+    they are used)."""
+    from utils.model import registering_modules
+
+    registering = {mod for mod, path in _files().items() if 'register_module()' in path.read_text()}
+    assert registering - set(registering_modules()) <= {'utils.gpu_check', 'utils.checkpoint_hook'}, registering
+    assert set(registering_modules()) <= registering

@@ -1,15 +1,29 @@
 """The segmentor of a config, built with this project's registrations and no download; its parameter counts."""
 from __future__ import annotations
 
+import functools
+import importlib
+
+
+@functools.lru_cache(maxsize=1)
+def registering_modules() -> tuple[str, ...]:
+    """This project's modules that register with MMSeg: the ``custom_imports`` of ``configs/_base_/default_runtime.py``
+    (their one list; every config inherits it, so training imports the same ones)."""
+    from mmengine.config import Config
+
+    from .config import CONFIG_DIR
+
+    return tuple(Config.fromfile(str(CONFIG_DIR / '_base_' / 'default_runtime.py')).custom_imports['imports'])
+
 
 def init_registries() -> None:
-    """Register MMSeg's and this project's modules (dataset, transforms, losses, schedules); 'mmseg' is the default scope."""
+    """Register MMSeg's and this project's modules (:func:`registering_modules`); 'mmseg' is the default scope."""
     from . import compat  # noqa: F401  (the mmcv-lite shim, before mmseg is imported)
     import mmseg  # noqa: F401
     from mmengine.registry import init_default_scope
 
-    from . import dataset, losses, schedules, transforms  # noqa: F401  (registrations)
-
+    for name in registering_modules():
+        importlib.import_module(name)
     init_default_scope('mmseg')
 
 
