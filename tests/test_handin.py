@@ -22,12 +22,12 @@ HEADINGS = ('Background', 'Model', 'Number of parameters', 'Loss function', 'Opt
 def run(resumed_run, synthetic_root, tmp_path_factory):
     """The resumed run evaluated as 04 does (without and with TTA) and submitted as 05 does, then handed in
     without a matriculation number or a screenshot."""
-    from utils.checkpoints import final_checkpoint
+    from utils.checkpoints import best_or_newest
     from utils.evaluate import evaluate
     from utils.submit import make_submission
 
     stages = [r['work_dir'] for r in resumed_run]
-    ckpt = final_checkpoint(*reversed(stages))
+    ckpt = best_or_newest(*reversed(stages))
     for tta in ('none', 'flip'):
         evaluate(ckpt, synthetic_root, split='val', tta=tta)
     root = tmp_path_factory.mktemp('handin')

@@ -24,7 +24,7 @@ import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator
-from .layout import KnownError, MissingFileError
+from .layout import KnownError
 
 #: File that ``utils.train`` writes into each work_dir it creates; checkpoints next to it are trusted for resume.
 WORKDIR_MARKER = '.celebamask-workdir'
@@ -429,8 +429,9 @@ def find_resume_checkpoint(*work_dirs: str | os.PathLike | None) -> Path | None:
     return None
 
 
-def final_checkpoint(*work_dirs: str | os.PathLike | None) -> Path:
-    """The checkpoint to evaluate or submit: the best-mIoU one of the first work_dir that has one, else its newest."""
+def best_or_newest(*work_dirs: str | os.PathLike | None) -> Path | None:
+    """The best-mIoU checkpoint of the first work_dir that has any, else that work_dir's newest; None when none has
+    one (the message for that is :func:`utils.workflow.final_checkpoint`'s, which knows the run)."""
     for work_dir in work_dirs:
         if work_dir is None or not Path(work_dir).is_dir():
             continue
@@ -440,7 +441,7 @@ def final_checkpoint(*work_dirs: str | os.PathLike | None) -> Path:
         newest = list_checkpoints(work_dir)
         if newest:
             return newest[0]
-    raise MissingFileError(f'No checkpoint in {", ".join(str(w) for w in work_dirs if w is not None)}.')
+    return None
 
 
 def checkpoint_table(*work_dirs: str | os.PathLike | None):

@@ -300,10 +300,8 @@ def check_drive_space(plan: Plan, notebook: str) -> None:
 def checkpoint(plan: Plan) -> Path:
     """The checkpoint that notebooks 04 and 05 use (``CHECKPOINT``, else the run's final one); says when it is
     from another recipe than the run's, and stops with one message when there is none."""
-    try:
+    with guard():
         path = final_checkpoint(plan)
-    except FileNotFoundError as exc:
-        raise StopRun(f'{exc}') from None
     other = checkpoint_recipe(path)
     if other is not None and other != plan.recipe:
         print(f'note: {path.name} comes from a {other!r} work_dir, while this run\'s recipe is {plan.recipe!r}: '

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checkpoints import final_checkpoint as _final_checkpoint
+from .checkpoints import best_or_newest
 from .config import FINAL_FIT_SUFFIX, RECIPES, TTA_MODES, config_tta, load_config
 from .labels import REPO_ROOT
 from .layout import SMOKE_SIZE, image_dir, mask_dir
@@ -297,19 +297,20 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
 
 
 def final_checkpoint(plan: Plan) -> Path:
-    """The checkpoint to evaluate/submit: ``CHECKPOINT`` when set, else the best-mIoU one of the run's last stage."""
+    """The checkpoint to evaluate/submit: ``CHECKPOINT`` when set, else the best-mIoU one of the run's last stage.
+    The one place this choice is made, with the one message when there is none (a :class:`MissingFileError`)."""
     if plan.checkpoint is not None:
         if not plan.checkpoint.is_file():
             raise MissingFileError(f'CHECKPOINT = {str(plan.checkpoint)!r} does not exist: check the path, or set '
                                     'CHECKPOINT = None to use the run\'s final checkpoint.')
         return plan.checkpoint
-    try:
-        return _final_checkpoint(plan.work_dir_30k, plan.work_dir_20k)
-    except FileNotFoundError:
+    found = best_or_newest(plan.work_dir_30k, plan.work_dir_20k)
+    if found is None:
         stages = '02_train_20k' + (' and 03_resume_30k' if plan.config_30k else '')
         raise MissingFileError(f'No checkpoint of the {plan.recipe!r} run in {plan.work_root}: run {stages} first'
-                                + (f' (RECIPE = {plan.recipe!r} was set here)' if plan.sources.get('RECIPE') == 'set here'
-                                   else '') + '.') from None
+                               + (f' (RECIPE = {plan.recipe!r} was set here)' if plan.sources.get('RECIPE') == 'set here'
+                                  else '') + '.')
+    return found
 
 
 def checkpoint_recipe(checkpoint: str | os.PathLike) -> str | None:

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
-from ..checkpoints import final_checkpoint
+from ..checkpoints import best_or_newest
 from ..metrics import MetricsError, Scalars, load_seed_tables, read_scalars
 from ..record import read_per_class, read_record
 from .rundata import HandinError, RunData
@@ -72,10 +72,7 @@ def collect(work_dirs: Sequence[str | os.PathLike], submission: str | os.PathLik
             scalars = None
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt is None:
-        try:
-            ckpt = final_checkpoint(*reversed(stages))
-        except FileNotFoundError:
-            ckpt = None
+        ckpt = best_or_newest(*reversed(stages))
     evals = _evaluations(ckpt.parent if ckpt else stages[-1], ckpt)
     sub = Path(submission) if submission else None
     return RunData(stages=stages, records=records, scalars=scalars, per_class=read_per_class(stages),
