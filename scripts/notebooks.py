@@ -8,8 +8,9 @@ Colab and Jupyter still get ordinary notebooks. An edit made in Colab comes back
 whose code or text differs from its ``.py`` and is newer is converted back to the ``.py`` first (download it
 from Colab into notebooks/, then run ``make notebooks``).
 
-Shared cells, stated once in ``00_setup.py`` and copied into the others by ``sync``: the parameters cell (the
-first code cell) and the set-up cell (the second), whose only difference is the ``NOTEBOOK = '...'`` line.
+Shared cells, stated once and copied into every notebook by ``sync``: the parameters cell (the first code cell),
+from ``notebooks/_parameters.py``, showing only the parameters the notebook reads (``utils.workflow.READS``), and
+the set-up cell (the second), from ``00_setup.py``, whose only difference is the ``NOTEBOOK = '...'`` line.
 Built notebooks carry no outputs, stable cell ids (``<notebook>-NN``) and Colab metadata (GPU runtime).
 """
 from __future__ import annotations
@@ -27,6 +28,9 @@ NB_DIR = REPO / 'notebooks'
 NAMES = ('00_setup', '01_data_check', '02_train_20k', '03_resume_30k', '04_evaluate', '05_submit', '06_handin')
 CANONICAL = '00_setup'
 _NOTEBOOK_LINE = re.compile(r"^NOTEBOOK = '[^']*'$", re.M)
+_PARAMETER_LINE = re.compile(r'^([A-Z][A-Z0-9_]*) = ')
+#: The parameters cell of every notebook, stated once (each notebook shows the lines of the parameters it reads).
+PARAMETERS_FILE = '_parameters.py'
 METADATA = {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'},
             'language_info': {'name': 'python'}, 'accelerator': 'GPU', 'colab': {'provenance': [], 'gpuType': 'T4'}}
 
@@ -40,10 +44,28 @@ def code_cells(nb: nbformat.NotebookNode) -> list:
     return [c for c in nb.cells if c.cell_type == 'code']
 
 
+def parameters_cell(name: str) -> str:
+    """``name``'s parameters cell: the header of ``notebooks/_parameters.py`` and the lines (with their comment
+    continuation lines) of the parameters ``name`` reads (``utils.workflow.READS``)."""
+    from utils.workflow import READS
+
+    lines = (NB_DIR / PARAMETERS_FILE).read_text().splitlines()[2:]  # after the file's own two-line note
+    out, keep = [], True
+    for line in lines:
+        m = _PARAMETER_LINE.match(line)
+        if m:
+            keep = m.group(1) in READS[name]
+        elif not line.startswith(' '):
+            keep = True  # the header comment
+        if keep:
+            out.append(line)
+    return '\n'.join(out).rstrip('\n')
+
+
 def shared_cells(name: str) -> tuple[str, str]:
-    """The parameters cell and the set-up cell of ``name``, as they must read (from ``00_setup.py``)."""
-    params, setup = code_cells(read_source(CANONICAL))[:2]
-    return params.source, _NOTEBOOK_LINE.sub(f"NOTEBOOK = '{name}'", setup.source)
+    """The parameters cell and the set-up cell of ``name``, as they must read (``_parameters.py``, ``00_setup.py``)."""
+    setup = code_cells(read_source(CANONICAL))[1]
+    return parameters_cell(name), _NOTEBOOK_LINE.sub(f"NOTEBOOK = '{name}'", setup.source)
 
 
 def build(name: str) -> nbformat.NotebookNode:
@@ -72,7 +94,7 @@ def problems(name: str) -> list[str]:
     if len(code) < 2 or 'parameters' not in code[0].metadata.get('tags', []):
         found.append(f'{name}.py: the first code cell must be the parameters cell (tags=["parameters"])')
     elif code[0].source != params:
-        found.append(f'{name}.py: its parameters cell differs from {CANONICAL}.py\'s')
+        found.append(f'{name}.py: its parameters cell differs from the one built from {PARAMETERS_FILE}')
     if len(code) < 2 or code[1].source != setup:
         found.append(f'{name}.py: its set-up cell differs from {CANONICAL}.py\'s (only the NOTEBOOK line may differ)')
     path = NB_DIR / f'{name}.ipynb'
@@ -125,7 +147,7 @@ def _share(name: str) -> bool:
 def sync() -> list[str]:
     """Pull back edited notebooks, share the common cells, build every ``.ipynb``; returns what it did."""
     done = [f'{n}.ipynb -> {n}.py (edited notebook brought back)' for n in NAMES if _pull_back(n)]
-    done += [f'{n}.py: shared cells copied from {CANONICAL}.py' for n in NAMES if n != CANONICAL and _share(n)]
+    done += [f'{n}.py: shared cells copied from {PARAMETERS_FILE} and {CANONICAL}.py' for n in NAMES if _share(n)]
     for name in NAMES:
         nbformat.write(build(name), NB_DIR / f'{name}.ipynb')
     return done + [f'built {len(NAMES)} notebooks in {NB_DIR}']

@@ -45,6 +45,7 @@ def test_the_checker_catches_drift(tmp_path, monkeypatch):
     for name in ('00_setup', '02_train_20k'):
         shutil.copy(REPO / 'notebooks' / f'{name}.py', tmp_path / f'{name}.py')
         shutil.copy(REPO / 'notebooks' / f'{name}.ipynb', tmp_path / f'{name}.ipynb')
+    shutil.copy(REPO / 'notebooks' / nbtool.PARAMETERS_FILE, tmp_path / nbtool.PARAMETERS_FILE)
     monkeypatch.setattr(nbtool, 'NB_DIR', tmp_path)
     assert nbtool.problems('02_train_20k') == []
     src = (tmp_path / '02_train_20k.py').read_text()
@@ -422,3 +423,18 @@ def test_a_code_copy_with_links_or_missing_files_stops_in_the_set_up_cell(tmp_pa
     (code / 'utils' / 'workflow.py').unlink()  # a module the set-up itself imports
     msg = _fails(tmp_path, '00_setup', dict(SMOKE=True, REPO=str(code)))
     assert 'is incomplete' in msg and 'utils.workflow' in msg and 'Runtime > Disconnect and delete runtime' in msg
+
+
+def test_each_parameters_cell_shows_only_what_its_notebook_reads():
+    """The parameters cells come from notebooks/_parameters.py (every parameter stated once) and show exactly the
+    parameters utils.workflow.READS names for the notebook (02 no longer offers DATA_SOURCE or CHECKPOINT)."""
+    import re
+
+    from utils.workflow import PARAMETERS, READS
+
+    canonical = re.findall(r'^([A-Z][A-Z0-9_]*) = ', (REPO / 'notebooks' / '_parameters.py').read_text(), re.M)
+    assert sorted(canonical) == sorted(PARAMETERS) and set(READS) == set(NOTEBOOKS)
+    for name in NOTEBOOKS:
+        shown = re.findall(r'^([A-Z][A-Z0-9_]*) = ', nbtool.code_cells(nbtool.read_source(name))[0].source, re.M)
+        assert shown == [p for p in canonical if p in READS[name]], name
+    assert 'DATA_SOURCE' not in READS['02_train_20k'] and 'CHECKPOINT' not in READS['02_train_20k']

@@ -23,6 +23,19 @@ from .layout import KnownError, MissingFileError
 #: The knobs of every notebook's parameters cell (``None`` = the run's setting, else the default).
 PARAMETERS = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA',
               'CHECKPOINT', 'CHECKPOINT_CONFIG', 'ALLOW_LOCAL_WORK', 'MATRIC', 'LEADERBOARD_NAME', 'FINAL_FIT')
+#: The parameters each notebook reads, so its parameters cell shows only those (scripts/notebooks.py builds the cells
+#: from notebooks/_parameters.py); 00_setup sets the run, the others can override a value for themselves.
+_RUN = ('SMOKE', 'RECIPE', 'REPO')
+READS: dict[str, tuple[str, ...]] = {
+    '00_setup': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA', 'FINAL_FIT', 'MATRIC',
+                        'LEADERBOARD_NAME'),
+    '01_data_check': _RUN + ('DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ALLOW_LOCAL_WORK'),
+    '02_train_20k': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'FINAL_FIT', 'ALLOW_LOCAL_WORK'),
+    '03_resume_30k': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'FINAL_FIT', 'ALLOW_LOCAL_WORK'),
+    '04_evaluate': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'TTA', 'CHECKPOINT', 'CHECKPOINT_CONFIG', 'FINAL_FIT'),
+    '05_submit': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'TTA', 'CHECKPOINT', 'CHECKPOINT_CONFIG', 'FINAL_FIT'),
+    '06_handin': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'CHECKPOINT', 'FINAL_FIT', 'MATRIC', 'LEADERBOARD_NAME'),
+}
 #: The parameters kept in settings.json (CHECKPOINT, CHECKPOINT_CONFIG and ALLOW_LOCAL_WORK concern one notebook).
 KEPT = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA', 'MATRIC',
         'LEADERBOARD_NAME', 'FINAL_FIT')
