@@ -45,3 +45,12 @@ def test_work_root_and_caches_are_on_drive_only_in_colab_with_drive(monkeypatch,
     project = tmp_path / 'content' / 'drive' / 'MyDrive' / 'celebamask-parsing'
     assert env.default_work_root() == project / 'work_dirs' and env.pretrained_cache() == project / 'pretrained'
     assert places.trust_key_path() == project / '.trust-key'
+
+
+def test_the_work_root_rule_has_one_home(tmp_path):
+    """env.work_root: <the run's folder on Drive>/work_dirs, else <repo>/work_dirs; the notebooks' plan uses it."""
+    from utils import workflow
+
+    assert env.work_root() == REPO_ROOT / 'work_dirs' and env.work_root(tmp_path) == tmp_path / 'work_dirs'
+    assert workflow.make_plan({'SMOKE': False}, drive_project=tmp_path).work_root == tmp_path / 'work_dirs'
+    assert workflow.make_plan({'SMOKE': True}).work_root == REPO_ROOT / 'work_dirs' / 'smoke'

@@ -246,7 +246,8 @@ def load_config(config: str | os.PathLike, *, data_root: str | os.PathLike | Non
         set_data_root(cfg, data_root)
     if final_fit:
         use_train_and_val(cfg)
-    cfg.work_dir = str(work_dir or REPO_ROOT / 'work_dirs' / path.stem)  # utils.train picks Drive in Colab
+    if work_dir is not None:  # utils.train always gives one (env.default_work_dir: on Drive in Colab)
+        cfg.work_dir = str(work_dir)
     if cfg_options:  # ... every other explicit override last: it wins over smoke scaling and --max-iters, as in MMSeg
         cfg.merge_from_dict(cfg_options)
     check_num_classes(cfg)

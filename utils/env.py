@@ -64,11 +64,15 @@ class KnownHarmless:
         return not any(text in message for text in KNOWN_HARMLESS)
 
 
+def work_root(project: str | os.PathLike | None = None) -> Path:
+    """Where a run's work_dirs go: ``<project>/work_dirs`` (the run's folder on Drive), else ``<repo>/work_dirs``.
+    The one home of this rule (the notebooks' plan, the commands and utils.session all ask here)."""
+    return Path(project or REPO_ROOT) / 'work_dirs'
+
+
 def default_work_root() -> Path:
-    """Root for work_dirs: on Google Drive in Colab (survives disconnects), else ``./work_dirs``."""
-    if in_colab() and DRIVE_ROOT.is_dir():
-        return DRIVE_PROJECT / 'work_dirs'
-    return REPO_ROOT / 'work_dirs'
+    """Root for work_dirs of a command: on Google Drive in Colab (survives disconnects), else ``./work_dirs``."""
+    return work_root(DRIVE_PROJECT if in_colab() and DRIVE_ROOT.is_dir() else None)
 
 
 def pretrained_cache() -> Path:

@@ -67,7 +67,7 @@ def keep_dir(plan_params: dict[str, Any], drive: bool) -> Path:
         return env.DRIVE_PROJECT
     if plan_params.get('WORK_ROOT'):
         return Path(plan_params['WORK_ROOT'])
-    return REPO_ROOT / 'work_dirs'
+    return env.work_root()
 
 
 def read_settings(folder: Path, lenient: bool = False) -> tuple[dict[str, Any], list[str]]:

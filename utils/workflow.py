@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .checkpoints import best_or_newest
+from .env import work_root as env_work_root
 from .config import FINAL_FIT_SUFFIX, RECIPES, TTA_MODES, config_tta, load_config
 from .labels import REPO_ROOT
 from .layout import SMOKE_SIZE, image_dir, mask_dir
@@ -283,7 +284,7 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
     repo = pick('REPO', code_from)
     keep = Path(drive_project) if drive_project else None
     # a smoke run's checkpoints get their own folder, so that a real run never resumes from a smoke model
-    work_root = Path(pick('WORK_ROOT', str((keep / 'work_dirs' if keep else REPO_ROOT / 'work_dirs')
+    work_root = Path(pick('WORK_ROOT', str(env_work_root(keep)
                                            / ('smoke' if smoke else ''))))
     if data_root is None:
         data_root = (Path(content) / 'data' / 'celebamask') if colab else (
