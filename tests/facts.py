@@ -4,3 +4,6 @@
 SEED_PARAMS = 43_589_878
 #: The same without the auxiliary head (DESIGN.md).
 SEED_PARAMS_WITHOUT_AUX = 41_225_187
+#: The transformer recipes by the same formula (issue 18's measurements on MMSeg 1.2.2): UperNet + Swin-B window12
+#: with its auxiliary head, and SegFormer MiT-B3.
+RECIPE_PARAMS = {'swin-b': 121_314_206, 'segformer-b3': 44_603_859}

@@ -7,11 +7,12 @@ import time
 import zipfile
 
 import pytest
+from facts import RECIPE_PARAMS
 
 from scripts.run_notebooks import NOTEBOOKS, drive_dir, first_parameters, run_notebook
 from utils.config import RECIPES
 
-PARAMS = {'swin-b': '121,314,206', 'segformer-b3': '44,603,859'}
+PARAMS = {recipe: f'{n:,}' for recipe, n in RECIPE_PARAMS.items()}
 
 
 def _text(nb) -> str:

@@ -6,6 +6,7 @@ second smoke run here would only add a minute of CI)."""
 from __future__ import annotations
 
 import pytest
+from facts import RECIPE_PARAMS
 import torch
 
 from utils.labels import NUM_CLASSES
@@ -14,7 +15,7 @@ SWIN = 'upernet_swin-b-w12-in1k_flipswap-aug-isw-lovasz_1xb4-16k_celebamask-512x
 MIT = 'segformer_mit-b3_flipswap-aug-isw-lovasz_1xb4-30k_celebamask-512x512'
 R50_LOVASZ = 'deeplabv3plus_r50-d8_flipswap-aug-isw-lovasz_1xb4-20k_celebamask-512x512'
 #: the course formula: sum(p.numel() for p in model.parameters() if p.requires_grad) (issue 18's figures)
-PARAMS = {SWIN: 121_314_206, MIT: 44_603_859}
+PARAMS = {SWIN: RECIPE_PARAMS['swin-b'], MIT: RECIPE_PARAMS['segformer-b3']}
 
 
 def _cfg(name, **kw):
