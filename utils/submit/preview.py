@@ -12,7 +12,7 @@ from ..inference import InferenceError, read_image
 from ..labels import CLASSES, NUM_CLASSES, PALETTE, colorize
 from ..viz import class_legend
 from .check import class_counts, open_masks, reference_counts
-from .common import SubmitError, list_images, mask_name
+from .common import CORE_CLASSES, SubmitError, list_images, mask_name
 
 
 def _load_rgb(path: Path) -> np.ndarray | None:
@@ -85,9 +85,10 @@ def class_histogram(source: Any, reference: Any = None, *, log: bool = True, ax=
         ax.bar(x + width / 2, 100 * ref / max(ref.sum(), 1), width, color='0.75', edgecolor='0.2',
                label='reference (ground truth)')
     never = [c for c in range(NUM_CLASSES) if pred[c] == 0]
-    expected = [CLASSES[c] for c in never if ref is None or ref[c] > 0]  # what the submission check names too
-    absent = [CLASSES[c] for c in never if ref is not None and ref[c] == 0]
-    missing = expected + ([f'(absent from the reference too: {", ".join(absent)})'] if absent else [])
+    core = [CLASSES[c] for c in never if c in CORE_CLASSES]  # what the submission check warns about
+    rare = [CLASSES[c] for c in never if c not in CORE_CLASSES]  # may simply be absent from these images
+    missing = ([f'{", ".join(core)} (every face has them: see the check)'] if core else []) + \
+        ([f'rarer classes {", ".join(rare)}'] if rare else [])
     ax.set_xticks(x, CLASSES, rotation=45, ha='right')
     ax.set_ylabel('% of pixels' + (' (log)' if log else ''))
     if log:
