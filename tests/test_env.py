@@ -44,7 +44,7 @@ def test_work_root_and_caches_are_on_drive_only_in_colab_with_drive(monkeypatch,
     _colab(monkeypatch, tmp_path, drive=True)
     project = tmp_path / 'content' / 'drive' / 'MyDrive' / 'celebamask-parsing'
     assert env.default_work_root() == project / 'work_dirs' and env.pretrained_cache() == project / 'pretrained'
-    assert places.trust_key_path() == project / '.trust-key'
+    assert places.trust_key_path() == project.parent / '.celebamask-parsing-trust-key'  # not in the project folder
 
 
 def test_the_work_root_rule_has_one_home(tmp_path):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from utils import checkpoints, env, session, workflow
+from utils import checkpoints, env, places, session, workflow
 from utils.checkpoints import config_by_run_name, config_for_checkpoint
 from utils.config import ConfigError
 
@@ -164,6 +164,8 @@ class _Storage:
 
     def __init__(self, monkeypatch, folder: Path, code: int, after: int = 0) -> None:
         self.folder, self.code, self.after = Path(folder).resolve(), code, after
+        for name in ('DRIVE_MOUNT', 'DRIVE_ROOT'):  # the folder stands for Google Drive's mount
+            monkeypatch.setattr(places, name, self.folder)
         real_open = builtins.open
 
         def fake_open(file, mode='r', *args, **kwargs):
@@ -203,7 +205,7 @@ class _FillsUp:
         self._fh.close()
 
 
-@pytest.mark.parametrize('code,words', [(errno.EROFS, 'read-only here'), (errno.ENOSPC, 'free space on Google Drive'),
+@pytest.mark.parametrize('code,words', [(errno.EROFS, 'cannot be used from here'), (errno.ENOSPC, 'free space on Google Drive'),
                                         (errno.ENOTCONN, 'Google Drive was disconnected')])
 def test_a_drive_fault_while_keeping_the_dataset_keeps_the_old_copy_and_no_temp(code, words, synthetic_root, tmp_path,
                                                                                 monkeypatch):
@@ -228,7 +230,7 @@ def test_a_drive_fault_while_writing_settings_keeps_the_old_file(code, tmp_path,
     old = session.write_settings(tmp_path / 'drive', {'RECIPE': 'seed', 'SMOKE': True}, '00_setup')
     storage = _Storage(monkeypatch, tmp_path / 'drive', code, after=10)
     before = storage.files()
-    with pytest.raises(session.StopRun, match='Could not write to .*drive'):
+    with pytest.raises(session.StopRun, match='Could not use .*drive'):
         session.write_settings(tmp_path / 'drive', {'RECIPE': 'improved'}, '00_setup')
     assert storage.files() == before and json.loads(old.read_text())['RECIPE'] == 'seed'
 
@@ -252,9 +254,10 @@ def test_a_full_drive_while_saving_a_checkpoint_leaves_no_half_file(synthetic_ro
         return real_put(self, obj, filepath)
 
     monkeypatch.setattr(LocalBackend, 'put', put)
-    with pytest.raises(session.StopRun, match='(?s)No space left.*GB free there.*What was there before is kept'):
-        with session.guard(work):
+    with pytest.raises(session.StopRun, match='(?s)No space left.*GB free there') as info:
+        with session.guard(work, kept=False):  # as 02/03 train: MMEngine drops its oldest checkpoint first
             train(SMOKE, synthetic_root, work, smoke=dict(size=64, max_iters=4), resume='none', quiet=True)
+    assert 'What was there before is kept' not in str(info.value)
     assert saves[-1] == 'iter_4.pth' and 'iter_2.pth' in saves and not (work / 'iter_4.pth').exists()
     checkpoints.verify_checkpoint(work / 'iter_2.pth')
     assert checkpoints.find_resume_checkpoint(work) == work / 'iter_2.pth'
@@ -372,3 +375,47 @@ def test_a_bomb_mask_is_named_by_the_evaluator_and_shown_by_the_inspector(tmp_pa
     with pytest.raises(EvaluationError, match='Cannot read mask .*8.png'):
         read_mask(tmp_path / '8.png')
     assert 'decompression bomb' in _load(bomb, mask=True)  # the inspector's panel says why instead of failing
+
+
+def test_a_storage_message_survives_a_vanished_mount_and_names_drive_only_on_drive(tmp_path, monkeypatch):
+    """pathlib lets ENOTCONN through is_dir(): the message must not crash on the very error it explains; and a
+    full local disk is not called Google Drive."""
+    from utils.report import storage_problem
+
+    def gone(*args, **kwargs):
+        raise OSError(errno.ENOTCONN, 'Transport endpoint is not connected')
+
+    err = OSError(errno.ENOTCONN, 'Transport endpoint is not connected', str(tmp_path / 'drive' / 'x.json'))
+    monkeypatch.setattr(places, 'DRIVE_MOUNT', tmp_path / 'drive')
+    monkeypatch.setattr(os.path, 'isdir', gone)
+    text = storage_problem(err, kept=True)
+    assert 'Google Drive was disconnected' in text and 'free space cannot be read' in text
+    monkeypatch.undo()
+    full = storage_problem(OSError(errno.ENOSPC, 'No space left on device', str(tmp_path / 'x')))
+    assert 'free space on that disk' in full and 'Google Drive' not in full
+
+
+def test_a_previous_best_left_aside_by_a_killed_run_is_put_back(tmp_path):
+    """A disconnect between moving the old best aside and writing the new one left it hidden; the next training
+    puts it back (or drops it when a best of that name exists)."""
+    from utils.checkpoint_hook import restore_previous_best
+
+    (tmp_path / '.best_mIoU_iter_2.pth.previous').write_bytes(b'old best')
+    (tmp_path / '.best_mIoU_iter_4.pth.previous').write_bytes(b'stale copy')
+    (tmp_path / 'best_mIoU_iter_4.pth').write_bytes(b'the real one')
+    assert restore_previous_best(tmp_path) == [tmp_path / 'best_mIoU_iter_2.pth']
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['best_mIoU_iter_2.pth', 'best_mIoU_iter_4.pth']
+    assert (tmp_path / 'best_mIoU_iter_4.pth').read_bytes() == b'the real one'
+
+
+def test_a_link_to_a_trusted_checkpoint_takes_no_config_from_beside_the_link(smoke_run, tmp_path):
+    """A shared folder holding a link to the student's own (trusted) checkpoint and a hostile .py: the config is
+    the one training wrote beside the real file, never the .py beside the link (found by a review)."""
+    marker = tmp_path / 'CODE_RAN'
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    (shared / 'model.pth').symlink_to(smoke_run['checkpoint'])
+    (shared / 'evil.py').write_text(_hostile_config(marker))
+    found = config_for_checkpoint(shared / 'model.pth', {})
+    assert found.parent == Path(smoke_run['checkpoint']).resolve().parent and found.name != 'evil.py'
+    assert not marker.exists()

@@ -18,6 +18,10 @@ from mmengine.registry import HOOKS
 class SafeCheckpointHook(CheckpointHook):
     """``CheckpointHook`` whose best checkpoint is replaced only by a complete new one."""
 
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        restore_previous_best(self.out_dir)
+
     def _save_best_checkpoint(self, runner, metrics) -> None:
         previous = [Path(p) for p in ([self.best_ckpt_path] if getattr(self, 'best_ckpt_path', None) else [])
                     + list((getattr(self, 'best_ckpt_path_dict', None) or {}).values()) if os.path.isfile(p)]
@@ -29,7 +33,7 @@ class SafeCheckpointHook(CheckpointHook):
         except BaseException:
             from .checkpoints import CheckpointError, check_checkpoint_file
 
-            for path in Path(runner.work_dir).glob('best_*.pth'):
+            for path in Path(getattr(self, 'out_dir', None) or runner.work_dir).glob('best_*.pth'):
                 if path not in aside:
                     try:
                         check_checkpoint_file(path)
@@ -46,3 +50,18 @@ class SafeCheckpointHook(CheckpointHook):
                 os.replace(moved, path)
             else:  # a complete new best replaced it
                 moved.unlink(missing_ok=True)
+
+
+def restore_previous_best(folder) -> list[Path]:
+    """Put back a previous best checkpoint that a killed run left moved aside (``.best_*.pth.previous``), unless its
+    place is taken; returns what it put back. Training calls it before it starts (a Colab disconnect can fall
+    between moving the old best aside and writing the new one)."""
+    restored = []
+    for moved in Path(folder).glob('.best_*.pth.previous'):
+        target = moved.with_name(moved.name[1:-len('.previous')])
+        if target.exists():
+            moved.unlink(missing_ok=True)
+        else:
+            os.replace(moved, target)
+            restored.append(target)
+    return restored

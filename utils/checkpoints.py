@@ -204,13 +204,12 @@ def _trust_key(create: bool) -> bytes | None:
     if not create:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        tmp.write_text(secrets.token_hex(32) + '\n')
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    try:  # made only if absent: two runtimes starting at once must not replace each other's key
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip().encode()
+    with os.fdopen(fd, 'w') as fh:
+        fh.write(secrets.token_hex(32) + '\n')
     return path.read_text().strip().encode()
 
 
@@ -355,8 +354,9 @@ def config_for_checkpoint(checkpoint: str | os.PathLike, meta: dict | None = Non
     from .config import RECIPES, ConfigError
 
     ckpt = Path(checkpoint)
-    if is_trusted_checkpoint(ckpt):
-        written = sorted(ckpt.parent.glob('*.py'))
+    real = ckpt.resolve()  # a link's own folder is not the trusted one: look where the file really lies
+    if is_trusted_checkpoint(real):
+        written = sorted(real.parent.glob('*.py'))
         if len(written) == 1:
             return written[0]
     found = config_by_run_name((meta or {}).get('experiment_name'))

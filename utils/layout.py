@@ -100,7 +100,10 @@ def write_atomic(path: Path, write: Any) -> None:
         write(tmp)
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        try:  # on a vanished or read-only disk this fails too: the first error is the one to report
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def write_json_atomic(path: Path, data: dict) -> None:

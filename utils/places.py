@@ -25,11 +25,12 @@ def in_colab() -> bool:
 def trust_key_path() -> Path:
     """The run's secret key that binds each work_dir's trust marker (``utils.checkpoints``) to this student.
 
-    On Drive in Colab (every runtime of the run shares it; a downloaded or shared folder does not carry it),
-    else in the user's own config folder (``CELEBAMASK_STATE`` moves it: the tests do).
+    On Drive in Colab, in MyDrive itself and not in the project's folder (every runtime of the run shares it; a
+    copy of someone's ``celebamask-parsing`` folder, markers and all, does not carry it), else in the user's own
+    config folder (``CELEBAMASK_STATE`` moves it: the tests do).
     """
     if in_colab() and DRIVE_ROOT.is_dir():
-        return DRIVE_PROJECT / '.trust-key'
+        return DRIVE_ROOT / '.celebamask-parsing-trust-key'
     state = os.environ.get('CELEBAMASK_STATE') or Path(os.environ.get('XDG_CONFIG_HOME') or Path.home() / '.config') \
         / 'celebamask-parsing'
     return Path(state) / 'trust-key'

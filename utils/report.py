@@ -197,18 +197,25 @@ FULL = (errno.ENOSPC, errno.EDQUOT)
 GONE = (errno.EIO, errno.ENOTCONN, errno.ENODEV, errno.ESTALE, errno.ENXIO)
 
 
-def _mount_vanished(path: Path) -> bool:
-    """True when ``path`` is on Google Drive's mount point and the mount is no longer there."""
-    from .places import DRIVE_MOUNT, DRIVE_ROOT
+def _is_dir(path: Path) -> bool:
+    """``path.is_dir()`` that a vanished mount cannot turn into an error (pathlib lets ENOTCONN and EIO through)."""
+    try:
+        return os.path.isdir(path)
+    except OSError:
+        return False
 
-    return path.is_relative_to(DRIVE_MOUNT) and not DRIVE_ROOT.is_dir()
+
+def _on_drive(path: Path) -> bool:
+    from .places import DRIVE_MOUNT
+
+    return path.is_relative_to(DRIVE_MOUNT)
 
 
 def free_space_text(folder: Path) -> str:
     """``'1.2 GB free'`` for the nearest existing folder at or above ``folder``, or why it cannot be seen."""
     for place in (folder, *folder.parents):
         try:
-            if place.is_dir():
+            if _is_dir(place):
                 return f'{shutil.disk_usage(place).free / 1e9:.2f} GB free there'
         except OSError:
             break
@@ -218,26 +225,32 @@ def free_space_text(folder: Path) -> str:
 def storage_problem(exc: OSError, folder: str | os.PathLike | None = None, kept: bool = False) -> str | None:
     """One message for a write that the storage refused, naming the folder, the free space seen and the fix;
     None for any other OS error. ``folder``: where the write went when the error does not name a file;
-    ``kept``: the writer guarantees that nothing was replaced and no partial file stays (the message says so)."""
+    ``kept``: the writer guarantees that nothing was replaced and no partial file stays (the message says so).
+    The fix speaks of Google Drive only for a folder on Drive's mount."""
+    from .places import DRIVE_ROOT
+
     target = Path(exc.filename) if exc.filename else (Path(folder) if folder is not None else None)
-    vanished = target is not None and exc.errno == errno.ENOENT and _mount_vanished(target)
+    vanished = target is not None and exc.errno == errno.ENOENT and _on_drive(target) and not _is_dir(DRIVE_ROOT)
     if exc.errno not in READ_ONLY + FULL + GONE and not vanished:
         return None
-    where = (target if target is not None and target.is_dir() else target.parent) if target is not None \
-        else Path(folder or '.')
+    where = (target if _is_dir(target) else target.parent) if target is not None else Path(folder or '.')
+    drive = _on_drive(where)
     if exc.errno in FULL:
         fix = ('free space on Google Drive (delete old checkpoints or submissions there, then empty the Drive '
-               'trash), then run this notebook (or command) again.')
+               'trash), then run this notebook (or command) again.' if drive else
+               'free space on that disk (or choose another folder), then run the same step again.')
     elif exc.errno in READ_ONLY:
-        fix = ('this folder is read-only here: keep the run in your own My Drive (not a folder shared with you '
-               'for viewing), or set WORK_ROOT (--work-dir) to a folder you can write, then run again.')
-    else:
+        fix = ('this folder cannot be used from here: keep the run in your own My Drive (not a folder shared with '
+               'you for viewing), or set WORK_ROOT (--work-dir) to a folder you can write, then run again.' if drive
+               else 'check the folder\'s permissions, or choose a folder you can write, then run again.')
+    elif drive:
         fix = ('Google Drive was disconnected from this runtime: run this notebook again (its set-up cell mounts '
                'Drive again); if it fails again, choose Runtime > Disconnect and delete runtime, then Run all.')
+    else:
+        fix = 'the disk failed to answer: check that it is still attached, then run the same step again.'
     why = exc.strerror or os.strerror(exc.errno or 0)
     kept_text = ' What was there before is kept, and no partial file was left.' if kept else ''
-    return f'Could not write to {where}: {why} ({free_space_text(where)}).{kept_text}\nWhat to do: {fix}'
-
+    return f'Could not use {where}: {why} ({free_space_text(where)}).{kept_text}\nWhat to do: {fix}'
 
 
 def human_bytes(n: float) -> str:

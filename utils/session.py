@@ -312,13 +312,14 @@ def checkpoint(plan: Plan) -> Path:
 
 # --------------------------------------------------------------------------- one message for known failures
 @contextlib.contextmanager
-def guard(folder: str | os.PathLike | None = None) -> Iterator[None]:
+def guard(folder: str | os.PathLike | None = None, kept: bool = True) -> Iterator[None]:
     """Within this block a known failure (any :class:`~utils.layout.KnownError`: bad data, checkpoint, config,
     weights, ...) or an OS error stops the notebook with one message.
 
     So does a write that the storage refuses (a read-only, full or vanished Drive): the message names the folder
-    (``folder`` when the error names no file), the free space seen and the fix. Every writer in such a block
-    writes atomically (a temporary file renamed when complete), so nothing that was there before is lost.
+    (``folder`` when the error names no file), the free space seen and the fix. ``kept``: every writer in the
+    block writes atomically (a temporary file renamed when complete), so the message may say nothing was lost;
+    training passes False (MMEngine removes its oldest kept checkpoint before it writes the next one).
     """
     from .layout import KnownError
     from .report import one_message, storage_problem
@@ -326,7 +327,7 @@ def guard(folder: str | os.PathLike | None = None) -> Iterator[None]:
     try:
         yield
     except OSError as exc:  # a refused write (folder, free space, fix), else the file and what to check
-        raise StopRun(storage_problem(exc, folder, kept=True) or one_message(exc)) from None
+        raise StopRun(storage_problem(exc, folder, kept=kept) or one_message(exc)) from None
     except KnownError as exc:  # every module's own error: its message names the file and the fix
         raise StopRun(one_message(exc)) from None
 
@@ -353,7 +354,7 @@ def train_stage(plan: Plan, stage: int) -> dict | None:
             raise StopRun(f'No stage-1 checkpoint in {plan.work_dir_20k}.\nWhat to do: run 02_train_20k first.')
     hooks = [dict(type='ProgressBarHook', title=f'stage {stage} ({plan.recipe})'),
              dict(type='LiveCurveHook', interval=5 if plan.smoke else 200, title=f'Stage {stage}, {plan.title}')]
-    with guard(work_dir):  # a known failure (data, checkpoint, weights, a full Drive) stops here with one message
+    with guard(work_dir, kept=False):  # a known failure (data, checkpoint, weights, a full Drive): one message
         result = train(config, plan.data_root, work_dir, max_iters=iters, amp=plan.amp, resume=resume,
                        smoke=plan.smoke_options(plan.iters_20k), quiet=True, extra_hooks=hooks,
                        final_fit=plan.final_fit)
