@@ -211,3 +211,18 @@ def test_a_matric_that_cannot_name_a_file_is_refused(run, tmp_path):
     with pytest.raises(HandinError, match='cannot name the zip'):
         build_handin(run['stages'], tmp_path / 'handin', matric='../G1')
     assert list(tmp_path.iterdir()) == []  # refused before anything was written
+
+
+def test_a_final_fit_draft_says_its_val_scores_are_not_honest(tmp_path):
+    """The draft of a final fit (trained on train + val) marks its val results, as 04 does (a review found 06 did
+    not); the command line builds it from the <config>_trainval work_dirs with --final-fit."""
+    from types import SimpleNamespace
+
+    from utils.config import FINAL_FIT_SUFFIX
+    from utils.handin.draft import _results_blocks
+
+    tables = {'summary': 'S', 'per_class': 'P'}
+    final = SimpleNamespace(checkpoint=tmp_path / f'cfg{FINAL_FIT_SUFFIX}' / 'best_mIoU_iter_9.pth')
+    plain = SimpleNamespace(checkpoint=tmp_path / 'cfg' / 'best_mIoU_iter_9.pth')
+    assert any('final fit on train + val' in (b.text or '') for b in _results_blocks(final, tables, {}))
+    assert not any('final fit' in (b.text or '') for b in _results_blocks(plain, tables, {}))

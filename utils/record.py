@@ -215,7 +215,7 @@ class RunRecordHook(Hook):
         record = self._read(runner)
         record.update({'format': 1, 'work_dir': str(runner.work_dir), 'config_file': self._config_file(runner),
                        'parameters': count_trainable(model), 'recipe': recipe_facts(runner.cfg, model),
-                       'data_root': str(runner.cfg.train_dataloader.dataset.get('data_root', ''))})
+                       'data_root': recipe_root(runner)})
         record.setdefault('sessions', []).append(self._session)
         self._write(runner, record)
         self._write_weights(runner, record['recipe'])
@@ -345,7 +345,12 @@ class RunRecordHook(Hook):
 
 def recipe_root(runner) -> str:
     """The data root of the run's train set."""
-    return str(runner.cfg.train_dataloader.dataset.get('data_root', ''))
+    from .config import train_data_root
+
+    try:  # a final fit trains on a ConcatDataset of train and val: its first part holds the train split
+        return str(train_data_root(runner.cfg))
+    except (KeyError, IndexError, TypeError):
+        return ''
 
 
 # --------------------------------------------------------------------------- reading it back

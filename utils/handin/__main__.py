@@ -24,13 +24,15 @@ from .rundata import HandinError
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..config import RECIPES
+    from ..config import FINAL_FIT_SUFFIX, RECIPES
 
     p = argparse.ArgumentParser(prog='python -m utils.handin', description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument('work_dirs', nargs='*', metavar='WORK_DIR', help='stage work_dirs, stage 1 first')
     p.add_argument('--work-root', help='instead of WORK_DIRs: the folder holding the recipe\'s work_dirs')
     p.add_argument('--recipe', default='seed', choices=sorted(RECIPES), help='with --work-root (default: seed)')
+    p.add_argument('--final-fit', action='store_true', help='with --work-root: the recipe\'s final fit on train + val '
+                   '(<config>_trainval, submission-<recipe>-trainval.zip), as FINAL_FIT = True in the notebooks')
     p.add_argument('--out', required=True, help='the handin/ folder to build (files you added there are kept)')
     p.add_argument('--matric', help='matriculation number: names the zip, fills Readme.txt and the draft')
     p.add_argument('--leaderboard-name', help='leaderboard user name, for Readme.txt and the draft')
@@ -44,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         work_dirs = [Path(w) for w in a.work_dirs]
         submission = a.submission
         if a.work_root:
-            work_dirs = stage_dirs(a.work_root, RECIPES[a.recipe])
-            default_zip = Path(a.work_root) / f'submission-{a.recipe}.zip'
+            suffix = FINAL_FIT_SUFFIX if a.final_fit else ''
+            work_dirs = stage_dirs(a.work_root, [c + suffix for c in RECIPES[a.recipe] if c])
+            default_zip = Path(a.work_root) / f'submission-{a.recipe}{"-trainval" if a.final_fit else ""}.zip'
             submission = submission or (default_zip if default_zip.is_file() else None)
         if not work_dirs:
             raise HandinError('Give the run\'s stage work_dirs (stage 1 first), or --work-root with --recipe.')

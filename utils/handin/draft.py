@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import FINAL_FIT_SUFFIX
 from .rundata import RunData
 
 TITLE = 'Project 1: CelebAMask Face Parsing'
@@ -131,8 +132,12 @@ def _curve_blocks(run: RunData, figures: dict) -> list[Block]:
 
 
 def _results_blocks(run: RunData, tables: dict, figures: dict) -> list[Block]:
-    out = [Block('heading', 'Results on the val set'), Block('table', data=tables['summary'],
-                                                              caption='Summary on val (%)')]
+    out = [Block('heading', 'Results on the val set')]
+    if run.checkpoint is not None and run.checkpoint.parent.name.endswith(FINAL_FIT_SUFFIX):
+        out.append(Block('todo', 'This model is a final fit on train + val: its val scores below measure images it '
+                                 'was trained on and overstate it. Report the val scores of the run the recipe was '
+                                 'chosen with, and say that the submitted model was retrained on train + val.'))
+    out.append(Block('table', data=tables['summary'], caption='Summary on val (%)'))
     out.append(Block('table', data=tables['per_class'], caption='Per-class IoU, Acc and Dice on val (%)'))
     if 'per_class_iou' in figures:
         out.append(Block('figure', data='per_class_iou', caption='Per-class IoU on val, ours and the report\'s'))
