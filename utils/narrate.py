@@ -57,7 +57,7 @@ def checkpoints(table: Any) -> str:
     """The checkpoint table of 02/03: how many, how big, which is the best."""
     best = [c for c in table['checkpoint'] if str(c).startswith('best_')]
     return (f'{len(table)} checkpoint(s) kept, {table["MB"].sum():,.0f} MB in all'
-            + (f'; the best of the validations is `{best[-1]}`.' if best else '.'))
+            + (f'; the newest best-of-validation file is `{best[-1]}`.' if best else '.'))
 
 
 def parameters(count: int, config: str) -> str:
@@ -97,9 +97,11 @@ def dataset_check(report: Any) -> str:
     """The dataset check of 01."""
     warns = [r for r in report.results if r.status == 'WARN']
     counts = ', '.join(f'{s} {c.get("images", 0):,}' for s, c in report.counts.items())
-    text = f'All {len(report.results)} checks passed on {counts} images' if report.ok else 'Some checks failed'
-    return text + (f'; {len(warns)} only warn ({", ".join(w.name for w in warns)}): read their line above.'
-                   if warns else ': every file decodes, pairs up and holds labels 0..18.')
+    if not report.ok:
+        return f'Some checks failed on {counts} images: the lines marked FAIL above name the files and the fix.'
+    return f'All {len(report.results)} checks passed on {counts} images' + (
+        f'; {len(warns)} only warn ({", ".join(w.name for w in warns)}): read their line above.' if warns else
+        ': every file decodes, pairs up and holds labels 0..18.')
 
 
 # --------------------------------------------------------------------------- 02 and 03
@@ -121,11 +123,13 @@ def training(scalars: Any) -> str:
     text = ''
     if 'loss' in tr and len(tr):
         first, last = tr['loss'].iloc[:max(1, len(tr) // 10)].mean(), tr['loss'].iloc[-max(1, len(tr) // 10):].mean()
-        text = f'The training loss fell from {first:.3f} to **{last:.3f}** (first and last tenth of the logged steps)'
+        verb = 'fell' if last < first else 'went'
+        text = f'The training loss {verb} from {first:.3f} to **{last:.3f}** (first and last tenth of the logged steps)'
     if 'mIoU' in va and va['mIoU'].notna().any():
         best = va.loc[va['mIoU'].idxmax()]
         text += (f'{"; " if text else ""}val mIoU peaked at **{best["mIoU"]:.2f}** at iteration {int(best["step"]):,} '
-                 f'(the best checkpoint, which 04 and 05 use), and ended at {va["mIoU"].iloc[-1]:.2f}')
+                 f'and ended at {va["mIoU"].iloc[-1]:.2f} (each stage keeps the best checkpoint of its own '
+                 'validations; 04 and 05 use the last stage\'s)')
         if 'val_loss' in va and va['val_loss'].notna().any():
             text += f'; the validation loss was lowest at iteration {int(va.loc[va["val_loss"].idxmin(), "step"]):,}'
     for step, label in scalars.resumes:
@@ -143,7 +147,7 @@ def evaluation(plain: Any, with_tta: Any = None, report_miou: float = REPORT_MIO
     iou = plain.per_class['IoU'].astype(float).dropna()
     worst = [(c, iou[c]) for c in iou.nsmallest(3).index]
     text = (f'Without TTA, as the report measured: mIoU **{miou:.2f}**, {miou - report_miou:+.2f} against the '
-            f'report\'s {report_miou:.2f}. The worst classes are {_names(worst)}')
+            f'report\'s {report_miou:.2f}' + (f'. The worst classes are {_names(worst)}' if worst else ''))
     if with_tta is not None:
         gain = float(with_tta.summary['mIoU']) - miou
         text += f'; TTA ({with_tta.summary.get("tta")}) adds **{gain:+.2f}** mIoU'
@@ -172,9 +176,9 @@ def per_class(result: Any, worst: int = 3) -> str:
 
 def recipes(table: Any, report: str = 'report (best run)') -> str:
     """The recipes-side-by-side table of 04: the best recipe, its gap to the report, where TTA helps most."""
-    ours = [c for c in table.columns if c != report and 'not honest' not in c]
+    ours = [c for c in table.columns if c != report and 'not honest' not in c and np.isfinite(table.loc['mIoU', c])]
     if not ours:
-        return 'Only a final fit was evaluated: its val scores are not honest.'
+        return 'No recipe was evaluated without TTA (as the report measured), or only a final fit (not honest).'
     best = max(ours, key=lambda c: table.loc['mIoU', c])
     text = (f'The best recipe on val is `{best}`: mIoU **{table.loc["mIoU", best]:.2f}**, '
             f'{table.loc["mIoU", best] - table.loc["mIoU", report]:+.2f} against the report.')

@@ -378,8 +378,10 @@ def stage_results(plan: Plan, stage: int):
     show(table.style.format({'MB': '{:,.1f}'}).hide(axis='index')
          .set_caption(f'Checkpoints of {"stage 1" if stage == 1 else "both stages"}, in {where}/'),
          narrate.checkpoints(table))
-    show(plot_curves(work_dirs, title=f'{"Stage 1 training curves" if stage == 1 else "Both stages"}, {plan.title}'),
-         narrate.training(read_scalars(work_dirs)))
+    with guard():  # a stage without a log yet is one message
+        scalars = read_scalars(work_dirs)
+    show(plot_curves(scalars, title=f'{"Stage 1 training curves" if stage == 1 else "Both stages"}, {plan.title}'),
+         narrate.training(scalars))
 
 
 class RunEvaluation(NamedTuple):
@@ -424,9 +426,9 @@ def recipes_side_by_side(plan: Plan):
     columns = {'report (best run)': pd.concat([pd.Series({'mIoU': seed['summary'].loc['best', 'mIoU']}),
                                                seed['best']['IoU']])}
     for recipe, configs in RECIPES.items():
-        found = False
+        found: set[str] = set()  # '' and/or the final-fit suffix: each taken from the last stage that has one
         for config in filter(None, configs[::-1]):  # the last stage's evaluations first
-            for suffix in ('', FINAL_FIT_SUFFIX) if not found else ():
+            for suffix in [s for s in ('', FINAL_FIT_SUFFIX) if s not in found]:
                 evals = sorted((plan.work_root / (config + suffix) / 'eval').glob('*_val_*/summary.json'),
                                key=lambda p: p.stat().st_mtime)
                 by_tta = {json.loads(p.read_text()).get('tta'): p.parent for p in evals}
@@ -434,14 +436,15 @@ def recipes_side_by_side(plan: Plan):
                     continue
                 plain = by_tta.get('none') or next(iter(by_tta.values()))
                 per_class = pd.read_csv(plain / 'per_class.csv', index_col=0)['IoU']
-                row = {'mIoU': json.loads((plain / 'summary.json').read_text())['mIoU']}
+                row = {'mIoU': json.loads((plain / 'summary.json').read_text())['mIoU'] if 'none' in by_tta
+                       else float('nan')}  # the plain row holds only a run without TTA
                 tta = [t for t in by_tta if t != 'none']
-                if tta and 'none' in by_tta:
-                    with_tta = json.loads((by_tta[tta[-1]] / 'summary.json').read_text())['mIoU']
-                    row.update({f'mIoU, TTA {tta[-1]}': with_tta, 'TTA gain': with_tta - row['mIoU']})
+                if tta:
+                    row[f'mIoU, TTA {tta[-1]}'] = json.loads((by_tta[tta[-1]] / 'summary.json').read_text())['mIoU']
+                    row['TTA gain'] = row[f'mIoU, TTA {tta[-1]}'] - row['mIoU']
                 columns[recipe + (' (final fit: val not honest)' if suffix else '')] = pd.concat([pd.Series(row),
                                                                                                  per_class])
-                found = found or not suffix
+                found.add(suffix)
     if len(columns) < 3:
         return None
     table = pd.DataFrame(columns)
