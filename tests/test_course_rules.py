@@ -128,3 +128,21 @@ def test_a_short_real_transformer_run_never_writes_synthetic_data(tmp_path, caps
     missing = tmp_path / 'no-data'
     rc = main([MIT, '--data-root', str(missing), '--work-dir', str(tmp_path / 'w'), '--max-iters', '10'])
     assert rc == 2 and 'Data root not found' in capsys.readouterr().err and not missing.exists()
+
+
+def test_a_cut_off_kept_copy_of_url_weights_is_fetched_again(tmp_path, monkeypatch):
+    """A kept copy of a transformer's weights cut off by a disconnect is not used: it is fetched again (review)."""
+    import torch
+
+    from utils import pretrained
+
+    url = 'https://download.openmmlab.com/x/mit_b3_20220624-13b1141c.pth'
+    (tmp_path / 'mit_b3_20220624-13b1141c.pth').write_bytes(b'PK\x03\x04 cut off')
+
+    def download(arg, target):
+        torch.save({'state_dict': {f'w{i}': torch.zeros(1) for i in range(12)}}, target)
+
+    monkeypatch.setattr(pretrained, '_download_url', download)
+    with pytest.warns(UserWarning, match='unusable'):
+        path, said = pretrained.fetch_url_weights(url, tmp_path)
+    assert said.startswith('download.openmmlab.com') and len(torch.load(path)['state_dict']) == 12

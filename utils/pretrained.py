@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Callable
 from .layout import KnownError
@@ -372,7 +373,13 @@ def fetch_url_weights(url: str, cache_dir: str | os.PathLike) -> tuple[Path, str
     name = os.path.basename(url)
     path = cache / name
     if path.is_file():
-        return path, f'kept copy {path}'
+        from .checkpoints import CheckpointError, check_checkpoint_file
+
+        try:  # a copy cut off by a disconnect is fetched again, as fetch_backbone does for the ResNets
+            check_checkpoint_file(path)
+            return path, f'kept copy {path}'
+        except CheckpointError as exc:
+            warnings.warn(f'The kept copy {path} is unusable ({exc}); fetching it again.', stacklevel=2)
     cache.mkdir(parents=True, exist_ok=True)
     host = url.split('/')[2] if '://' in url else url
     sources = [(host, _download_url, url, None)]
