@@ -27,8 +27,8 @@ from . import env, narrate
 from .config import FINAL_FIT_SUFFIX
 from .labels import REPO_ROOT
 from .layout import write_json_atomic
-from .workflow import (KEPT, PARAMETERS, SETTINGS_META, Plan, PlanError, check_parameters, check_settings, check_value,
-                       checkpoint_recipe, final_checkpoint, make_plan)
+from .workflow import (KEPT, PARAMETERS, Plan, PlanError, check_parameters, check_settings, checkpoint_recipe,
+                       final_checkpoint, make_plan)
 
 __all__ = ['PARAMETERS']  # re-exported for the set-up cell; everything else is used as session.<name>
 
@@ -95,21 +95,7 @@ def read_settings(folder: Path, lenient: bool = False) -> tuple[dict[str, Any], 
         if not lenient:
             raise PlanError(f'{path} cannot be read ({why}).\nWhat to do: {fix}') from None
         return {}, [f'{path} could not be read ({why}): 00_setup writes it again from its parameters.']
-    if not lenient:
-        return check_settings(data, str(path))
-    if not isinstance(data, dict):
-        return {}, [f'{path} held a JSON {type(data).__name__}, not settings: 00_setup writes it again.']
-    unknown = sorted(str(k) for k in data if k not in KEPT and k not in SETTINGS_META)
-    kept, notes = {}, [f'{path} has unknown keys {unknown}: ignored them.'] if unknown else []
-    for name in KEPT:
-        try:
-            check_value(name, data.get(name), f'settings.json ({path})', '')
-            if data.get(name) is not None:
-                kept[name] = data[name]
-        except PlanError as exc:
-            notes.append(f'{str(exc).split(" cannot work")[0]} cannot work: dropped it; 00_setup writes the file '
-                         'again.')
-    return kept, notes
+    return check_settings(data, str(path), lenient=lenient)
 
 
 def write_settings(folder: Path, values: dict[str, Any], notebook: str) -> Path:

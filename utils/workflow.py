@@ -98,22 +98,35 @@ def check_parameters(params: dict[str, Any]) -> None:
                     'or set it to None to use the run\'s setting, then run the notebook again.')
 
 
-def check_settings(data: Any, where: str) -> tuple[dict[str, Any], list[str]]:
+def check_settings(data: Any, where: str, lenient: bool = False) -> tuple[dict[str, Any], list[str]]:
     """``(settings, notes)`` from the parsed settings.json at ``where``: its shape and each known key are checked.
 
     Unknown keys are ignored with a note. A file that is not an object, or a known key with a value that cannot
-    work, raises :class:`PlanError` naming the file, the key, the value and the fix.
+    work, raises :class:`PlanError` naming the file, the key, the value and the fix; ``lenient`` (00_setup, which
+    writes the file again) drops what cannot work, with a note, instead.
     """
     fix = (f'set it in 00_setup and run that notebook again (it rewrites the file), or delete {where} to start the '
            'run\'s settings afresh.')
     if not isinstance(data, dict):
+        if lenient:
+            return {}, [f'{where} held a JSON {type(data).__name__}, not settings: 00_setup writes it again.']
         raise PlanError(f'{where} holds a JSON {type(data).__name__}, not an object of settings.\nWhat to do: run '
                         f'00_setup again (it rewrites the file), or delete {where}.')
     unknown = sorted(str(k) for k in data if k not in KEPT and k not in SETTINGS_META)
     notes = [f'{where} has unknown keys {unknown}: ignored them.'] if unknown else []
+    kept = {}
     for name in KEPT:
-        check_value(name, data.get(name), f'{FROM_SETTINGS} ({where})', fix)
-    return {k: data[k] for k in KEPT if data.get(k) is not None}, notes
+        try:
+            check_value(name, data.get(name), f'{FROM_SETTINGS} ({where})', fix)
+        except PlanError as exc:
+            if not lenient:
+                raise
+            notes.append(f'{str(exc).split(" cannot work")[0]} cannot work: dropped it; 00_setup writes the file '
+                         'again.')
+            continue
+        if data.get(name) is not None:
+            kept[name] = data[name]
+    return kept, notes
 
 
 @dataclass

@@ -9,7 +9,7 @@ test predictions) and one zip named after the matriculation number, with the sub
 WORK_DIRs are the run's stage work_dirs, stage 1 first (the folders with iter_*.pth). The check table at the end
 lists every item the course asks for: present, filled from the run, or missing with what to do. A missing item
 (the leaderboard screenshot: put it in handin/ as score.png; the report PDF: export the draft as handin/report.pdf)
-never stops the build: add it and run the command again. Exit code 0 even with missing items; 1 on an error.
+never stops the build: add it and run the command again. Exit code 0 even with missing items; 2 on an error.
 """
 from __future__ import annotations
 
