@@ -235,7 +235,7 @@ def test_data_derived_class_weights(synthetic_root, method):
 
 
 def test_resolve_class_weights_fills_both_heads(synthetic_root):
-    from utils.stats import resolve_class_weights
+    from utils.train import resolve_class_weights
 
     cfg = _cfg(R50_TOP, data_root=synthetic_root, smoke=dict(size=64, max_iters=4))
     resolve_class_weights(cfg, synthetic_root)
@@ -319,7 +319,7 @@ def test_weighted_loss_survives_padding(synthetic_root):
     from mmseg.structures import SegDataSample
 
     from utils.model import build_segmentor, init_registries
-    from utils.stats import resolve_class_weights
+    from utils.train import resolve_class_weights
 
     init_registries()
     cfg = _cfg(R50_TOP, data_root=synthetic_root, smoke=dict(size=64, max_iters=4))

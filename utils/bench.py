@@ -98,7 +98,7 @@ def time_calls(fn: Callable[[int], Any], iters: int, warmup: int, device: str) -
 def bench_config(config: str, data_root: Path, size: int, batch_size: int):
     """The config as a bench run sees it: inputs scaled to ``size``, random init, data at ``data_root``."""
     from .config import load_config
-    from .stats import resolve_class_weights
+    from .train import resolve_class_weights
 
     cfg = load_config(config, data_root=data_root, work_dir=data_root / 'work', smoke=dict(size=size, max_iters=10))
     cfg.train_dataloader['batch_size'] = batch_size

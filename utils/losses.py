@@ -37,7 +37,7 @@ class PixelMeanCrossEntropyLoss(nn.Module):
         if class_weight is not None and (isinstance(class_weight, str) or not all(
                 isinstance(w, (int, float)) for w in class_weight)):
             raise TypeError('class_weight must be a list of numbers (resolve data-derived weights such as '
-                            "'inv_sqrt' with utils.config.resolve_class_weights before building the model).")
+                            "'inv_sqrt' with utils.train.resolve_class_weights before building the model).")
         self.class_weight = None if class_weight is None else [float(w) for w in class_weight]
         self.loss_weight = float(loss_weight)
         self.avg_non_ignore = bool(avg_non_ignore)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .config import WEIGHT_METHODS, seed_class_weights, walk_dicts
+from .config import WEIGHT_METHODS, seed_class_weights
 from .labels import CLASSES, NUM_CLASSES, PALETTE, colorize
 from .layout import DataError, image_dir, list_files, mask_dir, natural_key
 from .parallel import default_workers
@@ -195,14 +195,6 @@ def compute_class_weights(data_root: str | os.PathLike, method: str = 'median_fr
         raise ValueError(f'unknown class-weight method {method!r}; use one of {WEIGHT_METHODS}.')
     counts = class_pixel_counts(data_root, split, progress=False).to_numpy()
     return [round(float(v), 4) for v in weights_from_counts(counts, method)]
-
-
-def resolve_class_weights(cfg, data_root: str | os.PathLike) -> None:
-    """Replace ``class_weight='median_freq'|'inv_sqrt'`` in any loss of ``cfg`` by weights computed from the train masks."""
-    for node in walk_dicts(cfg.model):
-        method = node.get('class_weight')
-        if isinstance(method, str) and method in WEIGHT_METHODS:
-            node['class_weight'] = compute_class_weights(data_root, method=method)
 
 
 def weight_table(data_root: str | os.PathLike, split: str = 'train', styled: bool = False):

@@ -25,7 +25,6 @@ from .env import KnownHarmless, default_work_dir, pretrained_cache
 from .labels import REPO_ROOT
 from .pretrained import check_course_rules, prepare_pretrained
 from .report import cli_error
-from .stats import resolve_class_weights
 
 
 class TrainError(ConfigError):
@@ -77,6 +76,18 @@ def _runner_class():
                     hub.pop_info(key)
 
     return ParsingRunner
+
+
+def resolve_class_weights(cfg, data_root: str | os.PathLike) -> None:
+    """Replace ``class_weight='median_freq'|'inv_sqrt'`` in any loss of ``cfg`` by weights computed from the train masks
+    (here, where training builds its model; utils.bench, which times training steps, calls it too)."""
+    from .config import WEIGHT_METHODS, walk_dicts
+    from .stats import compute_class_weights
+
+    for node in walk_dicts(cfg.model):
+        method = node.get('class_weight')
+        if isinstance(method, str) and method in WEIGHT_METHODS:
+            node['class_weight'] = compute_class_weights(data_root, method=method)
 
 
 def build_runner(cfg):
