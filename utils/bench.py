@@ -267,14 +267,46 @@ def count_train_flops(cfg, batch: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- run + report
+def _time_training(cfg, batches: list, device: str, on_gpu: bool, amp: bool, channels_last: bool, iters: int,
+                   warmup: int, say: Callable[[str], None]) -> dict:
+    """Step 3 of :func:`run`: s/iter and peak memory of each precision / memory-format variant."""
+    variants = [('fp32', False, False)] + ([('fp32+channels_last', False, True)] if channels_last else [])
+    if amp and on_gpu:
+        variants += [('amp', True, False)] + ([('amp+channels_last', True, True)] if channels_last else [])
+    out: dict[str, Any] = {}
+    for name, use_amp, cl in variants:
+        r = out[name] = bench_train(cfg, batches, device, use_amp, cl, iters, warmup)
+        say(f'      {name}: {r["s_per_iter"]:.3f} s/iter ({r["images_per_s"]:.2f} img/s), '
+            f'peak {r["peak_mem_mb"]:.0f} MiB')
+    if amp and not on_gpu:
+        out['amp'] = NO_GPU
+    return out
+
+
+def _time_inference(cfg, root: Path, device: str, on_gpu: bool, amp: bool, channels_last: bool, batch_size: int,
+                    iters: int, warmup: int, say: Callable[[str], None]) -> dict:
+    """Step 4 of :func:`run`: images/s of Segmenter.predict without and with flip TTA, per precision."""
+    from .inference import read_image
+
+    model = build_segmentor(cfg, for_training=True)
+    images = [read_image(p) for p in sorted(image_dir(root, 'val').glob('*.jpg'))[:max(batch_size, 1) * 2]]
+    out: dict[str, Any] = {}
+    for prec, use_amp in [('fp32', False)] + ([('amp', True)] if amp and on_gpu else []):
+        for tta in ('none', 'flip'):
+            r = out[f'{prec}/{tta}'] = bench_infer(cfg, model, images, device, use_amp, channels_last, tta,
+                                                   batch_size, iters, warmup)
+            say(f'      {prec}, tta={tta}: {r["images_per_s"]:.2f} img/s')
+    if amp and not on_gpu:
+        out['amp'] = NO_GPU
+    return out
+
+
 def run(config: str = DEFAULT_CONFIG, size: int = 512, batch_size: int = 4, iters: int = 3, warmup: int = 1,
         workers: tuple[int, ...] = (0, 2), amp: bool = True, channels_last: bool = False,
         cudnn_benchmark: bool = False, flops: bool = False, n_images: int = 32, loader_batches: int = 4,
         data_root: str | os.PathLike | None = None, device: str | None = None, progress: bool = True) -> dict:
     """Run every measurement and return the results as a JSON-ready dict."""
     import torch
-
-    from .inference import read_image
 
     if size % 8 or size < 32:
         raise BenchError(f'--size {size}: use a multiple of 8 of at least 32 (the model downsamples by 8).')
@@ -314,35 +346,11 @@ def run(config: str = DEFAULT_CONFIG, size: int = 512, batch_size: int = 4, iter
                 say(f'      workers={w} pin_memory={pin}: {r["images_per_s"]:.1f} img/s')
 
         batches = fetch_batches(cfg, min(iters + warmup, 4))
-        variants = [('fp32', False, False)]
-        if channels_last:
-            variants.append(('fp32+channels_last', False, True))
-        if amp and on_gpu:
-            variants.append(('amp', True, False))
-            if channels_last:
-                variants.append(('amp+channels_last', True, True))
-        say(f'[3/5] training: {", ".join(v[0] for v in variants)}; {warmup} warm-up + {iters} timed iterations each')
-        for name, use_amp, cl in variants:
-            r = bench_train(cfg, batches, device, use_amp, cl, iters, warmup)
-            out['train'][name] = r
-            say(f'      {name}: {r["s_per_iter"]:.3f} s/iter ({r["images_per_s"]:.2f} img/s), '
-                f'peak {r["peak_mem_mb"]:.0f} MiB')
-        if amp and not on_gpu:
-            out['train']['amp'] = NO_GPU
+        say(f'[3/5] training: {warmup} warm-up + {iters} timed iterations per variant')
+        out['train'] = _time_training(cfg, batches, device, on_gpu, amp, channels_last, iters, warmup, say)
 
         say('[4/5] inference: Segmenter.predict, no TTA and flip TTA')
-        model = build_segmentor(cfg, for_training=True)
-        val_dir = image_dir(root, 'val')
-        images = [read_image(p) for p in sorted(val_dir.glob('*.jpg'))[:max(batch_size, 1) * 2]]
-        infer_variants = [('fp32', False)] + ([('amp', True)] if amp and on_gpu else [])
-        for prec, use_amp in infer_variants:
-            for tta in ('none', 'flip'):
-                r = bench_infer(cfg, model, images, device, use_amp, channels_last, tta, batch_size, iters, warmup)
-                out['infer'][f'{prec}/{tta}'] = r
-                say(f'      {prec}, tta={tta}: {r["images_per_s"]:.2f} img/s')
-        if amp and not on_gpu:
-            out['infer']['amp'] = NO_GPU
-        del model
+        out['infer'] = _time_inference(cfg, root, device, on_gpu, amp, channels_last, batch_size, iters, warmup, say)
 
         if flops:
             say('[5/5] FLOPs of one training iteration (forward + backward), counted on the CPU')

@@ -14,6 +14,7 @@ MMSeg's ``IoUMetric`` on the same predictions (see ``utils.metrics.metrics_from_
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -242,6 +243,60 @@ def default_out_dir(checkpoint: str | os.PathLike, split: str, tta: str) -> Path
 
 
 # --------------------------------------------------------------------------- evaluate
+def _segmenter_for(ck: Path, config: Any, device: str | None, tta: str | None, segmenter: Any) -> tuple[Any, str]:
+    """The model to evaluate (``segmenter`` when given, else loaded from ``ck``) and the TTA it runs with; an
+    unknown TTA is named before the model is loaded, a model of another class count after."""
+    from .checkpoints import CheckpointError
+    from .config import ConfigError, resolve_tta
+    from .inference import InferenceError, Segmenter
+
+    try:
+        if tta is not None:
+            resolve_tta(tta)
+        seg = segmenter if segmenter is not None else Segmenter.from_checkpoint(ck, config=config, device=device)
+    except (InferenceError, CheckpointError, ConfigError) as exc:
+        raise EvaluationError(str(exc)) from exc
+    n_out = getattr(getattr(seg.model, 'decode_head', None), 'num_classes', NUM_CLASSES)
+    if n_out != NUM_CLASSES:
+        raise EvaluationError(f'{ck} predicts {n_out} classes, but CelebAMask has {NUM_CLASSES} '
+                              f'({", ".join(CLASSES[:4])}, ...): evaluate a checkpoint trained on this dataset, or '
+                              'pass --config with the 19-class config it was trained with.')
+    return seg, resolve_tta(tta, getattr(seg, 'cfg', None))
+
+
+def _complexity(seg: Any, out: Path, ident: dict, flops: bool) -> dict:
+    """Parameters and FLOPs of the model (kept from an earlier evaluation of the same checkpoint when there is one)."""
+    size = tuple(seg.test_size)
+    cached = _cached_complexity(out, ident, size) if flops else None
+    if cached is not None:
+        return cached
+    n_flops, note = count_flops(seg.model, size) if flops else (None, 'not counted (--no-flops)')
+    return dict(params=count_parameters(seg.model), flops=n_flops, flops_input=f'{size[0]}x{size[1]}',
+                flops_note=note)
+
+
+def _score_one(name: str, pred: np.ndarray, mask_path: Path, pred_dir: Path | None,
+               palette: list[int]) -> tuple[str, np.ndarray]:
+    """Per-image work, off the model's path: read the ground truth, count, save the prediction (into ``pred_dir``)."""
+    from PIL import Image
+
+    gt = read_mask(mask_path)
+    if gt.shape != pred.shape:
+        raise EvaluationError(f'Mask {mask_path} is {gt.shape[1]}x{gt.shape[0]} but its image is '
+                              f'{pred.shape[1]}x{pred.shape[0]}: masks must match their images. '
+                              'Re-extract the dataset.')
+    try:
+        conf = confusion_matrix(pred, gt)
+    except ValueError as exc:
+        raise EvaluationError(f'Mask {mask_path}: {exc}. Masks must hold class indices 0..18 '
+                              '(run python -m utils.data check).') from None
+    if pred_dir is not None:
+        img = Image.fromarray(pred, mode='P')
+        img.putpalette(palette)
+        img.save(pred_dir / f'{name}.png', compress_level=1)  # fast: a few ms less per image
+    return name, conf
+
+
 def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split: str = 'val', tta: str | None = None,
              out_dir: str | os.PathLike | None = None, config: str | os.PathLike | None = None,
              batch_size: int = 8, save_masks: bool = True, flops: bool = True, device: str | None = None,
@@ -253,62 +308,20 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
     ``segmenter``: a :class:`utils.inference.Segmenter` already loaded from ``checkpoint``, to reuse it
     (e.g. to compare TTA modes without reloading).
     """
-    from PIL import Image
+    from .inference import InferenceError, iter_predictions
 
-    from .checkpoints import CheckpointError
-    from .config import ConfigError, resolve_tta
-    from .inference import InferenceError, Segmenter, iter_predictions
-
-    if tta is not None:
-        try:
-            resolve_tta(tta)  # named before the model is loaded
-        except ConfigError as exc:
-            raise EvaluationError(str(exc)) from None
     ck = Path(checkpoint)
     files = split_files(data_root, split)
-    try:
-        seg = segmenter if segmenter is not None else Segmenter.from_checkpoint(ck, config=config, device=device)
-    except (InferenceError, CheckpointError, ConfigError) as exc:
-        raise EvaluationError(str(exc)) from exc
-    tta = resolve_tta(tta, getattr(seg, 'cfg', None))
+    seg, tta = _segmenter_for(ck, config, device, tta, segmenter)
     out = Path(out_dir) if out_dir is not None else default_out_dir(ck, split, tta)
-    heads = getattr(seg.model, 'decode_head', None)
-    n_out = getattr(heads, 'num_classes', NUM_CLASSES)
-    if n_out != NUM_CLASSES:
-        raise EvaluationError(f'{ck} predicts {n_out} classes, but CelebAMask has {NUM_CLASSES} '
-                              f'({", ".join(CLASSES[:4])}, ...): evaluate a checkpoint trained on this dataset, or '
-                              'pass --config with the 19-class config it was trained with.')
     ident = _checkpoint_id(ck)
-    size = tuple(seg.test_size)
-    complexity = _cached_complexity(out, ident, size) if flops else None
-    if complexity is None:
-        n_flops, note = count_flops(seg.model, size) if flops else (None, 'not counted (--no-flops)')
-        complexity = dict(params=count_parameters(seg.model), flops=n_flops, flops_input=f'{size[0]}x{size[1]}',
-                          flops_note=note)
+    complexity = _complexity(seg, out, ident, flops)
     out.mkdir(parents=True, exist_ok=True)
     if save_masks:
         (out / PRED_DIR).mkdir(exist_ok=True)
     masks = {img: (name, mask) for name, img, mask in files}
     acc = Accumulator()
-    palette = pil_palette()
-
-    def score_one(name: str, pred: np.ndarray, mask_path: Path) -> tuple[str, np.ndarray]:
-        """Per-image work, off the model's path: read the ground truth, count, save the prediction."""
-        gt = read_mask(mask_path)
-        if gt.shape != pred.shape:
-            raise EvaluationError(f'Mask {mask_path} is {gt.shape[1]}x{gt.shape[0]} but its image is '
-                                  f'{pred.shape[1]}x{pred.shape[0]}: masks must match their images. '
-                                  'Re-extract the dataset.')
-        try:
-            conf = confusion_matrix(pred, gt)
-        except ValueError as exc:
-            raise EvaluationError(f'Mask {mask_path}: {exc}. Masks must hold class indices 0..18 '
-                                  '(run python -m utils.data check).') from None
-        if save_masks:
-            img = Image.fromarray(pred, mode='P')
-            img.putpalette(palette)
-            img.save(out / PRED_DIR / f'{name}.png', compress_level=1)  # fast: a few ms less per image
-        return name, conf
+    score_one = functools.partial(_score_one, pred_dir=out / PRED_DIR if save_masks else None, palette=pil_palette())
 
     start = time.perf_counter()
     pending: deque[Future] = deque()

@@ -85,6 +85,48 @@ def positive_or_none(value) -> int | None:
         return None
 
 
+def _already_there(out: Path) -> bool:
+    """True when ``out`` holds the dataset already (said); a file or a partial dataset there is refused, untouched."""
+    if is_dataset(out):
+        c = dataset_counts(out)
+        print(f'dataset already at {out} (train {c["train"]}, val {c["val"]}, test {c["test"]}); nothing to '
+              'fetch. Delete or rename that folder to fetch again.')
+        return True
+    if out.exists() and not out.is_dir():
+        raise DataError(f'--out {out} is a file; choose a folder path.')
+    present = [s for s in SPLITS if (out / s).exists()] if out.is_dir() else []
+    if present:
+        raise DataError(f'{out} already holds {", ".join(present)} but not a complete dataset (run '
+                        f'`python -m utils.data check {out}` to see what is wrong). Nothing was changed: '
+                        'move or delete that folder, or choose another --out.')
+    return False
+
+
+def _download(drive: tuple[str, str] | None, path: Path | None, staging: Path, out: Path,
+              download_dir: str | os.PathLike | None, progress: bool) -> Path:
+    """A Drive folder downloaded, or a zip (downloaded from Drive, or ``path``) safely unpacked, into ``staging``;
+    returns the folder holding the files."""
+    if drive is not None and drive[0] == 'folder':
+        import gdown
+
+        raw = staging / 'raw'
+        try:
+            gdown.download_folder(id=drive[1], output=str(raw), quiet=not progress, resume=True)
+        except Exception as e:
+            raise DataError(f'download of Google Drive folder {drive[1]} failed: {type(e).__name__}: '
+                            f'{e}. Share a zip of the dataset instead (gdown lists at most 50 files '
+                            'per folder).') from None
+        return raw
+    zip_path = download_drive_file(drive[1], download_dir or out.parent, progress) if drive else path
+    raw = safe_extract(zip_path, staging / 'raw', progress=progress)
+    inner = nested_zips(raw)
+    if inner:
+        raise DataError(f'{zip_path} holds no images, only another zip: {", ".join(inner[:3])}. Unzip '
+                        f'it first (e.g. `unzip {zip_path} -d DIR`), then fetch the inner zip: '
+                        f'python -m utils.data fetch DIR/{inner[0]} --out {out}')
+    return raw
+
+
 def fetch(source: str | os.PathLike, out: str | os.PathLike = 'data/celebamask', *, size: int | None = None,
           counts: Sequence[int] | None = None, download_dir: str | os.PathLike | None = None,
           progress: bool = True) -> Path:
@@ -99,19 +141,8 @@ def fetch(source: str | os.PathLike, out: str | os.PathLike = 'data/celebamask',
     if counts is not None and (len(counts) != 3 or any(positive_or_none(c) is None for c in counts)):
         raise DataError(f'counts={tuple(counts)!r}: give three positive whole numbers, train,val,test (e.g. 40,12,12).')
     clean_staging(out.parent, 'fetch')
-    if is_dataset(out):
-        c = dataset_counts(out)
-        print(f'dataset already at {out} (train {c["train"]}, val {c["val"]}, test {c["test"]}); nothing to '
-              'fetch. Delete or rename that folder to fetch again.')
+    if _already_there(out):
         return out
-    if out.exists() and not out.is_dir():
-        raise DataError(f'--out {out} is a file; choose a folder path.')
-    if out.is_dir():
-        present = [s for s in SPLITS if (out / s).exists()]
-        if present:
-            raise DataError(f'{out} already holds {", ".join(present)} but not a complete dataset (run '
-                            f'`python -m utils.data check {out}` to see what is wrong). Nothing was changed: '
-                            'move or delete that folder, or choose another --out.')
     src = str(source)
     if src != 'synthetic' and (size is not None or counts is not None):
         warnings.warn(f'size/counts apply to the synthetic source only; ignored them for {src}', stacklevel=2)
@@ -144,24 +175,7 @@ def fetch(source: str | os.PathLike, out: str | os.PathLike = 'data/celebamask',
         elif layout is not None:
             normalise(layout, ds, move=False, progress=progress)
         else:
-            if drive is not None and drive[0] == 'folder':
-                import gdown
-
-                raw = staging / 'raw'
-                try:
-                    gdown.download_folder(id=drive[1], output=str(raw), quiet=not progress, resume=True)
-                except Exception as e:
-                    raise DataError(f'download of Google Drive folder {drive[1]} failed: {type(e).__name__}: '
-                                    f'{e}. Share a zip of the dataset instead (gdown lists at most 50 files '
-                                    'per folder).') from None
-            else:
-                zip_path = download_drive_file(drive[1], download_dir or out.parent, progress) if drive else path
-                raw = safe_extract(zip_path, staging / 'raw', progress=progress)
-                inner = nested_zips(raw)
-                if inner:
-                    raise DataError(f'{zip_path} holds no images, only another zip: {", ".join(inner[:3])}. Unzip '
-                                    f'it first (e.g. `unzip {zip_path} -d DIR`), then fetch the inner zip: '
-                                    f'python -m utils.data fetch DIR/{inner[0]} --out {out}')
+            raw = _download(drive, path, staging, out, download_dir, progress)
             normalise(locate_dataset(raw), ds, move=True, progress=progress)
         if not is_dataset(ds):
             raise DataError(f'the data from {src} is incomplete: some train/val images have no mask or a split is '

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from ..checkpoints import check_checkpoint_file
-from ..config import TTA_MODES
 from ..inference import InferenceError, iter_predictions, read_image
 from ..layout import natural_key
 from .common import (MANIFEST, OWNER, TMP_MARK, SubmitError, _examples, check_masks_location, checkpoint_sha256,
@@ -165,6 +164,38 @@ def _config_tta(checkpoint: str | os.PathLike, config: str | os.PathLike | None,
         return resolve_tta(None)
 
 
+def _run_identity(checkpoint: Path, config: Any, tta: str | None, segmenter: Any) -> tuple[dict, Any]:
+    """What makes a mask this run's: the checkpoint (path and SHA-256), the TTA (named before any work when it is
+    unknown) and the config; returns it with the config resolved to a file when a name was given."""
+    from ..config import ConfigError, resolve_config, resolve_tta
+
+    try:
+        tta = resolve_tta(tta) if tta is not None else _config_tta(checkpoint, config, segmenter)
+    except ConfigError as exc:
+        raise SubmitError(str(exc)) from None
+    if config is not None and not Path(config).is_file() and segmenter is None:
+        config = resolve_config(config)  # a config name from configs/ is fine too
+    try:
+        sha = checkpoint_sha256(checkpoint)
+    except OSError as exc:
+        raise SubmitError(f'Cannot read the checkpoint {checkpoint}: {exc.strerror or exc}. Check that the file is '
+                          'readable (permissions; a Drive file still syncing) or copy it to local disk.') from None
+    return {'checkpoint': str(checkpoint.resolve()), 'checkpoint_sha256': sha, 'tta': tta,
+            'config': str(config) if config is not None else None}, config
+
+
+def _unreadable(failed: list[tuple[str, str]], n_images: int, masks_dir: Path, result: 'PredictResult'):
+    """The error for images that could not be read: each named, the rest of the masks kept, no zip made."""
+    listed = '\n'.join(f'  {reason}' for _, reason in failed[:10])
+    more = f'\n  ... and {len(failed) - 10} more' if len(failed) > 10 else ''
+    return UnreadableImagesError(
+        f'{len(failed)} of {n_images} images could not be read, so they have no mask:\n{listed}{more}\n'
+        f'The other {n_images - len(failed)} masks are in {masks_dir} and will not be predicted again. '
+        'Replace the bad files (re-extract the test images; python -m utils.data check lists such files) '
+        'and run the same command again. No zip was made: a missing mask would cost a submission.',
+        failed, result)
+
+
 def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike, masks_dir: str | os.PathLike,
                    *, config: str | os.PathLike | None = None, tta: str | None = None, batch_size: int = 8,
                    overwrite: bool = False, replace_other_run: bool = False, device: str | None = None,
@@ -188,26 +219,8 @@ def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
     if batch_size < 1:
         raise SubmitError(f'--batch-size must be at least 1, got {batch_size}.')
     check_checkpoint_file(checkpoint)
-    if tta is None:
-        tta = _config_tta(checkpoint, config, segmenter)
-    if tta not in TTA_MODES:  # named before any work (config.resolve_tta words it)
-        from ..config import ConfigError, resolve_tta
-
-        try:
-            resolve_tta(tta)
-        except ConfigError as exc:
-            raise SubmitError(str(exc)) from None
-    if config is not None and not Path(config).is_file() and segmenter is None:
-        from ..config import resolve_config
-
-        config = resolve_config(config)  # a config name from configs/ is fine too
-    try:
-        sha = checkpoint_sha256(checkpoint)
-    except OSError as exc:
-        raise SubmitError(f'Cannot read the checkpoint {checkpoint}: {exc.strerror or exc}. Check that the file is '
-                          'readable (permissions; a Drive file still syncing) or copy it to local disk.') from None
-    run = {'checkpoint': str(checkpoint.resolve()), 'checkpoint_sha256': sha, 'tta': tta,
-           'config': str(config) if config is not None else None}
+    run, config = _run_identity(checkpoint, config, tta, segmenter)
+    tta = run['tta']
     old = claim_masks_dir(masks_dir)  # a folder this tool did not write is refused, whatever the flags
     _check_run(masks_dir, old, run, overwrite, replace_other_run, progress)
     records: dict[str, dict] = dict(old['masks']) if old else {}
@@ -253,14 +266,7 @@ def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
                            seconds=seconds if todo else time.perf_counter() - start, load_seconds=load_seconds,
                            changed=changed, new=new, unused=unused)
     if failed:
-        listed = '\n'.join(f'  {reason}' for _, reason in failed[:10])
-        more = f'\n  ... and {len(failed) - 10} more' if len(failed) > 10 else ''
-        raise UnreadableImagesError(
-            f'{len(failed)} of {len(images)} images could not be read, so they have no mask:\n{listed}{more}\n'
-            f'The other {len(images) - len(failed)} masks are in {masks_dir} and will not be predicted again. '
-            'Replace the bad files (re-extract the test images; python -m utils.data check lists such files) '
-            'and run the same command again. No zip was made: a missing mask would cost a submission.',
-            failed, result)
+        raise _unreadable(failed, len(images), masks_dir, result)
     return result
 
 
