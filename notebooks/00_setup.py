@@ -149,8 +149,8 @@ session.show(table, narrate.drive_space(table.data))
 from utils.model import model_summary  # noqa: E402
 
 counts = model_summary(PLAN.config_20k)
-session.show(counts.style.set_caption(f'Parameters of {PLAN.config_20k}'),
-             narrate.parameters(int(counts.iloc[0, 0].replace(',', '')), PLAN.config_20k))
+session.show(counts.style.format('{:,}').set_caption(f'Parameters of {PLAN.config_20k}'),
+             narrate.parameters(int(counts.iloc[0, 0]), PLAN.config_20k))
 
 # %% [markdown]
 # The seed and improved R50 models have the report's **43,589,878** trainable parameters; with

@@ -153,7 +153,8 @@ session.show(stats.plot_class_frequencies(root), narrate.class_balance(stats.cla
 # frequencies: median-frequency balancing and the gentler inverse square root, which the improved recipe uses.
 
 # %%
-session.show(stats.weight_table(root, styled=True), narrate.class_weights(stats.weight_table(root)))
+weights = stats.weight_table(root, styled=True)
+session.show(weights, narrate.class_weights(weights.data))
 
 # %% [markdown]
 # ## What the masks look like

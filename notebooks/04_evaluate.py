@@ -134,7 +134,8 @@ from utils.metrics import (compare_with_seed, per_class_table, plot_confusion, p
 session.show(summary_table(results.plain, results.with_tta), narrate.evaluation(results.plain, results.with_tta))
 
 # %%
-session.show(compare_with_seed(results.plain), narrate.seed_comparison(compare_with_seed(results.plain, styled=False)))
+comparison = compare_with_seed(results.plain)
+session.show(comparison, narrate.seed_comparison(comparison.data))
 
 # %% [markdown]
 # ## Per class (worst classes outlined)

@@ -146,7 +146,7 @@ session.say(narrate.handin_figures(result.folder))
 
 # %%
 outline = steps.draft_outline(result)
-session.show(outline, narrate.draft(result.pages, int((outline.data['to do'] != '').sum())))
+session.show(outline, narrate.draft(result.pages, outline.data))
 
 # %% [markdown]
 # ## The hand-in check

@@ -54,7 +54,7 @@ def count_parameters(model) -> int:
 
 
 def model_summary(config: str):
-    """Parameter counts of a config's model (built without downloading weights), as a small table."""
+    """Parameter counts of a config's model (built without downloading weights), as a small table of numbers."""
     import pandas as pd
 
     from .config import load_config
@@ -62,5 +62,5 @@ def model_summary(config: str):
     model = build_segmentor(load_config(config, work_dir='/tmp/unused'))
     total = count_parameters(model)
     aux = sum(p.numel() for p in model.auxiliary_head.parameters()) if getattr(model, 'auxiliary_head', None) else 0
-    return pd.DataFrame({'trainable parameters': [f'{total:,}', f'{total - aux:,}', f'{aux:,}']},
+    return pd.DataFrame({'trainable parameters': [total, total - aux, aux]},
                         index=['whole model', 'used at test time (no auxiliary head)', 'auxiliary FCN head'])

@@ -229,8 +229,10 @@ def handin_figures(folder: Path) -> str:
             'stops rising: that is where the best checkpoint came from.')
 
 
-def draft(pages: float, todo: int) -> str:
-    """The outline of the report draft: its length against the course's five pages, and what is left to fill."""
+def draft(pages: float, outline: Any) -> str:
+    """The outline of the report draft (its sections with a 'to do' column): its length against the course's five
+    pages, and how many sections hold places only the student can fill."""
+    todo = int((outline['to do'].astype(str) != '').sum())
     fit = ('within the five pages the course allows' if pages <= 5 else
            f'**{pages - 5:.1f} pages over** the five the course allows: shorten the discussion or drop a figure')
     return f'About {pages} A4 pages, {fit}; {todo} section(s) hold places marked TO DO that only you can fill.'
