@@ -41,16 +41,22 @@ def runtime(frame: Any) -> str:
 
 
 def drive_space(frame: Any) -> str:
-    """The Drive budget table of 00: the biggest stage and the total, in GB."""
-    import re
-
-    gb = {what: float(m.group(1)) for what, text in frame.iloc[:, 0].items()
-          if (m := re.match(r'(?:about )?([\d.]+) GB', str(text)))}
-    if not gb:
+    """The Drive budget table of 00 (its numeric ``GB`` column, one row per thing kept): the total, and the most
+    held at once. A resumed stage writes its own work_dir while stage 1's checkpoints stay beside it, so the peak
+    is the dataset copy plus both stages' checkpoints together, not the larger stage alone."""
+    gb = frame['GB'].astype(float).dropna() if 'GB' in frame else frame.iloc[:0, 0]
+    gb = gb[gb > 0]
+    if gb.empty:
         return 'The run needs only a few MB on Drive.'
-    top = max(gb, key=gb.get)
-    return (f'About **{sum(gb.values()):.1f} GB** in all; the most at once is {top} ({gb[top]:.2f} GB). 02 and 03 '
-            'check the free space before they train, so a full Drive stops them before the first checkpoint.')
+    stages = [w for w in gb.index if str(w).startswith('stage')]
+    text = f'Up to about **{gb.sum():.1f} GB** on Drive at once'
+    if len(stages) > 1:
+        text += (f': the last stage saves while the {len(stages) - 1} earlier stage(s) keep their checkpoints '
+                 f'({" + ".join(f"{gb[s]:.2f}" for s in stages)} GB for the checkpoints together)')
+    elif stages:
+        text += f' (the checkpoints: {gb[stages[0]]:.2f} GB at the peak of a save)'
+    return text + ('. 02 and 03 check the free space before they train, so a full Drive stops them before the first '
+                   'checkpoint.')
 
 
 def checkpoints(table: Any) -> str:
@@ -117,8 +123,51 @@ def schedule(fig: Any) -> str:
     return text + '. A high LR explores, the low LR at the end settles into the minimum the best checkpoint keeps.'
 
 
+def loss_trend(scalars: Any, tolerance: float = 0.02) -> dict[str, Any] | None:
+    """What the validation loss did, from the logged numbers: its lowest value and iteration, its last value, the
+    training loss over the same span, and whether it *rose* after its lowest point by more than ``tolerance``
+    (relative) while the training loss kept falling: the one pattern that reads as overfitting. None without a
+    logged validation loss."""
+    va = scalars.val
+    if 'val_loss' not in va or not va['val_loss'].notna().any():
+        return None
+    va = va.dropna(subset=['val_loss'])
+    low = va.loc[va['val_loss'].idxmin()]
+    last = va.iloc[-1]
+    tr = scalars.train
+    after = tr[(tr['step'] >= low['step'])]['loss'] if 'loss' in tr and len(tr) else tr.iloc[:0, 0]
+    train_fell = len(after) > 1 and after.iloc[-max(1, len(after) // 5):].mean() < after.iloc[0]
+    rose = bool(last['step'] > low['step'] and last['val_loss'] > low['val_loss'] * (1 + tolerance))
+    return {'low_step': int(low['step']), 'low': float(low['val_loss']), 'last_step': int(last['step']),
+            'last': float(last['val_loss']), 'first': float(va['val_loss'].iloc[0]), 'rose': rose,
+            'train_fell': bool(train_fell), 'overfitting': rose and bool(train_fell), 'validations': len(va)}
+
+
+def overfitting(scalars: Any) -> str:
+    """One sentence on overfitting, from the validation loss (:func:`loss_trend`): overfitting only where the val
+    loss rose after its lowest point while the training loss still fell; a val loss still falling is no sign."""
+    t = loss_trend(scalars)
+    if t is None:
+        return 'No validation loss was logged, so the curves cannot say whether the model overfits.'
+    if t['overfitting']:
+        return (f'The validation loss was lowest at iteration {t["low_step"]:,} ({t["low"]:.3f}) and rose to '
+                f'{t["last"]:.3f} by {t["last_step"]:,} while the training loss kept falling: the model overfits '
+                'from there on, so the best checkpoint, not the last, is the one to submit.')
+    if t['rose']:
+        return (f'The validation loss rose from its lowest, {t["low"]:.3f} at iteration {t["low_step"]:,}, to '
+                f'{t["last"]:.3f} at {t["last_step"]:,}, but the training loss did not fall meanwhile: that is '
+                'noise or a high learning rate, not overfitting.')
+    if t['last_step'] == t['low_step']:
+        return (f'The validation loss fell from {t["first"]:.3f} to {t["last"]:.3f} and was lowest at the last '
+                f'validation ({t["last_step"]:,}): no sign of overfitting; a longer schedule could still help.')
+    return (f'The validation loss was lowest at iteration {t["low_step"]:,} ({t["low"]:.3f}) and stayed within '
+            f'{100 * (t["last"] / t["low"] - 1):.1f}% of it to the end ({t["last"]:.3f}): it levelled off, with no '
+            'sign of overfitting.')
+
+
 def training(scalars: Any) -> str:
-    """The training curves of 02/03/04 (:func:`utils.metrics.read_scalars`): the loss's fall, the best val mIoU."""
+    """The training curves of 02/03/04 (:func:`utils.metrics.read_scalars`): the loss's fall, the best val mIoU, and
+    what the validation loss says about overfitting (:func:`overfitting`)."""
     tr, va = scalars.train, scalars.val
     text = ''
     if 'loss' in tr and len(tr):
@@ -136,8 +185,7 @@ def training(scalars: Any) -> str:
         text += f'. The dashed line at {step:,} marks "{label}"'
     if not text:
         return 'Nothing was logged yet.'
-    return text + ('. A val curve that falls while the training loss still falls means overfitting: the best '
-                   'checkpoint, not the last, is the one to submit.')
+    return f'{text}. {overfitting(scalars)}'
 
 
 # --------------------------------------------------------------------------- 04 and 05
@@ -189,7 +237,8 @@ def recipes(table: Any, report: str = 'report (best run)') -> str:
 
 
 def confusion(result: Any, top: int = 2) -> str:
-    """The confusion matrix of 04: the largest mix-ups, as a share of the true class's pixels."""
+    """The confusion matrix of 04: the largest mix-ups, as a share of the true class's pixels, and the pair of
+    classes that mixes most (the most pixels taken either way, from the matrix itself)."""
     conf = np.asarray(result.confusion, dtype=float)
     rows = conf.sum(axis=1, keepdims=True)
     share = np.divide(conf, rows, out=np.zeros_like(conf), where=rows > 0)
@@ -199,7 +248,19 @@ def confusion(result: Any, top: int = 2) -> str:
     if not pairs:
         return 'No pixel of one class was taken for another.'
     said = '; '.join(f'{100 * v:.1f}% of `{CLASSES[i]}` pixels are predicted as `{CLASSES[j]}`' for v, i, j in pairs)
-    return f'The largest mix-ups: {said}. Classes that share a border or a shape (left/right, hair/hat) mix most.'
+    a, b, pixels = most_mixed_pair(conf)
+    return (f'The largest mix-ups: {said}. The pair that mixes most in pixels is `{CLASSES[a]}` / `{CLASSES[b]}`: '
+            f'{pixels:,} pixels taken for one another ({100 * pixels / max(conf[[a, b]].sum(), 1):.1f}% of their '
+            'true pixels).')
+
+
+def most_mixed_pair(conf: Any) -> tuple[int, int, int]:
+    """``(a, b, pixels)``: the two classes with the most pixels taken for one another, either way (the largest
+    off-diagonal ``conf[a, b] + conf[b, a]``, rows = ground truth)."""
+    conf = np.asarray(conf, dtype=float)
+    both = np.triu(conf + conf.T, k=1)
+    a, b = np.unravel_index(int(np.argmax(both)), both.shape)
+    return int(a), int(b), int(both[a, b])
 
 
 def score(result: Any) -> str:
@@ -211,22 +272,34 @@ def score(result: Any) -> str:
             f'classes are {_names(worst)}. On the course\'s hidden test masks only the leaderboard can say.')
 
 
+def never_predicted(counts: Any) -> list[str]:
+    """The classes that no mask predicts anywhere (their pixel count over all masks is 0)."""
+    counts = np.asarray(counts)
+    return [CLASSES[c] for c in range(min(len(counts), len(CLASSES))) if counts[c] == 0]
+
+
 def submission(result: Any) -> str:
-    """The zip of 05: what it holds and what its check says."""
+    """The zip of 05: what it holds, the classes it never predicts (counted from its masks) and its check."""
     report = result.report
-    warns = report.warnings
     text = (f'{result.masks:,} masks in `{result.folder}/`, {result.bytes / 1e6:.1f} MB; the check **{report.verdict}**')
-    return text + (f' with {len(warns)} warning(s): {"; ".join(warns[:2])}.' if warns else
-                   ': one PNG per test image, the right size, labels 0..18.')
+    counts = getattr(report, 'class_counts', None)
+    absent = never_predicted(counts) if counts is not None and np.asarray(counts).sum() > 0 else []
+    if absent:
+        text += (f'; **{len(absent)} of the {len(CLASSES)} classes are never predicted** in any mask: '
+                 f'{", ".join(f"`{c}`" for c in absent)}')
+    warns = [w for w in report.warnings if 'never predicted' not in w] if absent else list(report.warnings)
+    return text + (f'; {len(warns)} other warning(s): {"; ".join(warns[:2])}.' if warns else
+                   '.' if absent else ': one PNG per test image, the right size, labels 0..18.')
 
 
 # --------------------------------------------------------------------------- 06
-def handin_figures(folder: Path) -> str:
-    """The figures 06 shows: how many, where, and what to check in them."""
+def handin_figures(folder: Path, scalars: Any = None) -> str:
+    """The figures 06 shows: how many, where, and what the loss curves say (:func:`overfitting`, from the logged
+    numbers the figures were drawn from)."""
     pngs = sorted((Path(folder) / 'figures').glob('*.png'))
-    return (f'{len(pngs)} figures in `handin/figures/`, each as PNG (for the .docx) and PDF (for LaTeX). Check that '
-            'the resume line sits where stage 2 starts and that the red validation loss flattens where val mIoU '
-            'stops rising: that is where the best checkpoint came from.')
+    text = (f'{len(pngs)} figures in `handin/figures/`, each as PNG (for the .docx) and PDF (for LaTeX). Check that '
+            'the resume line sits where stage 2 starts.')
+    return text + (f' {overfitting(scalars)}' if scalars is not None else '')
 
 
 def draft(pages: float, outline: Any) -> str:

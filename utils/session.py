@@ -509,13 +509,14 @@ def drive_budget(plan: Plan):
     """What this run keeps on Google Drive, stage by stage, in GB (a captioned table)."""
     import pandas as pd
 
-    rows = [('dataset copy (01_data_check)', 'about 0.4 GB for the course data (measured by 01 when it writes it)')]
+    rows = [('dataset copy (01_data_check)', 'about 0.4 GB for the course data (measured by 01 when it writes it)', 0.4)]
     for stage, config in (('stage 1 checkpoints (02_train_20k)', plan.config_20k),
                           ('stage 2 checkpoints (03_resume_30k)', plan.config_30k)):
         if config:
-            rows.append((stage, f'{stage_need_bytes(config) / 1e9:.2f} GB at the peak of a save'))
-    rows.append(('settings.json, logs, evaluation, submission', 'a few MB'))
-    df = pd.DataFrame(rows, columns=['what', 'space on Drive']).set_index('what')
+            need = stage_need_bytes(config) / 1e9
+            rows.append((stage, f'{need:.2f} GB at the peak of a save', need))
+    rows.append(('settings.json, logs, evaluation, submission', 'a few MB', None))
+    df = pd.DataFrame(rows, columns=['what', 'space on Drive', 'GB']).set_index('what')
     return df.style.set_caption(f'Google Drive space for the {plan.recipe!r} run (in {plan.keep_dir or plan.work_root})')
 
 

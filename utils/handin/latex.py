@@ -1,7 +1,9 @@
 """The report draft as LaTeX (``report.tex`` beside ``figures/*.pdf``): upload the folder to Overleaf, or run
-``pdflatex report.tex``. A4, 12 pt, single column, Helvetica (Arial's metric twin) as the text font."""
+``pdflatex report.tex``. A4, the edition's size (12 pt in 2022, 10 pt in 2025-26), single column, Helvetica
+(Arial's metric twin) as the text font, numbered captions ("Figure 1.", "Table 1."), tables at 9 pt or more."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 from .draft import Block
 from .tables import latex_escape, to_latex
 
-PREAMBLE = r"""\documentclass[12pt,a4paper]{article}
+PREAMBLE = r"""\documentclass[%(size)spt,a4paper]{article}
 \usepackage[a4paper,margin=2.54cm]{geometry}
 \usepackage[T1]{fontenc}
 \usepackage[utf8]{inputenc}
@@ -20,6 +22,9 @@ PREAMBLE = r"""\documentclass[12pt,a4paper]{article}
 \usepackage{booktabs}
 \usepackage{xcolor}
 \usepackage{float}
+\usepackage{url}
+\usepackage[labelsep=period,font=small]{caption}
+\sloppy
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{4pt}
 \newcommand{\todo}[1]{\colorbox{yellow}{\parbox{\dimexpr\linewidth-2\fboxsep}{\textbf{TO DO: #1}}}}
@@ -40,9 +45,15 @@ def _unicode(text: str) -> str:
     return out
 
 
-def render(blocks: list[Block], figures: dict[str, Path]) -> str:
+def _urls(text: str) -> str:
+    """Web addresses set with ``\\url`` (they break at slashes instead of running into the margin)."""
+    return re.sub(r'https?://[^\s]+', lambda m: r'\url{' + m.group(0).replace(r'\_', '_').replace(r'\%', '%')
+                  + '}', text)
+
+
+def render(blocks: list[Block], figures: dict[str, Path], body_pt: int = 12) -> str:
     """The whole ``report.tex`` text; figures are referenced as ``figures/<name>.pdf`` (PNG where no PDF)."""
-    out = [PREAMBLE]
+    out = [PREAMBLE % {'size': body_pt}]
     for block in blocks:
         if block.kind == 'title':
             out.append(rf'{{\Large\bfseries {_unicode(block.text)}\par}}\medskip')
@@ -53,7 +64,7 @@ def render(blocks: list[Block], figures: dict[str, Path]) -> str:
         elif block.kind == 'heading2':
             out.append(rf'\subsection*{{{_unicode(block.text)}}}')
         elif block.kind == 'para':
-            out.append(_unicode(block.text) + '\n')
+            out.append(_urls(_unicode(block.text)) + '\n')
         elif block.kind == 'equation':
             out.append(rf'\begin{{equation*}}{block.data}\end{{equation*}}')
         elif block.kind == 'todo':
@@ -69,9 +80,10 @@ def render(blocks: list[Block], figures: dict[str, Path]) -> str:
                        f'\\includegraphics[width={width}\\linewidth]{{{where}{src.name}}}\n'
                        f'\\caption{{{_unicode(block.caption)}}}\n\\end{{figure}}')
         elif block.kind == 'table' and block.data is not None:
-            tex = to_latex(block.data, block.caption).replace('[htbp]', '[H]')
-            if len(block.data.columns) > 8:
-                tex = tex.replace(r'\small', r'\scriptsize\setlength{\tabcolsep}{3pt}')
+            # 9 pt (11 pt leading) whatever the body size: the smallest a table may be
+            tex = to_latex(block.data, block.caption).replace('[htbp]', '[H]').replace(
+                '\\small', '\\fontsize{9}{11}\\selectfont' + ('\\setlength{\\tabcolsep}{3pt}' if len(block.data.columns) > 8
+                                                             else ''))
             out.append(tex)
     out.append(r'\end{document}')
     return '\n'.join(out) + '\n'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -49,6 +50,27 @@ def _evaluations(work_dir: Path, checkpoint: Path | None) -> dict[str, dict]:
     return found
 
 
+def config_text(work_dir: Path, record: dict) -> str:
+    """The resolved config a stage saved beside its checkpoints ('' when there is none)."""
+    name = record.get('config_file')
+    paths = [work_dir / name] if name else sorted(work_dir.glob('*.py'))
+    for path in paths:
+        try:
+            return path.read_text()
+        except (OSError, UnicodeDecodeError):
+            continue
+    return ''
+
+
+def run_kind(texts: Sequence[str]) -> tuple[bool, str]:
+    """``(smoke, edition)`` of a run from its resolved configs: ``smoke_run = True`` (utils.config writes it) and
+    the 2025-26 rules' per-image F evaluator or ``edition = '2025'``."""
+    smoke = any(re.search(r'^smoke_run\s*=\s*True', t, re.M) for t in texts)
+    edition = '2025' if any("ImageFScoreMetric" in t or re.search(r"^edition\s*=\s*'2025'", t, re.M)
+                            for t in texts) else '2022'
+    return smoke, edition
+
+
 def collect(work_dirs: Sequence[str | os.PathLike], submission: str | os.PathLike | None = None,
             checkpoint: str | os.PathLike | None = None) -> RunData:
     """Read a run from its stage work_dirs (stage 1 first). Missing pieces are left empty, never an error; only a
@@ -75,6 +97,8 @@ def collect(work_dirs: Sequence[str | os.PathLike], submission: str | os.PathLik
         ckpt = best_or_newest(*reversed(stages))
     evals = _evaluations(ckpt.parent if ckpt else stages[-1], ckpt)
     sub = Path(submission) if submission else None
+    smoke, edition = run_kind([config_text(w, r) for w, r in zip(stages, records)])
     return RunData(stages=stages, records=records, scalars=scalars, per_class=read_per_class(stages),
                    stage_ends=ends, evals=evals, checkpoint=ckpt if ckpt and ckpt.is_file() else None,
-                   submission=sub if sub and sub.is_file() else None, seed=load_seed_tables())
+                   submission=sub if sub and sub.is_file() else None, seed=load_seed_tables(), smoke=smoke,
+                   edition=edition)

@@ -27,6 +27,8 @@ class RunData:
     checkpoint: Path | None = None
     submission: Path | None = None
     seed: dict = field(default_factory=dict)
+    smoke: bool = False  # a smoke run (synthetic data, tiny schedule): its hand-in says SMOKE
+    edition: str = '2022'  # the course edition the run was trained for
 
     @property
     def record(self) -> dict:
