@@ -4,10 +4,12 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/celebamask-parsing/celebamask-parsing/blob/main/notebooks/06_handin.ipynb)
 #
 # The course wants more than the leaderboard zip: one zip named after your matriculation number, holding a report
-# PDF of at most five A4 pages (single column, Arial 12) with the model, the loss functions, the training curves
-# ("loss, mIoU curve for val set"), the parameter count by the course formula and the training machine; the best
-# test predictions; all the code; a screenshot of your leaderboard score; the submitted checkpoint; and a
-# `Readme.txt` with your matriculation number, leaderboard name, the files, the libraries and how to run. Marks are
+# PDF of at most five A4 pages (single column, Arial 12 under the 2022 rules, Arial 10 under `EDITION = '2025'`)
+# with the model, the loss functions, the training curves, the parameter count by the course formula (2025-26: against
+# the cap of 1,821,085, with the optimization and regularization and an experimental analysis over every recipe you
+# evaluated) and the training machine; the best test predictions (2025-26: the `masks/` of the 100 test images); all
+# the code; a screenshot of your leaderboard score; the submitted checkpoint; and a `Readme.txt` with your
+# matriculation number, leaderboard name, the files, the data step, the libraries and how to run. Marks are
 # deducted for missing files.
 #
 # This notebook builds all of it from what the run kept on Google Drive, days later if need be, on any runtime (a
@@ -136,7 +138,7 @@ with session.guard():
 from utils import narrate  # noqa: E402
 
 steps.show_figures(result)
-session.say(narrate.handin_figures(result.folder))
+session.say(narrate.handin_figures(result.folder, result.scalars))
 
 # %% [markdown]
 # ## The report draft
@@ -146,11 +148,14 @@ session.say(narrate.handin_figures(result.folder))
 
 # %%
 outline = steps.draft_outline(result)
-session.show(outline, narrate.draft(result.pages, outline.data))
+session.show(outline, narrate.draft(result.pages, outline.data, steps.max_pages(result)))
 
 # %% [markdown]
 # ## The hand-in check
-# Every item the specification asks for: *present*, *filled from the run*, or *missing* with what to do.
+# Every item the specification asks for: *present*, *filled from the run*, or *missing* with what to do. The
+# `report.pdf` you save is read back: while it still holds a **TO DO** mark, the `__.__` placeholder or no test
+# score, it is *not finished*, and the table says what is left; the test score it states is shown beside the
+# leaderboard screenshot's row.
 
 # %%
 session.show(result.styled(), narrate.handin_check(result.checks))

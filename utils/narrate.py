@@ -302,12 +302,13 @@ def handin_figures(folder: Path, scalars: Any = None) -> str:
     return text + (f' {overfitting(scalars)}' if scalars is not None else '')
 
 
-def draft(pages: float, outline: Any) -> str:
-    """The outline of the report draft (its sections with a 'to do' column): its length against the course's five
-    pages, and how many sections hold places only the student can fill."""
+def draft(pages: float, outline: Any, max_pages: int = 5) -> str:
+    """The outline of the report draft (its sections with a 'to do' column): its length against the course's page
+    cap, and how many sections hold places only the student can fill."""
     todo = int((outline['to do'].astype(str) != '').sum())
-    fit = ('within the five pages the course allows' if pages <= 5 else
-           f'**{pages - 5:.1f} pages over** the five the course allows: shorten the discussion or drop a figure')
+    fit = (f'{max_pages - pages:.1f} page(s) left for your own words within the {max_pages} the course allows'
+           if pages <= max_pages else f'**{pages - max_pages:.1f} pages over** the {max_pages} the course allows: '
+           'shorten the discussion or drop a figure')
     return f'About {pages} A4 pages, {fit}; {todo} section(s) hold places marked TO DO that only you can fill.'
 
 

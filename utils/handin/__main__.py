@@ -5,6 +5,7 @@ test predictions) and one zip named after the matriculation number, with the sub
                            [--submission submission-seed.zip] [--test-images data/celebamask/test/test_image]
                            [--checkpoint CKPT] [--zip PATH] [--debug]
     python -m utils.handin --work-root work_dirs --recipe seed --out handin ...    # the stage work_dirs of a recipe
+    python -m utils.handin --work-root work_dirs --edition 2025 --out handin ...  # the 2025-26 rules' hand-in
 
 WORK_DIRs are the run's stage work_dirs, stage 1 first (the folders with iter_*.pth). The check table at the end
 lists every item the course asks for: present, filled from the run, or missing with what to do. A missing item
@@ -23,14 +24,27 @@ from .run import stage_dirs
 from .rundata import HandinError
 
 
+def default_submission(work_root: Path, recipe: str, final_fit: bool) -> Path | None:
+    """05's leaderboard zip of ``recipe`` in the work root: ``submission-<recipe>[-trainval].zip``, else the
+    newest ``submission-<recipe>*.zip`` (a test-phase zip before a dev-phase one)."""
+    exact = work_root / f'submission-{recipe}{"-trainval" if final_fit else ""}.zip'
+    if exact.is_file():
+        return exact
+    found = sorted(work_root.glob(f'submission-{recipe}*.zip'), key=lambda p: ('test' in p.name, p.stat().st_mtime))
+    return found[-1] if found else None
+
+
 def main(argv: list[str] | None = None) -> int:
     from ..config import FINAL_FIT_SUFFIX, RECIPES
+    from ..edition import DEFAULT_EDITION, EDITIONS, rules
 
     p = argparse.ArgumentParser(prog='python -m utils.handin', description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument('work_dirs', nargs='*', metavar='WORK_DIR', help='stage work_dirs, stage 1 first')
     p.add_argument('--work-root', help='instead of WORK_DIRs: the folder holding the recipe\'s work_dirs')
-    p.add_argument('--recipe', default='seed', choices=sorted(RECIPES), help='with --work-root (default: seed)')
+    p.add_argument('--edition', choices=EDITIONS, default=DEFAULT_EDITION,
+                   help='the course rules the hand-in follows (default: %(default)s)')
+    p.add_argument('--recipe', choices=sorted(RECIPES), help='with --work-root (default: the edition\'s default recipe)')
     p.add_argument('--final-fit', action='store_true', help='with --work-root: the recipe\'s final fit on train + val '
                    '(<config>_trainval, submission-<recipe>-trainval.zip), as FINAL_FIT = True in the notebooks')
     p.add_argument('--out', required=True, help='the handin/ folder to build (files you added there are kept)')
@@ -46,14 +60,17 @@ def main(argv: list[str] | None = None) -> int:
         work_dirs = [Path(w) for w in a.work_dirs]
         submission = a.submission
         if a.work_root:
+            recipe = a.recipe or rules(a.edition).default_recipe
+            if recipe not in RECIPES:
+                raise HandinError(f'The recipe {recipe!r} is not in this code\'s RECIPES: pass --recipe.')
             suffix = FINAL_FIT_SUFFIX if a.final_fit else ''
-            work_dirs = stage_dirs(a.work_root, [c + suffix for c in RECIPES[a.recipe] if c])
-            default_zip = Path(a.work_root) / f'submission-{a.recipe}{"-trainval" if a.final_fit else ""}.zip'
-            submission = submission or (default_zip if default_zip.is_file() else None)
+            work_dirs = stage_dirs(a.work_root, [c + suffix for c in RECIPES[recipe] if c])
+            submission = submission or default_submission(Path(a.work_root), recipe, a.final_fit)
         if not work_dirs:
             raise HandinError('Give the run\'s stage work_dirs (stage 1 first), or --work-root with --recipe.')
         result = build_handin(work_dirs, a.out, matric=a.matric, leaderboard_name=a.leaderboard_name,
-                              submission=submission, checkpoint=a.checkpoint, test_images=a.test_images, zip_path=a.zip)
+                              submission=submission, checkpoint=a.checkpoint, test_images=a.test_images, zip_path=a.zip,
+                              edition=a.edition)
     except Exception as exc:  # one message naming the file and the fix; the traceback only with --debug
         return cli_error(exc, debug=a.debug)
     frame = result.frame()
@@ -62,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f'{item:{width}s}  {row["status"]:20s} {row["detail"]}')
     for note in result.notes:
         print('note:', note)
-    print(f'\n{result.folder}: the report draft is about {result.pages} pages (the course allows 5)')
+    print(f'\n{result.folder}: the report draft is about {result.pages} pages (the course allows '
+          f'{rules(result.edition).max_pages})')
     print(f'{result.zip_path}: {result.zip_path.stat().st_size / 1e6:,.1f} MB'
           + (f'; missing: {", ".join(result.missing)}' if result.missing else '; nothing missing'))
     return 0

@@ -83,14 +83,18 @@ def _new_document(body_pt: float):
 
 
 def column_widths(rows: list[list[str]]) -> list[float]:
-    """Column widths in cm across the text width: the first column (the row labels) as wide as its longest label
-    needs (at most 40 %), the others sharing the rest by their longest cell."""
+    """Column widths in cm across the text width: each value column as wide as its longest cell needs, the first
+    column (the row labels, which may wrap) the rest but at least a fifth; the value columns shrink only when
+    they need more than four fifths."""
     char = TABLE_PT * 0.55 * PT_CM
-    need = [max(len(r[k]) if k < len(r) else 0 for r in rows) * char + 0.3 for k in range(len(rows[0]))]
-    first = min(need[0], 0.4 * TEXT_W_CM)
-    rest = TEXT_W_CM - first
-    scale = rest / max(sum(need[1:]), 1e-6)
-    return [first] + [n * scale for n in need[1:]]
+    need = [max(len(r[k]) if k < len(r) else 0 for r in rows) * char + 0.5 for k in range(len(rows[0]))]
+    values = sum(need[1:])
+    if values > 0.8 * TEXT_W_CM:
+        scale = 0.8 * TEXT_W_CM / values
+        return [0.2 * TEXT_W_CM] + [n * scale for n in need[1:]]
+    first = min(need[0], TEXT_W_CM - values)
+    spare = (TEXT_W_CM - values - first) / max(len(need) - 1, 1)
+    return [first] + [n + spare for n in need[1:]]
 
 
 def _table(doc, df) -> None:
@@ -154,8 +158,15 @@ def _par_cm(text: str, size_pt: float, char_em: float = CHAR_EM) -> float:
     return _lines(text, size_pt, char_em) * size_pt * LINE_EM * PT_CM + SPACE_AFTER_PT * PT_CM
 
 
-def _figure_width(name: str) -> float:
-    return min(TEXT_W_CM, {'per_class_iou': 11.0, 'predictions': 8.0, 'score': 11.0}.get(name, TEXT_W_CM))
+def _figure_width(name: str, path: Path) -> float:
+    """A two-panel curve spans the text; a single panel (one stage) 60 % of it; pictures their own size."""
+    if name in ('per_class_iou', 'predictions', 'score'):
+        return {'per_class_iou': 11.0, 'predictions': 8.0, 'score': 11.0}[name]
+    from PIL import Image
+
+    with Image.open(path) as im:
+        wide = im.width / im.height >= 3
+    return TEXT_W_CM if wide else 0.6 * TEXT_W_CM
 
 
 def write_docx(blocks: list[Block], path: Path, figures: dict[str, Path], body_pt: float = 12) -> float:
@@ -190,7 +201,7 @@ def write_docx(blocks: list[Block], path: Path, figures: dict[str, Path], body_p
             flow.text(_lines(block.text, CODE_PT, CODE_CHAR_EM) * CODE_PT * 1.13 * PT_CM + SPACE_AFTER_PT * PT_CM)
         elif block.kind == 'figure' and block.data in figures:
             counters['figure'] += 1
-            width = _figure_width(block.data)
+            width = _figure_width(block.data, figures[block.data])
             doc.add_picture(str(figures[block.data]), width=Cm(width))
             doc.paragraphs[-1].paragraph_format.keep_with_next = True
             caption = f'Figure {counters["figure"]}. {block.caption}'

@@ -36,6 +36,15 @@ class Block:
     caption: str = ''
 
 
+def short(value: Any) -> str:
+    """A config value as a reader wants it: floats to 6 significant digits, inside lists too."""
+    if isinstance(value, float):
+        return f'{value:.6g}'
+    if isinstance(value, (list, tuple)):
+        return '[' + ', '.join(short(v) for v in value) + ']'
+    return str(value)
+
+
 def _fmt(value: Any, digits: int = 2) -> str:
     return f'{value:.{digits}f}' if isinstance(value, (int, float)) else str(value)
 
@@ -195,7 +204,7 @@ def _schedule_blocks(run: RunData, figures: dict) -> list[Block]:
         out.append(Block('para', f"{opt.get('type')} with learning rate {opt.get('lr')}, momentum "
                                  f"{opt.get('momentum', '-')} and weight decay {opt.get('weight_decay', '-')}."))
     for sched in recipe.get('param_scheduler') or []:
-        keys = ', '.join(f'{k}={v}' for k, v in sched.items() if k not in ('type', 'by_epoch'))
+        keys = ', '.join(f'{k}={short(v)}' for k, v in sched.items() if k not in ('type', 'by_epoch'))
         out.append(Block('code', f"{sched.get('type')}({keys})"))
     if run.resume_step is not None:
         out.append(Block('para', f'Training ran {run.resume_step:,} iterations, then resumed from that checkpoint to '

@@ -76,9 +76,10 @@ def val_metrics_figure(run: RunData):
     """mIoU, mAcc and aAcc on the val set at each validation."""
     def draw(ax, tr, va) -> bool:
         drew = False
-        for col in ('mIoU', 'mAcc', 'aAcc'):
-            if col in va.columns and va[col].notna().any():
-                ax.plot(va['step'], va[col], 'o-', ms=3, label=col)
+        for col in ('imgF', 'mIoU', 'mAcc', 'aAcc'):
+            if col in va.columns and va[col].notna().any():  # the per-image F (0-1) on the same axis, x100
+                ax.plot(va['step'], va[col] * (100 if col == 'imgF' else 1), 'o-', ms=3,
+                        label='per-image F x100' if col == 'imgF' else col)
                 drew = True
         return drew
     return _curve_figure(run, draw, '%', 'mIoU, mAcc and aAcc on the val set')
@@ -99,8 +100,9 @@ def schedule_figure(run: RunData):
     return _curve_figure(run, draw, 'learning rate', 'Learning rate and momentum schedule')
 
 
-def per_class_iou_figure(run: RunData):
-    """Per-class val IoU of our best validation beside the report's first and best runs (horizontal bars)."""
+def per_class_iou_figure(run: RunData, edition: str = '2022'):
+    """Per-class val IoU of our best validation beside the report's first and best runs (horizontal bars; the
+    2022 report is no bar under the 2025-26 rules, so ours stands alone there)."""
     from matplotlib.figure import Figure
 
     _, best = run.first_and_best()
@@ -108,8 +110,9 @@ def per_class_iou_figure(run: RunData):
     if best is not None:
         series.append((f'ours, best validation ({best:,} it)', run.per_class_at(best)['IoU'].reindex(CLASSES),
                        'tab:blue'))
-    series += [('report, best run (30k)', run.seed['best']['IoU'], 'tab:green'),
-               ('report, first run (20k)', run.seed['first']['IoU'], '0.7')]
+    if edition == '2022':
+        series += [('report, best run (30k)', run.seed['best']['IoU'], 'tab:green'),
+                   ('report, first run (20k)', run.seed['first']['IoU'], '0.7')]
     fig = Figure(figsize=(FIG_W * 0.75, 7.5), layout='constrained')
     ax = fig.subplots()
     y = np.arange(len(CLASSES))
@@ -128,7 +131,8 @@ def per_class_iou_figure(run: RunData):
     ax.set_xlabel('IoU on val (%)')
     ax.grid(axis='x', alpha=0.3)
     ax.legend(loc='lower center', bbox_to_anchor=(0.5, 1.0), ncol=len(series), fontsize=8, frameon=False)
-    fig.suptitle('Per-class IoU on val: ours and the reference report', fontsize=11)
+    fig.suptitle('Per-class IoU on val: ours and the reference report' if edition == '2022' else
+                 'Per-class IoU on the holdout', fontsize=11)
     return fig
 
 
@@ -170,10 +174,11 @@ def predictions_figure(run: RunData, test_images: str | Path | None, n: int = 4)
     return fig
 
 
-def write_figures(run: RunData, folder: Path, test_images: str | Path | None = None) -> dict[str, Path]:
+def write_figures(run: RunData, folder: Path, test_images: str | Path | None = None,
+                  edition: str = '2022') -> dict[str, Path]:
     """Every figure the run allows as ``<name>.png`` (150 dpi) and ``<name>.pdf``; returns name -> PNG path."""
     folder.mkdir(parents=True, exist_ok=True)
-    makers = {'per_class_iou': per_class_iou_figure}
+    makers = {'per_class_iou': lambda r: per_class_iou_figure(r, edition)}
     if run.scalars is not None:
         makers = {'loss': loss_figure, 'val_metrics': val_metrics_figure, 'schedule': schedule_figure, **makers}
     out = {}

@@ -17,18 +17,21 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..labels import REPO_ROOT
+from ..edition import rules as rules_of
 from ..record import PER_CLASS_FILE, RECORD_FILE, WEIGHTS_FILE
+from .portable import TEXT_SUFFIXES, path_map, portable_bytes
+from .readme import readme_text
 from .run import collect
 from .rundata import HandinError, RunData
 
 MANIFEST = '.handin-manifest.json'
 SCREENSHOTS = ('score.png', 'score.jpg', 'score.jpeg')
 PRESENT, MISSING, FILLED = 'present', 'missing', 'filled from the run'
-CODE_GLOBS = ('utils/**/*.py', 'configs/**/*.py', 'notebooks/*.py', 'notebooks/*.ipynb', 'scripts/**/*.py',
-              'assets/*', 'docs/*.md', 'requirements*.txt', 'constraints-ci.txt', 'README.md', 'Makefile',
-              'pyproject.toml')
-LIBRARIES = ('torch', 'torchvision', 'numpy', 'mmsegmentation', 'mmengine', 'mmcv-lite', 'mmcv', 'opencv-python',
-             'opencv-python-headless', 'Pillow', 'matplotlib', 'pandas', 'scipy')
+#: the project's code as the zip carries it: every file the manifest lists, the manifest itself (so that the copy can
+#: be checked with ``utils.env.code_problems``), the notebooks, scripts, assets and docs
+CODE_GLOBS = ('utils/**/*.py', 'utils/manifest.txt', 'configs/**/*.py', 'notebooks/*.py', 'notebooks/*.ipynb',
+              'scripts/**/*.py', 'assets/*', 'docs/*.md', 'requirements*.txt', 'constraints-ci.txt', 'README.md',
+              'Makefile', 'pyproject.toml')
 
 
 @dataclass
@@ -40,6 +43,9 @@ class HandinResult:
     pages: float
     checks: list[tuple[str, str, str]]  # (item, status, what / what to do)
     notes: list[str] = field(default_factory=list)
+    edition: str = '2022'
+    scalars: Any = None  # the run's logged curves (utils.metrics.Scalars), for the readings of 06
+    report: Any = None  # utils.handin.pdfcheck.ReportState of handin/report.pdf, or None when there is none
 
     def frame(self):
         """The hand-in check as a DataFrame (item, status, detail)."""
@@ -52,8 +58,8 @@ class HandinResult:
         colours = {PRESENT: '#c6efce', FILLED: '#ddebf7', MISSING: '#ffc7ce'}
         size = self.zip_path.stat().st_size / 1e6 if self.zip_path.is_file() else 0
         return (self.frame().style.map(lambda v: f'background-color: {colours.get(v, "")}', subset=['status'])
-                .set_caption(f'Hand-in check: {self.zip_path.name}, {size:,.1f} MB; the report draft is about '
-                             f'{self.pages} pages'))
+                .set_caption(f'Hand-in check ({self.edition} rules): {self.zip_path.name}, {size:,.1f} MB; the '
+                             f'report draft is about {self.pages} pages'))
 
     @property
     def missing(self) -> list[str]:
@@ -94,10 +100,18 @@ def _install(staging: Path, folder: Path, notes: list[str]) -> dict[str, Path]:
 
 
 # --------------------------------------------------------------------------- pieces
-def _check_predictions(run: RunData, test_images: Path | None) -> tuple[str, str]:
-    if run.submission is None:
-        return MISSING, 'no submission zip: run 05_submit (it writes submission-<recipe>.zip), then this again'
+def _test_stems(test_images: Path | None) -> set[str] | None:
     if test_images is None or not Path(test_images).is_dir():
+        return None
+    return {p.stem for p in Path(test_images).iterdir() if p.suffix.lower() in ('.jpg', '.jpeg', '.png')}
+
+
+def _check_predictions(run: RunData, test_images: Path | None, rules) -> tuple[str, str]:
+    if run.submission is None:
+        return MISSING, 'no submission zip: run 05_submit (it writes the leaderboard zip), then this again'
+    if rules.edition != '2022':
+        return _check_masks(run.submission, _test_stems(test_images))
+    if _test_stems(test_images) is None:
         return PRESENT, f'{run.submission.name} (not checked: the test images are not on this machine)'
     from ..submit.check import check_submission
 
@@ -105,6 +119,36 @@ def _check_predictions(run: RunData, test_images: Path | None) -> tuple[str, str
     if not report.ok:
         return MISSING, f'{run.submission.name} FAILED the submission check: {"; ".join(report.problems)[:300]}'
     return PRESENT, f'test_predictions.zip: {report.masks} masks, submission check PASSED'
+
+
+def _mask_entries(submission: Path) -> dict[str, str]:
+    """stem -> name in the zip of each PNG mask (``masks/<stem>.png`` of the 2025 zip, or at its root)."""
+    with zipfile.ZipFile(submission) as zf:
+        names = [n for n in zf.namelist() if n.lower().endswith('.png') and not n.startswith(('solution/', '__'))]
+    return {Path(n).stem: n for n in names if n.count('/') <= 1}
+
+
+def _check_masks(submission: Path, stems: set[str] | None) -> tuple[str, str]:
+    masks = _mask_entries(submission)
+    if not masks:
+        return MISSING, f'{submission.name} holds no PNG mask: run 05_submit again'
+    if stems is None:
+        return PRESENT, f'masks/: {len(masks)} masks from {submission.name} (not compared: no test images here)'
+    missing, extra = sorted(stems - set(masks)), sorted(set(masks) - stems)
+    if missing or extra:
+        return MISSING, (f'masks/ of {submission.name} do not match the test images: missing {missing[:3]}, '
+                         f'extra {extra[:3]}; predict the test images again (05_submit)')
+    return PRESENT, f'masks/: {len(masks)} masks, one per test image, named as the images'
+
+
+def _write_predictions(run: RunData, staging: Path, rules) -> None:
+    if rules.edition == '2022':
+        shutil.copyfile(run.submission, staging / 'test_predictions.zip')
+        return
+    (staging / 'masks').mkdir()
+    with zipfile.ZipFile(run.submission) as zf:
+        for stem, name in _mask_entries(run.submission).items():
+            (staging / 'masks' / f'{stem}.png').write_bytes(zf.read(name))
 
 
 def _code_files() -> list[tuple[Path, str]]:
@@ -124,6 +168,7 @@ def _run_files(run: RunData) -> list[tuple[Path, str]]:
                                                                else [p.name for p in wd.glob('*.py')])
         out += [(wd / n, f'code/run/{wd.name}/{n}') for n in names if (wd / n).is_file()]
         out += [(p, f'code/run/{wd.name}/{p.parent.parent.name}_scalars.json') for p in wd.glob('*/vis_data/scalars.json')]
+        out += [(p, f'code/run/{wd.name}/{p.name}') for p in (wd / 'split.json', wd / 'class_bias.json') if p.is_file()]
     return out
 
 
@@ -135,161 +180,149 @@ def _commit() -> str | None:
     return got.stdout.strip() or None if got.returncode == 0 else None
 
 
-def _libraries(run: RunData) -> dict[str, str]:
-    sessions = [s for r in run.records for s in r.get('sessions', [])]
-    if sessions and sessions[-1].get('versions'):
-        return dict(sessions[-1]['versions'])
-    from ..record import versions
-
-    return versions()
-
-
-def readme_text(run: RunData, *, matric: str | None, leaderboard_name: str | None, checkpoint_arc: str | None,
-                commit: str | None, has_screenshot: bool, has_pdf: bool, has_predictions: bool = True) -> str:
-    """``Readme.txt``: who, what each file is, the libraries with the versions the run used, how to run."""
-    libs = _libraries(run)
-    lines = [f'Matriculation number: {matric or "MISSING (set MATRIC in 06_handin, or --matric)"}',
-             f'Leaderboard user name: {leaderboard_name or "MISSING (set LEADERBOARD_NAME, or --leaderboard-name)"}',
-             '', 'Files', '-----',
-             f'report.pdf            the report{"" if has_pdf else " (MISSING: export report_draft.docx as PDF)"}',
-             'report_draft.docx     the editable report draft, built from the training run',
-             'report.tex, figures/  the same draft as LaTeX with its figures (PNG and PDF)',
-             'tables/               the report\'s tables as CSV, Markdown and LaTeX',
-             'test_predictions.zip  the best test predictions: one PNG mask per test image, as submitted'
-             + ('' if has_predictions else ' (MISSING: run 05_submit)'),
-             f'score.png             the leaderboard screenshot{"" if has_screenshot else " (MISSING)"}',
-             f'{checkpoint_arc or "checkpoint/ (MISSING)":<21} the submitted model\'s checkpoint',
-             'code/                 the code as it ran' + (f' (git commit {commit})' if commit else '')
-             + '; code/run/<stage>/ holds each stage\'s resolved config, run record and logged curves',
-             'Readme.txt            this file', '', 'Third-party libraries (versions of the training run)',
-             '-----------------------------------------------------']
-    lines += [f'{name:24s}{libs[name]}' for name in ('python', *LIBRARIES) if name in libs]
-    configs = [wd.name for wd in run.stages]
-    lines += ['', 'How to run', '----------',
-              'In Google Colab: open code/notebooks/00_setup.ipynb and run 00_setup to 06_handin in order '
-              '(code/README.md, "In Colab, step by step").', 'From a shell (install torch first):',
-              '  pip install -r code/requirements.txt', '  cd code']
-    prev = None
-    for config in configs:
-        resume = f' --resume work_dirs/{prev}' if prev else ''
-        lines.append(f'  python -m utils.train {config} --data-root data/celebamask --work-dir work_dirs/{config}'
-                     f'{resume} --amp')
-        prev = config
-    lines += ['  python -m utils.evaluate CHECKPOINT --data-root data/celebamask',
-              '  python -m utils.submit CHECKPOINT --images data/celebamask/test/test_image --out submission.zip', '']
-    return '\n'.join(lines)
-
-
 def _screenshot(folder: Path) -> Path | None:
     return next((folder / n for n in SCREENSHOTS if (folder / n).is_file()), None)
 
 
-def _pdf_pages(path: Path) -> int | None:
-    try:
-        return len(re.findall(rb'/Type\s*/Page[^s]', path.read_bytes())) or None
-    except OSError:
-        return None
+def zip_name(matric: str | None, smoke: bool) -> str:
+    """``<matric>.zip``; a smoke run's says so and that it is not for handing in."""
+    stem = matric or 'MATRIC-MISSING'
+    return f'{stem}-SMOKE-not-for-hand-in.zip' if smoke else f'{stem}.zip'
 
 
-def _report_checks(run: RunData, figures: dict, pages: float, folder: Path) -> list[tuple[str, str, str]]:
+def _pdf_row(state, pages: float, rules) -> tuple[str, str, str]:
+    item = f'report PDF (at most {rules.max_pages} A4 pages, Arial {rules.report_font_pt})'
+    if state is None:
+        return (item, MISSING, f'finish report_draft.docx (about {pages} pages), export it as PDF (Google Docs: '
+                               'File > Download > PDF) and save it as handin/report.pdf')
+    if not state.finished:
+        return item, MISSING, f'report.pdf is NOT FINISHED: {"; ".join(state.left)}; finish it and export it again'
+    return item, PRESENT, f'report.pdf, {state.pages or "?"} pages, no TO DO left, test score {state.test_score}'
+
+
+def _report_checks(run: RunData, figures: dict, pages: float, state, rules) -> list[tuple[str, str, str]]:
     rec = run.record
-    pdf = folder / 'report.pdf'
-    n = _pdf_pages(pdf) if pdf.is_file() else None
-    rows = [('report PDF (at most 5 A4 pages, Arial 12)',
-             PRESENT if pdf.is_file() else MISSING,
-             f'report.pdf, {n or "?"} pages' + (' - more than 5: cut it' if n and n > 5 else '') if pdf.is_file() else
-             f'finish report_draft.docx (about {pages} pages), export it as PDF (Google Docs: File > Download > '
-             'PDF) and save it as handin/report.pdf'),
+    rows = [_pdf_row(state, pages, rules),
             ('report draft (.docx and LaTeX)', FILLED, f'report_draft.docx (about {pages} pages), report.tex')]
-    rows.append(('report: model and parameter count', FILLED if rec.get('parameters') else MISSING,
-                 f"{rec['parameters']:,} trainable parameters by the course formula" if rec.get('parameters') else
-                 'no run_record.json (trained before utils.record): add it by hand'))
+    count = rec.get('parameters')
+    words = f'{count:,} parameters by the course formula' if count else ''
+    if count and rules.param_cap:
+        words += f' ({"fewer than" if count < rules.param_cap else "NOT fewer than"} the cap {rules.param_cap:,})'
+    rows.append(('report: model and parameter count', FILLED if count else MISSING,
+                 words or 'no run_record.json (trained before utils.record): add it by hand'))
     heads = (rec.get('recipe') or {}).get('heads') or {}
     rows.append(('report: loss functions', FILLED if heads else MISSING,
-                 'equation, class weights with pixel counts, OHEM' if heads else 'describe the loss by hand'))
+                 'each head\'s loss, class weights and OHEM as the run had them' if heads else
+                 'describe the loss by hand'))
     curves = 'loss' in figures and 'val_metrics' in figures
-    rows.append(('report: training curves (loss, mIoU on val)', FILLED if curves else MISSING,
+    rows.append(('report: training curves (loss, scores on val)', FILLED if curves else MISSING,
                  'figures/loss, figures/val_metrics, figures/schedule' if curves else
                  'no logged curves in the work_dirs (vis_data/scalars.json)'))
     sessions = [s for r in run.records for s in r.get('sessions', [])]
     rows.append(('report: training machine', FILLED if sessions else MISSING,
                  'GPU, driver, CUDA, nvcc -V, gcc --version, nvidia-smi, wall time' if sessions else
                  'add nvcc -V, gcc --version and nvidia-smi by hand'))
-    rows.append(('report: test score', PRESENT if pdf.is_file() else MISSING,
-                 'check that report.pdf gives it' if pdf.is_file() else
-                 'type the leaderboard\'s test mIoU where the draft says TO DO'))
+    score = state.test_score if state is not None else None
+    rows.append(('report: test score', PRESENT if score else MISSING,
+                 f'report.pdf states {score}' if score else
+                 f'type the leaderboard\'s test {rules.metric} where the draft says TO DO (__.__), export report.pdf'))
     return rows
 
 
-def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *, matric: str | None = None,
-                 leaderboard_name: str | None = None, submission: str | os.PathLike | None = None,
-                 checkpoint: str | os.PathLike | None = None, test_images: str | os.PathLike | None = None,
-                 zip_path: str | os.PathLike | None = None) -> HandinResult:
-    """Build ``out`` (``handin/``) and the zip from the run's stage work_dirs (stage 1 first); see the module doc."""
+def _write_draft(run: RunData, staging: Path, folder: Path, rules, **kw) -> tuple[dict, float]:
+    """Figures, tables, the .docx and LaTeX drafts into ``staging``; returns the figures and the page estimate."""
     from .docx_report import write_docx
     from .draft import report_blocks
     from .figures import write_figures
     from .latex import render
     from .tables import all_tables, write_tables
 
+    figures = write_figures(run, staging / 'figures', kw.pop('test_images'), edition=rules.edition)
+    tables = all_tables(run, rules.edition)
+    write_tables(tables, staging / 'tables')
+    screenshot = _screenshot(folder)
+    if screenshot is not None:
+        figures['score'] = screenshot
+    blocks = report_blocks(run, tables, figures, has_screenshot=screenshot is not None, edition=rules.edition, **kw)
+    pages = write_docx(blocks, staging / 'report_draft.docx', figures, body_pt=rules.report_font_pt)
+    (staging / 'report.tex').write_text(render(blocks, figures, body_pt=rules.report_font_pt))
+    return figures, pages
+
+
+def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *, matric: str | None = None,
+                 leaderboard_name: str | None = None, submission: str | os.PathLike | None = None,
+                 checkpoint: str | os.PathLike | None = None, test_images: str | os.PathLike | None = None,
+                 zip_path: str | os.PathLike | None = None, edition: str | None = None) -> HandinResult:
+    """Build ``out`` (``handin/``) and the zip from the run's stage work_dirs (stage 1 first) under the rules of
+    ``edition`` (None: the edition the run was trained for); see the module doc."""
+    from .pdfcheck import report_state
+
     matric = (matric or '').strip() or None
     if matric is not None and not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_.-]*', matric):
         raise HandinError(f'MATRIC = {matric!r} cannot name the zip: give the matriculation number as letters and '
                           'digits (e.g. G1234567A), with no spaces or slashes.')
     run = collect(work_dirs, submission=submission, checkpoint=checkpoint)
+    rules = rules_of(edition or run.edition)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     leaderboard_name = (leaderboard_name or '').strip() or None
     notes: list[str] = []
-    screenshot = _screenshot(folder)
+    images = Path(test_images) if test_images else None
     staging = Path(tempfile.mkdtemp(prefix='.staging-', dir=folder))
     try:
-        figures = write_figures(run, staging / 'figures', test_images)
-        tables = all_tables(run)
-        write_tables(tables, staging / 'tables')
-        if screenshot is not None:
-            figures['score'] = screenshot
-        blocks = report_blocks(run, tables, figures, matric=matric, leaderboard_name=leaderboard_name,
-                               has_screenshot=screenshot is not None)
-        pages = write_docx(blocks, staging / 'report_draft.docx', figures)
-        (staging / 'report.tex').write_text(render(blocks, figures))
-        pred_status, pred_detail = _check_predictions(run, Path(test_images) if test_images else None)
+        figures, pages = _write_draft(run, staging, folder, rules, test_images=images, matric=matric,
+                                      leaderboard_name=leaderboard_name)
+        pred_status, pred_detail = _check_predictions(run, images, rules)
         if pred_status == PRESENT:
-            shutil.copyfile(run.submission, staging / 'test_predictions.zip')
+            _write_predictions(run, staging, rules)
         ckpt_arc = f'checkpoint/{run.checkpoint.name}' if run.checkpoint else None
         commit = _commit()
         (staging / 'Readme.txt').write_text(readme_text(
             run, matric=matric, leaderboard_name=leaderboard_name, checkpoint_arc=ckpt_arc, commit=commit,
-            has_screenshot=screenshot is not None, has_pdf=(folder / 'report.pdf').is_file(),
-            has_predictions=pred_status == PRESENT))
+            has_screenshot=_screenshot(folder) is not None, has_pdf=(folder / 'report.pdf').is_file(),
+            has_predictions=pred_status == PRESENT, rules=rules))
         _install(staging, folder, notes)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    zip_path = Path(zip_path) if zip_path else folder.parent / f'{matric or "MATRIC-MISSING"}.zip'
+    state = report_state(folder / 'report.pdf', rules.max_pages) if (folder / 'report.pdf').is_file() else None
+    zip_path = Path(zip_path) if zip_path else folder.parent / zip_name(matric, run.smoke)
     extra = ([(run.checkpoint, ckpt_arc)] if run.checkpoint else []) + _code_files() + _run_files(run)
-    checks = _report_checks(run, figures, pages, folder) + [
-        ('best test predictions', pred_status, pred_detail),
-        ('all the code', FILLED, f'code/ in the zip: {len(extra) - bool(run.checkpoint)} files'
-         + (f', commit {commit[:10]}' if commit else '')),
+    checks = _report_checks(run, figures, pages, state, rules) + _item_checks(
+        run, folder, extra, commit, ckpt_arc, matric, leaderboard_name, (pred_status, pred_detail), state)
+    write_zip(folder, zip_path, extra, path_map(run, [images.parent.parent] if images else []))
+    checks.append(('zip named after the matriculation number', PRESENT if matric and not run.smoke else MISSING,
+                   f'{zip_path.name}, {zip_path.stat().st_size / 1e6:,.1f} MB'
+                   + ('' if matric else ': named MATRIC-MISSING until MATRIC is set')
+                   + (': a SMOKE run, not for handing in' if run.smoke else '')))
+    return HandinResult(folder, zip_path, pages, checks, notes, edition=rules.edition, scalars=run.scalars,
+                        report=state)
+
+
+def _item_checks(run, folder, extra, commit, ckpt_arc, matric, leaderboard_name, predictions, state):
+    screenshot = _screenshot(folder)
+    said = (f'; the report states the test score {state.test_score}' if state is not None and state.test_score
+            else '; the report states no test score yet')
+    return [
+        ('best test predictions', *predictions),
+        ('all the code', FILLED, f'code/ in the zip: {len(extra) - bool(run.checkpoint)} files with '
+         f'utils/manifest.txt' + (f', commit {commit[:10]}' if commit else '')),
         ('leaderboard screenshot', PRESENT if screenshot else MISSING,
-         screenshot.name if screenshot else f'add the leaderboard screenshot as {folder / "score.png"}, then run again'),
+         (screenshot.name if screenshot else f'add the leaderboard screenshot as {folder / "score.png"}, then run '
+          'again') + said),
         ('submitted checkpoint', PRESENT if run.checkpoint else MISSING,
          f'{ckpt_arc} ({run.checkpoint.stat().st_size / 1e6:,.0f} MB)' if run.checkpoint else
          'no checkpoint in the work_dirs: train first (02_train_20k)'),
-        ('Readme.txt', FILLED, 'files, libraries with versions, how to run'),
+        ('Readme.txt', FILLED, 'files, data step, how to run, libraries with versions and references'),
         ('matriculation number', PRESENT if matric else MISSING,
          matric or 'set MATRIC in the parameters cell of 06_handin (or --matric), then run again'),
         ('leaderboard user name', PRESENT if leaderboard_name else MISSING,
          leaderboard_name or 'set LEADERBOARD_NAME in 06_handin (or --leaderboard-name), then run again')]
-    write_zip(folder, zip_path, extra)
-    checks.append(('zip named after the matriculation number', PRESENT if matric else MISSING,
-                   f'{zip_path.name}, {zip_path.stat().st_size / 1e6:,.1f} MB'
-                   + ('' if matric else ': named MATRIC-MISSING until MATRIC is set')))
-    return HandinResult(folder, zip_path, pages, checks, notes)
 
 
-def write_zip(folder: Path, zip_path: Path, extra: list[tuple[Path, str]]) -> Path:
-    """Zip ``folder`` (not its hidden files) plus ``extra`` (path, name in the zip) into ``zip_path``, atomically."""
+def write_zip(folder: Path, zip_path: Path, extra: list[tuple[Path, str]],
+              pairs: list[tuple[str, str]] | None = None) -> Path:
+    """Zip ``folder`` (not its hidden files) plus ``extra`` (path, name in the zip) into ``zip_path``, atomically;
+    the text files of ``extra`` with the absolute paths of ``pairs`` made relative (:mod:`.portable`)."""
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{zip_path.name}.', dir=zip_path.parent)
     os.close(fd)
@@ -299,7 +332,11 @@ def write_zip(folder: Path, zip_path: Path, extra: list[tuple[Path, str]]) -> Pa
             files = [(p, p.relative_to(folder).as_posix()) for p in sorted(folder.rglob('*')) if p.is_file()
                      and not any(part.startswith('.') for part in p.relative_to(folder).parts)]
             for path, arc in files + list(extra):
-                zf.write(path, arc, compress_type=zipfile.ZIP_STORED if path.suffix.lower() in stored else None)
+                method = zipfile.ZIP_STORED if path.suffix.lower() in stored else zipfile.ZIP_DEFLATED
+                if path.suffix.lower() in TEXT_SUFFIXES and pairs:
+                    zf.writestr(zipfile.ZipInfo.from_file(path, arc), portable_bytes(path, pairs), method)
+                else:
+                    zf.write(path, arc, compress_type=method)
         os.chmod(tmp, 0o644)
         os.replace(tmp, zip_path)
     finally:

@@ -16,6 +16,8 @@ PREAMBLE = r"""\documentclass[%(size)spt,a4paper]{article}
 \usepackage[T1]{fontenc}
 \usepackage[utf8]{inputenc}
 \usepackage{helvet}
+\usepackage{courier}
+\usepackage{array}
 \renewcommand{\familydefault}{\sfdefault}
 \usepackage{amsmath}
 \usepackage{graphicx}
@@ -32,8 +34,15 @@ PREAMBLE = r"""\documentclass[%(size)spt,a4paper]{article}
 """
 
 
-def _verbatim(text: str) -> str:
-    safe = text.replace('\\end{verbatim}', '\\end{verb atim}')
+def _verbatim(text: str, width: int = 72) -> str:
+    """``text`` as verbatim, its long lines wrapped at ``width`` characters (a verbatim line never breaks itself
+    and would run into the margin)."""
+    import textwrap
+
+    lines = [part for line in text.splitlines() for part in
+             ([line] if len(line) <= width else
+              textwrap.wrap(line, width, subsequent_indent='    ', break_on_hyphens=False, drop_whitespace=False))]
+    safe = '\n'.join(lines).replace('\\end{verbatim}', '\\end{verb atim}')
     return '{\\footnotesize\n\\begin{verbatim}\n' + safe + '\n\\end{verbatim}\n}'
 
 

@@ -39,13 +39,15 @@ def test_images_from_drive(plan, dest: Path) -> Path | None:
 
 def zip_name(plan, matric: str | None) -> str:
     """``<matric>.zip``; a smoke run's says it is not for handing in."""
-    stem = (matric or '').strip() or 'MATRIC-MISSING'
-    return f'{stem}-SMOKE-not-for-hand-in.zip' if plan.smoke else f'{stem}.zip'
+    from .kit import zip_name as name
+
+    return name((matric or '').strip() or None, bool(plan.smoke))
 
 
 def build_for_plan(plan) -> HandinResult:
     """Build ``handin/`` and the zip next to the run's work_dirs, from the run's stages, its submission zip (05) and
     the checkpoint that 04 and 05 used; the test images come from the dataset copy on Drive."""
+    from ..edition import rules
     from ..env import CONTENT
     from ..workflow import final_checkpoint
 
@@ -63,11 +65,20 @@ def build_for_plan(plan) -> HandinResult:
     folder = plan.work_root / 'handin'
     result = build_handin(plan.trained_work_dirs, folder, matric=plan.matric,
                           leaderboard_name=plan.leaderboard_name, submission=plan.submission_zip, checkpoint=ckpt,
-                          test_images=images, zip_path=plan.work_root / zip_name(plan, plan.matric))
-    print(f'built {folder} (the report draft: about {result.pages} pages; the course allows 5)')
+                          test_images=images, zip_path=plan.work_root / zip_name(plan, plan.matric),
+                          edition=getattr(plan, 'edition', None))
+    print(f'built {folder} under the {result.edition} rules (the report draft: about {result.pages} pages; the '
+          f'course allows {rules(result.edition).max_pages})')
     for note in result.notes:
         print('note:', note)
     return result
+
+
+def max_pages(result: HandinResult) -> int:
+    """The course's page cap under the hand-in's rules."""
+    from ..edition import rules
+
+    return rules(result.edition).max_pages
 
 
 def show_figures(result: HandinResult, names=SHOWN) -> None:
@@ -103,8 +114,12 @@ def draft_outline(result: HandinResult):
             rows[-1]['paragraphs'] += bool(par.text.strip()) and par.style.name != 'Caption'
             if par.text.startswith('[TO DO:'):
                 rows[-1]['to do'] = (rows[-1]['to do'] + ' ' + par.text[8:-1]).strip()
+    from ..edition import rules
+
     df = pd.DataFrame(rows).set_index('section')
-    return df.style.set_caption(f'report_draft.docx: about {result.pages} A4 pages in Arial 12 (the course allows 5)')
+    r = rules(result.edition)
+    return df.style.set_caption(f'report_draft.docx: about {result.pages} A4 pages in Arial {r.report_font_pt} (the '
+                                f'course allows {r.max_pages})')
 
 
 def offer(result: HandinResult) -> None:

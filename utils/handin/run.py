@@ -97,8 +97,9 @@ def collect(work_dirs: Sequence[str | os.PathLike], submission: str | os.PathLik
         ckpt = best_or_newest(*reversed(stages))
     evals = _evaluations(ckpt.parent if ckpt else stages[-1], ckpt)
     sub = Path(submission) if submission else None
-    smoke, edition = run_kind([config_text(w, r) for w, r in zip(stages, records)])
+    texts = [config_text(w, r) for w, r in zip(stages, records)]
+    smoke, edition = run_kind(texts)
     return RunData(stages=stages, records=records, scalars=scalars, per_class=read_per_class(stages),
                    stage_ends=ends, evals=evals, checkpoint=ckpt if ckpt and ckpt.is_file() else None,
                    submission=sub if sub and sub.is_file() else None, seed=load_seed_tables(), smoke=smoke,
-                   edition=edition)
+                   edition=edition, configs=texts)

@@ -29,6 +29,7 @@ class RunData:
     seed: dict = field(default_factory=dict)
     smoke: bool = False  # a smoke run (synthetic data, tiny schedule): its hand-in says SMOKE
     edition: str = '2022'  # the course edition the run was trained for
+    configs: list[str] = field(default_factory=list)  # each stage's resolved config, as text ('' where none)
 
     @property
     def record(self) -> dict:

@@ -3,6 +3,7 @@ of the first and best checkpoints beside the report's, the summary, the class we
 the test-time augmentation gain."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,10 +89,30 @@ def tta_gain(run: RunData):
     return df if len(df) > 1 else None
 
 
-def all_tables(run: RunData) -> dict[str, Any]:
-    """name -> DataFrame (None where the run lacks the data)."""
-    return {'per_class': per_class(run), 'summary': summary(run), 'class_weights': class_weights(run),
-            'tta_gain': tta_gain(run)}
+def all_tables(run: RunData, edition: str = '2022') -> dict[str, Any]:
+    """name -> DataFrame (None where the run lacks the data). Under the 2025-26 rules the reference report (2022)
+    is no bar: its columns and rows go, the per-image F joins the summary, and every evaluation of the work root
+    makes the experiment table."""
+    tables = {'per_class': per_class(run), 'summary': summary(run), 'class_weights': class_weights(run),
+              'tta_gain': tta_gain(run)}
+    if edition == '2022':
+        return tables
+    from .experiments import experiment_table
+
+    tables['per_class'] = tables['per_class'][[c for c in tables['per_class'].columns if c[0].startswith('ours')]]
+    tables['summary'] = tables['summary'].loc[[i for i in tables['summary'].index if i.startswith('ours')]]
+    fscores = []  # the per-image F (0-1, four decimals as the leaderboard shows it): evaluations, validations
+    val = run.scalars.val.set_index('step') if run.scalars is not None and len(run.scalars.val) else None
+    for label in tables['summary'].index:
+        ev = next((e for t, e in run.evals.items() if label.endswith(f'TTA {t}')), None)
+        value = ev['summary'].get('imgF') if ev is not None else None
+        step = re.search(r'\((\d+) it\)', label)
+        if ev is None and step and val is not None and 'imgF' in val.columns and int(step.group(1)) in val.index:
+            value = float(val.loc[int(step.group(1)), 'imgF'])
+        fscores.append(f'{float(value):.4f}' if isinstance(value, (int, float)) else '-')
+    tables['summary'].insert(0, 'imgF', fscores)
+    tables['experiments'] = experiment_table(run.stages[0].parent) if run.stages else None
+    return tables
 
 
 # --------------------------------------------------------------------------- writing
@@ -147,9 +168,16 @@ def latex_escape(text: str) -> str:
     return out.replace('\x00', r'\textbackslash{}')
 
 
+def _breakable(text: str) -> str:
+    """Escaped ``text`` that may break after its underscores, hyphens and dots (long config names)."""
+    return latex_escape(text).replace(r'\_', r'\_\allowbreak{}').replace('-', r'-\allowbreak{}')
+
+
 def to_latex(df, caption: str = '', label: str = '') -> str:
-    """A booktabs ``table`` (``\\small``, numbers right-aligned) ready for ``\\input``."""
-    cols = 'l' + 'r' * len(df.columns)
+    """A booktabs ``table`` (``\\small``, numbers right-aligned) ready for ``\\input``; row labels longer than
+    28 characters wrap in a ragged column of 40 % of the line."""
+    wrap = max((len(str(i)) for i in df.index), default=0) > 28
+    cols = (r'>{\raggedright\arraybackslash}p{0.4\linewidth}' if wrap else 'l') + 'r' * len(df.columns)
     rows = header_rows(df)
     head = []
     if len(rows) == 2:  # grouped columns: one centred cell per group, a rule under each
@@ -158,7 +186,8 @@ def to_latex(df, caption: str = '', label: str = '') -> str:
                                for a, b, t in groups) + r' \\')
         head.append(' '.join(rf'\cmidrule(lr){{{a + 1}-{b + 1}}}' for a, b, _ in groups if a > 0))
     head.append(' & '.join(latex_escape(h) for h in rows[-1]) + r' \\')
-    body = [' & '.join(latex_escape(c) for c in row) + r' \\' for row in body_rows(df)]
+    body = [' & '.join((_breakable if wrap and k == 0 else latex_escape)(c) for k, c in enumerate(row)) + r' \\'
+            for row in body_rows(df)]
     lines = [r'\begin{table}[htbp]', r'\centering', r'\small', rf'\begin{{tabular}}{{{cols}}}', r'\toprule', *head,
              r'\midrule', *body, r'\bottomrule', r'\end{tabular}']
     if caption:
@@ -170,7 +199,8 @@ def to_latex(df, caption: str = '', label: str = '') -> str:
 
 CAPTIONS = {'per_class': 'Per-class IoU, Acc and Dice on val (%), ours and the reference report\'s',
             'summary': 'Summary on val (%)', 'class_weights': 'Class weights of the loss and the train pixels they '
-            'come from', 'tta_gain': 'Test-time augmentation on val (%)'}
+            'come from', 'tta_gain': 'Test-time augmentation on val (%)',
+            'experiments': 'Every evaluation in the work root: parameters, holdout F, TTA and class biases'}
 
 
 def write_tables(tables: dict[str, Any], folder: Path) -> list[Path]:
