@@ -15,7 +15,9 @@ from utils.labels import CLASSES
 from utils.metrics import read_scalars
 
 HEADINGS = ('Background', 'Model', 'Number of parameters', 'Loss function', 'Optimizer and scheduler',
-            'Training curves', 'Results on the val set', 'Test result', 'Training machine', 'References')
+            'Training curves', 'Results on the val set', 'Test result', 'Training machine', 'Discussion', 'References')
+#: the figures the 2022 draft embeds (the per-class chart and the test predictions stay in figures/: the page budget)
+DRAFT_FIGURES = ('schedule', 'loss', 'val_metrics')
 
 
 @pytest.fixture(scope='module')
@@ -67,7 +69,7 @@ def test_docx_embeds_the_figures(run):
     figures = {p.stem for p in (run['result'].folder / 'figures').glob('*.png')}
     assert {'loss', 'val_metrics', 'schedule', 'per_class_iou', 'predictions'} <= figures
     assert {p.stem for p in (run['result'].folder / 'figures').glob('*.pdf')} == figures  # vector twins for LaTeX
-    assert len(doc.inline_shapes) == len(figures)
+    assert len(doc.inline_shapes) == len(DRAFT_FIGURES)
 
 
 def test_docx_numbers_equal_the_runs_files(run):
@@ -75,22 +77,24 @@ def test_docx_numbers_equal_the_runs_files(run):
     text = _text(doc)
     record = json.loads((run['stages'][-1] / 'run_record.json').read_text())
     assert f"{record['parameters']:,} trainable parameters" in text and str(record['parameters']) in text
-    assert 'OHEMPixelSampler' in text and 'confidence below 0.7' in text
+    assert 'OHEMPixelSampler' in text and 'probability below 0.7' in text
     val = read_scalars(run['stages']).val.set_index('step')
     best = int(run['ckpt'].stem.rsplit('_', 1)[-1])  # best_mIoU_iter_N.pth: the submitted model's validation
-    tables = {t.rows[0].cells[0].text: t for t in doc.tables}
-    summary = tables['run']
+    summary = next(t for t in doc.tables if t.rows[0].cells[0].text == 'run')
     row = next(r for r in summary.rows if r.cells[0].text.startswith(f'ours, best validation ({best} it)'))
     assert [c.text for c in row.cells[1:]] == [f"{val.loc[best, k]:.2f}" for k in ('aAcc', 'mIoU', 'mAcc', 'mDice')]
     per_class = pd.read_csv(run['stages'][-1] / 'val_per_class.csv')
     ours = per_class[per_class['step'] == best].set_index('class')
-    table = tables['class']  # two header rows: the run (merged over its three columns), then the metric
+    table = next(t for t in doc.tables if t.rows[1].cells[1].text == 'IoU')  # two header rows: run, then metric
     runs, metrics = [c.text for c in table.rows[0].cells], [c.text for c in table.rows[1].cells]
     col = next(i for i, (r, m) in enumerate(zip(runs, metrics)) if r == f'ours, best: {best} it' and m == 'IoU')
     assert [r.cells[0].text for r in table.rows[2:]] == list(CLASSES)
     assert [r.cells[col].text for r in table.rows[2:]] == [f'{v:.2f}' for v in ours.loc[list(CLASSES), 'IoU']]
-    weights = next(t for t in doc.tables if t.rows[0].cells[-1].text == 'train images')
-    assert weights.rows[1].cells[2].text == f"{int(pd.read_csv(run['stages'][0] / 'class_weights.csv')['train_pixels'][0]):,}"
+    weights = next(t for t in doc.tables if t.rows[0].cells[-1].text.strip() == 'pixel share %')  # in two halves
+    source = pd.read_csv(run['stages'][0] / 'class_weights.csv')
+    assert [c.text for c in weights.rows[1].cells] == [
+        CLASSES[0], f"{source['decode_head.loss_ce'][0]:.2f}", f"{100 * source['train_pixel_share'][0]:.2f}",
+        CLASSES[10], f"{source['decode_head.loss_ce'][10]:.2f}", f"{100 * source['train_pixel_share'][10]:.2f}"]
     assert '74.72' in [c.text for r in summary.rows for c in r.cells]  # the report's best val mIoU beside ours
     machine = record['sessions'][-1]['machine']
     assert (machine['gcc']['output'] or machine['gcc']['absent']).splitlines()[0] in text
@@ -115,13 +119,26 @@ def test_latex_source_names_existing_figures_and_compiles_where_tex_exists(run, 
     tex = (folder / 'report.tex').read_text()
     included = re.findall(r'\\includegraphics\[[^]]*\]\{([^}]+)\}', tex)
     assert included and all((folder / name).is_file() for name in included)
-    assert tex.count('\\begin{table}') == 4 and '\\end{document}' in tex
+    assert tex.count('\\begin{table}') == 3 and '\\end{document}' in tex  # weights, summary, per class
     if shutil.which('pdflatex') is None:
         pytest.skip('no pdflatex here: the LaTeX source is checked, not compiled')
     copy = tmp_path / 'tex'
     shutil.copytree(folder, copy)
     ok, message = compile_pdf(copy / 'report.tex')
     assert ok, message
+    assert_fits_the_page(copy / 'report.tex', max_pages=5)
+
+
+def assert_fits_the_page(tex: Path, max_pages: int) -> None:
+    """The compiled draft has at most ``max_pages`` pages and nothing runs into the margin (pdflatex's log)."""
+    import re
+
+    from utils.handin.pdfcheck import pdf_pages
+
+    log = tex.with_suffix('.log').read_text(errors='replace')
+    overfull = [float(x) for x in re.findall(r'Overfull \\hbox \(([0-9.]+)pt too wide\)', log)]
+    assert [x for x in overfull if x > 1.0] == [], f'lines into the margin: {overfull}'
+    assert pdf_pages(tex.with_suffix('.pdf')) <= max_pages
 
 
 def test_check_reports_missing_items_as_missing_not_errors(run):
@@ -132,7 +149,7 @@ def test_check_reports_missing_items_as_missing_not_errors(run):
     assert status['best test predictions'] == PRESENT and status['submitted checkpoint'] == PRESENT
     detail = dict((item, d) for item, _, d in result.checks)
     assert 'score.png' in detail['leaderboard screenshot']
-    assert result.zip_path.name == 'MATRIC-MISSING.zip' and result.zip_path.is_file()
+    assert result.zip_path.name == 'MATRIC-MISSING-SMOKE-not-for-hand-in.zip' and result.zip_path.is_file()
     readme = (result.folder / 'Readme.txt').read_text()
     assert 'Matriculation number: MISSING' in readme
     record = json.loads((run['stages'][-1] / 'run_record.json').read_text())
@@ -152,14 +169,14 @@ def test_a_second_build_keeps_what_the_student_added(run):
     assert status['leaderboard screenshot'] == PRESENT and status['matriculation number'] == PRESENT
     assert (folder / 'score.png').read_bytes() == shot and (folder / 'Readme.txt').read_text() == 'my own notes'
     assert 'Matriculation number: G1234567A' in (folder / 'Readme-new.txt').read_text()
-    assert result.zip_path.name == 'G1234567A.zip'
+    assert result.zip_path.name == 'G1234567A-SMOKE-not-for-hand-in.zip'  # a smoke run says so
     with zipfile.ZipFile(result.zip_path) as zf:
         names = set(zf.namelist())
     assert {'score.png', 'report_draft.docx', 'report.tex', 'test_predictions.zip', 'Readme.txt',
             f'checkpoint/{run["ckpt"].name}', 'code/utils/handin/kit.py', 'code/configs/_base_/default_runtime.py'} <= names
     assert any(n.startswith(f'code/run/{run["stages"][0].name}/') and n.endswith('run_record.json') for n in names)
     assert not any(Path(n).name.startswith('.') for n in names)
-    assert len(_docx(run).inline_shapes) == 6  # the screenshot is in the draft now
+    assert len(_docx(run).inline_shapes) == len(DRAFT_FIGURES) + 1  # the screenshot is in the draft now
 
 
 def test_cli_help_and_a_clear_error(tmp_path, capsys):
@@ -226,3 +243,149 @@ def test_a_final_fit_draft_says_its_val_scores_are_not_honest(tmp_path):
     plain = SimpleNamespace(checkpoint=tmp_path / 'cfg' / 'best_mIoU_iter_9.pth')
     assert any('final fit on train + val' in (b.text or '') for b in _results_blocks(final, tables, {}))
     assert not any('final fit' in (b.text or '') for b in _results_blocks(plain, tables, {}))
+
+
+# --------------------------------------------------------------------------- what a marker reads first (2022)
+def test_loss_and_model_sections_say_what_the_run_trained_with(run):
+    """Each head's loss as the record has it: the decode head class-weighted with OHEM (its minimum per image), the
+    auxiliary head plain cross-entropy at 0.4 without class weights or OHEM; the architecture and the weights."""
+    record = json.loads((run['stages'][-1] / 'run_record.json').read_text())
+    heads = record['recipe']['heads']
+    aux, ohem = heads['auxiliary_head'], heads['decode_head']['sampler']
+    assert aux['losses'][0]['class_weight'] is None and aux['sampler'] is None  # the oracle: what the config built
+    text = _text(_docx(run))
+    loss = text[text.index('Loss function'):text.index('Optimizer and scheduler')]
+    assert f"plain cross-entropy (loss weight {aux['losses'][0]['loss_weight']:g})" in loss
+    assert 'no class weights and no OHEM' in loss and 'adds the same loss' not in loss
+    batch = record['recipe']['batch_size']
+    assert f"at least {ohem['min_kept']:,} pixels per image, {ohem['min_kept'] * batch:,} in a batch of {batch}" in loss
+    assert 'm_p = 1 if OHEM keeps pixel p' in loss and 'm(p)' in loss  # the equation carries the OHEM mask
+    model = text[text.index('\nModel'):text.index('Number of parameters')]
+    assert 'DeepLabV3+' in model and 'ResNet-50-v1c' in model and 'ImageNet-1k' in model
+    assert 'open-mmlab://resnet50_v1c' in model  # the source of the real run's weights (the smoke run has none)
+
+
+def test_title_headings_captions_and_tables_are_arial_and_numbered(run):
+    """No theme font is left for Word to prefer (python-docx's template gives the headings Calibri Light); every
+    caption is numbered in order; no table is set below 9 pt."""
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    doc = _docx(run)
+    for name in ('Normal', 'Title', 'Heading 1', 'Heading 2', 'Caption'):
+        fonts = doc.styles[name].element.rPr.find(qn('w:rFonts'))
+        assert {k.split('}')[-1]: v for k, v in fonts.attrib.items()} == {
+            'ascii': 'Arial', 'hAnsi': 'Arial', 'eastAsia': 'Arial', 'cs': 'Arial'}, name
+    captions = [p.text for p in doc.paragraphs if p.style.name == 'Caption']
+    figures = [c for c in captions if c.startswith('Figure')]
+    tables = [c for c in captions if c.startswith('Table')]
+    assert [c.split('.')[0] for c in figures] == [f'Figure {k}' for k in range(1, len(figures) + 1)]
+    assert [c.split('.')[0] for c in tables] == [f'Table {k}' for k in range(1, len(doc.tables) + 1)]
+    sizes = {r.font.size for t in doc.tables for row in t.rows for c in row.cells for p in c.paragraphs for r in p.runs}
+    assert sizes and min(sizes) >= Pt(9)
+    assert 'Discussion' in [p.text for p in doc.paragraphs if p.style.name == 'Heading 1']
+
+
+@pytest.fixture(scope='module')
+def filled(run, tmp_path_factory):
+    """The hand-in built again with everything a student adds before rendering: the screenshot and the names."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp('filled') / 'handin'
+    folder.mkdir()
+    Image.new('RGB', (1400, 380), (230, 230, 240)).save(folder / 'score.png')  # a leaderboard strip
+    return build_handin(run['stages'], folder, matric='G1234567A', leaderboard_name='face-parser',
+                        submission=run['submission'], test_images=run['test_images'])
+
+
+def test_the_filled_draft_renders_to_four_pages_as_estimated(filled, tmp_path):
+    """Rendered by LibreOffice (Liberation Sans has Arial's metrics), the filled draft takes at most 4 pages, a page
+    left for the student's words, and the builder's estimate is within half a page of the rendering."""
+    from utils.handin.render import rendered_length, soffice_pdf
+
+    if shutil.which('soffice') is None or shutil.which('pdftoppm') is None:
+        pytest.skip('LibreOffice (soffice) and poppler (pdftoppm) are not installed: .ci/run installs them')
+    pdf = soffice_pdf(filled.folder / 'report_draft.docx', tmp_path)
+    length = rendered_length(pdf)
+    assert length is not None and length <= 4.0
+    assert abs(filled.pages - length) <= 0.5, (filled.pages, length)
+    import subprocess
+
+    fonts = subprocess.run(['pdffonts', str(pdf)], capture_output=True, text=True).stdout.splitlines()[2:]
+    assert {line.split()[0].split('+')[-1].split('-')[0] for line in fonts} <= {'LiberationSans', 'LiberationMono'}
+
+
+def test_an_unedited_draft_saved_as_report_pdf_is_not_finished(filled, run, tmp_path):
+    """The draft exported as report.pdf unchanged: the check calls it not finished and names what is left; the
+    screenshot's row says that the report states no test score yet."""
+    from utils.handin.render import soffice_pdf
+
+    if shutil.which('soffice') is None:
+        pytest.skip('LibreOffice (soffice) is not installed: .ci/run installs it (the crafted PDFs of '
+                    'test_handin_2025.py cover the check without it)')
+    folder = tmp_path / 'handin'
+    shutil.copytree(filled.folder, folder)
+    pdf = soffice_pdf(folder / 'report_draft.docx', tmp_path / 'pdf')
+    shutil.copyfile(pdf, folder / 'report.pdf')
+    result = build_handin(run['stages'], folder, matric='G1234567A', leaderboard_name='face-parser')
+    status = {item: (s, d) for item, s, d in result.checks}
+    pdf_row = next(v for k, v in status.items() if k.startswith('report PDF'))
+    assert pdf_row[0] == MISSING and 'NOT FINISHED' in pdf_row[1]
+    assert 'TO DO mark' in pdf_row[1] and '__.__' in pdf_row[1]
+    assert status['report: test score'][0] == MISSING
+    assert 'states no test score yet' in status['leaderboard screenshot'][1]
+
+
+def _text_files(zip_path: Path) -> dict[str, str]:
+    """Every text file of a zip (UTF-8 without NUL bytes), the report's .docx XML included."""
+    import io
+
+    out = {}
+    with zipfile.ZipFile(zip_path) as zf:
+        for name in zf.namelist():
+            data = zf.read(name)
+            if name.endswith('.docx'):
+                with zipfile.ZipFile(io.BytesIO(data)) as inner:
+                    out.update({f'{name}/{n}': inner.read(n).decode('utf-8', 'replace') for n in inner.namelist()
+                                if n.endswith('.xml')})
+            elif b'\0' not in data[:8192]:
+                try:
+                    out[name] = data.decode('utf-8')
+                except UnicodeDecodeError:
+                    pass
+    return out
+
+
+def assert_no_machine_paths(zip_path: Path, *roots: Path) -> None:
+    """No text file of the zip names the build machine's folders (the run's tmp folder, this checkout)."""
+    from utils.labels import REPO_ROOT
+
+    needles = {str(r) for r in (*roots, REPO_ROOT)} | {str(r.resolve()) for r in (*roots, REPO_ROOT)}
+    found = {name: n for name, text in _text_files(zip_path).items() for n in needles if n in text}
+    assert found == {}
+
+
+def test_the_zip_is_clean_and_its_code_passes_the_code_check(filled, run, tmp_path):
+    """code/ holds the manifest and passes utils.env.code_problems; records and configs say paths relative to the
+    run; the Readme names the smoke run, the data step, the checkpoint's file and every library's reference."""
+    from utils.env import code_problems
+    from utils.handin.readme import REFERENCES
+
+    assert 'SMOKE' in filled.zip_path.name
+    stage = run['stages'][-1]
+    config_file = json.loads((stage / 'run_record.json').read_text())['config_file']
+    with zipfile.ZipFile(filled.zip_path) as zf:
+        zf.extractall(tmp_path / 'unzipped', [n for n in zf.namelist() if n.startswith('code/')])
+        readme = zf.read('Readme.txt').decode()
+        config = zf.read(f'code/run/{stage.name}/{config_file}').decode()
+    assert (tmp_path / 'unzipped' / 'code' / 'utils' / 'manifest.txt').is_file()
+    assert code_problems(tmp_path / 'unzipped' / 'code') == []
+    assert "data_root = 'data/celebamask'" in config and f"load_from = 'work_dirs/{run['stages'][0].name}/" in config
+    assert_no_machine_paths(filled.zip_path, run['root'], run['stages'][0].parent, run['test_images'].parent.parent)
+    assert readme.startswith('SMOKE RUN') and 'python -m utils.data fetch' in readme
+    assert f"python -m utils.evaluate ../checkpoint/{run['ckpt'].name}" in readme
+    listed = [line.split()[0] for line in readme.splitlines() if line.split() and line.split()[0] in REFERENCES]
+    assert {'mmsegmentation', 'mmengine', 'mmcv', 'torch', 'numpy'} <= set(listed)
+    for name in listed:  # each library's line is followed by its authors, title and address
+        authors, title, address = REFERENCES[name]
+        assert f'{authors.rstrip(".")}. {title}. {address}' in readme, name

@@ -1,11 +1,11 @@
 """utils.narrate: each reading says this run's own numbers, computed from the data the result was drawn from."""
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from utils import narrate
 from utils.labels import CLASSES
@@ -76,9 +76,60 @@ def test_score_plan_and_the_summary(tmp_path):
     assert '**Next:** 01_data_check' in summary
 
 
-@pytest.mark.parametrize('frame,words', [
-    (pd.DataFrame({'space on Drive': ['about 0.4 GB for the course data', '1.57 GB at the peak', 'a few MB']},
-                  index=['dataset', 'stage 1', 'rest']), ['**2.0 GB**', 'stage 1 (1.57 GB)']),
-    (pd.DataFrame({'space on Drive': ['a few MB']}, index=['rest']), ['only a few MB'])])
-def test_drive_space(frame, words):
-    assert all(w in narrate.drive_space(frame) for w in words)
+def test_drive_space_counts_both_stages_checkpoints_together():
+    """A resumed stage writes its own work_dir while stage 1's checkpoints stay: the peak is their sum with the
+    dataset, not the larger stage (the numbers come from the table's GB column, not its words)."""
+    frame = pd.DataFrame({'space on Drive': ['words', 'words', 'words', 'a few MB'], 'GB': [0.4, 1.57, 1.57, None]},
+                         index=['dataset copy', 'stage 1 checkpoints', 'stage 2 checkpoints', 'logs'])
+    text = narrate.drive_space(frame)
+    assert '**3.5 GB**' in text and '1.57 + 1.57 GB' in text
+    one = narrate.drive_space(frame.drop(index='stage 2 checkpoints'))
+    assert '**2.0 GB**' in one and '1.57 GB at the peak' in one
+    assert 'only a few MB' in narrate.drive_space(frame.loc[['logs']])
+
+
+def _scalars(val_loss: list[float], train_loss: list[float]) -> Scalars:
+    steps = [100 * (k + 1) for k in range(len(val_loss))]
+    train = pd.DataFrame({'step': np.linspace(10, steps[-1], len(train_loss)).astype(int), 'loss': train_loss})
+    val = pd.DataFrame({'step': steps, 'mIoU': np.linspace(40, 60, len(steps)), 'val_loss': val_loss})
+    return Scalars(train=train, val=val, resumes=[], runs=[])
+
+
+def test_a_falling_validation_loss_is_never_called_overfitting():
+    falling = narrate.overfitting(_scalars([1.0, 0.8, 0.7, 0.65], list(np.linspace(2, 0.5, 20))))
+    assert 'overfit' not in falling.replace('no sign of overfitting', '') and 'lowest at the last validation (400)' in falling
+    rising = _scalars([1.0, 0.7, 0.8, 0.95], list(np.linspace(2, 0.5, 20)))
+    trend = narrate.loss_trend(rising)
+    assert trend['overfitting'] and trend['low_step'] == 200 and trend['last'] == 0.95
+    assert 'overfits from there on' in narrate.overfitting(rising) and 'iteration 200 (0.700)' in narrate.overfitting(rising)
+    flat_train = _scalars([1.0, 0.7, 0.8, 0.95], [0.5] * 20)  # the val loss rises but training did not improve
+    assert not narrate.loss_trend(flat_train)['overfitting'] and 'not overfitting' in narrate.overfitting(flat_train)
+    level = narrate.overfitting(_scalars([1.0, 0.7, 0.705, 0.708], list(np.linspace(2, 0.5, 20))))
+    assert 'levelled off' in level and 'overfits' not in level
+    for reading in (narrate.training(rising), narrate.handin_figures(Path('.'), rising)):  # where 02-04 and 06 say it
+        assert 'overfits from there on' in reading
+    assert 'overfit' not in narrate.training(_scalars([1.0, 0.8], [2.0, 1.0])).replace('no sign of overfitting', '')
+
+
+def test_the_pair_that_mixes_most_comes_from_the_matrix():
+    conf = np.eye(19, dtype=np.int64) * 1000
+    conf[CLASSES.index('l_ear'), CLASSES.index('skin')] = 300  # ear/skin: 300 + 200 pixels either way
+    conf[CLASSES.index('skin'), CLASSES.index('l_ear')] = 200
+    conf[CLASSES.index('hair'), CLASSES.index('hat')] = 50
+    text = narrate.confusion(SimpleNamespace(confusion=conf))
+    assert narrate.most_mixed_pair(conf) == (CLASSES.index('skin'), CLASSES.index('l_ear'), 500)
+    assert '`skin` / `l_ear`: 500 pixels' in text and 'hair/hat' not in text and 'left/right' not in text
+
+
+def test_the_classes_never_predicted_are_counted():
+    counts = np.zeros(19, dtype=np.int64)
+    counts[[0, 1, 2, 10, 13, 17]] = 1000  # 13 of the 19 classes appear in no mask
+    report = SimpleNamespace(verdict='PASSED', class_counts=counts,
+                             warnings=['7 classes never predicted or collapsed: skin ...', 'one other warning'])
+    text = narrate.submission(SimpleNamespace(masks=12, folder='submission', bytes=2e6, report=report))
+    assert len(narrate.never_predicted(counts)) == 13 and '**13 of the 19 classes are never predicted**' in text
+    assert '7 classes' not in text and '1 other warning(s): one other warning' in text
+    counts[:] = 5
+    whole = narrate.submission(SimpleNamespace(masks=12, folder='s', bytes=2e6,
+                                               report=SimpleNamespace(verdict='PASSED', class_counts=counts, warnings=[])))
+    assert 'never predicted' not in whole and 'labels 0..18' in whole

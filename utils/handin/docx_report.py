@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .draft import Block
+from .block import Block
 
 PAGE_CM = (21.0, 29.7)
 MARGIN_CM = 2.54

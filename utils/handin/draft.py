@@ -4,11 +4,11 @@ specification and the reference report: model with its parameter count, loss wit
 and schedule, training curves, per-class results, the test score, the training machine."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..config import FINAL_FIT_SUFFIX
+from .block import Block
+from .draftparts import _machine_blocks, architecture, head_loss_words, short  # noqa: F401 (draft2025 and tests)
 from .rundata import RunData
 
 TITLE = 'Project 1: CelebAMask Face Parsing'
@@ -26,74 +26,11 @@ REFERENCES = (
 )
 
 
-@dataclass
-class Block:
-    """One piece of the draft. ``kind``: title, meta, heading, para, equation, code, figure, table, todo."""
-
-    kind: str
-    text: str = ''
-    data: Any = None  # figure: file name stem; table: DataFrame; equation: its LaTeX
-    caption: str = ''
-
-
-def short(value: Any) -> str:
-    """A config value as a reader wants it: floats to 6 significant digits, inside lists too."""
-    if isinstance(value, float):
-        return f'{value:.6g}'
-    if isinstance(value, (list, tuple)):
-        return '[' + ', '.join(short(v) for v in value) + ']'
-    return str(value)
-
-
 def _fmt(value: Any, digits: int = 2) -> str:
     return f'{value:.{digits}f}' if isinstance(value, (int, float)) else str(value)
 
 
-def _duration(seconds: float | None) -> str:
-    seconds = float(seconds or 0)
-    return f'{seconds / 3600:.2f} h' if seconds >= 3600 else f'{seconds / 60:.1f} min' if seconds >= 60 else \
-        f'{seconds:.0f} s'
-
-
-#: decode head -> the architecture it makes (MMSeg's heads; the 2025 recipes' heads included)
-ARCHITECTURES = {'DepthwiseSeparableASPPHead': 'DeepLabV3+', 'ASPPHead': 'DeepLabV3', 'UPerHead': 'UPerNet',
-                 'SegformerHead': 'SegFormer', 'FCNHead': 'FCN', 'LRASPPHead': 'LR-ASPP', 'BiSeNetV2Head': 'BiSeNetV2',
-                 'DepthwiseSeparableFCNHead': 'Fast-SCNN'}
-
-
-def architecture(recipe: dict) -> tuple[str, str]:
-    """``(architecture, backbone)`` in the words of the papers: ('DeepLabV3+', 'ResNet-50-v1c')."""
-    head = ((recipe.get('heads') or {}).get('decode_head') or {}).get('type', '')
-    backbone = recipe.get('backbone') or {}
-    kind, depth = str(backbone.get('type') or '-'), backbone.get('depth')
-    names = {'ResNetV1c': f'ResNet-{depth}-v1c', 'ResNet': f'ResNet-{depth}', 'ResNetV1d': f'ResNet-{depth}-v1d',
-             'SwinTransformer': 'Swin Transformer', 'MixVisionTransformer': 'MiT (Mix Transformer)'}
-    return ARCHITECTURES.get(head, head or '-'), names.get(kind, kind if depth is None else f'{kind}-{depth}')
-
-
-def weights_words(recipe: dict, smoke: bool) -> str:
-    """Where the backbone's initial weights came from, with the ImageNet-1k rule of the 2022 course: the record's
-    ``pretrained`` (an OpenMMLab name, a URL or a local copy of either), named by :data:`utils.pretrained.IMAGENET_1K`."""
-    from ..pretrained import IMAGENET_1K, PREFIX
-
-    given = str(recipe.get('pretrained') or '')
-    backbone = recipe.get('backbone') or {}
-    default = f"resnet{backbone.get('depth')}_v1c" if backbone.get('type') == 'ResNetV1c' else ''
-    key = next((k for k in IMAGENET_1K if k and k in given), None) or (default if not given else None)
-    what = IMAGENET_1K.get(key or '', None)
-    source = (f'OpenMMLab\'s model zoo ({PREFIX}{key})' if key and not key.endswith('.pth')
-              else f'OpenMMLab\'s model zoo (download.openmmlab.com, {key})' if key else Path(given).name)
-    if not given:
-        if what is None:
-            return 'random weights (a smoke run downloads none)'
-        return (f'random weights in this smoke run (it downloads none); the real run starts from {what} weights, '
-                f'pre-trained on ImageNet-1k only, from {source}')
-    if what is None:
-        return f'the weights in {Path(given).name} (not a file this project knows as ImageNet-1k: check the rule)'
-    return f'{what} weights, pre-trained on ImageNet-1k only, from {source}'
-
-
-def _model_blocks(run: RunData, rules=None) -> list[Block]:
+def _model_blocks(run: RunData, rules=None, weights: str = 'the weights the record names') -> list[Block]:
     rec = run.record
     recipe = rec.get('recipe') or {}
     heads = recipe.get('heads') or {}
@@ -102,7 +39,7 @@ def _model_blocks(run: RunData, rules=None) -> list[Block]:
                                                  '(trained before utils.record existed).')]
     arch, backbone = architecture(recipe)
     text = (f"The model is {arch} ({recipe.get('segmentor')} in MMSegmentation) with a {backbone} backbone, "
-            f"initialised from {weights_words(recipe, run.smoke)}. The decode head is "
+            f"initialised from {weights}. The decode head is "
             f"{heads.get('decode_head', {}).get('type', '-')}")
     if 'auxiliary_head' in heads:
         text += f" and an auxiliary {heads['auxiliary_head']['type']} supervises stage 3 during training only"
@@ -118,29 +55,6 @@ def _model_blocks(run: RunData, rules=None) -> list[Block]:
     else:
         out.append(Block('todo', 'Add the parameter count (run the course formula on the model).'))
     return out
-
-
-def _loss_name(loss: dict) -> str:
-    kind = {'PixelMeanCrossEntropyLoss': 'cross-entropy', 'CrossEntropyLoss': 'cross-entropy',
-            'LovaszLoss': 'Lovasz-softmax', 'DiceLoss': 'Dice'}.get(loss.get('type'), loss.get('type'))
-    weighted = 'class-weighted ' if loss.get('class_weight') else ('plain ' if kind == 'cross-entropy' else '')
-    return f"{weighted}{kind} (loss weight {loss.get('loss_weight', 1.0):g})"
-
-
-def head_loss_words(name: str, head: dict, batch: int | None) -> str:
-    """What one head trains with, from the record: its losses, class weights or none, OHEM or none."""
-    losses = head.get('losses') or []
-    said = ' + '.join(_loss_name(x) for x in losses) or 'no loss'
-    sampler = head.get('sampler')
-    text = f'The {name} ({head.get("type")}) trains with {said}'
-    if sampler:
-        per_batch = f', {sampler["min_kept"] * batch:,} in a batch of {batch}' if batch else ''
-        text += (f", on the pixels that online hard example mining ({sampler['type']}) keeps: those whose true "
-                 f"class has a predicted probability below {sampler['thresh']}, and at least "
-                 f"{sampler['min_kept']:,} pixels per image{per_batch} (the hardest ones)")
-    else:
-        text += ', on every pixel (no OHEM)'
-    return text + '.'
 
 
 def _loss_blocks(run: RunData, tables: dict) -> list[Block]:
@@ -182,7 +96,6 @@ def _loss_blocks(run: RunData, tables: dict) -> list[Block]:
 
 def side_by_side(weights):
     """The class-weight table folded in two (classes 0-9 left, 10-18 right): half the height on the page."""
-    import pandas as pd
 
     cols = [c for c in ('weight', 'pixel share %') if c in weights.columns]
     half = -(-len(weights) // 2)
@@ -244,8 +157,9 @@ def _results_blocks(run: RunData, tables: dict, figures: dict) -> list[Block]:
                                  'chosen with, and say that the submitted model was retrained on train + val.'))
     out.append(Block('table', data=tables['summary'], caption='Summary on val (%)'))
     per_class = tables['per_class']
-    shown = [c for c in per_class.columns if c[0].startswith('ours, best') or c[0] == 'report, best run']
-    out.append(Block('table', data=per_class[shown or list(per_class.columns)],
+    columns = list(getattr(per_class, 'columns', []))
+    shown = [c for c in columns if c[0].startswith('ours, best') or c[0] == 'report, best run']
+    out.append(Block('table', data=per_class[shown] if shown else per_class,
                      caption='Per-class IoU, Acc and Dice on val (%), ours and the report\'s best run (every run: '
                              'tables/per_class.csv; as a chart: figures/per_class_iou.png)'))
     gain = tables.get('tta_gain')
@@ -273,64 +187,3 @@ def _discussion_blocks() -> list[Block]:
     return [Block('heading', 'Discussion'),
             Block('todo', 'In your own words: what worked, what did not, what you would try next, and why (the '
                           'curves, the per-class table and the test score above are the evidence).')]
-
-
-#: nvidia-smi's GPU table ends at the first blank line; its process list says nothing about the machine
-def _short_output(key: str, text: str) -> str:
-    if key != 'nvidia_smi':
-        return text
-    lines = text.splitlines()
-    cut = next((i for i, line in enumerate(lines) if i > 3 and not line.strip()), len(lines))
-    return '\n'.join(lines[:cut])
-
-
-def _machine_blocks(run: RunData) -> list[Block]:
-    out = [Block('heading', 'Training machine')]
-    sessions = [(wd.name, s) for wd, r in zip(run.stages, run.records) for s in r.get('sessions', [])]
-    if not sessions:
-        return out + [Block('todo', 'Add the training machine (nvcc -V, gcc --version, nvidia-smi): this run kept '
-                                    'no run_record.json.')]
-    machine = sessions[-1][1].get('machine', {})
-    gpus = machine.get('gpus') or []
-    gpu = f"{len(gpus)} x {gpus[0]['name']} ({gpus[0]['memory_gib']} GiB)" if gpus else 'no GPU (CPU only)'
-    out.append(Block('para', f"Training ran on {gpu}, driver {machine.get('driver') or '-'}, CUDA (torch) "
-                             f"{machine.get('cuda_torch') or '-'}, cuDNN {machine.get('cudnn') or '-'}; CPU "
-                             f"{machine.get('cpu')} ({machine.get('cpu_count')} cores), "
-                             f"{machine.get('memory_gib')} GiB memory" + (', on Google Colab.' if machine.get('colab')
-                                                                          else '.')))
-    times = '; '.join(f"{name}: iterations {s['start_iter']:,} to {s['end_iter']:,} in {_duration(s['wall_s'])} "
-                      f"({s['iters_per_s'] or 0:.2f} it/s)" for name, s in sessions)
-    out.append(Block('para', f'Wall time per session: {times}.'))
-    for key, label in (('nvcc', 'nvcc -V'), ('gcc', 'gcc --version'), ('nvidia_smi', 'nvidia-smi')):
-        entry = machine.get(key) or {}
-        shown = _short_output(key, entry.get('output') or '') or f"({entry.get('absent')})"
-        out.append(Block('code', f'$ {label}\n{shown}'))
-    return out
-
-
-def report_blocks(run: RunData, tables: dict, figures: dict, *, matric: str | None, leaderboard_name: str | None,
-                  has_screenshot: bool = False, edition: str | None = None, extra: Any = None) -> list[Block]:
-    """The whole draft, in order, for the course edition ``edition`` (None: the run's own)."""
-    from ..edition import rules as rules_of
-
-    rules = rules_of(edition or run.edition)
-    out = [Block('title', TITLE if rules.edition == '2022' else TITLE_2025),
-           Block('meta', f"Matriculation number: {matric}") if matric else
-           Block('todo', 'Matriculation number: set MATRIC in 06_handin (or --matric).'),
-           Block('meta', f'Leaderboard name: {leaderboard_name}') if leaderboard_name else
-           Block('todo', 'Leaderboard name: set LEADERBOARD_NAME in 06_handin (or --leaderboard-name).'),
-           Block('todo', 'Your name and e-mail.')]
-    if rules.edition != '2022':
-        from .draft2025 import blocks_2025
-
-        return out + blocks_2025(run, tables, figures, rules, has_screenshot=has_screenshot, experiments=extra)
-    out += [Block('heading', 'Background'),
-            Block('para', 'A face parsing network assigns one of 19 labels (skin, eyes, brows, ears, lips, hair, ...) '
-                          'to every pixel of a 512 x 512 face photo. The data is the CelebAMask-HQ mini set: 5,000 '
-                          'training and 1,000 validation image/mask pairs, and 1,000 test images scored by mIoU on '
-                          'the leaderboard.')]
-    out += _model_blocks(run, rules) + _loss_blocks(run, tables) + _schedule_blocks(run, figures)
-    out += _curve_blocks(run, figures) + _results_blocks(run, tables, figures)
-    out += _test_blocks(figures, has_screenshot, rules) + _machine_blocks(run) + _discussion_blocks()
-    out += [Block('heading', 'References')] + [Block('para', f'[{i}] {ref}') for i, ref in enumerate(REFERENCES, 1)]
-    return out

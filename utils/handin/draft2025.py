@@ -7,7 +7,8 @@ import ast
 import re
 from typing import Any
 
-from .draft import Block, _machine_blocks, architecture, head_loss_words, short
+from .block import Block
+from .draftparts import _machine_blocks, architecture, head_loss_words, short
 from .rundata import RunData
 
 REFERENCES_2025 = (

@@ -15,7 +15,7 @@ def _recipe_of(config: str) -> str:
     return next((name for name, configs in RECIPES.items() if base in configs), '-')
 
 
-def _biases(summary: dict) -> bool:
+def biased(summary: dict) -> bool:
     """Whether the evaluation decoded with per-class biases (a non-zero ``class_bias`` vector)."""
     bias = summary.get('class_bias')
     if isinstance(bias, (list, tuple)):
@@ -24,12 +24,14 @@ def _biases(summary: dict) -> bool:
 
 
 def _parameters(work_dir: Path, summary: dict) -> int | None:
-    from ..record import read_record
-
+    """The evaluation's count of the model, else the one in the stage's run_record.json (read as JSON)."""
     if isinstance(summary.get('params'), int):
         return summary['params']
-    rec = read_record(work_dir)
-    return rec.get('parameters_all') or rec.get('parameters')
+    try:
+        rec = json.loads((work_dir / 'run_record.json').read_text())
+    except (OSError, ValueError):
+        return None
+    return (rec.get('parameters_all') or rec.get('parameters')) if isinstance(rec, dict) else None
 
 
 def evaluations(work_root: str | os.PathLike, split: str = 'val') -> list[dict]:
@@ -46,7 +48,7 @@ def evaluations(work_root: str | os.PathLike, split: str = 'val') -> list[dict]:
         rows.append({'recipe': _recipe_of(work_dir.name), 'config': work_dir.name,
                      'checkpoint': Path(str(summary.get('checkpoint', summary_path.parent.name))).name,
                      'parameters': _parameters(work_dir, summary), 'TTA': str(summary.get('tta', '-')),
-                     'class biases': 'yes' if _biases(summary) else 'no', 'imgF': summary.get('imgF'),
+                     'class biases': 'yes' if biased(summary) else 'no', 'imgF': summary.get('imgF'),
                      'mIoU': summary.get('mIoU'), 'images': summary.get('num_images'),
                      'folder': summary_path.parent})
     return rows

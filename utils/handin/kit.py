@@ -232,7 +232,7 @@ def _report_checks(run: RunData, figures: dict, pages: float, state, rules) -> l
 def _write_draft(run: RunData, staging: Path, folder: Path, rules, **kw) -> tuple[dict, float]:
     """Figures, tables, the .docx and LaTeX drafts into ``staging``; returns the figures and the page estimate."""
     from .docx_report import write_docx
-    from .draft import report_blocks
+    from .blocks import report_blocks
     from .figures import write_figures
     from .latex import render
     from .tables import all_tables, write_tables

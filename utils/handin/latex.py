@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .draft import Block
+from .block import Block
 from .tables import latex_escape, to_latex
 
 PREAMBLE = r"""\documentclass[%(size)spt,a4paper]{article}

@@ -32,8 +32,11 @@ def _stage_end(record: dict, scalars_of_stage: Scalars | None) -> int:
 
 
 def _evaluations(work_dir: Path, checkpoint: Path | None) -> dict[str, dict]:
-    """04's val evaluations of ``checkpoint`` (else of any checkpoint in ``work_dir``), keyed by TTA."""
+    """04's val evaluations of ``checkpoint`` (else of any checkpoint in ``work_dir``), keyed by TTA (and
+    ``' + class biases'`` where the decoding used per-class biases)."""
     import pandas as pd
+
+    from .experiments import biased
 
     found: dict[str, dict] = {}
     folders = sorted((work_dir / 'eval').glob('*_val_*'), key=lambda p: p.stat().st_mtime)
@@ -45,8 +48,8 @@ def _evaluations(work_dir: Path, checkpoint: Path | None) -> dict[str, dict]:
             per_class = pd.read_csv(folder / 'per_class.csv').set_index('class')
         except (OSError, ValueError, KeyError):
             continue
-        found[str(summary.get('tta', folder.name.rsplit('_', 1)[-1]))] = {
-            'summary': summary, 'per_class': per_class, 'dir': folder}
+        key = str(summary.get('tta', folder.name.rsplit('_', 1)[-1])) + (' + class biases' if biased(summary) else '')
+        found[key] = {'summary': summary, 'per_class': per_class, 'dir': folder}
     return found
 
 
