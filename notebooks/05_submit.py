@@ -130,8 +130,7 @@ session.show(preview_grid(submission.zip_path, PLAN.test_images, n=6), 'Look for
 # share) is a problem to find before uploading.
 
 # %%
-session.show(class_histogram(submission.zip_path, reference=PLAN.val_masks),
-             f'The check\'s reading of these shares: {submission.report["class distribution"].summary}.')
+session.show(class_histogram(submission.zip_path, reference=PLAN.val_masks), narrate.class_shares(submission.report))
 
 # %% [markdown]
 # ## Download

@@ -129,7 +129,21 @@ def test_the_classes_never_predicted_are_counted():
     text = narrate.submission(SimpleNamespace(masks=12, folder='submission', bytes=2e6, report=report))
     assert len(narrate.never_predicted(counts)) == 13 and '**13 of the 19 classes are never predicted**' in text
     assert '7 classes' not in text and '1 other warning(s): one other warning' in text
+    distribution = SimpleNamespace(files=['skin: predicted nowhere', 'l_eye/r_eye: 0 vs 900 pixels (left/right collapse)'])
+    shares = narrate.class_shares(_Indexed(report, {'class distribution': distribution}))
+    assert shares.startswith('13 of the 19 classes are never predicted') and '1 share(s) out of line: l_eye/r_eye' in shares
     counts[:] = 5
     whole = narrate.submission(SimpleNamespace(masks=12, folder='s', bytes=2e6,
                                                report=SimpleNamespace(verdict='PASSED', class_counts=counts, warnings=[])))
     assert 'never predicted' not in whole and 'labels 0..18' in whole
+
+
+class _Indexed(SimpleNamespace):
+    """A stand-in check report: attributes, and its checks by name."""
+
+    def __init__(self, base, checks: dict) -> None:
+        super().__init__(**vars(base))
+        self._checks = checks
+
+    def __getitem__(self, name):
+        return self._checks[name]

@@ -278,6 +278,22 @@ def never_predicted(counts: Any) -> list[str]:
     return [CLASSES[c] for c in range(min(len(counts), len(CLASSES))) if counts[c] == 0]
 
 
+def class_shares(report: Any) -> str:
+    """The class histogram of 05: the classes no mask predicts, counted from the masks' pixel counts, and the
+    check's other findings on the shares (left/right collapses, classes far below the reference)."""
+    counts = np.asarray(report.class_counts)
+    absent = never_predicted(counts) if counts.sum() > 0 else []
+    try:
+        findings = [f for f in report['class distribution'].files if 'predicted nowhere' not in f]
+    except (KeyError, AttributeError, TypeError):
+        findings = []
+    text = (f'{len(absent)} of the {len(CLASSES)} classes are never predicted in any mask'
+            + (f': {", ".join(f"`{c}`" for c in absent)}' if absent else '') if counts.sum() > 0 else
+            'The masks hold no pixel at all')
+    return text + (f'; the check also finds {len(findings)} share(s) out of line: {"; ".join(findings[:3])}.'
+                   if findings else '; no other share is out of line with the reference.')
+
+
 def submission(result: Any) -> str:
     """The zip of 05: what it holds, the classes it never predicts (counted from its masks) and its check."""
     report = result.report

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .block import Block
+from .block import Block, figure_fraction
 
 PAGE_CM = (21.0, 29.7)
 MARGIN_CM = 2.54
@@ -158,17 +158,6 @@ def _par_cm(text: str, size_pt: float, char_em: float = CHAR_EM) -> float:
     return _lines(text, size_pt, char_em) * size_pt * LINE_EM * PT_CM + SPACE_AFTER_PT * PT_CM
 
 
-def _figure_width(name: str, path: Path) -> float:
-    """A two-panel curve spans the text; a single panel (one stage) 60 % of it; pictures their own size."""
-    if name in ('per_class_iou', 'predictions', 'score'):
-        return {'per_class_iou': 11.0, 'predictions': 8.0, 'score': 11.0}[name]
-    from PIL import Image
-
-    with Image.open(path) as im:
-        wide = im.width / im.height >= 3
-    return TEXT_W_CM if wide else 0.6 * TEXT_W_CM
-
-
 def write_docx(blocks: list[Block], path: Path, figures: dict[str, Path], body_pt: float = 12) -> float:
     """Write the draft to ``path`` in Arial ``body_pt``; returns its estimated length in A4 pages."""
     from docx.enum.text import WD_COLOR_INDEX
@@ -201,7 +190,7 @@ def write_docx(blocks: list[Block], path: Path, figures: dict[str, Path], body_p
             flow.text(_lines(block.text, CODE_PT, CODE_CHAR_EM) * CODE_PT * 1.13 * PT_CM + SPACE_AFTER_PT * PT_CM)
         elif block.kind == 'figure' and block.data in figures:
             counters['figure'] += 1
-            width = _figure_width(block.data, figures[block.data])
+            width = TEXT_W_CM * figure_fraction(block.data, figures[block.data])
             doc.add_picture(str(figures[block.data]), width=Cm(width))
             doc.paragraphs[-1].paragraph_format.keep_with_next = True
             caption = f'Figure {counters["figure"]}. {block.caption}'

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .block import Block
+from .block import Block, figure_fraction
 from .tables import latex_escape, to_latex
 
 PREAMBLE = r"""\documentclass[%(size)spt,a4paper]{article}
@@ -83,7 +83,7 @@ def render(blocks: list[Block], figures: dict[str, Path], body_pt: int = 12) -> 
         elif block.kind == 'figure' and block.data in figures:
             png = figures[block.data]
             src = png.with_suffix('.pdf') if png.with_suffix('.pdf').is_file() else png
-            width = '0.7' if block.data in ('per_class_iou', 'predictions', 'score') else '1.0'
+            width = f'{figure_fraction(block.data, png):.2f}'
             where = '' if block.data == 'score' else 'figures/'  # the screenshot sits beside report.tex
             out.append('\\begin{figure}[H]\\centering\n'
                        f'\\includegraphics[width={width}\\linewidth]{{{where}{src.name}}}\n'
