@@ -286,15 +286,59 @@ def test_title_headings_captions_and_tables_are_arial_and_numbered(run):
     assert 'Discussion' in [p.text for p in doc.paragraphs if p.style.name == 'Heading 1']
 
 
+#: what a Colab T4 session records (utils.record): the longest machine section a real draft has
+T4_SMI = """Mon Dec  7 10:00:00 2026
++-----------------------------------------------------------------------------------------+
+| NVIDIA-SMI 550.54.15              Driver Version: 550.54.15      CUDA Version: 12.4     |
+|-----------------------------------------+------------------------+----------------------+
+| GPU  Name                 Persistence-M | Bus-Id          Disp.A | Volatile Uncorr. ECC |
+| Fan  Temp   Perf          Pwr:Usage/Cap |           Memory-Usage | GPU-Util  Compute M. |
+|                                         |                        |               MIG M. |
+|=========================================+========================+======================|
+|   0  Tesla T4                       Off |   00000000:00:04.0 Off |                    0 |
+| N/A   44C    P8              9W /   70W |       0MiB /  15360MiB |      0%      Default |
+|                                         |                        |                  N/A |
++-----------------------------------------+------------------------+----------------------+
+
++-----------------------------------------------------------------------------------------+
+| Processes:                                                                              |
+|  No running processes found                                                             |
++-----------------------------------------------------------------------------------------+"""
+T4_MACHINE = {'gpus': [{'name': 'Tesla T4', 'memory_gib': 15.0}], 'driver': '550.54.15', 'cuda_torch': '12.4',
+              'cudnn': 90100, 'cpu': 'Intel(R) Xeon(R) CPU @ 2.20GHz', 'cpu_count': 2, 'memory_gib': 12.7,
+              'colab': True, 'nvidia_smi': {'output': T4_SMI, 'absent': None},
+              'nvcc': {'output': 'nvcc: NVIDIA (R) Cuda compiler driver\nCopyright (c) 2005-2024 NVIDIA Corporation\n'
+                                 'Built on Thu_Mar_28_02:18:24_PDT_2024\nCuda compilation tools, release 12.4, '
+                                 'V12.4.131\nBuild cuda_12.4.r12.4/compiler.34097967_0', 'absent': None},
+              'gcc': {'output': 'gcc (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0\nCopyright (C) 2021 Free Software '
+                                'Foundation, Inc.\nThis is free software; see the source for copying conditions.',
+                      'absent': None}}
+
+
 @pytest.fixture(scope='module')
 def filled(run, tmp_path_factory):
-    """The hand-in built again with everything a student adds before rendering: the screenshot and the names."""
+    """The hand-in as a real run fills it: the stages' records with a Colab T4 machine and a disconnect in stage 1
+    (two sessions), and what a student adds before rendering: the screenshot and the names."""
+    import os
+
     from PIL import Image
 
-    folder = tmp_path_factory.mktemp('filled') / 'handin'
+    root = tmp_path_factory.mktemp('filled')
+    stages = []
+    for stage in run['stages']:  # hard links: the checkpoints are not copied; the records are rewritten
+        shutil.copytree(stage, root / stage.name, copy_function=os.link)
+        record = json.loads((stage / 'run_record.json').read_text())
+        for session in record['sessions']:
+            session['machine'] = T4_MACHINE
+        if stage == run['stages'][0]:
+            record['sessions'].append(dict(record['sessions'][-1], resumed_from='iter_2.pth'))
+        (root / stage.name / 'run_record.json').unlink()
+        (root / stage.name / 'run_record.json').write_text(json.dumps(record))
+        stages.append(root / stage.name)
+    folder = root / 'handin'
     folder.mkdir()
     Image.new('RGB', (1400, 380), (230, 230, 240)).save(folder / 'score.png')  # a leaderboard strip
-    return build_handin(run['stages'], folder, matric='G1234567A', leaderboard_name='face-parser',
+    return build_handin(stages, folder, matric='G1234567A', leaderboard_name='face-parser',
                         submission=run['submission'], test_images=run['test_images'])
 
 
@@ -313,6 +357,17 @@ def test_the_filled_draft_renders_to_four_pages_as_estimated(filled, tmp_path):
 
     fonts = subprocess.run(['pdffonts', str(pdf)], capture_output=True, text=True).stdout.splitlines()[2:]
     assert {line.split()[0].split('+')[-1].split('-')[0] for line in fonts} <= {'LiberationSans', 'LiberationMono'}
+
+
+def test_the_filled_latex_draft_compiles_to_five_pages_within_the_margins(filled, tmp_path):
+    from utils.handin.latex import compile_pdf
+
+    if shutil.which('pdflatex') is None:
+        pytest.skip('no pdflatex here: .ci/run installs TeX')
+    shutil.copytree(filled.folder, tmp_path / 'tex')
+    ok, message = compile_pdf(tmp_path / 'tex' / 'report.tex')
+    assert ok, message
+    assert_fits_the_page(tmp_path / 'tex' / 'report.tex', max_pages=5)
 
 
 def test_an_unedited_draft_saved_as_report_pdf_is_not_finished(filled, run, tmp_path):
@@ -381,7 +436,8 @@ def test_the_zip_is_clean_and_its_code_passes_the_code_check(filled, run, tmp_pa
     assert (tmp_path / 'unzipped' / 'code' / 'utils' / 'manifest.txt').is_file()
     assert code_problems(tmp_path / 'unzipped' / 'code') == []
     assert "data_root = 'data/celebamask'" in config and f"load_from = 'work_dirs/{run['stages'][0].name}/" in config
-    assert_no_machine_paths(filled.zip_path, run['root'], run['stages'][0].parent, run['test_images'].parent.parent)
+    assert_no_machine_paths(filled.zip_path, run['root'], run['stages'][0].parent, run['test_images'].parent.parent,
+                            filled.folder.parent)
     assert readme.startswith('SMOKE RUN') and 'python -m utils.data fetch' in readme
     assert f"python -m utils.evaluate ../checkpoint/{run['ckpt'].name}" in readme
     listed = [line.split()[0] for line in readme.splitlines() if line.split() and line.split()[0] in REFERENCES]

@@ -84,13 +84,18 @@ def head_loss_words(name: str, head: dict, batch: int | None) -> str:
     return text + '.'
 
 
-#: nvidia-smi's GPU table ends at the first blank line; its process list says nothing about the machine
+#: lines of a tool's version text that say nothing about the machine (licence boilerplate)
+_BOILERPLATE = ('Copyright', 'This is free software', 'warranty', 'NVIDIA (R) Cuda compiler driver')
+
+
 def _short_output(key: str, text: str) -> str:
-    if key != 'nvidia_smi':
-        return text
+    """A command's output as the report shows it: nvidia-smi's GPU table (up to its first blank line: the process
+    list says nothing about the machine), nvcc's and gcc's version lines without the licence text."""
     lines = text.splitlines()
-    cut = next((i for i, line in enumerate(lines) if i > 3 and not line.strip()), len(lines))
-    return '\n'.join(lines[:cut])
+    if key == 'nvidia_smi':
+        cut = next((i for i, line in enumerate(lines) if i > 3 and not line.strip()), len(lines))
+        return '\n'.join(lines[:cut])
+    return '\n'.join(line for line in lines if line.strip() and not line.lstrip().startswith(_BOILERPLATE))
 
 
 def _machine_blocks(run: RunData) -> list[Block]:

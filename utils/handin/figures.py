@@ -14,7 +14,7 @@ from .rundata import RunData
 FIG_W = 10.0  # inches: the width of the text of an A4 page at 300 dpi is plenty
 
 
-def _panels(run: RunData, height: float = 2.6):
+def _panels(run: RunData, height: float = 2.3):
     """A figure with one panel per view: stage 1, then the whole run with the resume marked (when resumed)."""
     from matplotlib.figure import Figure
 

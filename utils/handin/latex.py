@@ -28,13 +28,19 @@ PREAMBLE = r"""\documentclass[%(size)spt,a4paper]{article}
 \usepackage[labelsep=period,font=small]{caption}
 \sloppy
 \setlength{\parindent}{0pt}
+\makeatletter  % headings closer to their text than article's default: the course counts pages
+\renewcommand\section{\@startsection{section}{1}{\z@}{-1.6ex plus -.5ex minus -.2ex}{.8ex plus .2ex}%
+  {\normalfont\large\bfseries}}
+\renewcommand\subsection{\@startsection{subsection}{2}{\z@}{-1.2ex plus -.4ex minus -.2ex}{.5ex plus .2ex}%
+  {\normalfont\normalsize\bfseries}}
+\makeatother
 \setlength{\parskip}{4pt}
 \newcommand{\todo}[1]{\colorbox{yellow}{\parbox{\dimexpr\linewidth-2\fboxsep}{\textbf{TO DO: #1}}}}
 \begin{document}
 """
 
 
-def _verbatim(text: str, width: int = 72) -> str:
+def _verbatim(text: str, width: int = 92) -> str:
     """``text`` as verbatim, its long lines wrapped at ``width`` characters (a verbatim line never breaks itself
     and would run into the margin)."""
     import textwrap
@@ -43,7 +49,7 @@ def _verbatim(text: str, width: int = 72) -> str:
              ([line] if len(line) <= width else
               textwrap.wrap(line, width, subsequent_indent='    ', break_on_hyphens=False, drop_whitespace=False))]
     safe = '\n'.join(lines).replace('\\end{verbatim}', '\\end{verb atim}')
-    return '{\\footnotesize\n\\begin{verbatim}\n' + safe + '\n\\end{verbatim}\n}'
+    return '{\\scriptsize\n\\begin{verbatim}\n' + safe + '\n\\end{verbatim}\n}'
 
 
 def _unicode(text: str) -> str:
@@ -62,7 +68,7 @@ def _urls(text: str) -> str:
 
 def render(blocks: list[Block], figures: dict[str, Path], body_pt: int = 12) -> str:
     """The whole ``report.tex`` text; figures are referenced as ``figures/<name>.pdf`` (PNG where no PDF)."""
-    out = [PREAMBLE % {'size': body_pt}]
+    out = [PREAMBLE.replace('%(size)s', str(body_pt))]
     for block in blocks:
         if block.kind == 'title':
             out.append(rf'{{\Large\bfseries {_unicode(block.text)}\par}}\medskip')
