@@ -47,6 +47,9 @@ def test_the_zip_is_named_after_the_matric_and_holds_the_test_masks(crafted):
     assert 'test_predictions.zip' not in names and not any(n.startswith('solution/') for n in names)
     status = {item: s for item, s, _ in result.checks}
     assert status['best test predictions'] == PRESENT and status['zip named after the matriculation number'] == PRESENT
+    detail = {item: d for item, _, d in result.checks}
+    assert detail['report: model and parameter count'] == (f'{PARAMS:,} parameters by the course formula (fewer than '
+                                                            f'the cap {PARAM_CAP:,})')
 
 
 def test_the_draft_is_arial_10_everywhere_with_the_sections_of_the_grade_split(crafted):

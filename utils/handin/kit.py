@@ -204,7 +204,12 @@ def _report_checks(run: RunData, figures: dict, pages: float, state, rules) -> l
     rec = run.record
     rows = [_pdf_row(state, pages, rules),
             ('report draft (.docx and LaTeX)', FILLED, f'report_draft.docx (about {pages} pages), report.tex')]
-    count = rec.get('parameters')
+    if rules.edition == '2022':
+        count = rec.get('parameters')
+    else:  # every parameter of the model that predicts, as the 2025-26 formula counts
+        from .draft2025 import parameter_count
+
+        count = parameter_count(run)
     words = f'{count:,} parameters by the course formula' if count else ''
     if count and rules.param_cap:
         words += f' ({"fewer than" if count < rules.param_cap else "NOT fewer than"} the cap {rules.param_cap:,})'
