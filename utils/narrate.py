@@ -111,10 +111,11 @@ def dataset_check(report: Any) -> str:
 
 
 # --------------------------------------------------------------------------- 02 and 03
-def schedule(fig: Any) -> str:
-    """The LR/momentum figure of 02/03 (:func:`utils.workflow.plot_schedule`): start, peak, end."""
-    it, lr = (np.asarray(a, dtype=float) for a in fig.axes[0].lines[0].get_data())
-    mom = np.asarray(fig.axes[1].lines[0].get_data()[1], dtype=float) if len(fig.axes) > 1 else np.array([np.nan])
+def schedule(trace: Any) -> str:
+    """The LR/momentum schedule of 02/03 (the :func:`utils.workflow.schedule_trace` frame the figure is drawn from:
+    ``iter``, ``lr``, ``momentum``): start, peak, end."""
+    it, lr = (np.asarray(trace[c], dtype=float) for c in ('iter', 'lr'))
+    mom = (np.asarray(trace['momentum'], dtype=float) if 'momentum' in trace else np.array([np.nan]))
     peak = int(np.argmax(lr))
     text = (f'The learning rate starts at {lr[0]:.2g}, peaks at **{lr[peak]:.2g}** at iteration {int(it[peak]):,} '
             f'and ends at {lr[-1]:.2g} at iteration {int(it[-1]):,}')

@@ -485,13 +485,13 @@ def show(result: Any, reading: str) -> None:
 
 def show_schedule(plan: Plan, stages: int = 1) -> None:
     """02/03: the LR and momentum this run will use (:func:`utils.workflow.schedule_figure`) and its reading."""
-    from .workflow import schedule_figure
+    from .workflow import schedule_data, schedule_figure
 
-    fig = schedule_figure(plan, stages=stages)
-    if fig is None:
+    trace = schedule_data(plan, stages=stages)
+    if trace is None:
         print(f'The {plan.recipe!r} recipe has no second stage: nothing to schedule here.')
         return
-    show(fig, narrate.schedule(fig))
+    show(schedule_figure(plan, stages=stages, trace=trace), narrate.schedule(trace))
 
 
 def closing(plan: Plan, extra: tuple[tuple[str, Any], ...] = ()) -> None:

@@ -418,17 +418,24 @@ def plot_schedule(trace, title: str = 'LR and momentum schedule'):
     return fig
 
 
-def schedule_figure(plan: Plan, stages: int = 1):
-    """The LR/momentum schedule this run will use: stage 1, or both stages with the resume marked (``stages=2``).
-
-    None when the recipe has no second stage. A smoke run shows its own short schedule.
-    """
+def schedule_data(plan: Plan, stages: int = 1):
+    """The LR/momentum schedule this run will use (a :func:`schedule_trace` frame): stage 1, or both stages
+    (``stages=2``); None when the recipe has no second stage. A smoke run has its own short schedule."""
     both = stages == 2
     if both and plan.config_30k is None:
         return None
     total = (plan.iters_30k or 30000) if both else (plan.iters_20k or 20000)
-    trace = schedule_trace(plan.config_20k, plan.config_30k if both else None, every=max(1, total // 500),
-                           max_iters=plan.iters_20k, resume_max_iters=plan.iters_30k if both else None,
-                           smoke=plan.smoke_options(plan.iters_20k))
-    title = (f'Stage 1, then resumed: stage 2 ({plan.title})' if both else f'Stage 1 LR and momentum, {plan.title}')
+    return schedule_trace(plan.config_20k, plan.config_30k if both else None, every=max(1, total // 500),
+                          max_iters=plan.iters_20k, resume_max_iters=plan.iters_30k if both else None,
+                          smoke=plan.smoke_options(plan.iters_20k))
+
+
+def schedule_figure(plan: Plan, stages: int = 1, trace=None):
+    """The figure of :func:`schedule_data` (``trace`` when already computed), the resume marked; None without a
+    second stage for ``stages=2``."""
+    trace = schedule_data(plan, stages) if trace is None else trace
+    if trace is None:
+        return None
+    title = (f'Stage 1, then resumed: stage 2 ({plan.title})' if stages == 2 else
+             f'Stage 1 LR and momentum, {plan.title}')
     return plot_schedule(trace, title=title)
