@@ -65,13 +65,16 @@ def augmentations(run: RunData) -> list[str]:
 
 
 def parameter_count(run: RunData) -> int | None:
-    """The course's count (every parameter, ``sum(p.numel() for p in model.parameters())``): the evaluation's
-    count of the model that predicts, else the run record's."""
+    """The course's count (every parameter, ``sum(p.numel() for p in model.parameters())``): the record's count of
+    every parameter where it keeps one (``parameters_all``), else the evaluation's count of the model that predicts,
+    else the record's trainable count (the same for a model trained from scratch with nothing frozen)."""
+    rec = run.record
+    if isinstance(rec.get('parameters_all'), int):
+        return rec['parameters_all']
     for ev in run.evals.values():
         if isinstance(ev['summary'].get('params'), int):
             return ev['summary']['params']
-    rec = run.record
-    return rec.get('parameters_all') or rec.get('parameters')
+    return rec.get('parameters')
 
 
 def _model_blocks(run: RunData, rules) -> list[Block]:
