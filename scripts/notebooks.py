@@ -9,7 +9,7 @@ whose code or text differs from its ``.py`` and is newer is converted back to th
 from Colab into notebooks/, then run ``make notebooks``).
 
 Shared cells, stated once and copied into every notebook by ``sync``: the parameters cell (the first code cell),
-from ``notebooks/_parameters.py``, showing only the parameters the notebook reads (``utils.workflow.READS``), and
+built from ``utils/parameters.py`` (each parameter declared once), showing only the parameters the notebook reads, and
 the set-up cell (the second), from ``00_setup.py``, whose only difference is the ``NOTEBOOK = '...'`` line.
 Built notebooks carry no outputs, stable cell ids (``<notebook>-NN``) and Colab metadata (GPU runtime).
 """
@@ -29,8 +29,8 @@ NAMES = ('00_setup', '01_data_check', '02_train_20k', '03_resume_30k', '04_evalu
 CANONICAL = '00_setup'
 _NOTEBOOK_LINE = re.compile(r"^NOTEBOOK = '[^']*'$", re.M)
 _PARAMETER_LINE = re.compile(r'^([A-Z][A-Z0-9_]*) = ')
-#: The parameters cell of every notebook, stated once (each notebook shows the lines of the parameters it reads).
-PARAMETERS_FILE = '_parameters.py'
+#: Where each parameter is declared once (its line in the parameters cell, its check, which notebooks read it).
+PARAMETERS_FILE = 'utils/parameters.py'
 METADATA = {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'},
             'language_info': {'name': 'python'}, 'accelerator': 'GPU', 'colab': {'provenance': [], 'gpuType': 'T4'}}
 
@@ -45,21 +45,10 @@ def code_cells(nb: nbformat.NotebookNode) -> list:
 
 
 def parameters_cell(name: str) -> str:
-    """``name``'s parameters cell: the header of ``notebooks/_parameters.py`` and the lines (with their comment
-    continuation lines) of the parameters ``name`` reads (``utils.workflow.READS``)."""
-    from utils.workflow import READS
+    """``name``'s parameters cell, built from the parameters' one declaration each (``utils.parameters``)."""
+    from utils.parameters import parameters_cell as build_cell
 
-    lines = (NB_DIR / PARAMETERS_FILE).read_text().splitlines()[2:]  # after the file's own two-line note
-    out, keep = [], True
-    for line in lines:
-        m = _PARAMETER_LINE.match(line)
-        if m:
-            keep = m.group(1) in READS[name]
-        elif not line.startswith(' '):
-            keep = True  # the header comment
-        if keep:
-            out.append(line)
-    return '\n'.join(out).rstrip('\n')
+    return build_cell(name)
 
 
 def shared_cells(name: str) -> tuple[str, str]:

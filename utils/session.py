@@ -131,6 +131,7 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
         folder = keep_dir(params, drive)
         settings, problems = read_settings(folder, lenient=notebook == '00_setup')
         plan = make_plan(params, notebook=notebook, settings=settings, gpu=torch.cuda.is_available(), colab=colab,
+                         checked=True,
                          drive_project=env.DRIVE_PROJECT if drive else None, content=env.CONTENT, code_from=code_from)
     except PlanError as exc:
         raise StopRun(str(exc)) from None
@@ -176,6 +177,7 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
                           'read them from there.')
     if notebook in USES_DATA:
         restore_dataset(plan, folder)
+    check_work_root(plan, notebook, drive)
     if notebook in TRAINS and drive:
         check_drive_space(plan, notebook)
     _show_plan(plan)
@@ -256,31 +258,49 @@ def stage_need_bytes(config: str) -> int:
     is written, and the best checkpoint. Sizes follow the parameter count: an ``iter_*.pth`` holds the weights
     and SGD momentum (8 bytes per parameter; 349 MB measured for R50), or AdamW's two moments (12 bytes per
     parameter: 1.46 GB for Swin-B), ``best_*.pth`` the weights (175 MB for R50)."""
-    from .config import load_config
-    from .model import build_segmentor
+    from .workflow import config_facts
 
-    cfg = load_config(config)
-    params = sum(p.numel() for p in build_segmentor(cfg).parameters())
-    keep = int(cfg.default_hooks.checkpoint.get('max_keep_ckpts', 3) or 3)
-    per_param = 12 if 'adam' in str(cfg.optim_wrapper.optimizer.type).lower() else 8
-    return (keep + 1) * (per_param * params + 2**20) + 4 * params + 2**20
+    facts = config_facts(config)  # the plan's own parse and build of the config
+    per_param = 12 if 'adam' in facts.optimizer.lower() else 8
+    return (facts.max_keep + 1) * (per_param * facts.total + 2**20) + 4 * facts.total + 2**20
 
 
 def check_drive_space(plan: Plan, notebook: str) -> None:
-    """Stop before training when Drive cannot hold this stage's checkpoints."""
-    config = plan.config_30k if notebook == '03_resume_30k' else plan.config_20k
-    if config is None:
+    """Stop before training when the disk of the work root cannot hold this stage's checkpoints; the line names
+    the disk it measured (Drive, or this runtime's own disk)."""
+    stage = plan.stage(2 if notebook == '03_resume_30k' else 1)
+    if stage is None:
         return
-    need = stage_need_bytes(config)
-    work_dir = plan.work_dir_30k if notebook == '03_resume_30k' else plan.work_dir_20k
-    have = sum(p.stat().st_size for p in work_dir.glob('*.pth')) if work_dir.is_dir() else 0
+    need = stage_need_bytes(stage.config)
+    have = sum(p.stat().st_size for p in stage.work_dir.glob('*.pth')) if stage.work_dir.is_dir() else 0
     plan.work_root.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(plan.work_root).free
+    disk = 'Google Drive' if on_drive(plan.work_root) else f'This runtime\'s disk ({plan.work_root})'
     if free + have < need:
-        raise StopRun(f'Google Drive has {free / 1e9:.1f} GB free; this stage needs about {need / 1e9:.1f} GB for '
-                      f'its checkpoints ({plan.work_root}).\nWhat to do: free space on Drive (and empty its trash), '
-                      'then run this notebook again.')
-    print(f'Drive: {free / 1e9:.1f} GB free, this stage needs about {need / 1e9:.1f} GB for its checkpoints.')
+        raise StopRun(f'{disk} has {free / 1e9:.1f} GB free; this stage needs about {need / 1e9:.1f} GB for '
+                      f'its checkpoints ({plan.work_root}).\nWhat to do: free space there (on Drive, empty its trash '
+                      'too), then run this notebook again.')
+    print(f'{disk}: {free / 1e9:.1f} GB free, this stage needs about {need / 1e9:.1f} GB for its checkpoints.')
+
+
+def on_drive(path: Path) -> bool:
+    """Whether ``path`` (made absolute) lies under Google Drive's mount."""
+    return Path(os.path.abspath(path)).is_relative_to(os.path.abspath(env.DRIVE_ROOT))
+
+
+def check_work_root(plan: Plan, notebook: str, drive: bool) -> None:
+    """In Colab with Drive mounted, a work root off Drive (a relative path lands on the runtime's disk) loses the
+    run at a disconnect: training stops unless ALLOW_LOCAL_WORK; the other notebooks say so in bold."""
+    if not drive or on_drive(plan.work_root):
+        return
+    where = f'WORK_ROOT = {str(plan.chosen.get("WORK_ROOT", plan.work_root))!r} ({plan.sources.get("WORK_ROOT")})'
+    lost = (f'{where} is {os.path.abspath(plan.work_root)}, on this runtime\'s own disk, not on Google Drive: '
+            'its checkpoints and results are lost at the first disconnect, and the next notebooks (each on a runtime '
+            'of its own) do not see them.')
+    if notebook in TRAINS and not plan.allow_local_work:
+        raise StopRun(f'{lost}\nWhat to do: set WORK_ROOT to a folder under {env.DRIVE_ROOT} (or None for the '
+                      'default) in 00_setup and run it again, or set ALLOW_LOCAL_WORK = True to train there anyway.')
+    say(f'**{lost}**')
 
 
 def checkpoint(plan: Plan) -> Path:
@@ -319,34 +339,52 @@ def guard(folder: str | os.PathLike | None = None, kept: bool = True) -> Iterato
 
 
 # --------------------------------------------------------------------------- training, as 02 and 03 run it
-def train_stage(plan: Plan, stage: int) -> dict | None:
-    """Train stage 1 (02) or resume into stage 2 (03) as the plan says, with a progress bar and live curves.
+def train_stage(plan: Plan, number: int) -> dict | None:
+    """Train stage 1 (02) or stage 2 (03) as the plan decides it (:meth:`~utils.workflow.Plan.stage`), with a
+    progress bar and live curves.
 
-    Stage 1 resumes its own newest intact checkpoint after a disconnect; stage 2 continues from its own, else
-    from stage 1's last. Returns :func:`utils.train.train`'s result (None: the recipe has no stage 2).
+    Stage 1 resumes its own newest intact checkpoint after a disconnect. 2022's stage 2 continues from its own,
+    else from stage 1's last; 2025's stage 2 is the final fit on all training pairs, as long as stage 1 took to its
+    best holdout F (unless ITERS_30K says otherwise). Returns :func:`utils.train.train`'s result (None: the recipe
+    has no stage 2).
     """
     from .checkpoints import list_checkpoints
     from .train import train
 
-    if stage == 1:
-        config, work_dir, iters, resume = plan.config_20k, plan.work_dir_20k, plan.iters_20k, 'auto'
-    elif plan.config_30k is None:
+    stage = plan.stage(number)
+    if stage is None:
         print(f'The {plan.recipe!r} recipe has no stage 2: go on to 04_evaluate.')
         return None
-    else:
-        config, work_dir, iters = plan.config_30k, plan.work_dir_30k, plan.iters_30k
-        resume = (plan.work_dir_30k, plan.work_dir_20k)  # train() verifies and picks the newest intact one, once
-        if not any(list_checkpoints(d) for d in resume):
-            raise StopRun(f'No stage-1 checkpoint in {plan.work_dir_20k}.\nWhat to do: run 02_train_20k first.')
-    hooks = [dict(type='ProgressBarHook', title=f'stage {stage} ({plan.recipe})'),
-             dict(type='LiveCurveHook', interval=5 if plan.smoke else 200, title=f'Stage {stage}, {plan.title}')]
-    with guard(work_dir, kept=False):  # a known failure (data, checkpoint, weights, a full Drive): one message
-        result = train(config, plan.data_root, work_dir, max_iters=iters, amp=plan.amp, resume=resume,
-                       smoke=plan.smoke_options(plan.iters_20k), quiet=True, extra_hooks=hooks,
-                       final_fit=plan.final_fit)
-    print(f"val after stage {stage}: {', '.join(f'{k} {v:.2f}' for k, v in result['metrics'].items())}")
+    iters = stage.iters
+    if number == 2 and not (list_checkpoints(plan.work_dir_20k) or list_checkpoints(stage.work_dir)):
+        raise StopRun(f'No stage-1 checkpoint in {plan.work_dir_20k}.\nWhat to do: run 02_train_20k first.')
+    if number == 2 and iters is None and plan.edition != '2022':
+        iters = best_iteration(plan.work_dir_20k)
+        print(f'The final fit trains {iters:,} iterations: where stage 1 reached its best holdout F '
+              '(ITERS_30K sets another length).')
+    smoke = plan.smoke_options(iters) if plan.smoke else None
+    hooks = [dict(type='ProgressBarHook', title=f'stage {number} ({plan.recipe})'),
+             dict(type='LiveCurveHook', interval=5 if plan.smoke else 200, title=f'Stage {number}, {plan.title}')]
+    with guard(stage.work_dir, kept=False):  # a known failure (data, checkpoint, weights, a full Drive): one message
+        result = train(stage.config, plan.data_root, stage.work_dir, max_iters=iters, amp=plan.amp,
+                       resume=stage.resume, smoke=smoke, quiet=True, extra_hooks=hooks, final_fit=stage.final_fit)
+    shown = ', '.join(f'{k} {v:.4f}' if k == 'imgF' else f'{k} {v:.2f}' for k, v in result['metrics'].items())
+    print(f'{"holdout" if plan.edition != "2022" else "val"} after stage {number}: {shown}')
     print(f"full log: {result['log_dir']}")
     return result
+
+
+def best_iteration(work_dir: Path) -> int:
+    """The iteration of the best checkpoint in ``work_dir`` (``best_<metric>_iter_N.pth``), else of its newest."""
+    import re
+
+    from .checkpoints import best_or_newest
+
+    found = best_or_newest(work_dir)
+    m = re.search(r'iter_(\d+)\.pth$', found.name) if found else None
+    if not m:
+        raise StopRun(f'No stage-1 checkpoint in {work_dir}.\nWhat to do: run 02_train_20k first.')
+    return int(m.group(1))
 
 
 def stage_results(plan: Plan, stage: int):
