@@ -144,22 +144,32 @@ session.show(table, narrate.drive_space(table.data))
 
 # %% [markdown]
 # ## The model
-# DeepLabV3+ reads the image with a dilated ResNet-50 (output stride 8), looks at several scales at once with
-# atrous separable convolutions (rates 12, 24, 36), and sharpens boundaries with low-level features. An auxiliary
-# FCN head on stage 3 helps training only and is dropped at test time.
+# The config names the model in MMSegmentation's registry terms: an `EncoderDecoder` with a backbone, a decode head
+# that makes the prediction and, for most recipes, auxiliary heads that only help training. The 2022 seed recipe is
+# DeepLabV3+: a dilated ResNet-50 (output stride 8), atrous separable convolutions at rates 12, 24, 36, and low-level
+# features for sharp boundaries, started from ImageNet-1k weights. The 2025 recipes are small real-time networks
+# (BiSeNetV2, Fast-SCNN, MobileNetV3 + LR-ASPP) trained from scratch under the cap of 1,821,085 parameters, which
+# counts the auxiliary heads too.
 
 # %%
-from utils.model import model_summary  # noqa: E402
+from utils.config import load_config  # noqa: E402
+from utils.model import build_segmentor, parameter_table  # noqa: E402
 
-counts = model_summary(PLAN.config_20k)
+cfg = load_config(PLAN.config_20k)
+aux = cfg.model.get('auxiliary_head') or []
+aux = aux if isinstance(aux, list) else [aux]
+print(f'{cfg.model.type}: backbone {cfg.model.backbone.type}, decode head {cfg.model.decode_head.type}, '
+      f'auxiliary heads {[head.type for head in aux]}')
+model = build_segmentor(cfg)  # random weights: the counts do not depend on them
+counts = parameter_table(model, trainable_only=PLAN.rules.trainable_only)
 session.show(counts.style.format('{:,}').set_caption(f'Parameters of {PLAN.config_20k}'),
-             narrate.parameters(int(counts.iloc[0, 0]), PLAN.config_20k))
+             narrate.parameters(counts, PLAN.config_20k, PLAN.rules))
 
 # %% [markdown]
-# The seed and improved R50 models have the report's **43,589,878** trainable parameters; with
-# `RECIPE = 'improved-r101'` the table shows the deeper ResNet-101 instead, with `'swin-b'` UperNet + Swin-B
-# (121,314,206, its auxiliary head included) and with `'segformer-b3'` SegFormer MiT-B3 (44,603,859, no auxiliary
-# head). Every recipe starts from ImageNet-1k weights only, as the course requires (the plan above names them).
+# Under the 2022 rules the seed and improved R50 models have the report's **43,589,878** trainable parameters
+# (`'improved-r101'` about 62.6 M, `'swin-b'` 121,314,206, `'segformer-b3'` 44,603,859), each from ImageNet-1k weights
+# only. Under the 2025 rules every recipe stays below 1,821,085 and starts from random weights; training refuses
+# anything else (`python -m utils.model fit-budget CONFIG` sizes a model of your own to the cap).
 
 # %%
 session.closing(PLAN)

@@ -60,10 +60,21 @@ def checkpoints(table: Any) -> str:
             + (f'; the newest best-of-validation file is `{best[-1]}`.' if best else '.'))
 
 
-def parameters(count: int, config: str) -> str:
-    """The model table of 00."""
-    return (f'**{count:,}** trainable parameters for `{config}`, counted as the course asks '
-            '(`sum(p.numel() for p in model.parameters() if p.requires_grad)`): the number the report states.')
+def parameters(table: Any, config: str, rules: Any) -> str:
+    """The model table of 00 (:func:`utils.model.parameter_table`), read against the edition's rules."""
+    count = int(table.loc['whole model', 'parameters'])
+    parts = table.drop(['whole model', 'used at test time (no auxiliary head)'])['parameters']
+    big = parts.idxmax() if len(parts) else 'model'
+    text = (f'**{count:,}** parameters for `{config}`, counted as the course asks (`{rules.count_formula}`); '
+            f'the largest part is the `{big}` ({parts.max() / count:.0%}).' if len(parts) else '')
+    if rules.param_cap:
+        share = count / rules.param_cap
+        verdict = ('within the cap' if count < rules.param_cap else '**over the cap: training will refuse it**')
+        text += (f' That is {share:.1%} of the {rules.edition} cap ({rules.cap_words()}, auxiliary heads included): '
+                 f'{verdict}.')
+    else:
+        text += ' This is the number the report states.'
+    return text
 
 
 def class_balance(freq: Any, split: str = 'train') -> str:
