@@ -85,9 +85,9 @@ def positive_or_none(value) -> int | None:
         return None
 
 
-def _already_there(out: Path) -> bool:
+def _already_there(out: Path, edition: str | None = None) -> bool:
     """True when ``out`` holds the dataset already (said); a file or a partial dataset there is refused, untouched."""
-    if is_dataset(out):
+    if is_dataset(out, edition):
         c = dataset_counts(out)
         print(f'dataset already at {out} (train {c["train"]}, val {c["val"]}, test {c["test"]}); nothing to '
               'fetch. Delete or rename that folder to fetch again.')
@@ -96,8 +96,9 @@ def _already_there(out: Path) -> bool:
         raise DataError(f'--out {out} is a file; choose a folder path.')
     present = [s for s in SPLITS if (out / s).exists()] if out.is_dir() else []
     if present:
+        ed = f' --edition {edition}' if edition and edition != '2022' else ''
         raise DataError(f'{out} already holds {", ".join(present)} but not a complete dataset (run '
-                        f'`python -m utils.data check {out}` to see what is wrong). Nothing was changed: '
+                        f'`python -m utils.data check {out}{ed}` to see what is wrong). Nothing was changed: '
                         'move or delete that folder, or choose another --out.')
     return False
 
