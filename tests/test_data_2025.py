@@ -15,7 +15,7 @@ from PIL import Image
 
 from utils.data import DataError, check_dataset, dataset_counts, fetch_sources, split_sources
 from utils.data.__main__ import main
-from utils.data.split import (SplitError, holdout_size, make_holdout, read_split, write_split)
+from utils.data.split import SplitError, holdout_files, holdout_size, make_holdout, read_split, write_split
 from utils.labels import CLASSES
 from utils.synthetic import RARE_ORDER, make_synthetic_dataset
 
@@ -271,6 +271,8 @@ def test_holdout_seeded_disjoint_complete(ds25):
     assert not set(split['train']) & set(split['holdout'])
     assert sorted(split['train'] + split['holdout']) == stems(ds25 / 'train' / 'train_image', '.jpg')
     assert make_holdout(ds25, n=4, seed=0) == split
+    files = holdout_files(ds25, split)
+    assert [f[0] for f in files] == split['holdout'] and all(f[1].is_file() and f[2].is_file() for f in files)
     assert any(make_holdout(ds25, n=4, seed=s)['holdout'] != split['holdout'] for s in (1, 2, 3))
 
 

@@ -9,7 +9,7 @@
     python -m utils.data split DIR --work-dir DIR      # 2025-26: the holdout carved from train (split.json)
 
 One module per job: ``fetch`` (Drive, zip, folder, synthetic), ``unpack`` (safe extraction, finding the
-split folders), ``sources`` (the 2025-26 zips: train, val, test), ``convert`` (from the full release), ``check``
+split folders), ``convert`` (from the full release), ``check``
 (reads only), ``fix_rgb``, ``split`` (the 2025-26 holdout), ``archive`` (the copy kept on Google Drive for every
 notebook's runtime), ``__main__`` (the command).
 Nothing here ever deletes or overwrites a user's file: new data is assembled in a temporary folder next
@@ -24,9 +24,8 @@ from .check import CheckReport, check_dataset
 from .common import (EXPECTED_COUNTS, SYNTHETIC_DEFAULTS, SYNTHETIC_FULL, DataError, dataset_counts,
                      is_dataset)
 from .convert import PARTS, combine_parts, convert, find_release, index_parts, resolve_split
-from .fetch import download_drive_file, fetch, parse_drive_source
+from .fetch import download_drive_file, fetch, fetch_sources, parse_drive_source, split_sources
 from .fix_rgb import fix_rgb_masks
-from .sources import fetch_sources, split_sources
 from .split import make_holdout, read_split, write_split
 from .unpack import locate_dataset, safe_extract
 

@@ -9,9 +9,8 @@ from ..report import cli_error, nonnegative_int, positive_int
 from .check import check_dataset
 from .common import SYNTHETIC_2025_FULL, SYNTHETIC_FULL, expected_counts
 from .convert import convert
-from .fetch import fetch
+from .fetch import fetch, fetch_sources
 from .fix_rgb import fix_rgb_masks
-from .sources import fetch_sources
 
 USAGE = """Get the CelebAMask-HQ mini dataset onto local disk in the course layout, and verify it.
 

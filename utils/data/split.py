@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..labels import CLASSES, NUM_CLASSES
+from ..labels import CLASSES
 from ..layout import DataError, image_dir, list_files, mask_dir, write_json_atomic
 
 #: The classes that few faces hold (label ids 3, 14, 15, 16), rarest first in CelebAMask-HQ.
@@ -52,17 +52,14 @@ def train_pairs(data_root: str | os.PathLike) -> list[str]:
 
 
 def rare_presence(data_root: str | os.PathLike, stems: list[str]) -> np.ndarray:
-    """``(len(stems), len(RARE))`` booleans: which rare classes each training mask holds (read as class ids)."""
-    from ..evaluate import EvaluationError, read_mask
+    """``(len(stems), len(RARE))`` booleans: which rare classes each training mask holds, counted on the class ids
+    the mask stores (a colour or unreadable mask is named with the fix)."""
+    from ..stats import count_mask
 
-    out = np.zeros((len(stems), len(RARE_IDS)), bool)
     folder = mask_dir(data_root, 'train')
+    out = np.zeros((len(stems), len(RARE_IDS)), bool)
     for i, stem in enumerate(stems):
-        try:
-            counts = np.bincount(read_mask(folder / f'{stem}.png').ravel(), minlength=NUM_CLASSES)
-        except EvaluationError as exc:
-            raise SplitError(str(exc)) from None
-        out[i] = counts[list(RARE_IDS)] > 0
+        out[i] = count_mask(folder / f'{stem}.png')[list(RARE_IDS)] > 0
     return out
 
 
@@ -179,6 +176,12 @@ def read_split(work_dir: str | os.PathLike, data_root: str | os.PathLike | None 
     return split
 
 
+def holdout_files(data_root: str | os.PathLike, split: dict) -> list[tuple[str, Path, Path]]:
+    """``(stem, image path, mask path)`` of the holdout, the shape of ``utils.evaluate.split_files``: what 04 scores."""
+    root = Path(data_root)
+    return [(s, image_dir(root, 'train') / f'{s}.jpg', mask_dir(root, 'train') / f'{s}.png') for s in split['holdout']]
+
+
 def describe(split: dict, data_root: str | os.PathLike) -> str:
     """One line: how many pairs each part holds and how many images of each rare class."""
     hold = split['holdout']
@@ -190,4 +193,4 @@ def describe(split: dict, data_root: str | os.PathLike) -> str:
 
 __all__ = ['RARE', 'RARE_IDS', 'MIN_PER_RARE', 'SPLIT_FILE', 'SplitError', 'holdout_size', 'train_pairs',
            'rare_presence', 'choose_holdout', 'make_holdout', 'final_fit_split', 'write_split', 'read_split',
-           'describe']
+           'holdout_files', 'describe']
