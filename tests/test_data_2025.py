@@ -347,3 +347,13 @@ def test_drive_copy_of_a_2025_dataset(ds25, tmp_path):
     assert counts == {'train': N_TRAIN, 'val': N_VAL, 'test': N_TEST}
     assert not (tmp_path / 'other' / 'data' / 'val' / 'val_mask').exists()
     assert restore_copy(tmp_path / 'other' / 'data', tmp_path / 'drive', progress=False) == counts  # already there
+
+
+def test_synthetic_command_2025(tmp_path):
+    from utils.synthetic import main as synthetic_main
+
+    root = tmp_path / 's'
+    assert synthetic_main(['--out', str(root), '--edition', '2025', '--train', '4', '--val', '2', '--test', '1',
+                           '--size', '32', '--val-masks']) == 0
+    assert all(HEX32.match(s) for s in stems(root / 'val' / 'val_mask', '.png'))
+    assert stems(root / 'val' / 'val_mask', '.png') == stems(root / 'val' / 'val_image', '.jpg')
