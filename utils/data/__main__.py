@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='the course edition whose data this is (default 2022)')
     f.add_argument('--out', required=True, help='dataset folder to create, on local disk (e.g. /content/data)')
     f.add_argument('--size', type=positive_int, default=None, help='synthetic only: image size (default 64)')
-    f.add_argument('--counts', type=counts_arg, default=None, help='synthetic only: train,val,test (default 40,12,12; 2025: 40,8,8)')
+    f.add_argument('--counts', type=counts_arg, default=None,
+                   help='synthetic only: train,val,test (default 40,12,12; 2025: 40,8,8)')
     f.add_argument('--full', action='store_true', help='synthetic only: course size, 512 px and 5000,1000,1000 '
                    '(2025: 1000,100,100)')
     f.add_argument('--download-dir', default=None, help='where the Drive zip is kept (default: next to --out)')
