@@ -234,7 +234,7 @@ def keep_dataset(plan: Plan, progress: bool = True) -> Path | None:
     folder = plan.keep_dir or keep_dir({'WORK_ROOT': str(plan.work_root)}, False)
     with guard(folder / 'data'):  # read-only, full or vanished Drive: one message, the old copy kept, no temp file
         try:
-            return keep_copy(plan.data_root, folder, plan.data_source, progress=progress)
+            return keep_copy(plan.data_root, folder, plan.data_source, progress=progress, edition=plan.edition)
         except DataError as exc:
             raise StopRun(str(exc)) from None
 
@@ -559,25 +559,29 @@ def drive_budget(plan: Plan):
 
 def fetch_dataset(plan: Plan):
     """01's fetch: the dataset from ``DATA_SOURCE`` onto this runtime's disk, once; one message when it cannot."""
-    from .data import DataError, fetch
+    from .data import DataError, fetch_sources
 
     if plan.data_source is None:
+        what = ('the course\'s Google Drive share link (or its file id), or the path of the zip or folder in your '
+                'Drive' if plan.edition == '2022' else 'the three course zips (train.zip, val.zip, test.zip) as a '
+                'list of Drive share links or paths in your Drive, or the Drive folder that holds them')
         raise StopRun('DATA_SOURCE is not set, and this is a real run: 01_data_check needs to know where the course '
-                      'data is.\nWhat to do: set DATA_SOURCE in the parameters cell to the course\'s Google Drive '
-                      'share link (or its file id), or to the path of the zip or folder in your Drive '
+                      f'data is.\nWhat to do: set DATA_SOURCE in the parameters cell to {what} '
                       "(/content/drive/MyDrive/...), then run this notebook again. SMOKE = True with "
                       "DATA_SOURCE = 'synthetic' tries everything on generated faces.")
     try:
-        return fetch(plan.data_source, plan.data_root)
+        return fetch_sources(plan.data_source, plan.data_root, plan.edition)
     except DataError as exc:
         raise StopRun(f'Fetching the dataset failed: {exc}') from None
 
 
 def verify_dataset(plan: Plan, root: Path):
     """01's check of every file (and, in a real run, of the course's counts); a failure stops with its report."""
-    from .data import EXPECTED_COUNTS, check_dataset
+    from .data import check_dataset
+    from .data.common import expected_counts
 
-    report = check_dataset(root, expect=None if plan.smoke else EXPECTED_COUNTS)
+    report = check_dataset(root, expect=None if plan.smoke else expected_counts(plan.edition), edition=plan.edition,
+                           size=None if plan.smoke else 'auto')
     if not report.ok:
         raise StopRun('The dataset failed its check: fix the files it names and run this notebook again.\n'
                       + report.format())

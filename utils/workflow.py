@@ -148,7 +148,7 @@ class Plan:
     config_20k: str
     config_30k: str | None
     repo: str
-    data_source: str | None
+    data_source: str | list[str] | None  # 2025: the three zips may be a list
     data_root: Path
     work_root: Path
     iters_20k: int | None  # None: the config's own (20,000)
@@ -393,9 +393,10 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
     # a smoke run's checkpoints get their own folder, so that a real run never resumes from a smoke model
     work_root = Path(pick('WORK_ROOT', str(env_work_root(keep)
                                            / ('smoke' if smoke else ''))))
-    if data_root is None:
-        data_root = (Path(content) / 'data' / 'celebamask') if colab else (
-            work_root / 'data' if smoke else REPO_ROOT / 'data' / 'celebamask')
+    if data_root is None:  # each edition's data in its own folder: a switch of EDITION never reuses the other's
+        name = 'celebamask' + ('' if edition == '2022' else f'-{edition}')
+        data_root = (Path(content) / 'data' / name) if colab else (
+            work_root / ('data' if edition == '2022' else f'data-{edition}') if smoke else REPO_ROOT / 'data' / name)
         sources['DATA_ROOT'] = 'default'
     if smoke and data_source is None:
         data_source = 'synthetic'
@@ -412,7 +413,8 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
     matric, leaderboard_name = pick('MATRIC'), pick('LEADERBOARD_NAME')
     values = {p.name: pick(p.name) for p in DECLARED if p.name not in sources}  # any other declared parameter
     return Plan(notebook=notebook, smoke=smoke, recipe=recipe, config_20k=config_20k, config_30k=config_30k,
-                repo=str(repo), data_source=None if data_source is None else str(data_source),
+                repo=str(repo), data_source=None if data_source is None else (
+                    [str(x) for x in data_source] if isinstance(data_source, (list, tuple)) else str(data_source)),
                 data_root=Path(data_root), work_root=work_root, iters_20k=iters_20k,
                 iters_30k=iters_30k if config_30k else None, amp=gpu, tta=tta,
                 checkpoint=Path(checkpoint) if checkpoint else None,
