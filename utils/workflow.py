@@ -37,6 +37,12 @@ READS: dict[str, tuple[str, ...]] = {
     '05_submit': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'TTA', 'CHECKPOINT', 'CHECKPOINT_CONFIG', 'FINAL_FIT'),
     '06_handin': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'CHECKPOINT', 'FINAL_FIT', 'MATRIC', 'LEADERBOARD_NAME'),
 }
+#: The notebooks in the order a student runs them, and the Colab runtime each one asks for (its .ipynb metadata,
+#: README's notebook table, 00's introduction): 'GPU' (a T4) where a real run trains or predicts on 1,000 images,
+#: 'CPU' where setting up, checking the data or building the hand-in needs none (a CPU runtime saves GPU time).
+RUNTIMES: dict[str, str] = {'00_setup': 'CPU', '01_data_check': 'CPU', '02_train_20k': 'GPU', '03_resume_30k': 'GPU',
+                            '04_evaluate': 'GPU', '05_submit': 'GPU', '06_handin': 'CPU'}
+NOTEBOOKS = tuple(RUNTIMES)
 #: The parameters kept in settings.json (CHECKPOINT, CHECKPOINT_CONFIG and ALLOW_LOCAL_WORK concern one notebook).
 KEPT = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA', 'MATRIC',
         'LEADERBOARD_NAME', 'FINAL_FIT')
@@ -154,6 +160,7 @@ class Plan:
     chosen: dict[str, Any] = field(default_factory=dict)  # the values set here or in settings.json (not derived)
     notes: list[str] = field(default_factory=list)
     keep_dir: Path | None = None  # where settings.json and the dataset copy live (set by utils.session.start)
+    keep_shared: bool = True  # False: keep_dir is this runtime's own disk (Colab without Drive), unseen by the others
     matric: str | None = None  # 06_handin: the student's matriculation number and leaderboard name
     leaderboard_name: str | None = None
 
@@ -371,7 +378,7 @@ def schedule_trace(config: str, resume_config: str | None = None, every: int = 1
 
     def run(cfg, optimizer, schedulers, start: int, stage: int) -> None:
         for it in range(start, cfg.train_cfg.max_iters):
-            if it % every == 0 or it == cfg.train_cfg.max_iters - 1:
+            if it % every == 0 or it in (start, cfg.train_cfg.max_iters - 1):  # each stage's first and last
                 group = optimizer.param_groups[0]
                 rows.append((it, group['lr'], group.get('momentum', float('nan')), stage))
             optimizer.step()
@@ -412,7 +419,10 @@ def plot_schedule(trace, title: str = 'LR and momentum schedule'):
     if trace['stage'].nunique() > 1:
         resume_at = int(trace.loc[trace['stage'] == 2, 'iter'].min())
         ax.axvline(resume_at, color='grey', linestyle='--')
-        ax.annotate(f'resume at {resume_at:,}', (resume_at, ax.get_ylim()[1] * 0.92), ha='right', fontsize=8)
+        # the label sits right of its line, clear of it, at the bottom: there stage 2 starts with a raised LR and a
+        # lowered momentum, so neither curve passes under it (at the top, stage 1's momentum peaks at the resume)
+        ax.annotate(f'resume at {resume_at:,}', (resume_at, 0), xycoords=('data', 'axes fraction'), xytext=(4, 4),
+                    textcoords='offset points', ha='left', va='bottom', fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
     return fig
