@@ -227,6 +227,14 @@ def test_tables_show_counts_with_thousands_separators_and_scores_with_two_decima
     assert '>20,000<' in per_class_table(per_class).to_html()  # 04's per-class table
 
 
+def test_05_says_the_zips_size_as_its_download_line_does():
+    from utils.report import human_bytes
+
+    report = SimpleNamespace(warnings=[], verdict='PASSED')
+    text = narrate.submission(SimpleNamespace(report=report, masks=1000, folder='sub', bytes=4_700))
+    assert '1,000 masks' in text and f', {human_bytes(4_700)};' in text and human_bytes(4_700) == '4.6 KB'
+
+
 def test_drive_and_runtime_readings_hold_no_doubled_parentheses():
     frame = pd.DataFrame({'space on Drive': ['about 0.4 GB for the course data', '1.57 GB at the peak of a save',
                                              '0.93 GB at the peak of a save', 'a few MB']},

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .labels import CLASSES
+from .report import human_bytes
 
 #: The reference report's best run on val (``assets/seed_summary.csv``), the bar every reading compares with.
 REPORT_MIOU = 74.72
@@ -215,7 +216,7 @@ def submission(result: Any) -> str:
     """The zip of 05: what it holds and what its check says."""
     report = result.report
     warns = report.warnings
-    text = (f'{result.masks:,} masks in `{result.folder}/`, {result.bytes / 1e6:.1f} MB; the check **{report.verdict}**')
+    text = f'{result.masks:,} masks in `{result.folder}/`, {human_bytes(result.bytes)}; the check **{report.verdict}**'
     return text + (f' with {len(warns)} warning(s): {"; ".join(warns[:2])}.' if warns else
                    ': one PNG per test image, the right size, labels 0..18.')
 

@@ -1,4 +1,4 @@
-"""The run plan the six notebooks share: parameters merged with the run's settings on Drive, and the LR schedule.
+"""The run plan the seven notebooks share: parameters merged with the run's settings on Drive, and the LR schedule.
 
 A notebook's ``parameters`` cell sets a few knobs, most left at ``None``. :func:`make_plan` merges them
 with ``settings.json``, which the first notebook run writes next to the work_dirs (on Drive in Colab), so
