@@ -131,6 +131,7 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
         check_parameters(params)  # first: a bad WORK_ROOT set here is named before it is used as a folder
         folder = keep_dir(params, drive)
         settings, problems = read_settings(folder, lenient=notebook == '00_setup')
+
         def plan_for(gpu: bool) -> Plan:
             return make_plan(params, notebook=notebook, settings=settings, gpu=gpu, colab=colab,
                              drive_project=env.DRIVE_PROJECT if drive else None, content=env.CONTENT,
