@@ -3,12 +3,14 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/celebamask-parsing/celebamask-parsing/blob/main/notebooks/00_setup.ipynb)
 #
-# Six notebooks train a face-parsing model on CelebAMask-HQ mini and build a leaderboard submission:
-# `00_setup` (this one), `01_data_check`, `02_train_20k`, `03_resume_30k`, `04_evaluate`, `05_submit`. Open them
-# in that order and press **Runtime > Run all** in each.
+# Seven notebooks train a face-parsing model on CelebAMask-HQ mini, build a leaderboard submission and assemble the
+# course hand-in: `00_setup` (this one), `01_data_check`, `02_train_20k`, `03_resume_30k`, `04_evaluate`,
+# `05_submit` and `06_handin`. Open them in that order and press **Runtime > Run all** in each. Each opens on the
+# runtime it needs: a CPU runtime for `00_setup`, `01_data_check` and `06_handin` (saving GPU time), a T4 GPU for
+# `02_train_20k`, `03_resume_30k`, `04_evaluate` and `05_submit`.
 #
-# **Needs:** nothing; this is the first notebook. Choose a GPU runtime first (**Runtime > Change runtime type >
-# T4 GPU**): without one the notebooks only make a *smoke run* on tiny data, and say so in bold.
+# **Needs:** nothing; this is the first notebook, and a CPU runtime is enough for it. Without a GPU (and with
+# nothing set) the later notebooks make only a *smoke run* on tiny data, and say so in bold.
 #
 # **Google Drive.** Colab gives every open notebook its own runtime, with its own disk, and only Google Drive
 # survives from one notebook to the next and across a disconnect. So the run lives in

@@ -137,15 +137,13 @@ session.show(class_histogram(submission.zip_path, reference=PLAN.val_masks),
 
 # %% [markdown]
 # ## Download
-# Synthetic data has test masks, so a smoke run can score its own zip with the leaderboard's formula.
+# Synthetic data has test masks, so a smoke run can score its own zip with the leaderboard's formula. To try the
+# improved recipe later, set `RECIPE = 'improved'` in `00_setup`, run it, then `02_train_20k`, `04_evaluate` and
+# `05_submit` again: its checkpoints go to their own work_dir and its zip is `submission-improved.zip`, so the seed
+# run and its zip are kept.
 
 # %%
 session.deliver(PLAN, submission)
 
 # %%
 session.closing(PLAN)
-
-# %% [markdown]
-# **Done.** Upload the downloaded zip (`submission-<recipe>.zip`) to the leaderboard. To try the improved recipe, set
-# `RECIPE = 'improved'` in `00_setup`, run it, then `02_train_20k`, `04_evaluate` and `05_submit` again: its
-# checkpoints go to their own work_dir and its zip is `submission-improved.zip`, so the seed run and its zip are kept.

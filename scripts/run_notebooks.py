@@ -145,6 +145,21 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- running
+def execute(source: Path, target: Path, parameters: dict, cwd: str | Path, timeout: int = 1800) -> Path:
+    """Run the notebook ``source`` into ``target`` with papermill in a fresh kernel whose working folder is ``cwd``.
+
+    The kernel talks to this process over local sockets (IPC) rather than TCP: nothing listens on a port, and
+    ipykernel has no reason to warn that TCP traffic goes unencrypted (one such line per notebook otherwise).
+    """
+    import papermill as pm
+    from traitlets.config import Config
+
+    pm.execute_notebook(str(source), str(target), parameters=parameters, cwd=str(cwd), kernel_name='python3',
+                        progress_bar=False, execution_timeout=timeout, log_output=False,
+                        config=Config({'KernelManager': {'transport': 'ipc'}}))
+    return target
+
+
 def run_notebook(name: str, out: str | Path, parameters: dict, env: dict[str, str] | None = None,
                  timeout: int = 1800) -> Path:
     """Execute ``notebooks/<name>.ipynb`` into ``out/<name>.ipynb`` on a runtime described by ``env``.
@@ -159,9 +174,7 @@ def run_notebook(name: str, out: str | Path, parameters: dict, env: dict[str, st
     env = env or runtime_env(out, name)
     with _environ(env):
         try:
-            pm.execute_notebook(str(REPO_ROOT / 'notebooks' / f'{name}.ipynb'), str(target), parameters=parameters,
-                                cwd=env['CELEBAMASK_CONTENT'], kernel_name='python3', progress_bar=False,
-                                execution_timeout=timeout, log_output=False)
+            execute(REPO_ROOT / 'notebooks' / f'{name}.ipynb', target, parameters, env['CELEBAMASK_CONTENT'], timeout)
         except pm.PapermillExecutionError as exc:
             raise NotebookError(f'{name}.ipynb failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n'
                                 f'(executed copy with the output: {target})') from None

@@ -78,7 +78,7 @@ def test_score_plan_and_the_summary(tmp_path):
 
 @pytest.mark.parametrize('frame,words', [
     (pd.DataFrame({'space on Drive': ['about 0.4 GB for the course data', '1.57 GB at the peak', 'a few MB']},
-                  index=['dataset', 'stage 1', 'rest']), ['**2.0 GB**', 'stage 1 (1.57 GB)']),
+                  index=['dataset', 'stage 1', 'rest']), ['**2.0 GB**', '1.57 GB, for the stage 1']),
     (pd.DataFrame({'space on Drive': ['a few MB']}, index=['rest']), ['only a few MB'])])
 def test_drive_space(frame, words):
     assert all(w in narrate.drive_space(frame) for w in words)

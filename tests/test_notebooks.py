@@ -244,11 +244,14 @@ def test_05_submit(colab):
         names = sorted(Path(n).stem for n in zf.namelist() if n.endswith('.png'))
     assert names == sorted(Path(n).stem for n in list_files(test_images))
     assert check_submission(downloads[0], test_images, progress=False).ok
-    assert 'do not upload it' in _text(nb)
+    text = _text(nb)
+    assert 'do not upload it' in text and 'never upload it' in text  # the download line and the closing agree
+    assert 'upload the zip to the leaderboard' not in text
 
 
 def test_06_handin(colab):
-    """On a fresh CPU runtime, from Drive only: the hand-in folder, the check with the missing items named, the zip."""
+    """On a fresh CPU runtime, from Drive only: the hand-in folder, the check with the missing items named, the zip
+    (kept on Drive, not downloaded: a smoke run hands nothing in)."""
     nb = _run(colab, '06_handin')
     _smoke_banner_first(nb)
     text = _text(nb)
@@ -259,7 +262,9 @@ def test_06_handin(colab):
     assert 'submission check PASSED' in text  # the test images came from the dataset copy on Drive
     assert 'handin/score.png' in text and 'set MATRIC' in text  # missing, with what to do
     downloads = sorted(z.name for z in (colab['out'] / 'downloads').glob('*.zip'))
-    assert 'MATRIC-MISSING-SMOKE-not-for-hand-in.zip' in downloads
+    assert 'MATRIC-MISSING-SMOKE-not-for-hand-in.zip' not in downloads  # a smoke run hands nothing in
+    assert (_project(colab) / 'work_dirs' / 'smoke' / 'MATRIC-MISSING-SMOKE-not-for-hand-in.zip').is_file()
+    assert 'Not downloaded (a smoke run has nothing to hand in)' in text
     assert _pngs(nb) >= 5  # loss, val metrics, schedule, per-class IoU, predictions
     assert not (colab['out'] / 'runtimes' / '06_handin' / 'content' / 'data').exists()  # no dataset unpacked
 

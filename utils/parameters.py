@@ -14,8 +14,12 @@ from typing import Any, Callable
 from .config import RECIPES, TTA_MODES
 from .edition import EDITIONS
 
-#: The notebooks, in order (each reads a subset of the parameters).
-NOTEBOOKS = ('00_setup', '01_data_check', '02_train_20k', '03_resume_30k', '04_evaluate', '05_submit', '06_handin')
+#: The notebooks in the order a student runs them, and the Colab runtime each one asks for (its .ipynb metadata,
+#: README's notebook table, 00's introduction): 'GPU' (a T4) where a real run trains or predicts on the images,
+#: 'CPU' where setting up, checking the data or building the hand-in needs none (a CPU runtime saves GPU time).
+RUNTIMES: dict[str, str] = {'00_setup': 'CPU', '01_data_check': 'CPU', '02_train_20k': 'GPU', '03_resume_30k': 'GPU',
+                            '04_evaluate': 'GPU', '05_submit': 'GPU', '06_handin': 'CPU'}
+NOTEBOOKS = tuple(RUNTIMES)
 ALL = NOTEBOOKS
 #: Iterations are bounded: a typo such as 10**30 would otherwise be accepted and train for ever.
 MAX_ITERS = 1_000_000

@@ -15,6 +15,7 @@ A step that cannot work raises :class:`StopRun`: Run All stops at that cell with
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -27,15 +28,15 @@ from . import env, narrate
 from .config import FINAL_FIT_SUFFIX
 from .labels import REPO_ROOT
 from .layout import write_json_atomic
-from .workflow import (KEPT, PARAMETERS, Plan, PlanError, check_parameters, check_settings, checkpoint_recipe,
-                       final_checkpoint, make_plan)
+from .workflow import (KEPT, PARAMETERS, RUNTIMES, Plan, PlanError, check_parameters, check_settings,
+                       checkpoint_recipe, final_checkpoint, make_plan)
 
 __all__ = ['PARAMETERS']  # re-exported for the set-up cell; everything else is used as session.<name>
 
 SETTINGS = 'settings.json'
 TRAINS = ('02_train_20k', '03_resume_30k')
 USES_DATA = ('02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
-NEEDS_NO_GPU = ('00_setup', '01_data_check', '06_handin')  # a real run may set up, check its data and hand in on a CPU runtime
+NEEDS_NO_GPU = tuple(n for n, runtime in RUNTIMES.items() if runtime == 'CPU')  # a real run may use a CPU runtime
 GPU_MENU = 'Runtime > Change runtime type > T4 GPU > Save, then Runtime > Run all'
 
 
@@ -130,19 +131,27 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
         check_parameters(params)  # first: a bad WORK_ROOT set here is named before it is used as a folder
         folder = keep_dir(params, drive)
         settings, problems = read_settings(folder, lenient=notebook == '00_setup')
-        plan = make_plan(params, notebook=notebook, settings=settings, gpu=torch.cuda.is_available(), colab=colab,
-                         checked=True,
-                         drive_project=env.DRIVE_PROJECT if drive else None, content=env.CONTENT, code_from=code_from)
+
+        def plan_for(gpu: bool) -> Plan:
+            return make_plan(params, notebook=notebook, settings=settings, gpu=gpu, colab=colab, checked=True,
+                             drive_project=env.DRIVE_PROJECT if drive else None, content=env.CONTENT,
+                             code_from=code_from)
+
+        plan = plan_for(torch.cuda.is_available())
+        # 00 opened in Colab on a CPU runtime with nothing set: setting up needs no GPU, and nothing of a smoke run
+        # is kept (SMOKE stays unset in settings.json), so the plan shown is the real run's, as 02-05 will follow it
+        # on a GPU runtime (this runtime has none: no AMP here)
+        cpu_setup = plan.smoke and colab and notebook == '00_setup' and plan.sources.get('SMOKE') == 'default'
+        if cpu_setup:
+            plan = dataclasses.replace(plan_for(True), amp=False)
     except PlanError as exc:
         raise StopRun(str(exc)) from None
-    plan.keep_dir = folder
+    plan.keep_dir, plan.keep_shared = folder, drive or not colab
     plan.notes.extend(problems)
-    if plan.smoke and colab and notebook == '00_setup' and plan.sources.get('SMOKE') == 'default':
-        # a student who opened 00 on a CPU runtime: as the README says, setting up needs no GPU; nothing of a
-        # smoke run is kept (SMOKE stays unset in settings.json), so the real run starts with 01 and a T4 for 02
-        say('**No GPU on this runtime: fine for 00_setup and 01_data_check.** The plan below is a smoke run\'s '
-            '(tiny data), but nothing of it is kept: the real run starts when 01_data_check gets DATA_SOURCE, and '
-            f'02-05 need a GPU ({GPU_MENU}). For a smoke run on purpose, set SMOKE = True.')
+    if cpu_setup:
+        say('**No GPU on this runtime: fine for 00_setup and 01_data_check.** The plan below is the real run\'s: '
+            'it starts when 01_data_check gets DATA_SOURCE, and 02-05 need a GPU '
+            f'({GPU_MENU}). For a smoke run on tiny data instead, set SMOKE = True.')
     elif plan.smoke:
         how = ('set SMOKE = False in 00_setup and run it again' if plan.sources.get('SMOKE') != 'default'
                else f'choose a GPU runtime ({GPU_MENU})')
@@ -151,7 +160,7 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
     elif not plan.amp:
         why_real = ' and '.join(f'{k} = {plan.chosen[k]!r}' for k in ('SMOKE', 'DATA_SOURCE', 'DATA_ROOT')
                                 if k in plan.chosen) or 'the run'
-        if notebook in NEEDS_NO_GPU:
+        if notebook in NEEDS_NO_GPU and not cpu_setup:
             plan.notes.append(f'no GPU on this runtime: fine for {notebook}, but 02-05 of this real run need one '
                               f'({GPU_MENU}).')
         else:
@@ -173,8 +182,10 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
     if not settings or notebook == '00_setup' or (  # none yet, or unreadable: this notebook writes them
             notebook == '01_data_check' and plan.sources.get('DATA_SOURCE') == 'set here'):
         merged = {**{k: v for k, v in settings.items() if k in KEPT}, **plan.settings()}
-        plan.notes.append(f'the run\'s settings are in {write_settings(folder, merged, notebook)}; later notebooks '
-                          'read them from there.')
+        path = write_settings(folder, merged, notebook)
+        plan.notes.append(f'the run\'s settings are in {path}; later notebooks read them from there.' if
+                          plan.keep_shared else f'the settings are in {path}, on this runtime\'s own disk: no later '
+                          'notebook sees them (each runs on its own runtime); allow Google Drive to keep them.')
     if notebook in USES_DATA:
         restore_dataset(plan, folder)
     check_work_root(plan, notebook, drive)
@@ -500,16 +511,14 @@ def submit_run(plan: Plan, ckpt: Path):
 
 def deliver(plan: Plan, submission) -> None:
     """05's last step: the leaderboard's score where test masks exist (synthetic data; the course's are hidden),
-    a bold warning on a smoke zip, and the download."""
+    and the download."""
     from .submit.package import offer_download
     from .submit.score import score_submission
 
     if plan.test_masks.is_dir():
         scored = score_submission(submission.zip_path, plan.test_masks)
         show(scored.table(), narrate.score(scored))
-    if plan.smoke:
-        say('**This is a SMOKE zip from a few CPU iterations: do not upload it.**')
-    offer_download(submission.zip_path)
+    offer_download(submission.zip_path)  # a smoke zip is named so, and the closing says it is never uploaded
 
 
 # --------------------------------------------------------------------------- what the notebooks show
@@ -535,7 +544,7 @@ def show_schedule(plan: Plan, stages: int = 1) -> None:
 def closing(plan: Plan, extra: tuple[tuple[str, Any], ...] = ()) -> None:
     """The last cell of a notebook: what it produced and where that lies (``extra``: more such pairs), then the
     next notebook."""
-    say(narrate.summary(plan.notebook, narrate.produced(plan, plan.notebook) + list(extra)))
+    say(narrate.summary(plan.notebook, narrate.produced(plan, plan.notebook) + list(extra), smoke=plan.smoke))
 
 
 def environment(plan: Plan):

@@ -1,4 +1,4 @@
-"""The run plan the six notebooks share: parameters merged with the run's settings on Drive, and the LR schedule.
+"""The run plan the seven notebooks share: parameters merged with the run's settings on Drive, and the LR schedule.
 
 A notebook's ``parameters`` cell sets a few knobs, most left at ``None``. :func:`make_plan` merges them
 with ``settings.json``, which the first notebook run writes next to the work_dirs (on Drive in Colab), so
@@ -22,7 +22,7 @@ from .layout import SMOKE_SIZE, image_dir, mask_dir
 from .layout import KnownError, MissingFileError
 
 from .edition import DEFAULT_EDITION, Rules, edition_of_recipe, rules
-from .parameters import DECLARED
+from .parameters import DECLARED, RUNTIMES  # noqa: F401  (RUNTIMES: re-exported for utils.session)
 
 #: The knobs of every notebook's parameters cell (``None`` = the run's setting, else the default), derived from
 #: their one declaration each (utils.parameters.DECLARED), as are the three tables below.
@@ -163,6 +163,7 @@ class Plan:
     chosen: dict[str, Any] = field(default_factory=dict)  # the values set here or in settings.json (not derived)
     notes: list[str] = field(default_factory=list)
     keep_dir: Path | None = None  # where settings.json and the dataset copy live (set by utils.session.start)
+    keep_shared: bool = True  # False: keep_dir is this runtime's own disk (Colab without Drive), unseen by the others
     matric: str | None = None  # 06_handin: the student's matriculation number and leaderboard name
     leaderboard_name: str | None = None
     edition: str = DEFAULT_EDITION
@@ -478,7 +479,7 @@ def schedule_trace(config: str, resume_config: str | None = None, every: int = 1
 
     def run(cfg, optimizer, schedulers, start: int, stage: int) -> None:
         for it in range(start, cfg.train_cfg.max_iters):
-            if it % every == 0 or it == cfg.train_cfg.max_iters - 1:
+            if it % every == 0 or it in (start, cfg.train_cfg.max_iters - 1):  # each stage's first and last
                 group = optimizer.param_groups[0]
                 rows.append((it, group['lr'], group.get('momentum', float('nan')), stage))
             optimizer.step()
@@ -519,7 +520,10 @@ def plot_schedule(trace, title: str = 'LR and momentum schedule'):
     if trace['stage'].nunique() > 1:
         resume_at = int(trace.loc[trace['stage'] == 2, 'iter'].min())
         ax.axvline(resume_at, color='grey', linestyle='--')
-        ax.annotate(f'resume at {resume_at:,}', (resume_at, ax.get_ylim()[1] * 0.92), ha='right', fontsize=8)
+        # the label sits right of its line, clear of it, at the bottom: there stage 2 starts with a raised LR and a
+        # lowered momentum, so neither curve passes under it (at the top, stage 1's momentum peaks at the resume)
+        ax.annotate(f'resume at {resume_at:,}', (resume_at, 0), xycoords=('data', 'axes fraction'), xytext=(4, 4),
+                    textcoords='offset points', ha='left', va='bottom', fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
     return fig

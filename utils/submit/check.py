@@ -59,7 +59,8 @@ class _Masks:
 
 def read_mask(opener: Any, where: str) -> np.ndarray:
     """A mask PNG as an array (``opener()`` gives its path or a file object); any failure is one SubmitError."""
-    fix = ('If it is a prediction, predict it again (check_submission() lists every unreadable mask); if it is a '
+    fix = ('If it is a prediction, predict it again (05_submit\'s check, or python -m utils.submit check, lists every '
+           'unreadable mask); if it is a '
            'ground-truth mask, re-extract the dataset (python -m utils.data check lists every such file).')
     ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off mask is an error, never silently padded
     try:
@@ -139,8 +140,9 @@ def _content_checks(counts: np.ndarray, single: list[str], n_masks: int, referen
     total = counts.sum()
     out = [check_files('no empty masks', single, 'every mask has more than one class',
                        '{n} masks hold a single class (e.g. all background)',
-                       'A face parser predicts several parts per face: look at these images and at preview_grid(); '
-                       'a model trained for a few iterations only (smoke mode) predicts all background.', status)]
+                       'A face parser finds several parts on every face: look at these images in the preview. A '
+                       'smoke run (a few CPU iterations) predicts all background; a real run that does used a '
+                       'checkpoint from too early in training: check CHECKPOINT, or train longer.', status)]
     share = counts / total if total else np.zeros(NUM_CLASSES)
     issues: list[str] = []
     ref = reference / reference.sum() if reference is not None and reference.sum() > 0 else None
@@ -149,7 +151,7 @@ def _content_checks(counts: np.ndarray, single: list[str], n_masks: int, referen
         for a, b in FLIP_PAIRS:
             lo, hi = sorted((counts[a], counts[b]))
             if hi > 0.001 * total and lo < 0.25 * hi:
-                issues.append(f'{CLASSES[a]}/{CLASSES[b]}: {counts[a]} vs {counts[b]} pixels (left/right collapse)')
+                issues.append(f'{CLASSES[a]}/{CLASSES[b]}: {counts[a]:,} vs {counts[b]:,} pixels (left/right collapse)')
         if ref is not None:
             for c in range(NUM_CLASSES):
                 if ref[c] >= 0.001 and share[c] < 0.1 * ref[c] and counts[c] > 0:
@@ -158,8 +160,10 @@ def _content_checks(counts: np.ndarray, single: list[str], n_masks: int, referen
     out.append(check_files('class distribution', issues, 'no class collapsed' + (' (compared with the reference)'
                                                                                 if reference is not None else ''),
                            '{n} classes never predicted or collapsed',
-                           'Compare class_histogram(zip, reference=val masks); a plain flip TTA or a wrong checkpoint '
-                           'collapses classes.', status))
+                           'Compare the class shares in the chart of predicted classes with the val masks\'. A class '
+                           'far below its share means a checkpoint trained too briefly or from another run (check '
+                           'CHECKPOINT); 04_evaluate shows its IoU on val. TTA = \'flip\' and \'ms\' swap left and '
+                           'right parts when they flip, so they do not cause a left/right collapse.', status))
     return out
 
 
@@ -186,7 +190,7 @@ def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: A
         masks = open_masks(src)
     except zipfile.BadZipFile as exc:
         results.append(Check('zip file', FAIL, f'not a zip archive ({exc})', [src.name],
-                             'Build the zip with make_submission() or python -m utils.submit; re-download it if '
+                             'Build the zip again with 05_submit (or python -m utils.submit); download it again if '
                              'it was copied.'))
         return report()
     try:
@@ -219,7 +223,7 @@ def _check_zip_file(masks: Any, src: Path, files: list[str]) -> Check:
     summary = ('the zip holds no files' if not files else f'corrupt entry {bad_crc}' if bad_crc
                else f'{len(dupes)} names appear twice' if dupes else f'{len(files)} files, readable')
     return Check('zip file', FAIL if problems else PASS, summary, problems,
-                 'Rebuild the zip with make_submission() / python -m utils.submit.' if problems else '')
+                 'Build the zip again with 05_submit (or python -m utils.submit).' if problems else '')
 
 
 def _check_layout(masks: Any, files: list[str]) -> tuple[list[Check], dict[str, str]]:
@@ -227,8 +231,8 @@ def _check_layout(masks: Any, files: list[str]) -> tuple[list[Check], dict[str, 
     the masks in the main folder."""
     junk = [e for e in files if is_junk([p for p in e.split('/') if p])]
     checks = [check_files('no junk files', junk, 'no __MACOSX, .DS_Store or hidden files', '{n} junk files',
-                          'Zip the masks with make_submission() instead of the Finder/Explorer; '
-                          'or delete them with: zip -d ZIP "__MACOSX/*" "*.DS_Store"')]
+                          'Let 05_submit (or python -m utils.submit) zip the masks instead of the Finder or '
+                          'Explorer, or delete them with: zip -d ZIP "__MACOSX/*" "*.DS_Store"')]
     real = [e for e in files if e not in junk]
     tops = sorted({e.split('/')[0] for e in real if '/' in e})
     if masks.zip is not None:
@@ -320,13 +324,13 @@ class _MaskScan:
         vals = ', '.join(map(str, sorted(self.bad_values)[:6]))
         return [check_files('PNG files', self.not_png, 'every mask is a readable PNG',
                             '{n} masks are not readable PNGs',
-                            'Write masks with write_mask() / PIL as PNG; re-run the prediction for these.'),
+                            'Predict these images again with 05_submit (it writes every mask as PNG).'),
                 check_files('single channel', self.multi, 'every mask is 8-bit single channel (mode P or L)',
                             '{n} masks have several channels (the scorer would read H x W x 3)',
                             'Save label indices, not colours: a palette PNG (mode P) or mode L; for colour '
                             'masks use python -m utils.data fix-rgb.'),
                 check_files('sizes', self.wrong_size, 'every mask has its image\'s size', '{n} masks differ in size',
-                            'Predict at the image\'s size (utils.inference resizes back with the model); '
+                            'Predict at the image\'s size (05_submit resizes each mask back to its image); '
                             'never crop or pad the masks.'),
                 check_files('values 0..18', self.out_of_range, f'all labels in 0..{NUM_CLASSES - 1}',
                             '{n} masks hold values outside 0..18' + (f' ({vals})' if vals else ''),
