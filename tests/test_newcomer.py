@@ -47,7 +47,6 @@ def test_the_checker_names_a_notebook_that_asks_for_the_wrong_runtime(tmp_path, 
     for name in ('06_handin',):
         for suffix in ('.py', '.ipynb'):
             shutil.copy(REPO / 'notebooks' / f'{name}{suffix}', tmp_path / f'{name}{suffix}')
-    shutil.copy(REPO / 'notebooks' / nbtool.PARAMETERS_FILE, tmp_path / nbtool.PARAMETERS_FILE)
     shutil.copy(REPO / 'notebooks' / '00_setup.py', tmp_path / '00_setup.py')
     monkeypatch.setattr(nbtool, 'NB_DIR', tmp_path)
     assert nbtool.problems('06_handin') == []
