@@ -371,12 +371,7 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
 
     edition = pick('EDITION', DEFAULT_EDITION)
     recipe = pick('RECIPE', rules(edition).default_recipe)
-    if edition_of_recipe(recipe) not in (None, edition):
-        where = FROM_HERE if sources['RECIPE'] == 'set here' else FROM_SETTINGS
-        raise PlanError(f'RECIPE = {recipe!r} ({where}) is a recipe for the {edition_of_recipe(recipe)} rules, but '
-                        f'this run follows the {edition} rules (EDITION = {edition!r}, {sources["EDITION"]}).\n'
-                        f'What to do: choose one of {", ".join(map(repr, rules(edition).recipes))}, or set EDITION = '
-                        f'{edition_of_recipe(recipe)!r} in 00_setup and run it again.')
+    check_edition(edition, recipe, sources)
     if edition != '2022' and final_fit_asked(params, settings):
         notes.append('FINAL_FIT is a 2022 setting: under the 2025 rules 03_resume_30k is the final fit on all '
                      '1,000 training pairs, whatever FINAL_FIT says.')
@@ -394,10 +389,8 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
     # a smoke run's checkpoints get their own folder, so that a real run never resumes from a smoke model
     work_root = Path(pick('WORK_ROOT', str(env_work_root(keep)
                                            / ('smoke' if smoke else ''))))
-    if data_root is None:  # each edition's data in its own folder: a switch of EDITION never reuses the other's
-        name = 'celebamask' + ('' if edition == '2022' else f'-{edition}')
-        data_root = (Path(content) / 'data' / name) if colab else (
-            work_root / ('data' if edition == '2022' else f'data-{edition}') if smoke else REPO_ROOT / 'data' / name)
+    if data_root is None:
+        data_root = default_data_root(edition, smoke, colab, content, work_root)
         sources['DATA_ROOT'] = 'default'
     if smoke and data_source is None:
         data_source = 'synthetic'
@@ -424,6 +417,26 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
                 chosen=chosen, notes=notes, matric=None if matric is None else str(matric),
                 leaderboard_name=None if leaderboard_name is None else str(leaderboard_name), edition=edition,
                 values=values)
+
+
+def check_edition(edition: str, recipe: str, sources: dict[str, str]) -> None:
+    """A recipe built for the other edition's rules is named, with both ways out."""
+    if edition_of_recipe(recipe) in (None, edition):
+        return
+    where = FROM_HERE if sources['RECIPE'] == 'set here' else FROM_SETTINGS
+    raise PlanError(f'RECIPE = {recipe!r} ({where}) is a recipe for the {edition_of_recipe(recipe)} rules, but '
+                    f'this run follows the {edition} rules (EDITION = {edition!r}, {sources["EDITION"]}).\n'
+                    f'What to do: choose one of {", ".join(map(repr, rules(edition).recipes))}, or set EDITION = '
+                    f'{edition_of_recipe(recipe)!r} in 00_setup and run it again.')
+
+
+def default_data_root(edition: str, smoke: bool, colab: bool, content: str | os.PathLike, work_root: Path) -> Path:
+    """Where the dataset goes on this runtime: each edition's in its own folder, so a switch of EDITION never
+    reuses the other's data."""
+    name = 'celebamask' + ('' if edition == '2022' else f'-{edition}')
+    if colab:
+        return Path(content) / 'data' / name
+    return work_root / ('data' if edition == '2022' else f'data-{edition}') if smoke else REPO_ROOT / 'data' / name
 
 
 def final_fit_asked(params: dict[str, Any], settings: dict[str, Any]) -> bool:
