@@ -387,8 +387,7 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
     repo = pick('REPO', code_from)
     keep = Path(drive_project) if drive_project else None
     # a smoke run's checkpoints get their own folder, so that a real run never resumes from a smoke model
-    work_root = Path(pick('WORK_ROOT', str(env_work_root(keep)
-                                           / ('smoke' if smoke else ''))))
+    work_root = Path(pick('WORK_ROOT', str(env_work_root(keep) / ('smoke' if smoke else ''))))
     if data_root is None:
         data_root = default_data_root(edition, smoke, colab, content, work_root)
         sources['DATA_ROOT'] = 'default'
@@ -399,16 +398,14 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
     config_20k, config_30k = RECIPES[recipe]
     if edition != '2022':  # stage 2 is the final fit of the same config
         config_30k = config_20k
-    if smoke:
-        iters_20k = iters_20k or NOTEBOOK_SMOKE_ITERS[0]
-        # 2025: the final fit's length comes from stage 1's best checkpoint (utils.session), as in a real run
-        iters_30k = iters_30k or (NOTEBOOK_SMOKE_ITERS[1] if edition == '2022' else None)
+    if smoke:  # 2025: the final fit's length comes from stage 1's best checkpoint (utils.session), as in a real run
+        iters_20k, iters_30k = iters_20k or NOTEBOOK_SMOKE_ITERS[0], iters_30k or (
+            NOTEBOOK_SMOKE_ITERS[1] if edition == '2022' else None)
     checkpoint, checkpoint_config = params.get('CHECKPOINT'), params.get('CHECKPOINT_CONFIG')
     matric, leaderboard_name = pick('MATRIC'), pick('LEADERBOARD_NAME')
     values = {p.name: pick(p.name) for p in DECLARED if p.name not in sources}  # any other declared parameter
     return Plan(notebook=notebook, smoke=smoke, recipe=recipe, config_20k=config_20k, config_30k=config_30k,
-                repo=str(repo), data_source=None if data_source is None else (
-                    [str(x) for x in data_source] if isinstance(data_source, (list, tuple)) else str(data_source)),
+                repo=str(repo), data_source=_source_text(data_source),
                 data_root=Path(data_root), work_root=work_root, iters_20k=iters_20k,
                 iters_30k=iters_30k if config_30k else None, amp=gpu, tta=tta,
                 checkpoint=Path(checkpoint) if checkpoint else None,
@@ -417,6 +414,10 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
                 chosen=chosen, notes=notes, matric=None if matric is None else str(matric),
                 leaderboard_name=None if leaderboard_name is None else str(leaderboard_name), edition=edition,
                 values=values)
+
+
+def _source_text(source: Any) -> str | list[str] | None:
+    return None if source is None else [str(x) for x in source] if isinstance(source, (list, tuple)) else str(source)
 
 
 def check_edition(edition: str, recipe: str, sources: dict[str, str]) -> None:
