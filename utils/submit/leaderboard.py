@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..report import human_bytes
+from .check import SubmissionCheckError, check_leaderboard_zip
 from .common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
                      file_sha256, is_inside, list_images, mask_name, read_manifest, record_zip)
-from .package import SubmissionCheckError
 from .predict import PredictResult, predict_folder
 
 MASKS_FOLDER, SOLUTION_FOLDER = 'masks', 'solution'
@@ -131,7 +131,6 @@ def build_leaderboard_zip(checkpoint: str | os.PathLike, images_dir: str | os.Pa
     A difference between ``run.py``'s masks and the submitted ones raises
     :class:`~.solution.proof.SolutionMismatchError` naming the files; no zip is written then.
     """
-    from .check2025 import check_leaderboard_zip
     from .solution.proof import pip_env, prove_solution
 
     out_zip, images_dir = Path(out_zip), Path(images_dir)

@@ -106,16 +106,19 @@ def _mobilenetv3(bb: Any) -> dict:
                              if k in ('padding', 'dilation')}, **{'in': last.in_channels, 'out': last.out_channels}))
 
 
+def _pair(v: Any) -> list[int]:
+    return [int(x) for x in v] if isinstance(v, (tuple, list)) else [int(v), int(v)]
+
+
 def _head(head: Any) -> tuple[str, dict]:
     kind = type(head).__name__
     norm, act = head.norm_cfg is not None, _act(head.act_cfg, kind)
     if kind == 'LRASPPHead':
         pool = head.image_pool[0]
-        pair = (lambda v: list(v) if isinstance(v, (tuple, list)) else [v, v])
         return 'LRASPPHead', dict(in_channels=list(head.in_channels), channels=head.channels,
                                   num_classes=head.out_channels, branch_channels=list(head.branch_channels),
                                   in_index=list(head.in_index), norm=norm, act=act, align_corners=head.align_corners,
-                                  pool_kernel=pair(pool.kernel_size), pool_stride=pair(pool.stride))
+                                  pool_kernel=_pair(pool.kernel_size), pool_stride=_pair(pool.stride))
     if kind not in ('FCNHead', 'DepthwiseSeparableFCNHead'):
         raise ExportError(f'decode head {kind}: run.py writes out FCNHead, DepthwiseSeparableFCNHead and LRASPPHead '
                           '(the heads of the 2025 recipes).')
