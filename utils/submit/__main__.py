@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--overwrite', action='store_true', help='predict every image again, replacing kept masks')
     r.add_argument('--reference', default=None, help='ground-truth masks (val/val_mask) for the collapse check')
     r.add_argument('--strict', action='store_true', help='content warnings (empty/collapsed classes) fail')
-    r.add_argument('--device', default=None, help='cuda or cpu (default: cuda when available)')
+    r.add_argument('--device', default=None, help='cuda or cpu (default: cuda when available; 2025: cpu, whose '
+                                                  'masks the fresh environment reproduces bit for bit)')
     r.add_argument('--no-amp', action='store_true', help='no mixed precision on GPU')
     r.add_argument('--edition', choices=EDITIONS, default=DEFAULT_EDITION,
                    help='the course rules of the zip (2025: masks/ at the root, class biases, one image per pass)')

@@ -154,7 +154,8 @@ def describe(model: Any) -> dict:
     """The architecture of an MMSeg ``EncoderDecoder`` as ``run.py``'s ``SETTINGS['arch']`` (plain numbers)."""
     kind = type(model.backbone).__name__
     if type(model).__name__ != 'EncoderDecoder' or getattr(model, 'with_neck', False):
-        raise ExportError(f'{type(model).__name__}{" with a neck" if model.with_neck else ""}: run.py writes out '
+        neck = ' with a neck' if getattr(model, 'with_neck', False) else ''
+        raise ExportError(f'{type(model).__name__}{neck}: run.py writes out '
                           'an EncoderDecoder of a backbone and a decode head.')
     if kind not in _BACKBONES:
         raise ExportError(f'backbone {kind}: run.py writes out {", ".join(_BACKBONES)} (the 2025 recipes).')

@@ -66,11 +66,15 @@ def _run(cmd: Sequence[str], what: str, timeout: float = 3600, **kw) -> subproce
 
 
 def pip_env(env_dir: Path, requirements: Path) -> None:
-    """A virtual environment with ``pip install -r requirements.txt`` (downloads from the package index)."""
-    _run([sys.executable, '-m', 'venv', env_dir], f'python -m venv {env_dir}', timeout=600)
-    _run([_env_python(env_dir), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r',
-          requirements], f'pip install -r {requirements} (into {env_dir}; it needs the package index: check the '
-                         'connection, then run again)')
+    """A virtual environment with ``pip install -r requirements.txt`` (downloads from the package index).
+
+    The venv is made without pip (Colab's Python lacks ``ensurepip``, so ``python -m venv`` alone fails there) and
+    this interpreter's pip installs into it with ``--python``."""
+    _run([sys.executable, '-m', 'venv', '--without-pip', env_dir], f'python -m venv {env_dir}', timeout=600)
+    _run([sys.executable, '-m', 'pip', '--python', _env_python(env_dir), 'install', '--quiet',
+          '--disable-pip-version-check', '--no-input', '-r', requirements],
+         f'pip install -r {requirements} (into {env_dir}; it needs the package index: check the connection, then '
+         'run again)')
 
 
 def _requirement_names(requirements: Path) -> list[tuple[str, str | None]]:
@@ -139,7 +143,7 @@ def solution_env(requirements: str | os.PathLike, cache: str | os.PathLike | Non
     (a folder left without its ready mark by an interrupted run is made again)."""
     requirements = Path(requirements)
     key = env_key(requirements)
-    env_dir = Path(cache or default_env_cache()) / key[:16]
+    env_dir = Path(cache or default_env_cache()).absolute() / key[:16]
     ready = env_dir / READY
     if ready.is_file() and ready.read_text().split('\n', 1)[0] == key and _env_python(env_dir).exists():
         return _env_python(env_dir)
