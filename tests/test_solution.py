@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 from solution_models import RECIPES, build
+from utils.labels import pil_palette
 from utils.submit import SubmitError
 from utils.submit.__main__ import main as submit_main
 from utils.submit.check import check_leaderboard_zip, check_submission
@@ -241,3 +242,18 @@ def test_the_command_line_builds_and_checks_a_dev_zip_and_never_replaces_a_file(
     assert mine.read_bytes() == b'a file of the user' and 'never replaced' in capsys.readouterr().err
     with pytest.raises(SubmitError, match='--edition 2025'):
         submit_main(base[:-3] + ['--quiet', '--out', str(tmp_path / 'x.zip'), '--solution', '--debug'])
+
+
+def test_run_py_predicts_one_image_as_the_course_runs_it(smoke, tmp_path):
+    """``python3 run.py --input IMG.jpg --output MASK.png --weights ckpt.pth``, in the fresh environment."""
+    test = smoke['zips']['test']
+    sol = _solution_from_zip(test.zip_path, tmp_path / 'solution')
+    image = sorted((smoke['data'] / 'test' / 'test_image').iterdir())[-1]
+    out = tmp_path / 'out' / 'MASK.png'
+    done = subprocess.run([str(test.proof.python), '-I', 'run.py', '--input', str(image), '--output', str(out),
+                           '--weights', 'ckpt.pth'], cwd=sol, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(test.zip_path) as zf, Image.open(out) as got:
+        want = np.asarray(Image.open(io.BytesIO(zf.read(f'masks/{image.stem}.png'))))
+        assert got.mode == 'P' and got.getpalette()[:57] == pil_palette()[:57]  # the course colours
+        assert np.array_equal(np.asarray(got), want)
