@@ -257,3 +257,29 @@ def test_run_py_predicts_one_image_as_the_course_runs_it(smoke, tmp_path):
         want = np.asarray(Image.open(io.BytesIO(zf.read(f'masks/{image.stem}.png'))))
         assert got.mode == 'P' and got.getpalette()[:57] == pil_palette()[:57]  # the course colours
         assert np.array_equal(np.asarray(got), want)
+
+
+def _wheel(folder, name, version, tag):
+    """A minimal valid wheel (metadata only) for pip to resolve."""
+    info = f'{name}-{version}.dist-info'
+    path = folder / f'{name}-{version}-{tag}-{tag}-manylinux_2_17_x86_64.whl'
+    with zipfile.ZipFile(path, 'w') as zf:
+        zf.writestr(f'{info}/METADATA', f'Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n')
+        zf.writestr(f'{info}/WHEEL', f'Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n'
+                                     f'Tag: {tag}-{tag}-manylinux_2_17_x86_64\n')
+        zf.writestr(f'{info}/RECORD', '')
+    return path
+
+
+def test_pins_without_a_wheel_for_a_python_are_named(tmp_path):
+    from utils.submit.solution.proof import pins_missing_wheels
+
+    wheels = tmp_path / 'wheels'
+    wheels.mkdir()
+    for tag in ('cp311', 'cp312'):  # a release built before Python 3.13
+        _wheel(wheels, 'facepins', '1.0', tag)
+    _wheel(wheels, 'facepins', '2.0', 'cp313')
+    req = tmp_path / 'requirements.txt'
+    req.write_text('facepins==1.0\n')
+    missing = pins_missing_wheels(req, index=('--no-index', '--find-links', str(wheels)))
+    assert set(missing) == {'3.13'} and 'facepins==1.0' in missing['3.13']

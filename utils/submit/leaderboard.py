@@ -107,6 +107,20 @@ def _zip_entries(zf: zipfile.ZipFile, masks_dir: Path, images: list[Path], solut
             zf.write(solution_dir / name, f'{SOLUTION_FOLDER}/{name}')
 
 
+def _warn_pins(requirements: Path) -> None:
+    """Warn when a pinned version has no wheel for one of today's Pythons (the course's machine may run any)."""
+    import warnings
+
+    from .solution.proof import pins_missing_wheels
+
+    missing = pins_missing_wheels(requirements)
+    if missing:
+        reasons = '; '.join(f'Python {py}: {why}' for py, why in missing.items())
+        warnings.warn(f'solution/requirements.txt pins the versions of this runtime ({requirements.read_text().split()}),'
+                      f' which do not all install everywhere ({reasons}). Upgrade them here (pip install -U numpy '
+                      'pillow torch), restart the runtime and build the zip again.', stacklevel=3)
+
+
 def _targets(out_zip: Path, images_dir: Path, masks_dir: Any) -> Path:
     if out_zip.suffix.lower() != '.zip':
         raise SubmitError(f'--out {out_zip}: the submission must be a .zip file, e.g. submission-test.zip.')
@@ -149,6 +163,8 @@ def build_leaderboard_zip(checkpoint: str | os.PathLike, images_dir: str | os.Pa
         sol = None
         if solution:
             sol = export_solution(segmenter, prediction.tta, Path(tmp_dir) / SOLUTION_FOLDER)
+            if (env_maker or pip_env) is pip_env:  # the index is in use anyway: ask it whether the pins install
+                _warn_pins(sol / 'requirements.txt')
             proof = prove_solution(sol, images, masks_dir, cache=env_cache, maker=env_maker or pip_env,
                                    device=str(segmenter.segmenter.device), progress=progress)
             if progress:

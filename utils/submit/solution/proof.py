@@ -77,6 +77,30 @@ def pip_env(env_dir: Path, requirements: Path) -> None:
          'run again)')
 
 
+#: The Pythons a course's machine may run today; the pins must install on each (checked against the index).
+PYTHONS = ('3.11', '3.12', '3.13')
+
+
+def pins_missing_wheels(requirements: str | os.PathLike, pythons: Sequence[str] = PYTHONS,
+                        platforms: Sequence[str] = ('manylinux_2_28_x86_64', 'manylinux_2_17_x86_64',
+                                                    'manylinux2014_x86_64'), index: Sequence[str] = ()) -> dict[str, str]:
+    """``{python: pip's reason}`` for each Python on which the pinned packages have no wheel (asks the package index
+    with ``pip install --dry-run``; nothing is installed; ``index``: pip's index options, e.g. ``--no-index
+    --find-links DIR``). Empty when the pins install everywhere."""
+    missing = {}
+    with tempfile.TemporaryDirectory(prefix='pins-') as tmp:
+        for py in pythons:
+            done = subprocess.run([sys.executable, '-m', 'pip', 'install', '--dry-run', '--quiet', '--no-deps',
+                                   '--ignore-installed', '--disable-pip-version-check', '--no-input',
+                                   '--only-binary=:all:', '--python-version', py,
+                                   *[a for p in platforms for a in ('--platform', p)],
+                                   *index, '--target', tmp, '-r', str(requirements)], capture_output=True, text=True,
+                                  timeout=600)
+            if done.returncode != 0:
+                missing[py] = ' '.join(done.stderr.strip().splitlines()[-1:])[:200]
+    return missing
+
+
 def _requirement_names(requirements: Path) -> list[tuple[str, str | None]]:
     """``(name, pinned version or None)`` of each line of a requirements file."""
     out = []
