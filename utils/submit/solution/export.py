@@ -234,7 +234,8 @@ def settings(arch: dict, *, mean: list[float], std: list[float], test_size: tupl
 def run_py_text(values: dict) -> str:
     """The template with ``SETTINGS`` written in as a Python literal."""
     text = TEMPLATE.read_text()
-    literal = 'SETTINGS = ' + pprint.pformat(values, width=110, sort_dicts=False)
+    literal = ('# The trained run, as exported: mean and std are the float32 values its inputs were normalised with.\n'
+               'SETTINGS = ' + pprint.pformat(values, width=110, sort_dicts=False, compact=True))
     out, n = _MARK.subn(lambda _: literal, text, count=1)
     if n != 1:
         raise ExportError(f'{TEMPLATE}: the line "SETTINGS = None" is missing, so the settings cannot be written.')
