@@ -93,7 +93,7 @@ def _leaderboard_zip(args: argparse.Namespace, progress: bool):
     res = build_leaderboard_zip(args.checkpoint, args.images, args.out, solution=args.solution, config=args.config,
                                 tta=args.tta, masks_dir=args.masks_dir, device=args.device, env_cache=args.env_cache,
                                 env_maker=installed_env if args.env_from_installed else pip_env,
-                                overwrite=args.overwrite, progress=progress)
+                                overwrite=args.overwrite, strict=args.strict, progress=progress)
     print(res.report.format())
     return res
 

@@ -138,8 +138,8 @@ def build_leaderboard_zip(checkpoint: str | os.PathLike, images_dir: str | os.Pa
                           *, solution: bool = False, config: Any = None, tta: str | None = None,
                           masks_dir: str | os.PathLike | None = None, device: str | None = None,
                           env_cache: str | os.PathLike | None = None, env_maker: Any = None,
-                          overwrite: bool = False, replace_other_run: bool = False, progress: bool = True,
-                          segmenter: BiasedSegmenter | None = None) -> LeaderboardZip:
+                          overwrite: bool = False, replace_other_run: bool = False, strict: bool = False,
+                          progress: bool = True, segmenter: BiasedSegmenter | None = None) -> LeaderboardZip:
     """Predict every image, (``solution``) export and prove the solution, zip, check, then move the zip into place.
 
     ``env_maker``: how the proof's fresh environment is made (default :func:`~.solution.proof.pip_env`, which
@@ -172,7 +172,7 @@ def build_leaderboard_zip(checkpoint: str | os.PathLike, images_dir: str | os.Pa
         tmp = Path(tmp_dir) / out_zip.name
         with zipfile.ZipFile(tmp, 'w', compression=zipfile.ZIP_DEFLATED) as zf:
             _zip_entries(zf, masks_dir, images, sol)
-        report = check_leaderboard_zip(tmp, images_dir, phase=phase, progress=progress)
+        report = check_leaderboard_zip(tmp, images_dir, phase=phase, strict=strict, progress=progress)
         report.source = out_zip
         if not report.ok:
             raise SubmissionCheckError(f'The new zip failed its check, so {out_zip} was not written:\n'
