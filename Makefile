@@ -1,4 +1,4 @@
-# Two commands: `make demo` (all six notebooks in smoke mode, each on a fresh stand-in Colab runtime) and `make test`.
+# Two commands: `make demo` (all seven notebooks in smoke mode, each on a fresh stand-in Colab runtime) and `make test`.
 # Both create .venv and install requirements-dev.txt (pinned by constraints-ci.txt) on first use.
 PYTHON ?= python3
 VENV ?= .venv
@@ -32,7 +32,7 @@ notebooks: install
 	$(BIN)/python -m scripts.notebooks sync
 
 # Python 3.13, the newest torch pip offers (a CUDA build, several GB), numpy 2.1, ipywidgets 7.7.1, as on Colab;
-# the requirements installed the way the notebooks' set-up cell installs them; then the six notebooks, each on a
+# the requirements installed the way the notebooks' set-up cell installs them; then the seven notebooks, each on a
 # fresh stand-in runtime.
 colab-check: $(VENV_COLAB)/.installed
 	$(VENV_COLAB)/bin/python -m pytest -q -p no:cacheprovider tests/test_pretrained.py tests/test_compat.py tests/test_transforms.py

@@ -3,12 +3,14 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/celebamask-parsing/celebamask-parsing/blob/main/notebooks/00_setup.ipynb)
 #
-# Six notebooks train a face-parsing model on CelebAMask-HQ mini and build a leaderboard submission:
-# `00_setup` (this one), `01_data_check`, `02_train_20k`, `03_resume_30k`, `04_evaluate`, `05_submit`. Open them
-# in that order and press **Runtime > Run all** in each.
+# Seven notebooks train a face-parsing model on CelebAMask-HQ mini, build a leaderboard submission and assemble the
+# course hand-in: `00_setup` (this one), `01_data_check`, `02_train_20k`, `03_resume_30k`, `04_evaluate`,
+# `05_submit` and `06_handin`. Open them in that order and press **Runtime > Run all** in each. Each opens on the
+# runtime it needs: a CPU runtime for `00_setup`, `01_data_check` and `06_handin` (saving GPU time), a T4 GPU for
+# `02_train_20k`, `03_resume_30k`, `04_evaluate` and `05_submit`.
 #
-# **Needs:** nothing; this is the first notebook. Choose a GPU runtime first (**Runtime > Change runtime type >
-# T4 GPU**): without one the notebooks only make a *smoke run* on tiny data, and say so in bold.
+# **Needs:** nothing; this is the first notebook, and a CPU runtime is enough for it. Without a GPU (and with
+# nothing set) the later notebooks make only a *smoke run* on tiny data, and say so in bold.
 #
 # **Google Drive.** Colab gives every open notebook its own runtime, with its own disk, and only Google Drive
 # survives from one notebook to the next and across a disconnect. So the run lives in
@@ -22,19 +24,22 @@
 # %% tags=["parameters"]
 # Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
 # notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
+EDITION = None           # the course's rules: '2022' (5,000 faces, mIoU, ImageNet-1k weights; the default) or
+                         # '2025' (2025-26: 1,000 faces, per-image F, < 1,821,085 parameters, from scratch)
 SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: the run's
                          # setting, else real on a GPU. A kept True stays until you set False here (in 00_setup)
-RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved', 'improved-r101',
-                         # 'swin-b' (UperNet + Swin-B, the top candidate) or 'segformer-b3' (SegFormer MiT-B3)
+RECIPE = None            # 2022: 'seed' (the report's, the default), 'improved', 'improved-r101', 'swin-b', 'segformer-b3';
+                         # 2025: 'bisenetv2-slim' (the default), 'fast-scnn', 'lraspp-mv3s'
 REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
 DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
 WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs; a smoke run's in work_dirs/smoke)
-ITERS_20K = None         # stage-1 iterations (default: the config's 20,000; 60 in a smoke run)
-ITERS_30K = None         # the iteration the seed's stage 2 ends at, counting stage 1 (default 30,000; smoke: 90)
+ITERS_20K = None         # stage-1 iterations (default: the config's, e.g. 20,000; 60 in a smoke run)
+ITERS_30K = None         # 2022: the iteration the seed's stage 2 ends at, counting stage 1 (default 30,000; smoke 90);
+                         # 2025: the final fit's iterations (default: where 02's best holdout F was)
 TTA = None               # test-time augmentation: 'none', 'flip' (left/right swapped; the default) or 'ms'
                          # (3 scales x flip: about 3x slower than 'flip' to evaluate and predict)
-FINAL_FIT = None         # True: train on train + val for the test submission, once the recipe is chosen on val
-                         # (its own work_dir, <config>_trainval; its val scores are then not honest)
+FINAL_FIT = None         # 2022: True trains on train + val for the test submission, once the recipe is chosen on val
+                         # (own work_dir <config>_trainval; val scores then not honest). 2025: 03 is the final fit
 MATRIC = None            # 06 only (or once here): your matriculation number, e.g. 'G1234567A'; names the zip
 LEADERBOARD_NAME = None  # 06 only (or once here): your user name on the leaderboard, for Readme.txt
 
@@ -141,22 +146,32 @@ session.show(table, narrate.drive_space(table.data))
 
 # %% [markdown]
 # ## The model
-# DeepLabV3+ reads the image with a dilated ResNet-50 (output stride 8), looks at several scales at once with
-# atrous separable convolutions (rates 12, 24, 36), and sharpens boundaries with low-level features. An auxiliary
-# FCN head on stage 3 helps training only and is dropped at test time.
+# The config names the model in MMSegmentation's registry terms: an `EncoderDecoder` with a backbone, a decode head
+# that makes the prediction and, for most recipes, auxiliary heads that only help training. The 2022 seed recipe is
+# DeepLabV3+: a dilated ResNet-50 (output stride 8), atrous separable convolutions at rates 12, 24, 36, and low-level
+# features for sharp boundaries, started from ImageNet-1k weights. The 2025 recipes are small real-time networks
+# (BiSeNetV2, Fast-SCNN, MobileNetV3 + LR-ASPP) trained from scratch under the cap of 1,821,085 parameters, which
+# counts the auxiliary heads too.
 
 # %%
-from utils.model import model_summary  # noqa: E402
+from utils.config import load_config  # noqa: E402
+from utils.model import build_segmentor, parameter_table  # noqa: E402
 
-counts = model_summary(PLAN.config_20k)
+cfg = load_config(PLAN.config_20k)
+aux = cfg.model.get('auxiliary_head') or []
+aux = aux if isinstance(aux, list) else [aux]
+print(f'{cfg.model.type}: backbone {cfg.model.backbone.type}, decode head {cfg.model.decode_head.type}, '
+      f'auxiliary heads {[head.type for head in aux]}')
+model = build_segmentor(cfg)  # random weights: the counts do not depend on them
+counts = parameter_table(model, trainable_only=PLAN.rules.trainable_only)
 session.show(counts.style.format('{:,}').set_caption(f'Parameters of {PLAN.config_20k}'),
-             narrate.parameters(int(counts.iloc[0, 0]), PLAN.config_20k))
+             narrate.parameters(counts, PLAN.config_20k, PLAN.rules))
 
 # %% [markdown]
-# The seed and improved R50 models have the report's **43,589,878** trainable parameters; with
-# `RECIPE = 'improved-r101'` the table shows the deeper ResNet-101 instead, with `'swin-b'` UperNet + Swin-B
-# (121,314,206, its auxiliary head included) and with `'segformer-b3'` SegFormer MiT-B3 (44,603,859, no auxiliary
-# head). Every recipe starts from ImageNet-1k weights only, as the course requires (the plan above names them).
+# Under the 2022 rules the seed and improved R50 models have the report's **43,589,878** trainable parameters
+# (`'improved-r101'` about 62.6 M, `'swin-b'` 121,314,206, `'segformer-b3'` 44,603,859), each from ImageNet-1k weights
+# only. Under the 2025 rules every recipe stays below 1,821,085 and starts from random weights; training refuses
+# anything else (`python -m utils.model fit-budget CONFIG` sizes a model of your own to the cap).
 
 # %%
 session.closing(PLAN)

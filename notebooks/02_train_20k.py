@@ -33,18 +33,20 @@
 # %% tags=["parameters"]
 # Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
 # notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
+EDITION = None           # the course's rules: '2022' (5,000 faces, mIoU, ImageNet-1k weights; the default) or
+                         # '2025' (2025-26: 1,000 faces, per-image F, < 1,821,085 parameters, from scratch)
 SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: the run's
                          # setting, else real on a GPU. A kept True stays until you set False here (in 00_setup)
-RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved', 'improved-r101',
-                         # 'swin-b' (UperNet + Swin-B, the top candidate) or 'segformer-b3' (SegFormer MiT-B3)
+RECIPE = None            # 2022: 'seed' (the report's, the default), 'improved', 'improved-r101', 'swin-b', 'segformer-b3';
+                         # 2025: 'bisenetv2-slim' (the default), 'fast-scnn', 'lraspp-mv3s'
 REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
 DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
 WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs; a smoke run's in work_dirs/smoke)
-ITERS_20K = None         # stage-1 iterations (default: the config's 20,000; 60 in a smoke run)
+ITERS_20K = None         # stage-1 iterations (default: the config's, e.g. 20,000; 60 in a smoke run)
 ALLOW_LOCAL_WORK = None  # 01-03 only: True works without Google Drive (01 checks the data only; 02/03 lose the run
                          # at a disconnect)
-FINAL_FIT = None         # True: train on train + val for the test submission, once the recipe is chosen on val
-                         # (its own work_dir, <config>_trainval; its val scores are then not honest)
+FINAL_FIT = None         # 2022: True trains on train + val for the test submission, once the recipe is chosen on val
+                         # (own work_dir <config>_trainval; val scores then not honest). 2025: 03 is the final fit
 
 # %%
 #@title Set-up: gets this project's code, installs what is missing, mounts Google Drive (a click shows the code)

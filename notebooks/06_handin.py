@@ -27,16 +27,18 @@
 # %% tags=["parameters"]
 # Parameters: the only cell to edit. None means "the run's setting" (settings.json on Drive, written by the first
 # notebook you run), else the default. A value set here wins for this notebook, and the plan below says so.
+EDITION = None           # the course's rules: '2022' (5,000 faces, mIoU, ImageNet-1k weights; the default) or
+                         # '2025' (2025-26: 1,000 faces, per-image F, < 1,821,085 parameters, from scratch)
 SMOKE = None             # True: tiny smoke run on any machine; False: the real run (needs a GPU); None: the run's
                          # setting, else real on a GPU. A kept True stays until you set False here (in 00_setup)
-RECIPE = None            # 'seed' (the reference report's recipe, the default), 'improved', 'improved-r101',
-                         # 'swin-b' (UperNet + Swin-B, the top candidate) or 'segformer-b3' (SegFormer MiT-B3)
+RECIPE = None            # 2022: 'seed' (the report's, the default), 'improved', 'improved-r101', 'swin-b', 'segformer-b3';
+                         # 2025: 'bisenetv2-slim' (the default), 'fast-scnn', 'lraspp-mv3s'
 REPO = None              # the code: 'owner/name' on GitHub (default: this project), or a Drive folder with a copy
 DATA_ROOT = None         # the dataset on this runtime's disk (default /content/data/celebamask)
 WORK_ROOT = None         # checkpoints (default MyDrive/celebamask-parsing/work_dirs; a smoke run's in work_dirs/smoke)
 CHECKPOINT = None        # 04 and 05 only: a .pth to evaluate or submit (default: the run's final checkpoint)
-FINAL_FIT = None         # True: train on train + val for the test submission, once the recipe is chosen on val
-                         # (its own work_dir, <config>_trainval; its val scores are then not honest)
+FINAL_FIT = None         # 2022: True trains on train + val for the test submission, once the recipe is chosen on val
+                         # (own work_dir <config>_trainval; val scores then not honest). 2025: 03 is the final fit
 MATRIC = None            # 06 only (or once here): your matriculation number, e.g. 'G1234567A'; names the zip
 LEADERBOARD_NAME = None  # 06 only (or once here): your user name on the leaderboard, for Readme.txt
 
@@ -162,14 +164,12 @@ session.show(result.styled(), narrate.handin_check(result.checks))
 
 # %% [markdown]
 # ## Download
-
-# %%
-steps.offer(result)
-
-# %%
-session.closing(PLAN, (('the hand-in zip (also downloaded)', result.zip_path),))
-
-# %% [markdown]
-# **Done.** Open the zip, finish the report (its sections are filled; write your discussion), add the screenshot
-# and the PDF to `handin/`, run this notebook again, and hand in the zip it downloads. The same from a terminal:
+# The zip is downloaded once nothing is missing (a smoke run's never is): until then each run would download a zip
+# that cannot be handed in. `download=True` below downloads it now anyway. The same from a terminal:
 # `python -m utils.handin --work-root WORK_ROOT --recipe seed --out handin --matric ... --leaderboard-name ...`.
+
+# %%
+downloaded = steps.offer(result, smoke=PLAN.smoke, download=None)  # None: once nothing is missing; True: now
+
+# %%
+session.closing(PLAN, (('the hand-in zip' + (' (also downloaded)' if downloaded else ''), result.zip_path),))

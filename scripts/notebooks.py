@@ -9,9 +9,10 @@ whose code or text differs from its ``.py`` and is newer is converted back to th
 from Colab into notebooks/, then run ``make notebooks``).
 
 Shared cells, stated once and copied into every notebook by ``sync``: the parameters cell (the first code cell),
-from ``notebooks/_parameters.py``, showing only the parameters the notebook reads (``utils.workflow.READS``), and
+built from ``utils/parameters.py`` (each parameter declared once), showing only the parameters the notebook reads, and
 the set-up cell (the second), from ``00_setup.py``, whose only difference is the ``NOTEBOOK = '...'`` line.
-Built notebooks carry no outputs, stable cell ids (``<notebook>-NN``) and Colab metadata (GPU runtime).
+Built notebooks carry no outputs, stable cell ids (``<notebook>-NN``) and Colab metadata: a T4 runtime for the
+notebooks that need a GPU (``utils.parameters.RUNTIMES``), Colab's CPU runtime for the others.
 """
 from __future__ import annotations
 
@@ -25,14 +26,31 @@ import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
 NB_DIR = REPO / 'notebooks'
-NAMES = ('00_setup', '01_data_check', '02_train_20k', '03_resume_30k', '04_evaluate', '05_submit', '06_handin')
+
+from utils.parameters import NOTEBOOKS as NAMES, RUNTIMES  # noqa: E402  (the notebooks and their runtimes, stated once)
+
 CANONICAL = '00_setup'
 _NOTEBOOK_LINE = re.compile(r"^NOTEBOOK = '[^']*'$", re.M)
 _PARAMETER_LINE = re.compile(r'^([A-Z][A-Z0-9_]*) = ')
-#: The parameters cell of every notebook, stated once (each notebook shows the lines of the parameters it reads).
-PARAMETERS_FILE = '_parameters.py'
+#: Where each parameter is declared once (its line in the parameters cell, its check, which notebooks read it).
+PARAMETERS_FILE = 'utils/parameters.py'
 METADATA = {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'},
-            'language_info': {'name': 'python'}, 'accelerator': 'GPU', 'colab': {'provenance': [], 'gpuType': 'T4'}}
+            'language_info': {'name': 'python'}, 'colab': {'provenance': []}}
+#: What Colab reads to open a notebook on a T4 runtime; a notebook without it opens on a CPU runtime.
+GPU_METADATA = {'accelerator': 'GPU', 'colab': {'provenance': [], 'gpuType': 'T4'}}
+
+
+def metadata(name: str) -> dict:
+    """The Colab metadata of ``name``'s ``.ipynb``: a T4 runtime where :data:`utils.parameters.RUNTIMES` says GPU."""
+    import copy
+
+    return copy.deepcopy({**METADATA, **(GPU_METADATA if RUNTIMES[name] == 'GPU' else {})})
+
+
+def runtime_of(nb: nbformat.NotebookNode) -> str:
+    """'GPU' when Colab opens ``nb`` on a T4 runtime (its metadata asks for one), else 'CPU'."""
+    colab = nb.metadata.get('colab', {})
+    return 'GPU' if nb.metadata.get('accelerator') == 'GPU' and colab.get('gpuType') else 'CPU'
 
 
 def read_source(name: str) -> nbformat.NotebookNode:
@@ -45,21 +63,10 @@ def code_cells(nb: nbformat.NotebookNode) -> list:
 
 
 def parameters_cell(name: str) -> str:
-    """``name``'s parameters cell: the header of ``notebooks/_parameters.py`` and the lines (with their comment
-    continuation lines) of the parameters ``name`` reads (``utils.workflow.READS``)."""
-    from utils.workflow import READS
+    """``name``'s parameters cell, built from the parameters' one declaration each (``utils.parameters``)."""
+    from utils.parameters import parameters_cell as build_cell
 
-    lines = (NB_DIR / PARAMETERS_FILE).read_text().splitlines()[2:]  # after the file's own two-line note
-    out, keep = [], True
-    for line in lines:
-        m = _PARAMETER_LINE.match(line)
-        if m:
-            keep = m.group(1) in READS[name]
-        elif not line.startswith(' '):
-            keep = True  # the header comment
-        if keep:
-            out.append(line)
-    return '\n'.join(out).rstrip('\n')
+    return build_cell(name)
 
 
 def shared_cells(name: str) -> tuple[str, str]:
@@ -72,7 +79,7 @@ def build(name: str) -> nbformat.NotebookNode:
     """The ``.ipynb`` of ``name``: cells from its ``.py``, no outputs, stable ids, Colab metadata."""
     nb = read_source(name)
     out = nbformat.v4.new_notebook()
-    out.metadata.update(METADATA)
+    out.metadata.update(metadata(name))
     setup = code_cells(nb)[1] if len(code_cells(nb)) > 1 else None
     for i, cell in enumerate(nb.cells):
         new = (nbformat.v4.new_markdown_cell if cell.cell_type == 'markdown' else nbformat.v4.new_code_cell)(cell.source)
@@ -107,6 +114,9 @@ def problems(name: str) -> list[str]:
     if [(c.id, c.cell_type, c.source, c.metadata.get('tags')) for c in fresh.cells] != \
             [(c.id, c.cell_type, c.source, c.metadata.get('tags')) for c in nb.cells]:
         found.append(f'{name}.ipynb differs from {name}.py')
+    if runtime_of(nb) != RUNTIMES[name]:
+        found.append(f'{name}.ipynb asks Colab for a {runtime_of(nb)} runtime, utils.parameters.RUNTIMES says '
+                     f'{RUNTIMES[name]}: run sync')
     return found
 
 

@@ -35,6 +35,7 @@ from scripts.notebooks import NAMES as NOTEBOOKS  # noqa: E402  (the notebooks, 
 
 STANDIN = Path(__file__).resolve().parent / 'colab_standin'
 COURSE_COUNTS = (24, 8, 8)  # a smoke-sized "course zip" (train, val, test)
+COURSE_COUNTS_2025 = (30, 8, 8)  # the 2025-26 zips, smoke-sized: the holdout takes 3 of the 30 training pairs
 _SKIP_TOP = {'.git', '.venv', '.venv-colab', 'work_dirs', 'outputs', 'data', '__pycache__', '.pytest_cache', '.gl',
              '.devrun', '.devwheels'}
 
@@ -96,6 +97,28 @@ def course_zip(drive: Path, counts: tuple[int, int, int] = COURSE_COUNTS, size: 
     return path
 
 
+def course_zips_2025(drive: Path, counts: tuple[int, int, int] = COURSE_COUNTS_2025, size: int = 64) -> list[Path]:
+    """The 2025-26 course's three zips on the stand-in Drive (train with masks, val and test without), synthetic
+    faces with 32-hex-digit names, each zip holding its split's folder as the course's do."""
+    from utils.layout import image_dir, mask_dir
+    from utils.synthetic import make_synthetic_dataset
+
+    folder = drive / 'course2025'
+    paths = [folder / f'{split}.zip' for split in ('train', 'val', 'test')]
+    if all(p.is_file() for p in paths):
+        return paths
+    folder.mkdir(parents=True, exist_ok=True)
+    src = make_synthetic_dataset(folder / 'unpacked', *counts, size=size, progress=False, with_test_masks=False,
+                                 edition='2025')
+    for split, path in zip(('train', 'val', 'test'), paths):
+        with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as zf:
+            for kind, sub in (('images', image_dir(src, split)), ('masks', mask_dir(src, split))):
+                for f in sorted(sub.glob('*')) if sub.is_dir() else []:
+                    zf.write(f, f'{split}/{kind}/{f.name}')
+    shutil.rmtree(src)
+    return paths
+
+
 def runtime_env(out: Path, name: str, **extra: str) -> dict[str, str]:
     """Environment variables of a fresh stand-in Colab runtime for notebook ``name`` (its content folder is new)."""
     content = out / 'runtimes' / name / 'content'
@@ -122,6 +145,21 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- running
+def execute(source: Path, target: Path, parameters: dict, cwd: str | Path, timeout: int = 1800) -> Path:
+    """Run the notebook ``source`` into ``target`` with papermill in a fresh kernel whose working folder is ``cwd``.
+
+    The kernel talks to this process over local sockets (IPC) rather than TCP: nothing listens on a port, and
+    ipykernel has no reason to warn that TCP traffic goes unencrypted (one such line per notebook otherwise).
+    """
+    import papermill as pm
+    from traitlets.config import Config
+
+    pm.execute_notebook(str(source), str(target), parameters=parameters, cwd=str(cwd), kernel_name='python3',
+                        progress_bar=False, execution_timeout=timeout, log_output=False,
+                        config=Config({'KernelManager': {'transport': 'ipc'}}))
+    return target
+
+
 def run_notebook(name: str, out: str | Path, parameters: dict, env: dict[str, str] | None = None,
                  timeout: int = 1800) -> Path:
     """Execute ``notebooks/<name>.ipynb`` into ``out/<name>.ipynb`` on a runtime described by ``env``.
@@ -136,9 +174,7 @@ def run_notebook(name: str, out: str | Path, parameters: dict, env: dict[str, st
     env = env or runtime_env(out, name)
     with _environ(env):
         try:
-            pm.execute_notebook(str(REPO_ROOT / 'notebooks' / f'{name}.ipynb'), str(target), parameters=parameters,
-                                cwd=env['CELEBAMASK_CONTENT'], kernel_name='python3', progress_bar=False,
-                                execution_timeout=timeout, log_output=False)
+            execute(REPO_ROOT / 'notebooks' / f'{name}.ipynb', target, parameters, env['CELEBAMASK_CONTENT'], timeout)
         except pm.PapermillExecutionError as exc:
             raise NotebookError(f'{name}.ipynb failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n'
                                 f'(executed copy with the output: {target})') from None
@@ -159,12 +195,20 @@ def export_figures(notebook: str | Path, fig_dir: str | Path) -> list[Path]:
     return written
 
 
-def first_parameters(out: Path, smoke: bool = True, recipe: str = 'seed') -> dict[str, dict]:
-    """What a student types, per notebook: the run in 00 (smoke, recipe, code on Drive), the data source in 01."""
+def first_parameters(out: Path, smoke: bool = True, recipe: str | None = None,
+                     edition: str = '2022') -> dict[str, dict]:
+    """What a student types, per notebook: the run in 00 (edition, smoke, recipe, code on Drive), the data source
+    in 01 (2022: the course zip; 2025: its three zips)."""
+    from utils.edition import rules
+
     drive = drive_dir(out)
     params: dict[str, dict] = {name: {} for name in NOTEBOOKS}
-    params['00_setup'] = dict(SMOKE=smoke, RECIPE=recipe, REPO=str(copy_code(drive)))
-    params['01_data_check'] = dict(DATA_SOURCE=str(course_zip(drive)) if smoke else None)
+    params['00_setup'] = dict(SMOKE=smoke, RECIPE=recipe or rules(edition).default_recipe, REPO=str(copy_code(drive)))
+    if edition != '2022':
+        params['00_setup']['EDITION'] = edition
+    source = (str(course_zip(drive)) if edition == '2022' else [str(p) for p in course_zips_2025(drive)]) \
+        if smoke else None
+    params['01_data_check'] = dict(DATA_SOURCE=source)
     return params
 
 
@@ -181,8 +225,8 @@ def drive_usage(out: Path) -> dict[str, int]:
     return usage
 
 
-def run_all(out: str | Path, smoke: bool = True, recipe: str = 'seed', names=NOTEBOOKS,
-            keep_drive: bool | None = None) -> dict[str, float]:
+def run_all(out: str | Path, smoke: bool = True, recipe: str | None = None, names=NOTEBOOKS,
+            keep_drive: bool | None = None, edition: str = '2022') -> dict[str, float]:
     """Run the notebooks in order, each on a fresh runtime; returns the wall time of each in seconds.
 
     A run of all of them starts from an empty stand-in Drive (``keep_drive=False``); a run of some of them
@@ -193,7 +237,7 @@ def run_all(out: str | Path, smoke: bool = True, recipe: str = 'seed', names=NOT
         start_fresh(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text('written by scripts/run_notebooks.py; a full run clears this folder\n')
-    params = first_parameters(out, smoke, recipe)
+    params = first_parameters(out, smoke, recipe, edition)
     times = {}
     for name in names:
         start = time.time()
@@ -210,7 +254,10 @@ def main(argv: list[str] | None = None) -> int:
                                 epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--out', default='outputs/smoke', help='folder for the executed notebooks, Drive and runtimes')
     p.add_argument('--smoke', action='store_true', help='SMOKE = True: tiny data and schedule (any machine)')
-    p.add_argument('--recipe', default='seed', help="'seed', 'improved', 'improved-r101', 'swin-b' or 'segformer-b3'")
+    p.add_argument('--edition', default='2022', choices=('2022', '2025'),
+                   help="the course's rules (EDITION in 00_setup): 2022 (the default) or 2025 (2025-26)")
+    p.add_argument('--recipe', default=None, help="2022: 'seed' (default), 'improved', 'improved-r101', 'swin-b', "
+                   "'segformer-b3'; 2025: 'bisenetv2-slim' (default), 'fast-scnn', 'lraspp-mv3s'")
     p.add_argument('--only', nargs='+', choices=NOTEBOOKS,
                    help='run only these notebooks (in the given order), on the Drive an earlier run left')
     p.add_argument('--keep-drive', action='store_true',
@@ -219,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out).resolve()
     start = time.time()
     try:
-        times = run_all(out, a.smoke, a.recipe, a.only or NOTEBOOKS, keep_drive=True if a.keep_drive else None)
+        times = run_all(out, a.smoke, a.recipe, a.only or NOTEBOOKS, keep_drive=True if a.keep_drive else None,
+                        edition=a.edition)
     except NotebookError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1

@@ -45,7 +45,6 @@ def test_the_checker_catches_drift(tmp_path, monkeypatch):
     for name in ('00_setup', '02_train_20k'):
         shutil.copy(REPO / 'notebooks' / f'{name}.py', tmp_path / f'{name}.py')
         shutil.copy(REPO / 'notebooks' / f'{name}.ipynb', tmp_path / f'{name}.ipynb')
-    shutil.copy(REPO / 'notebooks' / nbtool.PARAMETERS_FILE, tmp_path / nbtool.PARAMETERS_FILE)
     monkeypatch.setattr(nbtool, 'NB_DIR', tmp_path)
     assert nbtool.problems('02_train_20k') == []
     src = (tmp_path / '02_train_20k.py').read_text()
@@ -245,11 +244,14 @@ def test_05_submit(colab):
         names = sorted(Path(n).stem for n in zf.namelist() if n.endswith('.png'))
     assert names == sorted(Path(n).stem for n in list_files(test_images))
     assert check_submission(downloads[0], test_images, progress=False).ok
-    assert 'do not upload it' in _text(nb)
+    text = _text(nb)
+    assert 'do not upload it' in text and 'never upload it' in text  # the download line and the closing agree
+    assert 'upload the zip to the leaderboard' not in text
 
 
 def test_06_handin(colab):
-    """On a fresh CPU runtime, from Drive only: the hand-in folder, the check with the missing items named, the zip."""
+    """On a fresh CPU runtime, from Drive only: the hand-in folder, the check with the missing items named, the zip
+    (kept on Drive, not downloaded: a smoke run hands nothing in)."""
     nb = _run(colab, '06_handin')
     _smoke_banner_first(nb)
     text = _text(nb)
@@ -260,7 +262,9 @@ def test_06_handin(colab):
     assert 'submission check PASSED' in text  # the test images came from the dataset copy on Drive
     assert 'handin/score.png' in text and 'set MATRIC' in text  # missing, with what to do
     downloads = sorted(z.name for z in (colab['out'] / 'downloads').glob('*.zip'))
-    assert 'MATRIC-MISSING-SMOKE-not-for-hand-in.zip' in downloads
+    assert 'MATRIC-MISSING-SMOKE-not-for-hand-in.zip' not in downloads  # a smoke run hands nothing in
+    assert (_project(colab) / 'work_dirs' / 'smoke' / 'MATRIC-MISSING-SMOKE-not-for-hand-in.zip').is_file()
+    assert 'Not downloaded (a smoke run has nothing to hand in)' in text
     assert _pngs(nb) >= 5  # loss, val metrics, schedule, per-class IoU, predictions
     assert not (colab['out'] / 'runtimes' / '06_handin' / 'content' / 'data').exists()  # no dataset unpacked
 
@@ -426,15 +430,42 @@ def test_a_code_copy_with_links_or_missing_files_stops_in_the_set_up_cell(tmp_pa
 
 
 def test_each_parameters_cell_shows_only_what_its_notebook_reads():
-    """The parameters cells come from notebooks/_parameters.py (every parameter stated once) and show exactly the
-    parameters utils.workflow.READS names for the notebook (02 no longer offers DATA_SOURCE or CHECKPOINT)."""
+    """The parameters cells are built from utils.parameters.DECLARED (each parameter declared once) and show exactly
+    the parameters each declaration says the notebook reads, in the declared order."""
     import re
 
-    from utils.workflow import PARAMETERS, READS
+    from utils.parameters import DECLARED, NOTEBOOKS as DECLARED_NOTEBOOKS
 
-    canonical = re.findall(r'^([A-Z][A-Z0-9_]*) = ', (REPO / 'notebooks' / '_parameters.py').read_text(), re.M)
-    assert sorted(canonical) == sorted(PARAMETERS) and set(READS) == set(NOTEBOOKS)
+    assert tuple(NOTEBOOKS) == DECLARED_NOTEBOOKS
     for name in NOTEBOOKS:
         shown = re.findall(r'^([A-Z][A-Z0-9_]*) = ', nbtool.code_cells(nbtool.read_source(name))[0].source, re.M)
-        assert shown == [p for p in canonical if p in READS[name]], name
-    assert 'DATA_SOURCE' not in READS['02_train_20k'] and 'CHECKPOINT' not in READS['02_train_20k']
+        assert shown == [p.name for p in DECLARED if name in p.reads], name
+    assert 'EDITION' in nbtool.code_cells(nbtool.read_source('00_setup'))[0].source
+
+
+def test_adding_a_parameter_is_one_declaration(monkeypatch):
+    """One Param added to DECLARED reaches the schema, the kept settings, the parameters cells and the plan."""
+    import importlib
+
+    import utils.parameters as parameters
+    import utils.workflow as workflow
+
+    extra = parameters.Param('PATIENCE', 'validations without a better score before stopping (a test parameter)',
+                             lambda v: isinstance(v, int) and v > 0, 'a whole number above 0',
+                             ('00_setup', '02_train_20k'), label='patience')
+    monkeypatch.setattr(parameters, 'DECLARED', parameters.DECLARED + (extra,))
+    try:
+        wf = importlib.reload(workflow)
+        assert 'PATIENCE' in wf.PARAMETERS and 'PATIENCE' in wf.KEPT and 'PATIENCE' in wf.SCHEMA
+        assert wf.READS['02_train_20k'][-1] == 'PATIENCE' and 'PATIENCE' not in wf.READS['04_evaluate']
+        cell = parameters.parameters_cell('02_train_20k', parameters.DECLARED)
+        assert cell.splitlines()[-1].startswith('PATIENCE = None') and 'a test parameter' in cell
+        assert 'PATIENCE' not in parameters.parameters_cell('04_evaluate', parameters.DECLARED)
+        with pytest.raises(wf.PlanError, match='PATIENCE = 0 .* a whole number above 0'):
+            wf.make_plan({'PATIENCE': 0}, notebook='02_train_20k')
+        plan = wf.make_plan({'PATIENCE': 3}, notebook='02_train_20k')
+        assert plan.settings()['PATIENCE'] == 3 and plan.sources['PATIENCE'] == 'set here'
+        assert plan.frame().data.loc['patience', 'value'] == '3'
+    finally:
+        monkeypatch.undo()
+        importlib.reload(workflow)

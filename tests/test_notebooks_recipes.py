@@ -1,4 +1,4 @@
-"""Run All of the six notebooks in smoke mode with RECIPE set to each transformer recipe, each notebook on a fresh
+"""Run All of the seven notebooks in smoke mode with RECIPE set to each transformer recipe, each notebook on a fresh
 stand-in runtime (scripts/run_notebooks.py); 1 training iteration keeps it cheap (ITERS_20K, kept in settings.json)."""
 from __future__ import annotations
 

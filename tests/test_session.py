@@ -149,7 +149,8 @@ def test_without_drive_01_stops_and_nothing_asks_for_drive_twice(tmp_path, monke
 
 def test_00_on_a_cpu_runtime_with_nothing_set_says_what_the_readme_says(tmp_path, monkeypatch, capsys):
     """README step 3: setting up needs no GPU and says so. 00 in Colab on a CPU with nothing set no longer opens
-    with the bold SMOKE RUN banner, and keeps no SMOKE in settings.json (the real run starts with 01)."""
+    with the bold SMOKE RUN banner, shows the real run's plan and keeps no SMOKE in settings.json (the real run
+    starts with 01)."""
     import sys
     import types
 
@@ -160,7 +161,7 @@ def test_00_on_a_cpu_runtime_with_nothing_set_says_what_the_readme_says(tmp_path
     plan = session.start('00_setup', {'WORK_ROOT': str(tmp_path / 'work')})
     out = capsys.readouterr().out
     assert out.startswith('No GPU on this runtime: fine for 00_setup and 01_data_check.') and 'SMOKE RUN' not in out
-    assert plan.smoke and 'SMOKE' not in json.loads((tmp_path / 'work' / 'settings.json').read_text())
+    assert not plan.smoke and 'SMOKE' not in json.loads((tmp_path / 'work' / 'settings.json').read_text())
 
 
 def test_recipes_side_by_side_compares_every_evaluated_recipe_with_the_report(tmp_path):

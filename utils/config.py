@@ -162,6 +162,35 @@ def use_train_and_val(cfg) -> None:
     cfg.final_fit = True
 
 
+#: Where the 2025-26 holdout's images and masks lie: it is carved out of the training pairs.
+SPLIT_PREFIX = dict(img_path='train/train_image', seg_map_path='train/train_mask')
+
+
+def set_split(cfg, split: dict, work_dir: str | os.PathLike) -> None:
+    """Train on ``split['train']`` and validate/test on ``split['holdout']`` (stems of the training pairs).
+
+    Writes ``<work_dir>/split_train.txt`` and ``split_holdout.txt`` (one stem a line, MMSeg's ``ann_file``) and
+    points the train dataset at the first, the val and test datasets at the second, all reading
+    ``train/train_image`` + ``train/train_mask``.
+    """
+    from .layout import write_atomic
+
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for key in ('train', 'holdout'):
+        path = work_dir / f'split_{key}.txt'
+        write_atomic(path, lambda tmp, stems=split[key]: tmp.write_text(''.join(f'{s}\n' for s in stems)))
+        files[key] = str(path.resolve())
+    for loader, key in (('train_dataloader', 'train'), ('val_dataloader', 'holdout'), ('test_dataloader', 'holdout')):
+        if not cfg.get(loader):
+            continue
+        for node in walk_dicts(cfg[loader].get('dataset')):
+            if 'data_prefix' in node:
+                node['ann_file'] = files[key]
+                node['data_prefix'] = dict(SPLIT_PREFIX)
+
+
 def train_data_root(cfg) -> str:
     """The data root of the training set (the first one of a final fit's train + val)."""
     ds = cfg.train_dataloader.dataset

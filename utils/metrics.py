@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .labels import CLASSES, NUM_CLASSES, REPO_ROOT
-from .report import cli_error, positive_int
+from .report import cli_error, number_formats, positive_int
 from .layout import KnownError
 
 ASSETS = REPO_ROOT / 'assets'
@@ -339,7 +339,7 @@ def per_class_table(result, worst: int = 3, caption: str | None = None):
     cols = [c for c in PER_CLASS_KEYS if c in df.columns]
     worst_idx = df['IoU'].dropna().nsmallest(worst).index if 'IoU' in df.columns else []
     extra = [c for c in ('gt_pixels', 'pred_pixels', 'images') if c in df.columns]
-    st = df[cols + extra].style.format('{:.2f}', subset=cols, na_rep='n/a').format('{:,}', subset=extra)
+    st = df[cols + extra].style.format(number_formats(df[cols + extra]), na_rep='n/a')
     st = st.background_gradient(cmap='RdYlGn', subset=cols, vmin=0, vmax=100)
     st = st.map(lambda v: 'background-color: white; color: #777' if pd.isna(v) else '', subset=cols)  # not black
     st = st.apply(lambda row: ['font-weight: bold; border: 2px solid #c00000' if row.name in worst_idx else ''

@@ -53,14 +53,15 @@ def count_parameters(model) -> int:
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
 
 
-def model_summary(config: str):
-    """Parameter counts of a config's model (built without downloading weights), as a small table of numbers."""
+def parameter_table(model, trainable_only: bool = True):
+    """The parameters of a built segmentor by its parts (backbone, heads), counted as an edition's formula counts
+    them (``trainable_only``: the 2022 report's ``requires_grad`` count; else every parameter, the 2025 cap's)."""
     import pandas as pd
 
-    from .config import load_config
+    def count(module) -> int:
+        return int(sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only))
 
-    model = build_segmentor(load_config(config, work_dir='/tmp/unused'))
-    total = count_parameters(model)
-    aux = sum(p.numel() for p in model.auxiliary_head.parameters()) if getattr(model, 'auxiliary_head', None) else 0
-    return pd.DataFrame({'trainable parameters': [total, total - aux, aux]},
-                        index=['whole model', 'used at test time (no auxiliary head)', 'auxiliary FCN head'])
+    parts = {name: count(child) for name, child in model.named_children() if count(child)}
+    aux = parts.get('auxiliary_head', 0)
+    rows = {'whole model': count(model), 'used at test time (no auxiliary head)': count(model) - aux, **parts}
+    return pd.DataFrame({'parameters': list(rows.values())}, index=list(rows))

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .labels import CLASSES
+from .report import human_bytes
 
 #: The reference report's best run on val (``assets/seed_summary.csv``), the bar every reading compares with.
 REPORT_MIOU = 74.72
@@ -34,8 +35,8 @@ def runtime(frame: Any) -> str:
     """The versions table of 00 (``utils.env.environment_frame``)."""
     value = frame['value'] if 'value' in frame else frame.iloc[:, 0]
     gpu = value.get('GPU', 'none')
-    return (f'torch {value.get("torch", "?")} with MMSegmentation {value.get("mmsegmentation", "?")} '
-            f'(mmcv ops: {value.get("mmcv ops", "?")}), GPU: **{gpu}**: '
+    return (f'torch {value.get("torch", "?")} with MMSegmentation {value.get("mmsegmentation", "?")}; '
+            f'mmcv ops: {value.get("mmcv ops", "?")}; GPU: **{gpu}**: '
             + ('AMP and channels-last are on for training.' if not str(gpu).startswith('none') else
                'fine for setting up and checking data; training needs a T4 runtime.'))
 
@@ -66,10 +67,21 @@ def checkpoints(table: Any) -> str:
             + (f'; the newest best-of-validation file is `{best[-1]}`.' if best else '.'))
 
 
-def parameters(count: int, config: str) -> str:
-    """The model table of 00."""
-    return (f'**{count:,}** trainable parameters for `{config}`, counted as the course asks '
-            '(`sum(p.numel() for p in model.parameters() if p.requires_grad)`): the number the report states.')
+def parameters(table: Any, config: str, rules: Any) -> str:
+    """The model table of 00 (:func:`utils.model.parameter_table`), read against the edition's rules."""
+    count = int(table.loc['whole model', 'parameters'])
+    parts = table.drop(['whole model', 'used at test time (no auxiliary head)'])['parameters']
+    big = parts.idxmax() if len(parts) else 'model'
+    text = (f'**{count:,}** parameters for `{config}`, counted as the course asks (`{rules.count_formula}`); '
+            f'the largest part is the `{big}` ({parts.max() / count:.0%}).' if len(parts) else '')
+    if rules.param_cap:
+        share = count / rules.param_cap
+        verdict = ('within the cap' if count < rules.param_cap else '**over the cap: training will refuse it**')
+        text += (f' That is {share:.1%} of the {rules.edition} cap ({rules.cap_words()}, auxiliary heads included): '
+                 f'{verdict}.')
+    else:
+        text += ' This is the number the report states.'
+    return text
 
 
 def class_balance(freq: Any, split: str = 'train') -> str:
@@ -298,7 +310,7 @@ def class_shares(report: Any) -> str:
 def submission(result: Any) -> str:
     """The zip of 05: what it holds, the classes it never predicts (counted from its masks) and its check."""
     report = result.report
-    text = (f'{result.masks:,} masks in `{result.folder}/`, {result.bytes / 1e6:.1f} MB; the check **{report.verdict}**')
+    text = f'{result.masks:,} masks in `{result.folder}/`, {human_bytes(result.bytes)}; the check **{report.verdict}**'
     counts = getattr(report, 'class_counts', None)
     absent = never_predicted(counts) if counts is not None and np.asarray(counts).sum() > 0 else []
     if absent:
@@ -343,14 +355,21 @@ def handin_check(checks: Sequence[tuple[str, str, str]]) -> str:
 _NEXT = {'00_setup': '01_data_check (set DATA_SOURCE there)', '01_data_check': '02_train_20k',
          '02_train_20k': '03_resume_30k (seed recipe) or 04_evaluate', '03_resume_30k': '04_evaluate',
          '04_evaluate': '05_submit', '05_submit': 'upload the zip to the leaderboard, then 06_handin',
-         '06_handin': 'finish the report draft, add the screenshot, run 06 again and hand in its zip'}
+         '06_handin': 'finish the report draft, add the leaderboard screenshot and the report PDF to handin/, run 06 '
+                      'again (it downloads the zip once nothing is missing) and hand in that zip'}
+#: What comes next after a smoke run, where it differs: nothing of it is uploaded or handed in.
+_NEXT_SMOKE = {'05_submit': '06_handin; this SMOKE zip only shows that every step works: never upload it',
+               '06_handin': 'nothing to hand in from a smoke run; the real run starts with SMOKE = False in 00_setup, '
+                            'and 02-05 on a T4 GPU runtime'}
 
 
 def produced(plan: Any, notebook: str) -> list[tuple[str, Any]]:
     """What ``notebook`` of this run leaves behind, with where it lies (for :func:`summary`)."""
     keep = Path(plan.keep_dir or plan.work_root)
     out: dict[str, list[tuple[str, Any]]] = {
-        '00_setup': [('the run\'s settings, read by every later notebook', keep / 'settings.json')],
+        '00_setup': [('the run\'s settings, read by every later notebook' if plan.keep_shared else
+                      'the settings, on this runtime\'s own disk: no later notebook reads them (allow Google Drive '
+                      'and run 00_setup again)', keep / 'settings.json')],
         '01_data_check': [('the checked dataset on this runtime', plan.data_root),
                           ('its copy for 02-05', keep / 'data' / 'celebamask-dataset.zip')],
         '02_train_20k': [('stage 1: checkpoints, logs, the resolved config', plan.work_dir_20k)],
@@ -364,8 +383,9 @@ def produced(plan: Any, notebook: str) -> list[tuple[str, Any]]:
     return out.get(notebook, [])
 
 
-def summary(notebook: str, produced: Sequence[tuple[str, Any]]) -> str:
-    """The closing summary: each thing the notebook produced and where it lies (paths shown as on Drive)."""
+def summary(notebook: str, produced: Sequence[tuple[str, Any]], smoke: bool = False) -> str:
+    """The closing summary: each thing the notebook produced and where it lies (paths shown as on Drive), and the
+    next step (a smoke run's where it differs)."""
     lines = [f'**{notebook}: done.** It produced:']
     for what, where in produced:
         text = str(where)
@@ -373,6 +393,7 @@ def summary(notebook: str, produced: Sequence[tuple[str, Any]]) -> str:
             if isinstance(where, Path) else text  # as the Drive web page shows it
         exists = '' if not isinstance(where, Path) or where.exists() else ' (not written)'
         lines.append(f'- {what}: {shown}{exists}')
-    if notebook in _NEXT:
-        lines.append(f'\n**Next:** {_NEXT[notebook]}.')
+    step = (_NEXT_SMOKE if smoke else {}).get(notebook) or _NEXT.get(notebook)
+    if step:
+        lines.append(f'\n**Next:** {step}.')
     return '\n'.join(lines)

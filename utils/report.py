@@ -35,6 +35,15 @@ class Check:
     fix: str = ''
 
 
+def number_formats(frame, decimals: int = 2) -> dict[str, str]:
+    """How every table shows its numeric columns (``frame.style.format(number_formats(frame))``): counts as whole
+    numbers with thousands separators (``14,643``), other numbers with ``decimals`` decimals (``92.81``)."""
+    from pandas.api import types
+
+    return {col: '{:,}' if types.is_integer_dtype(frame[col]) else f'{{:,.{decimals}f}}' for col in frame.columns
+            if types.is_numeric_dtype(frame[col]) and not types.is_bool_dtype(frame[col])}
+
+
 def check_files(name: str, bad: list[str], ok_text: str, bad_text: str, fix: str, status: str = FAIL) -> Check:
     """A :class:`Check` that has ``status`` when ``bad`` lists offending files, PASS otherwise.
 

@@ -15,6 +15,7 @@ A step that cannot work raises :class:`StopRun`: Run All stops at that cell with
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -27,15 +28,15 @@ from . import env, narrate
 from .config import FINAL_FIT_SUFFIX
 from .labels import REPO_ROOT
 from .layout import write_json_atomic
-from .workflow import (KEPT, PARAMETERS, Plan, PlanError, check_parameters, check_settings, checkpoint_recipe,
-                       final_checkpoint, make_plan)
+from .workflow import (KEPT, PARAMETERS, RUNTIMES, Plan, PlanError, check_parameters, check_settings,
+                       checkpoint_recipe, final_checkpoint, make_plan)
 
 __all__ = ['PARAMETERS']  # re-exported for the set-up cell; everything else is used as session.<name>
 
 SETTINGS = 'settings.json'
 TRAINS = ('02_train_20k', '03_resume_30k')
 USES_DATA = ('02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
-NEEDS_NO_GPU = ('00_setup', '01_data_check', '06_handin')  # a real run may set up, check its data and hand in on a CPU runtime
+NEEDS_NO_GPU = tuple(n for n, runtime in RUNTIMES.items() if runtime == 'CPU')  # a real run may use a CPU runtime
 GPU_MENU = 'Runtime > Change runtime type > T4 GPU > Save, then Runtime > Run all'
 
 
@@ -130,18 +131,27 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
         check_parameters(params)  # first: a bad WORK_ROOT set here is named before it is used as a folder
         folder = keep_dir(params, drive)
         settings, problems = read_settings(folder, lenient=notebook == '00_setup')
-        plan = make_plan(params, notebook=notebook, settings=settings, gpu=torch.cuda.is_available(), colab=colab,
-                         drive_project=env.DRIVE_PROJECT if drive else None, content=env.CONTENT, code_from=code_from)
+
+        def plan_for(gpu: bool) -> Plan:
+            return make_plan(params, notebook=notebook, settings=settings, gpu=gpu, colab=colab, checked=True,
+                             drive_project=env.DRIVE_PROJECT if drive else None, content=env.CONTENT,
+                             code_from=code_from)
+
+        plan = plan_for(torch.cuda.is_available())
+        # 00 opened in Colab on a CPU runtime with nothing set: setting up needs no GPU, and nothing of a smoke run
+        # is kept (SMOKE stays unset in settings.json), so the plan shown is the real run's, as 02-05 will follow it
+        # on a GPU runtime (this runtime has none: no AMP here)
+        cpu_setup = plan.smoke and colab and notebook == '00_setup' and plan.sources.get('SMOKE') == 'default'
+        if cpu_setup:
+            plan = dataclasses.replace(plan_for(True), amp=False)
     except PlanError as exc:
         raise StopRun(str(exc)) from None
-    plan.keep_dir = folder
+    plan.keep_dir, plan.keep_shared = folder, drive or not colab
     plan.notes.extend(problems)
-    if plan.smoke and colab and notebook == '00_setup' and plan.sources.get('SMOKE') == 'default':
-        # a student who opened 00 on a CPU runtime: as the README says, setting up needs no GPU; nothing of a
-        # smoke run is kept (SMOKE stays unset in settings.json), so the real run starts with 01 and a T4 for 02
-        say('**No GPU on this runtime: fine for 00_setup and 01_data_check.** The plan below is a smoke run\'s '
-            '(tiny data), but nothing of it is kept: the real run starts when 01_data_check gets DATA_SOURCE, and '
-            f'02-05 need a GPU ({GPU_MENU}). For a smoke run on purpose, set SMOKE = True.')
+    if cpu_setup:
+        say('**No GPU on this runtime: fine for 00_setup and 01_data_check.** The plan below is the real run\'s: '
+            'it starts when 01_data_check gets DATA_SOURCE, and 02-05 need a GPU '
+            f'({GPU_MENU}). For a smoke run on tiny data instead, set SMOKE = True.')
     elif plan.smoke:
         how = ('set SMOKE = False in 00_setup and run it again' if plan.sources.get('SMOKE') != 'default'
                else f'choose a GPU runtime ({GPU_MENU})')
@@ -150,7 +160,7 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
     elif not plan.amp:
         why_real = ' and '.join(f'{k} = {plan.chosen[k]!r}' for k in ('SMOKE', 'DATA_SOURCE', 'DATA_ROOT')
                                 if k in plan.chosen) or 'the run'
-        if notebook in NEEDS_NO_GPU:
+        if notebook in NEEDS_NO_GPU and not cpu_setup:
             plan.notes.append(f'no GPU on this runtime: fine for {notebook}, but 02-05 of this real run need one '
                               f'({GPU_MENU}).')
         else:
@@ -172,10 +182,13 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
     if not settings or notebook == '00_setup' or (  # none yet, or unreadable: this notebook writes them
             notebook == '01_data_check' and plan.sources.get('DATA_SOURCE') == 'set here'):
         merged = {**{k: v for k, v in settings.items() if k in KEPT}, **plan.settings()}
-        plan.notes.append(f'the run\'s settings are in {write_settings(folder, merged, notebook)}; later notebooks '
-                          'read them from there.')
+        path = write_settings(folder, merged, notebook)
+        plan.notes.append(f'the run\'s settings are in {path}; later notebooks read them from there.' if
+                          plan.keep_shared else f'the settings are in {path}, on this runtime\'s own disk: no later '
+                          'notebook sees them (each runs on its own runtime); allow Google Drive to keep them.')
     if notebook in USES_DATA:
         restore_dataset(plan, folder)
+    check_work_root(plan, notebook, drive)
     if notebook in TRAINS and drive:
         check_drive_space(plan, notebook)
     _show_plan(plan)
@@ -232,7 +245,7 @@ def keep_dataset(plan: Plan, progress: bool = True) -> Path | None:
     folder = plan.keep_dir or keep_dir({'WORK_ROOT': str(plan.work_root)}, False)
     with guard(folder / 'data'):  # read-only, full or vanished Drive: one message, the old copy kept, no temp file
         try:
-            return keep_copy(plan.data_root, folder, plan.data_source, progress=progress)
+            return keep_copy(plan.data_root, folder, plan.data_source, progress=progress, edition=plan.edition)
         except DataError as exc:
             raise StopRun(str(exc)) from None
 
@@ -256,31 +269,49 @@ def stage_need_bytes(config: str) -> int:
     is written, and the best checkpoint. Sizes follow the parameter count: an ``iter_*.pth`` holds the weights
     and SGD momentum (8 bytes per parameter; 349 MB measured for R50), or AdamW's two moments (12 bytes per
     parameter: 1.46 GB for Swin-B), ``best_*.pth`` the weights (175 MB for R50)."""
-    from .config import load_config
-    from .model import build_segmentor
+    from .workflow import config_facts
 
-    cfg = load_config(config)
-    params = sum(p.numel() for p in build_segmentor(cfg).parameters())
-    keep = int(cfg.default_hooks.checkpoint.get('max_keep_ckpts', 3) or 3)
-    per_param = 12 if 'adam' in str(cfg.optim_wrapper.optimizer.type).lower() else 8
-    return (keep + 1) * (per_param * params + 2**20) + 4 * params + 2**20
+    facts = config_facts(config)  # the plan's own parse and build of the config
+    per_param = 12 if 'adam' in facts.optimizer.lower() else 8
+    return (facts.max_keep + 1) * (per_param * facts.total + 2**20) + 4 * facts.total + 2**20
 
 
 def check_drive_space(plan: Plan, notebook: str) -> None:
-    """Stop before training when Drive cannot hold this stage's checkpoints."""
-    config = plan.config_30k if notebook == '03_resume_30k' else plan.config_20k
-    if config is None:
+    """Stop before training when the disk of the work root cannot hold this stage's checkpoints; the line names
+    the disk it measured (Drive, or this runtime's own disk)."""
+    stage = plan.stage(2 if notebook == '03_resume_30k' else 1)
+    if stage is None:
         return
-    need = stage_need_bytes(config)
-    work_dir = plan.work_dir_30k if notebook == '03_resume_30k' else plan.work_dir_20k
-    have = sum(p.stat().st_size for p in work_dir.glob('*.pth')) if work_dir.is_dir() else 0
+    need = stage_need_bytes(stage.config)
+    have = sum(p.stat().st_size for p in stage.work_dir.glob('*.pth')) if stage.work_dir.is_dir() else 0
     plan.work_root.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(plan.work_root).free
+    disk = 'Google Drive' if on_drive(plan.work_root) else f'This runtime\'s disk ({plan.work_root})'
     if free + have < need:
-        raise StopRun(f'Google Drive has {free / 1e9:.1f} GB free; this stage needs about {need / 1e9:.1f} GB for '
-                      f'its checkpoints ({plan.work_root}).\nWhat to do: free space on Drive (and empty its trash), '
-                      'then run this notebook again.')
-    print(f'Drive: {free / 1e9:.1f} GB free, this stage needs about {need / 1e9:.1f} GB for its checkpoints.')
+        raise StopRun(f'{disk} has {free / 1e9:.1f} GB free; this stage needs about {need / 1e9:.1f} GB for '
+                      f'its checkpoints ({plan.work_root}).\nWhat to do: free space there (on Drive, empty its trash '
+                      'too), then run this notebook again.')
+    print(f'{disk}: {free / 1e9:.1f} GB free, this stage needs about {need / 1e9:.1f} GB for its checkpoints.')
+
+
+def on_drive(path: Path) -> bool:
+    """Whether ``path`` (made absolute) lies under Google Drive's mount."""
+    return Path(os.path.abspath(path)).is_relative_to(os.path.abspath(env.DRIVE_ROOT))
+
+
+def check_work_root(plan: Plan, notebook: str, drive: bool) -> None:
+    """In Colab with Drive mounted, a work root off Drive (a relative path lands on the runtime's disk) loses the
+    run at a disconnect: training stops unless ALLOW_LOCAL_WORK; the other notebooks say so in bold."""
+    if not drive or on_drive(plan.work_root):
+        return
+    where = f'WORK_ROOT = {str(plan.chosen.get("WORK_ROOT", plan.work_root))!r} ({plan.sources.get("WORK_ROOT")})'
+    lost = (f'{where} is {os.path.abspath(plan.work_root)}, on this runtime\'s own disk, not on Google Drive: '
+            'its checkpoints and results are lost at the first disconnect, and the next notebooks (each on a runtime '
+            'of its own) do not see them.')
+    if notebook in TRAINS and not plan.allow_local_work:
+        raise StopRun(f'{lost}\nWhat to do: set WORK_ROOT to a folder under {env.DRIVE_ROOT} (or None for the '
+                      'default) in 00_setup and run it again, or set ALLOW_LOCAL_WORK = True to train there anyway.')
+    say(f'**{lost}**')
 
 
 def checkpoint(plan: Plan) -> Path:
@@ -319,34 +350,52 @@ def guard(folder: str | os.PathLike | None = None, kept: bool = True) -> Iterato
 
 
 # --------------------------------------------------------------------------- training, as 02 and 03 run it
-def train_stage(plan: Plan, stage: int) -> dict | None:
-    """Train stage 1 (02) or resume into stage 2 (03) as the plan says, with a progress bar and live curves.
+def train_stage(plan: Plan, number: int) -> dict | None:
+    """Train stage 1 (02) or stage 2 (03) as the plan decides it (:meth:`~utils.workflow.Plan.stage`), with a
+    progress bar and live curves.
 
-    Stage 1 resumes its own newest intact checkpoint after a disconnect; stage 2 continues from its own, else
-    from stage 1's last. Returns :func:`utils.train.train`'s result (None: the recipe has no stage 2).
+    Stage 1 resumes its own newest intact checkpoint after a disconnect. 2022's stage 2 continues from its own,
+    else from stage 1's last; 2025's stage 2 is the final fit on all training pairs, as long as stage 1 took to its
+    best holdout F (unless ITERS_30K says otherwise). Returns :func:`utils.train.train`'s result (None: the recipe
+    has no stage 2).
     """
     from .checkpoints import list_checkpoints
     from .train import train
 
-    if stage == 1:
-        config, work_dir, iters, resume = plan.config_20k, plan.work_dir_20k, plan.iters_20k, 'auto'
-    elif plan.config_30k is None:
+    stage = plan.stage(number)
+    if stage is None:
         print(f'The {plan.recipe!r} recipe has no stage 2: go on to 04_evaluate.')
         return None
-    else:
-        config, work_dir, iters = plan.config_30k, plan.work_dir_30k, plan.iters_30k
-        resume = (plan.work_dir_30k, plan.work_dir_20k)  # train() verifies and picks the newest intact one, once
-        if not any(list_checkpoints(d) for d in resume):
-            raise StopRun(f'No stage-1 checkpoint in {plan.work_dir_20k}.\nWhat to do: run 02_train_20k first.')
-    hooks = [dict(type='ProgressBarHook', title=f'stage {stage} ({plan.recipe})'),
-             dict(type='LiveCurveHook', interval=5 if plan.smoke else 200, title=f'Stage {stage}, {plan.title}')]
-    with guard(work_dir, kept=False):  # a known failure (data, checkpoint, weights, a full Drive): one message
-        result = train(config, plan.data_root, work_dir, max_iters=iters, amp=plan.amp, resume=resume,
-                       smoke=plan.smoke_options(plan.iters_20k), quiet=True, extra_hooks=hooks,
-                       final_fit=plan.final_fit)
-    print(f"val after stage {stage}: {', '.join(f'{k} {v:.2f}' for k, v in result['metrics'].items())}")
+    iters = stage.iters
+    if number == 2 and not (list_checkpoints(plan.work_dir_20k) or list_checkpoints(stage.work_dir)):
+        raise StopRun(f'No stage-1 checkpoint in {plan.work_dir_20k}.\nWhat to do: run 02_train_20k first.')
+    if number == 2 and iters is None and plan.edition != '2022':
+        iters = best_iteration(plan.work_dir_20k)
+        print(f'The final fit trains {iters:,} iterations: where stage 1 reached its best holdout F '
+              '(ITERS_30K sets another length).')
+    smoke = plan.smoke_options(iters) if plan.smoke else None
+    hooks = [dict(type='ProgressBarHook', title=f'stage {number} ({plan.recipe})'),
+             dict(type='LiveCurveHook', interval=5 if plan.smoke else 200, title=f'Stage {number}, {plan.title}')]
+    with guard(stage.work_dir, kept=False):  # a known failure (data, checkpoint, weights, a full Drive): one message
+        result = train(stage.config, plan.data_root, stage.work_dir, max_iters=iters, amp=plan.amp,
+                       resume=stage.resume, smoke=smoke, quiet=True, extra_hooks=hooks, final_fit=stage.final_fit)
+    shown = ', '.join(f'{k} {v:.4f}' if k == 'imgF' else f'{k} {v:.2f}' for k, v in result['metrics'].items())
+    print(f'{"holdout" if plan.edition != "2022" else "val"} after stage {number}: {shown}')
     print(f"full log: {result['log_dir']}")
     return result
+
+
+def best_iteration(work_dir: Path) -> int:
+    """The iteration of the best checkpoint in ``work_dir`` (``best_<metric>_iter_N.pth``), else of its newest."""
+    import re
+
+    from .checkpoints import best_or_newest
+
+    found = best_or_newest(work_dir)
+    m = re.search(r'iter_(\d+)\.pth$', found.name) if found else None
+    if not m:
+        raise StopRun(f'No stage-1 checkpoint in {work_dir}.\nWhat to do: run 02_train_20k first.')
+    return int(m.group(1))
 
 
 def stage_results(plan: Plan, stage: int):
@@ -462,16 +511,14 @@ def submit_run(plan: Plan, ckpt: Path):
 
 def deliver(plan: Plan, submission) -> None:
     """05's last step: the leaderboard's score where test masks exist (synthetic data; the course's are hidden),
-    a bold warning on a smoke zip, and the download."""
+    and the download."""
     from .submit.package import offer_download
     from .submit.score import score_submission
 
     if plan.test_masks.is_dir():
         scored = score_submission(submission.zip_path, plan.test_masks)
         show(scored.table(), narrate.score(scored))
-    if plan.smoke:
-        say('**This is a SMOKE zip from a few CPU iterations: do not upload it.**')
-    offer_download(submission.zip_path)
+    offer_download(submission.zip_path)  # a smoke zip is named so, and the closing says it is never uploaded
 
 
 # --------------------------------------------------------------------------- what the notebooks show
@@ -497,7 +544,7 @@ def show_schedule(plan: Plan, stages: int = 1) -> None:
 def closing(plan: Plan, extra: tuple[tuple[str, Any], ...] = ()) -> None:
     """The last cell of a notebook: what it produced and where that lies (``extra``: more such pairs), then the
     next notebook."""
-    say(narrate.summary(plan.notebook, narrate.produced(plan, plan.notebook) + list(extra)))
+    say(narrate.summary(plan.notebook, narrate.produced(plan, plan.notebook) + list(extra), smoke=plan.smoke))
 
 
 def environment(plan: Plan):
@@ -522,25 +569,29 @@ def drive_budget(plan: Plan):
 
 def fetch_dataset(plan: Plan):
     """01's fetch: the dataset from ``DATA_SOURCE`` onto this runtime's disk, once; one message when it cannot."""
-    from .data import DataError, fetch
+    from .data import DataError, fetch_sources
 
     if plan.data_source is None:
+        what = ('the course\'s Google Drive share link (or its file id), or the path of the zip or folder in your '
+                'Drive' if plan.edition == '2022' else 'the three course zips (train.zip, val.zip, test.zip) as a '
+                'list of Drive share links or paths in your Drive, or the Drive folder that holds them')
         raise StopRun('DATA_SOURCE is not set, and this is a real run: 01_data_check needs to know where the course '
-                      'data is.\nWhat to do: set DATA_SOURCE in the parameters cell to the course\'s Google Drive '
-                      'share link (or its file id), or to the path of the zip or folder in your Drive '
+                      f'data is.\nWhat to do: set DATA_SOURCE in the parameters cell to {what} '
                       "(/content/drive/MyDrive/...), then run this notebook again. SMOKE = True with "
                       "DATA_SOURCE = 'synthetic' tries everything on generated faces.")
     try:
-        return fetch(plan.data_source, plan.data_root)
+        return fetch_sources(plan.data_source, plan.data_root, plan.edition)
     except DataError as exc:
         raise StopRun(f'Fetching the dataset failed: {exc}') from None
 
 
 def verify_dataset(plan: Plan, root: Path):
     """01's check of every file (and, in a real run, of the course's counts); a failure stops with its report."""
-    from .data import EXPECTED_COUNTS, check_dataset
+    from .data import check_dataset
+    from .data.common import expected_counts
 
-    report = check_dataset(root, expect=None if plan.smoke else EXPECTED_COUNTS)
+    report = check_dataset(root, expect=None if plan.smoke else expected_counts(plan.edition), edition=plan.edition,
+                           size=None if plan.smoke else 'auto')
     if not report.ok:
         raise StopRun('The dataset failed its check: fix the files it names and run this notebook again.\n'
                       + report.format())

@@ -7,6 +7,9 @@
 CONFIG is a path or a config name from ``configs/`` (see ``utils.config``). ``--resume auto`` (the
 default) continues from the newest intact ``iter_*.pth`` in the work_dir, skipping a truncated or
 damaged one with a warning (``utils.checkpoints``). Laid out like MMSeg's ``tools/train.py``.
+A 2025-26 config (``edition = '2025'``) trains on the training pairs less a holdout that it validates on
+(``split.json`` in the work_dir, made once and kept for the whole run, resumes included); ``--final-fit`` trains
+on every pair.
 """
 from __future__ import annotations
 
@@ -120,19 +123,27 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     ``extra_hooks``: MMEngine hook configs added to the run (e.g. ``utils.live.ProgressBarHook``).
     ``final_fit``: train on train + val (the default work_dir gets ``_trainval``); its val scores are not honest.
     ``quiet``: MMEngine's config dump and log lines go to the log file only (the notebooks show a progress bar).
+    A 2025-26 config (top-level ``edition = '2025'``): see :func:`apply_holdout`; ``final_fit`` then trains on
+    every training pair (the val set has no masks to add), and the holdout, seen in training, is validated once.
     """
     if work_dir is None:
         work_dir = default_work_dir(config)
         work_dir = Path(str(work_dir) + FINAL_FIT_SUFFIX) if final_fit else work_dir
+    holdout = config_edition(config, cfg_options) == '2025'
     cfg = load_config(config, data_root=data_root, work_dir=work_dir, max_iters=max_iters, amp=amp, smoke=smoke,
-                      cfg_options=cfg_options, launcher=launcher, channels_last=channels_last, final_fit=final_fit)
+                      cfg_options=cfg_options, launcher=launcher, channels_last=channels_last,
+                      final_fit=final_fit and not holdout)
     root = Path(train_data_root(cfg))
     if not root.is_dir() and cfg.get('smoke_run'):  # a smoke run may make its synthetic data; a real run never
         from .synthetic import make_synthetic_dataset
 
         logging.getLogger(__name__).warning('No data at %s: writing a synthetic dataset there.', root)
-        make_synthetic_dataset(root, size=int(cfg.model.data_preprocessor['size'][0]))
-    check_data_root(root)
+        make_synthetic_dataset(root, size=int(cfg.model.data_preprocessor['size'][0]),
+                               edition='2025' if holdout else '2022')
+    if holdout:
+        check_data_root(root, splits=('train',))  # the holdout comes from train; val may have no masks
+    else:
+        check_data_root(root)
     resolve_class_weights(cfg, root)
     check_course_rules(cfg)  # ImageNet-1k weights only, no foreign load_from (course_rules=False lifts it)
     said = prepare_pretrained(cfg, pretrained_cache())  # ImageNet weights: a kept copy, else two sources
@@ -140,6 +151,8 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
         print(said)
     checkpoints.claim_work_dir(cfg.work_dir)  # before any resume: a folder of foreign checkpoints is refused
     resumed_from = _resolve_resume(resume, cfg.work_dir)
+    if holdout:
+        apply_holdout(cfg, root, final_fit=final_fit, resumed_from=resumed_from)
     if resumed_from is not None:
         cfg.resume, cfg.load_from = True, str(resumed_from)
         print('resuming from', resumed_from)
@@ -168,6 +181,55 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     return dict(work_dir=Path(cfg.work_dir), checkpoint=last[0] if last else None,
                 best=best[-1] if best else None, metrics=_last_val_metrics(runner),
                 resumed_from=resumed_from, log_dir=Path(runner.log_dir))
+
+
+def config_edition(config: str | os.PathLike, cfg_options: dict | None = None) -> str | None:
+    """The ``edition`` a config (or ``--cfg-options edition=...``) declares; None for the 2022 configs."""
+    from mmengine.config import Config
+
+    from .config import resolve_config
+
+    if cfg_options and 'edition' in cfg_options:
+        return str(cfg_options['edition'])
+    edition = Config.fromfile(str(resolve_config(config))).get('edition')
+    return None if edition is None else str(edition)
+
+
+def apply_holdout(cfg, data_root: str | os.PathLike, *, final_fit: bool = False,
+                  resumed_from: str | os.PathLike | None = None) -> dict:
+    """2025-26: train on the training pairs less a holdout, validate (and test) on the holdout; returns the split.
+
+    The split is the work_dir's ``split.json`` when there (a resumed or re-run stage keeps its holdout), else
+    that of the work_dir resumed from (stage 2 and the final fit keep stage 1's), else a new one
+    (:func:`utils.data.split.make_holdout`, 100 pairs or 10 % of a small set, ``cfg.holdout = dict(n=..., seed=...)``
+    when a config says otherwise). It is written to the work_dir before anything trains. ``final_fit``: every
+    pair is trained on; the holdout, no longer honest, is validated once at the end.
+    """
+    from .config import set_split
+    from .data.split import (SPLIT_FILE, describe, final_fit_split, holdout_size, make_holdout, read_split,
+                             train_pairs, write_split)
+
+    work_dir = Path(cfg.work_dir)
+    homes = [work_dir] + ([Path(resumed_from).parent] if resumed_from is not None else [])
+    home = next((d for d in homes if (d / SPLIT_FILE).is_file()), None)
+    if home is not None:
+        split = read_split(home, data_root)
+    else:
+        opts = cfg.get('holdout') or {}
+        n = opts.get('n') or holdout_size(len(train_pairs(data_root)))
+        split = make_holdout(data_root, n=int(n), seed=int(opts.get('seed', 0)))
+    if split.get('final_fit') and not final_fit:
+        raise TrainError(f'{home / SPLIT_FILE} belongs to a final fit (trained on every pair, the holdout included): '
+                         'a run that validates on the holdout cannot continue from it. Train into another '
+                         '--work-dir, or add --final-fit.')
+    if final_fit:
+        split = final_fit_split(split, data_root)
+        cfg.final_fit = True
+        cfg.train_cfg.val_interval = cfg.train_cfg.max_iters
+    write_split(split, work_dir)
+    set_split(cfg, split, work_dir)
+    print(describe(split, data_root))
+    return split
 
 
 def _init_cpu_distributed(cfg) -> None:
@@ -227,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--resume', default='auto', help="'auto' (default), 'none', a checkpoint or a work_dir")
     p.add_argument('--smoke', action='store_true', help='tiny CPU run: 64px inputs, 40 iterations, no download')
     p.add_argument('--final-fit', action='store_true',
-                   help='train on train + val for the test submission (val scores of that model are not honest)')
+                   help='train on train + val for the test submission (val scores of that model are not honest); '
+                   '2025-26 configs: on every training pair, the holdout included')
     p.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE', help='override config keys (MMEngine syntax)')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                    help="job launcher; use 'pytorch' under torchrun")

@@ -1,4 +1,4 @@
-"""The run plan the six notebooks share: parameters merged with the run's settings on Drive, and the LR schedule.
+"""The run plan the seven notebooks share: parameters merged with the run's settings on Drive, and the LR schedule.
 
 A notebook's ``parameters`` cell sets a few knobs, most left at ``None``. :func:`make_plan` merges them
 with ``settings.json``, which the first notebook run writes next to the work_dirs (on Drive in Colab), so
@@ -12,36 +12,31 @@ import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .checkpoints import best_or_newest
 from .env import work_root as env_work_root
-from .config import FINAL_FIT_SUFFIX, RECIPES, TTA_MODES, config_tta, load_config
+from .config import FINAL_FIT_SUFFIX, RECIPES, config_tta, load_config
 from .labels import REPO_ROOT
 from .layout import SMOKE_SIZE, image_dir, mask_dir
 from .layout import KnownError, MissingFileError
 
-#: The knobs of every notebook's parameters cell (``None`` = the run's setting, else the default).
-PARAMETERS = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA',
-              'CHECKPOINT', 'CHECKPOINT_CONFIG', 'ALLOW_LOCAL_WORK', 'MATRIC', 'LEADERBOARD_NAME', 'FINAL_FIT')
-#: The parameters each notebook reads, so its parameters cell shows only those (scripts/notebooks.py builds the cells
-#: from notebooks/_parameters.py); 00_setup sets the run, the others can override a value for themselves.
-_RUN = ('SMOKE', 'RECIPE', 'REPO')
-READS: dict[str, tuple[str, ...]] = {
-    '00_setup': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA', 'FINAL_FIT', 'MATRIC',
-                        'LEADERBOARD_NAME'),
-    '01_data_check': _RUN + ('DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ALLOW_LOCAL_WORK'),
-    '02_train_20k': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'FINAL_FIT', 'ALLOW_LOCAL_WORK'),
-    '03_resume_30k': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'FINAL_FIT', 'ALLOW_LOCAL_WORK'),
-    '04_evaluate': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'TTA', 'CHECKPOINT', 'CHECKPOINT_CONFIG', 'FINAL_FIT'),
-    '05_submit': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'TTA', 'CHECKPOINT', 'CHECKPOINT_CONFIG', 'FINAL_FIT'),
-    '06_handin': _RUN + ('DATA_ROOT', 'WORK_ROOT', 'CHECKPOINT', 'FINAL_FIT', 'MATRIC', 'LEADERBOARD_NAME'),
-}
+from .edition import DEFAULT_EDITION, Rules, edition_of_recipe, rules
+from .parameters import DECLARED, RUNTIMES  # noqa: F401  (RUNTIMES: re-exported for utils.session)
+
+#: The knobs of every notebook's parameters cell (``None`` = the run's setting, else the default), derived from
+#: their one declaration each (utils.parameters.DECLARED), as are the three tables below.
+PARAMETERS = tuple(p.name for p in DECLARED)
+#: The parameters each notebook reads, so its parameters cell shows only those; 00_setup sets the run, the others
+#: can override a value for themselves.
+READS: dict[str, tuple[str, ...]] = {nb: tuple(p.name for p in DECLARED if nb in p.reads)
+                                     for nb in dict.fromkeys(n for p in DECLARED for n in p.reads)}
 #: The parameters kept in settings.json (CHECKPOINT, CHECKPOINT_CONFIG and ALLOW_LOCAL_WORK concern one notebook).
-KEPT = ('SMOKE', 'RECIPE', 'REPO', 'DATA_SOURCE', 'DATA_ROOT', 'WORK_ROOT', 'ITERS_20K', 'ITERS_30K', 'TTA', 'MATRIC',
-        'LEADERBOARD_NAME', 'FINAL_FIT')
+KEPT = tuple(p.name for p in DECLARED if p.kept)
 #: Keys settings.json carries about itself (written by utils.session; not parameters).
 SETTINGS_META = ('format', 'written_by', 'updated')
+#: The settings.json format this code writes and reads; a file of a later format was written by newer code.
+SETTINGS_FORMAT = 1
 #: Where a value came from, as every message about it says.
 FROM_HERE = "this notebook's parameters cell"
 FROM_SETTINGS = 'settings.json'
@@ -53,34 +48,8 @@ class PlanError(KnownError, ValueError):
     """A parameter has a value that cannot work; the message names it and the choices."""
 
 
-def _path_like(value: Any) -> bool:
-    return isinstance(value, (str, os.PathLike)) and str(value).strip() != ''
-
-
-def _iters(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
 #: What each parameter may be (``None`` always means "not set"): a test and the words for the choices.
-SCHEMA: dict[str, tuple[Any, str]] = {
-    'SMOKE': (lambda v: isinstance(v, bool), 'True or False'),
-    'RECIPE': (lambda v: isinstance(v, str) and v in RECIPES, 'one of ' + ', '.join(map(repr, RECIPES))),
-    'REPO': (lambda v: isinstance(v, str) and v.strip() != '', "'owner/name' on GitHub or a Drive folder path"),
-    'DATA_SOURCE': (lambda v: isinstance(v, str) and v.strip() != '',
-                    "a Drive share link or file id, a zip or folder path, or 'synthetic'"),
-    'DATA_ROOT': (_path_like, 'a folder path (text)'),
-    'WORK_ROOT': (_path_like, 'a folder path (text)'),
-    'ITERS_20K': (_iters, 'a whole number of iterations, at least 1'),
-    'ITERS_30K': (_iters, 'a whole number of iterations, at least 1'),
-    'TTA': (lambda v: isinstance(v, str) and v in TTA_MODES, 'one of ' + ', '.join(map(repr, TTA_MODES))),
-    'CHECKPOINT': (_path_like, 'the path of a .pth file'),
-    'CHECKPOINT_CONFIG': (_path_like, 'a config name from configs/ or a config path'),
-    'ALLOW_LOCAL_WORK': (lambda v: isinstance(v, bool), 'True or False'),
-    'FINAL_FIT': (lambda v: isinstance(v, bool), 'True (train on train + val for the test submission) or False'),
-    'MATRIC': (lambda v: isinstance(v, str) and v.strip() != '' and '/' not in v and '\\' not in v,
-               "your matriculation number as text, e.g. 'G1234567A'"),
-    'LEADERBOARD_NAME': (lambda v: isinstance(v, str) and v.strip() != '', 'your leaderboard user name as text'),
-}
+SCHEMA: dict[str, tuple[Any, str]] = {p.name: (p.check, p.choices) for p in DECLARED}
 
 
 def check_value(name: str, value: Any, origin: str, fix: str) -> None:
@@ -96,6 +65,7 @@ def check_parameters(params: dict[str, Any]) -> None:
     for name in PARAMETERS:
         check_value(name, params.get(name), FROM_HERE, f'fix {name} in the parameters cell (the first code cell), '
                     'or set it to None to use the run\'s setting, then run the notebook again.')
+    check_together(params, FROM_HERE, 'fix ITERS_20K / ITERS_30K in the parameters cell, then run the notebook again.')
 
 
 def check_settings(data: Any, where: str, lenient: bool = False) -> tuple[dict[str, Any], list[str]]:
@@ -112,6 +82,15 @@ def check_settings(data: Any, where: str, lenient: bool = False) -> tuple[dict[s
             return {}, [f'{where} held a JSON {type(data).__name__}, not settings: 00_setup writes it again.']
         raise PlanError(f'{where} holds a JSON {type(data).__name__}, not an object of settings.\nWhat to do: run '
                         f'00_setup again (it rewrites the file), or delete {where}.')
+    fmt = data.get('format', SETTINGS_FORMAT)
+    if not (isinstance(fmt, int) and not isinstance(fmt, bool)) or fmt > SETTINGS_FORMAT:
+        what = (f'format {fmt!r}, written by a newer version of this project' if isinstance(fmt, int) and
+                not isinstance(fmt, bool) else f'an unknown format {fmt!r}')
+        if lenient:
+            return {}, [f'{where} has {what}: 00_setup writes it again in format {SETTINGS_FORMAT}.']
+        raise PlanError(f'{where} has {what} (this code reads format {SETTINGS_FORMAT}).\nWhat to do: use the same '
+                        'code as the notebook that wrote it (REPO), or run 00_setup again to write the settings in '
+                        'this format.')
     unknown = sorted(str(k) for k in data if k not in KEPT and k not in SETTINGS_META)
     notes = [f'{where} has unknown keys {unknown}: ignored them.'] if unknown else []
     kept = {}
@@ -126,7 +105,37 @@ def check_settings(data: Any, where: str, lenient: bool = False) -> tuple[dict[s
             continue
         if data.get(name) is not None:
             kept[name] = data[name]
+    try:
+        check_together(kept, f'{FROM_SETTINGS} ({where})', fix)
+    except PlanError:
+        if not lenient:
+            raise
+        notes.append(f'{where}: ITERS_30K = {kept.pop("ITERS_30K")} is not above ITERS_20K: dropped it; 00_setup '
+                     'writes the file again.')
     return kept, notes
+
+
+def check_together(values: dict[str, Any], origin: str, fix: str) -> None:
+    """What single values cannot show: the 2022 stage 2 ends after stage 1 (``ITERS_30K`` counts stage 1 too)."""
+    edition, i20, i30 = values.get('EDITION') or DEFAULT_EDITION, values.get('ITERS_20K'), values.get('ITERS_30K')
+    if edition == '2022' and isinstance(i20, int) and isinstance(i30, int) and i30 <= i20:
+        raise PlanError(f'ITERS_30K = {i30:,} in {origin} is not above ITERS_20K = {i20:,}: stage 2 would train '
+                        'nothing (ITERS_30K is the iteration stage 2 ends at, counting stage 1).\nWhat to do: '
+                        f'{fix}')
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training stage as the plan decides it: 02 runs stage 1, 03 stage 2."""
+
+    number: int
+    config: str
+    work_dir: Path
+    iters: int | None  # None: the config's own (2025 stage 2: where stage 1's best holdout F was, found at run time)
+    resume: str | tuple[Path, ...]  # 'auto' (its own newest checkpoint), or the work_dirs to continue from
+    smoke: dict | None  # utils.train.train's smoke= argument, from this stage's own iteration count
+    final_fit: bool  # trains on everything the edition allows (2022: train + val; 2025: all 1,000 pairs)
+    what: str  # one line for the plan and the messages
 
 
 @dataclass
@@ -139,7 +148,7 @@ class Plan:
     config_20k: str
     config_30k: str | None
     repo: str
-    data_source: str | None
+    data_source: str | list[str] | None  # 2025: the three zips may be a list
     data_root: Path
     work_root: Path
     iters_20k: int | None  # None: the config's own (20,000)
@@ -154,17 +163,50 @@ class Plan:
     chosen: dict[str, Any] = field(default_factory=dict)  # the values set here or in settings.json (not derived)
     notes: list[str] = field(default_factory=list)
     keep_dir: Path | None = None  # where settings.json and the dataset copy live (set by utils.session.start)
+    keep_shared: bool = True  # False: keep_dir is this runtime's own disk (Colab without Drive), unseen by the others
     matric: str | None = None  # 06_handin: the student's matriculation number and leaderboard name
     leaderboard_name: str | None = None
+    edition: str = DEFAULT_EDITION
+    values: dict[str, Any] = field(default_factory=dict)  # declared parameters that no field above holds
+
+    @property
+    def rules(self) -> Rules:
+        """The course's rules this run follows (utils.edition)."""
+        return rules(self.edition)
 
     @property
     def work_dir_20k(self) -> Path:
+        if self.edition != '2022':  # 2025: stage 1 is always the holdout run; stage 2 is the final fit
+            return self.work_root / self.config_20k
         return self.work_root / (self.config_20k + (FINAL_FIT_SUFFIX if self.final_fit else ''))
 
     @property
     def work_dir_30k(self) -> Path | None:
+        if self.edition != '2022':
+            return self.work_root / (self.config_20k + FINAL_FIT_SUFFIX)
         return self.work_root / (self.config_30k + (FINAL_FIT_SUFFIX if self.final_fit else '')) if self.config_30k \
             else None
+
+    def stage(self, number: int) -> Stage | None:
+        """Stage ``number`` (1 or 2) as this run trains it; None when the recipe has no such stage.
+
+        2022: stage 1 trains ITERS_20K iterations, stage 2 (the seed's) resumes it up to ITERS_30K. 2025: stage 1
+        trains on the training pairs less the holdout and validates on the holdout; stage 2 is the final fit on
+        all 1,000 pairs, for ITERS_30K iterations or, by default, as many as stage 1 took to its best holdout F.
+        Each stage's smoke schedule comes from its own iteration count.
+        """
+        if number == 1:
+            return Stage(1, self.config_20k, self.work_dir_20k, self.iters_20k, 'auto',
+                         self.smoke_options(self.iters_20k), self.final_fit and self.edition == '2022',
+                         'train, validating on the holdout' if self.edition != '2022' else 'stage 1')
+        if self.edition != '2022':
+            return Stage(2, self.config_20k, self.work_dir_30k, self.iters_30k, 'auto',
+                         self.smoke_options(self.iters_30k or self.iters_20k), True,
+                         'the final fit on all training pairs')
+        if self.config_30k is None:
+            return None
+        return Stage(2, self.config_30k, self.work_dir_30k, self.iters_30k, (self.work_dir_30k, self.work_dir_20k),
+                     self.smoke_options(self.iters_30k), self.final_fit, 'stage 2, resumed from stage 1')
 
     @property
     def trained_work_dirs(self) -> list[Path]:
@@ -207,28 +249,38 @@ class Plan:
         return {k: (str(v) if isinstance(v, os.PathLike) else v) for k, v in self.chosen.items() if k in KEPT}
 
     def frame(self):
-        """The plan as a table: setting, value, and where the value came from."""
+        """The plan as a table: setting, value, and where the value came from (the course's rules included)."""
         import pandas as pd
 
-        rows = [('notebook', self.notebook, ''), ('smoke run', self.smoke, self.sources.get('SMOKE', '')),
+        facts, r = config_facts(self.config_20k), self.rules
+        count = facts.count(r)
+        stage2 = self.stage(2)
+        rows = [('notebook', self.notebook, ''),
+                ('course edition', f'{self.edition}: {r.counts[0]:,} / {r.counts[1]:,} / {r.counts[2]:,} faces '
+                 f'(train / val / test), {r.stems}', self.sources.get('EDITION', '')),
+                ('metric', r.metric_words, 'course rule'),
+                ('smoke run', self.smoke, self.sources.get('SMOKE', '')),
                 ('recipe', self.recipe, self.sources.get('RECIPE', '')), ('stage-1 config', self.config_20k, ''),
-                ('stage-2 config', self.config_30k or '- (no second stage)', ''),
+                ('stage 2', f'{stage2.what}: {stage2.work_dir.name}' if stage2 else '- (no second stage)', ''),
                 ('code from', self.repo, self.sources.get('REPO', '')),
                 ('data source', self.data_source or '- (set DATA_SOURCE in 01_data_check)',
                  self.sources.get('DATA_SOURCE', '')),
                 ('data on this runtime', self.data_root, self.sources.get('DATA_ROOT', '')),
                 ('work root (checkpoints)', self.work_root, self.sources.get('WORK_ROOT', '')),
-                ('iterations, stage 1', self.iters_20k or f'the config\'s ({config_facts(self.config_20k)[0]:,})',
+                ('iterations, stage 1', self.iters_20k or f'the config\'s ({facts.iters:,})',
                  self.sources.get('ITERS_20K', '')),
-                ('iterations, stage 2', self.iters_30k or (f'the config\'s ({config_facts(self.config_30k)[0]:,})'
-                                                           if self.config_30k else '-'),
-                 self.sources.get('ITERS_30K', '')),
-                ('pre-trained weights', 'ImageNet-1k weights only: ' + config_facts(self.config_20k)[1],
+                ('iterations, stage 2', self._stage2_iters(), self.sources.get('ITERS_30K', '')),
+                ('pre-trained weights', self._weights_words(facts),
                  'course rule' if not self.smoke else 'course rule (a smoke run starts from random weights)'),
-                ('parameters (course formula)', f'{config_facts(self.config_20k)[2]:,}',
-                 'sum(p.numel() for p in model.parameters() if p.requires_grad)'),
-                ('final fit on train + val', self.final_fit, self.sources.get('FINAL_FIT', '')),
-                ('mixed precision (AMP)', self.amp, ''), ('test-time augmentation', self.tta, self.sources.get('TTA', ''))]
+                ('parameters', f'{count:,}' + (f' ({count / r.param_cap:.1%} of the cap: {r.cap_words()})'
+                                                if r.param_cap else ''), r.count_formula)]
+        if self.edition == '2022':
+            rows.append(('final fit on train + val', self.final_fit, self.sources.get('FINAL_FIT', '')))
+        rows += [('mixed precision (AMP)', self.amp, ''), ('test-time augmentation', self.tta,
+                                                           self.sources.get('TTA', ''))]
+        shown = {row[0] for row in rows}
+        rows += [(p.label, self.values.get(p.name), self.sources.get(p.name, '')) for p in DECLARED
+                 if p.label and p.label not in shown and p.name in self.values]
         if self.checkpoint is not None:
             rows.append(('checkpoint', self.checkpoint, 'set here'))
         if self.checkpoint_config is not None:
@@ -241,20 +293,50 @@ class Plan:
         df['value'] = df['value'].astype(str)
         return df.style.set_caption(f'The plan of this run ({self.notebook})')
 
+    def _stage2_iters(self) -> str:
+        if self.edition != '2022':
+            return str(self.iters_30k) if self.iters_30k else "as many as stage 1 took to its best holdout F"
+        if self.iters_30k:
+            return str(self.iters_30k)
+        return f'the config\'s ({config_facts(self.config_30k).iters:,})' if self.config_30k else '-'
+
+    def _weights_words(self, facts: RecipeFacts) -> str:
+        if self.rules.from_scratch:
+            return 'none: trained from scratch (' + self.rules.weights_words.split(',')[0] + ')'
+        return 'ImageNet-1k weights only: ' + facts.weights
+
+
+class RecipeFacts(NamedTuple):
+    """What the plan says of a config, from one parse and one model build (cached per config and process)."""
+
+    iters: int  # the config's own training length
+    weights: str  # where its pre-trained weights come from ('none (random initialisation)' when none)
+    trainable: int  # sum(p.numel() for p in model.parameters() if p.requires_grad): the 2022 report's count
+    total: int  # sum(p.numel() for p in model.parameters()): the 2025 cap's count (auxiliary heads included)
+    optimizer: str  # the optimizer's type (its state sets a checkpoint's size)
+    max_keep: int  # iteration checkpoints kept at once
+
+    def count(self, edition_rules: Rules) -> int:
+        """The parameter count by the edition's own formula."""
+        return self.trainable if edition_rules.trainable_only else self.total
+
 
 @functools.lru_cache(maxsize=None)
-def config_facts(config: str) -> tuple[int, str, int]:
-    """``(iterations, where its pre-trained weights come from, trainable parameters)`` of a config, for the plan table."""
+def config_facts(config: str) -> RecipeFacts:
+    """The :class:`RecipeFacts` of a config, for the plan table, the Drive budget and the model table."""
     from .model import build_segmentor, count_parameters
     from .pretrained import weights_source
 
     cfg = load_config(config, work_dir='/tmp/unused')
-    return int(cfg.train_cfg.max_iters), weights_source(cfg), count_parameters(build_segmentor(cfg))
+    model = build_segmentor(cfg)
+    return RecipeFacts(int(cfg.train_cfg.max_iters), weights_source(cfg), count_parameters(model),
+                       int(sum(p.numel() for p in model.parameters())), str(cfg.optim_wrapper.optimizer.type),
+                       int(cfg.default_hooks.checkpoint.get('max_keep_ckpts', 3) or 3))
 
 
 def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', settings: dict[str, Any] | None = None,
               gpu: bool = False, colab: bool = False, drive_project: str | os.PathLike | None = None,
-              content: str | os.PathLike = '/content', code_from: str = 'this checkout') -> Plan:
+              content: str | os.PathLike = '/content', code_from: str = 'this checkout', checked: bool = False) -> Plan:
     """Resolve a notebook's parameters against the run's ``settings`` (settings.json) and this runtime.
 
     A parameter set here (not ``None``) wins over the setting, and a note says so when they differ.
@@ -263,8 +345,11 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
     with nothing pointing at real data. Checking that a real run has a GPU is :mod:`utils.session`'s job.
     """
     params = {k: v for k, v in (params or {}).items() if k in PARAMETERS}
-    check_parameters(params)
-    settings, notes = check_settings(settings or {}, FROM_SETTINGS)
+    if not checked:  # utils.session.start checks them first (before WORK_ROOT is used), and the settings it read
+        check_parameters(params)
+        settings, notes = check_settings(settings or {}, FROM_SETTINGS)
+    else:
+        settings, notes = dict(settings or {}), []
     sources: dict[str, str] = {}
     chosen: dict[str, Any] = {}
 
@@ -284,7 +369,12 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
         sources[name] = 'default'
         return default
 
-    recipe = pick('RECIPE', 'seed')
+    edition = pick('EDITION', DEFAULT_EDITION)
+    recipe = pick('RECIPE', rules(edition).default_recipe)
+    check_edition(edition, recipe, sources)
+    if edition != '2022' and final_fit_asked(params, settings):
+        notes.append('FINAL_FIT is a 2022 setting: under the 2025 rules 03_resume_30k is the final fit on all '
+                     '1,000 training pairs, whatever FINAL_FIT says.')
     tta = pick('TTA') or config_tta(RECIPES[recipe][0])
     data_source, data_root = pick('DATA_SOURCE'), pick('DATA_ROOT')
     smoke = pick('SMOKE')
@@ -297,30 +387,62 @@ def make_plan(params: dict[str, Any] | None = None, *, notebook: str = '', setti
     repo = pick('REPO', code_from)
     keep = Path(drive_project) if drive_project else None
     # a smoke run's checkpoints get their own folder, so that a real run never resumes from a smoke model
-    work_root = Path(pick('WORK_ROOT', str(env_work_root(keep)
-                                           / ('smoke' if smoke else ''))))
+    work_root = Path(pick('WORK_ROOT', str(env_work_root(keep) / ('smoke' if smoke else ''))))
     if data_root is None:
-        data_root = (Path(content) / 'data' / 'celebamask') if colab else (
-            work_root / 'data' if smoke else REPO_ROOT / 'data' / 'celebamask')
+        data_root = default_data_root(edition, smoke, colab, content, work_root)
         sources['DATA_ROOT'] = 'default'
     if smoke and data_source is None:
         data_source = 'synthetic'
-    final_fit = bool(pick('FINAL_FIT', False))  # its type was checked with the others (SCHEMA)
+    final_fit = bool(pick('FINAL_FIT', False)) and edition == '2022'  # its type was checked with the others (SCHEMA)
     iters_20k, iters_30k = pick('ITERS_20K'), pick('ITERS_30K')
-    if smoke:
-        iters_20k, iters_30k = iters_20k or NOTEBOOK_SMOKE_ITERS[0], iters_30k or NOTEBOOK_SMOKE_ITERS[1]
     config_20k, config_30k = RECIPES[recipe]
+    if edition != '2022':  # stage 2 is the final fit of the same config
+        config_30k = config_20k
+    if smoke:  # 2025: the final fit's length comes from stage 1's best checkpoint (utils.session), as in a real run
+        iters_20k, iters_30k = iters_20k or NOTEBOOK_SMOKE_ITERS[0], iters_30k or (
+            NOTEBOOK_SMOKE_ITERS[1] if edition == '2022' else None)
     checkpoint, checkpoint_config = params.get('CHECKPOINT'), params.get('CHECKPOINT_CONFIG')
     matric, leaderboard_name = pick('MATRIC'), pick('LEADERBOARD_NAME')
+    values = {p.name: pick(p.name) for p in DECLARED if p.name not in sources}  # any other declared parameter
     return Plan(notebook=notebook, smoke=smoke, recipe=recipe, config_20k=config_20k, config_30k=config_30k,
-                repo=str(repo), data_source=None if data_source is None else str(data_source),
+                repo=str(repo), data_source=_source_text(data_source),
                 data_root=Path(data_root), work_root=work_root, iters_20k=iters_20k,
                 iters_30k=iters_30k if config_30k else None, amp=gpu, tta=tta,
                 checkpoint=Path(checkpoint) if checkpoint else None,
                 checkpoint_config=str(checkpoint_config) if checkpoint_config else None,
                 allow_local_work=bool(params.get('ALLOW_LOCAL_WORK')), final_fit=final_fit, sources=sources,
                 chosen=chosen, notes=notes, matric=None if matric is None else str(matric),
-                leaderboard_name=None if leaderboard_name is None else str(leaderboard_name))
+                leaderboard_name=None if leaderboard_name is None else str(leaderboard_name), edition=edition,
+                values=values)
+
+
+def _source_text(source: Any) -> str | list[str] | None:
+    return None if source is None else [str(x) for x in source] if isinstance(source, (list, tuple)) else str(source)
+
+
+def check_edition(edition: str, recipe: str, sources: dict[str, str]) -> None:
+    """A recipe built for the other edition's rules is named, with both ways out."""
+    if edition_of_recipe(recipe) in (None, edition):
+        return
+    where = FROM_HERE if sources['RECIPE'] == 'set here' else FROM_SETTINGS
+    raise PlanError(f'RECIPE = {recipe!r} ({where}) is a recipe for the {edition_of_recipe(recipe)} rules, but '
+                    f'this run follows the {edition} rules (EDITION = {edition!r}, {sources["EDITION"]}).\n'
+                    f'What to do: choose one of {", ".join(map(repr, rules(edition).recipes))}, or set EDITION = '
+                    f'{edition_of_recipe(recipe)!r} in 00_setup and run it again.')
+
+
+def default_data_root(edition: str, smoke: bool, colab: bool, content: str | os.PathLike, work_root: Path) -> Path:
+    """Where the dataset goes on this runtime: each edition's in its own folder, so a switch of EDITION never
+    reuses the other's data."""
+    name = 'celebamask' + ('' if edition == '2022' else f'-{edition}')
+    if colab:
+        return Path(content) / 'data' / name
+    return work_root / ('data' if edition == '2022' else f'data-{edition}') if smoke else REPO_ROOT / 'data' / name
+
+
+def final_fit_asked(params: dict[str, Any], settings: dict[str, Any]) -> bool:
+    """FINAL_FIT = True set here or kept in the settings."""
+    return bool(params.get('FINAL_FIT') or settings.get('FINAL_FIT'))
 
 
 def final_checkpoint(plan: Plan) -> Path:
@@ -371,7 +493,7 @@ def schedule_trace(config: str, resume_config: str | None = None, every: int = 1
 
     def run(cfg, optimizer, schedulers, start: int, stage: int) -> None:
         for it in range(start, cfg.train_cfg.max_iters):
-            if it % every == 0 or it == cfg.train_cfg.max_iters - 1:
+            if it % every == 0 or it in (start, cfg.train_cfg.max_iters - 1):  # each stage's first and last
                 group = optimizer.param_groups[0]
                 rows.append((it, group['lr'], group.get('momentum', float('nan')), stage))
             optimizer.step()
@@ -412,7 +534,10 @@ def plot_schedule(trace, title: str = 'LR and momentum schedule'):
     if trace['stage'].nunique() > 1:
         resume_at = int(trace.loc[trace['stage'] == 2, 'iter'].min())
         ax.axvline(resume_at, color='grey', linestyle='--')
-        ax.annotate(f'resume at {resume_at:,}', (resume_at, ax.get_ylim()[1] * 0.92), ha='right', fontsize=8)
+        # the label sits right of its line, clear of it, at the bottom: there stage 2 starts with a raised LR and a
+        # lowered momentum, so neither curve passes under it (at the top, stage 1's momentum peaks at the resume)
+        ax.annotate(f'resume at {resume_at:,}', (resume_at, 0), xycoords=('data', 'axes fraction'), xytext=(4, 4),
+                    textcoords='offset points', ha='left', va='bottom', fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
     return fig

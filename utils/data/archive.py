@@ -3,7 +3,8 @@
 Colab gives every notebook its own disk; 01 fetches the data once and keeps it here as
 ``<run folder>/data/celebamask-dataset.zip`` (stored, not deflated: JPG and PNG are compressed already) with a
 description beside it (source, counts, size). 02-05 unpack it through the same safe extraction as a fetch and
-check every file. Writes are atomic: a failed one keeps the previous archive and leaves no temporary file.
+check every file. The description names the edition (a 2025-26 copy has no val masks in 2026, and its check
+allows that). Writes are atomic: a failed one keeps the previous archive and leaves no temporary file.
 Problems raise :class:`~utils.data.common.DataError` with the fix (``utils.session`` shows it as one message).
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..edition import DEFAULT_EDITION
 from ..layout import write_atomic, write_json_atomic
 from .common import DataError, dataset_counts, is_dataset
 
@@ -37,14 +39,16 @@ def _description(info: Path) -> dict:
 
 
 def keep_copy(data_root: str | os.PathLike, folder: str | os.PathLike, source: str | None,
-              progress: bool = True) -> Path:
+              progress: bool = True, edition: str | None = None) -> Path:
     """Keep the dataset at ``data_root`` as one archive in ``folder``'s ``data/`` (once: an archive of the same
-    source and counts is reused). Returns the archive's path."""
+    source, counts and edition is reused). Returns the archive's path."""
     archive, info = archive_paths(folder)
     counts = dataset_counts(data_root)
+    edition = str(edition or DEFAULT_EDITION)
     want = {'source': source, 'counts': counts}
     old = _description(info) if archive.is_file() else {}
-    if old and {k: old.get(k) for k in want} == want and archive.stat().st_size == old.get('bytes'):
+    if old and {k: old.get(k) for k in want} == want and archive.stat().st_size == old.get('bytes') \
+            and old.get('edition', DEFAULT_EDITION) == edition:
         print(f'the dataset is already kept on Drive: {archive} ({old["bytes"] / 1e6:.0f} MB)')
         return archive
     files = sorted(p for p in Path(data_root).rglob('*') if p.is_file() and not p.name.startswith('.')
@@ -67,23 +71,27 @@ def keep_copy(data_root: str | os.PathLike, folder: str | os.PathLike, source: s
     write_atomic(archive, write)
     # atomic too: if it fails, the old description no longer matches the archive's size, so the next run of 01
     # keeps the copy again
-    write_json_atomic(info, {**want, 'bytes': archive.stat().st_size, 'files': len(files),
+    write_json_atomic(info, {**want, 'edition': edition, 'bytes': archive.stat().st_size, 'files': len(files),
                              'written': datetime.now(UTC).isoformat(timespec='seconds')})
     print(f'kept a copy of the dataset on Drive: {archive} ({archive.stat().st_size / 1e6:.0f} MB); '
           'notebooks 02-05 unpack it on their own runtimes.')
     return archive
 
 
-def restore_copy(data_root: str | os.PathLike, folder: str | os.PathLike, progress: bool = True) -> dict[str, int]:
+def restore_copy(data_root: str | os.PathLike, folder: str | os.PathLike, progress: bool = True,
+                 edition: str | None = None) -> dict[str, int]:
     """Make sure the dataset is at ``data_root``: counted when there, else unpacked from ``folder``'s archive and
-    every file checked. Returns the counts per split."""
+    every file checked. Returns the counts per split. ``edition``: the copy's rules (default: the one its
+    description names, else 2022)."""
     from .check import check_dataset
     from .unpack import install, safe_extract
 
     root = Path(data_root)
     archive, info = archive_paths(folder)
-    kept = _description(info).get('counts') or {}
-    if is_dataset(root):
+    described = _description(info)
+    kept = described.get('counts') or {}
+    edition = str(edition or described.get('edition') or DEFAULT_EDITION)
+    if is_dataset(root, edition):
         counts = dataset_counts(root)
         if kept and counts != kept:
             print(f'note: {root} holds {counts}, the copy on Drive {kept}; using the one on this disk.')
@@ -107,7 +115,8 @@ def restore_copy(data_root: str | os.PathLike, folder: str | os.PathLike, progre
                         'keeps a fresh copy.') from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    report = check_dataset(root, expect=kept or None, progress=progress)
+    # the sizes were checked when 01 fetched the data (a smoke copy is 64 px): here every file is read again whole
+    report = check_dataset(root, expect=kept or None, progress=progress, edition=edition, size=None)
     if not report.ok:
         raise DataError(f'The dataset unpacked from {archive} failed its check:\n{report.format()}\n'
                         'What to do: run 01_data_check again to fetch the data and keep a fresh copy.')

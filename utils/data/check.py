@@ -1,9 +1,15 @@
-"""Verify a dataset folder without modifying it: counts, pairing, decoding, mask format and values, sizes, overlap."""
+"""Verify a dataset folder without modifying it: counts, pairing, decoding, mask format and values, sizes, overlap.
+
+Under the 2025-26 rules (``edition='2025'``) it also checks the file names (32 hex digits, the same stem for an
+image and its mask), that every file is 512x512, names masks that were saved as luminance (a palette mask passed
+through ``.convert('L')``), and says whether val came with masks (2025) or without (2026): both are fine.
+"""
 from __future__ import annotations
 
 import hashlib
 import io
 import os
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
@@ -19,7 +25,7 @@ from ..labels import NUM_CLASSES, PALETTE
 from ..layout import IMAGE_SUFFIXES, LAYOUT, SPLITS, image_dir, list_files, mask_dir, natural_key
 from ..parallel import default_workers
 from ..report import FAIL, PASS, WARN, Check, Report, check_files
-from .common import EXPECTED_COUNTS, DataError, progress_bar
+from .common import EXPECTED_COUNTS, HEX_STEM, DataError, expected_counts, progress_bar
 from .unpack import locate_dataset
 
 
@@ -77,6 +83,7 @@ def _scan_mask(path: str) -> dict:
                 rec['max'] = top
                 if top >= NUM_CLASSES:
                     rec['values'] = np.flatnonzero(np.bincount(a.ravel(), minlength=256)).tolist()
+                    rec['luminance'] = m.mode == 'L' and set(rec['values']) <= _LUMINANCE
             elif m.mode in ('RGB', 'RGBA'):
                 a = np.asarray(m.convert('RGB')).reshape(-1, 3).astype(np.int32)
                 codes = np.unique((a[:, 0] << 16) | (a[:, 1] << 8) | a[:, 2])
@@ -91,6 +98,17 @@ def _scan_mask(path: str) -> dict:
     except Exception as e:
         rec['error'] = f'{type(e).__name__}: {e}'
     return rec
+
+
+def _palette_grey_levels() -> set[int]:
+    """The grey levels that ``.convert('L')`` gives the course palette's colours (Pillow's ITU-R 601-2 luma): a
+    mask holding only these is a palette mask saved as a picture, not as class ids."""
+    strip = Image.new('RGB', (len(PALETTE), 1))
+    strip.putdata([tuple(c) for c in PALETTE])
+    return set(np.asarray(strip.convert('L')).ravel().tolist())
+
+
+_LUMINANCE = _palette_grey_levels()
 
 
 def _scan_chunk(jobs: list[tuple[str, str]]) -> list[dict]:
@@ -142,15 +160,21 @@ def _parse_expect(expect: Any) -> dict[str, int] | None:
 
 
 def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, workers: int | None = None,
-                  progress: bool = True) -> CheckReport:
+                  progress: bool = True, *, edition: str | None = None, size: int | str | None = 'auto') -> CheckReport:
     """Verify the dataset at ``root`` without modifying anything; returns a :class:`CheckReport`.
 
     Checks folders, counts (against ``expect``, a warning only; None to skip), image/mask pairs,
     duplicate names, full decoding of every image, mask format (single-channel) and values (0..18),
     sizes, and identical images in two splits. Runs in a process pool (``workers``; 0 = inline).
     Each check is a small function below that returns its :class:`Check` lines.
+    ``edition='2025'``: the 2025-26 counts by default, val masks optional, file names of 32 hex digits,
+    luminance masks named, and every file ``size`` x ``size`` (``'auto'``: 512 under 2025; None: any size).
     """
     t0 = time.perf_counter()
+    new = edition == '2025'
+    if new and expect is EXPECTED_COUNTS:
+        expect = expected_counts(edition)
+    want = (512 if new else None) if size == 'auto' else size
     root = Path(root).expanduser()
     if not root.exists():
         raise DataError(f'{root} does not exist. Fetch the data first: python -m utils.data fetch SOURCE --out {root}')
@@ -158,7 +182,8 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
         raise DataError(f'{root} is a file, not the dataset folder; if it is the zip, run '
                         f'`python -m utils.data fetch {root} --out DIR`.')
     expected = _parse_expect(expect)
-    folders = [image_dir(root, s) for s in SPLITS] + [mask_dir(root, s) for s in ('train', 'val')]
+    folders = [image_dir(root, s) for s in SPLITS] + [mask_dir(root, s) for s in ('train', 'val')
+                                                      if not (new and s == 'val' and not mask_dir(root, s).exists())]
     missing = [f for f in folders if not f.is_dir()]
     results = [_check_folders(root, folders, missing)]
     listing, names_checks = _list_names(root)
@@ -173,9 +198,12 @@ def check_dataset(root: str | os.PathLike, expect: Any = EXPECTED_COUNTS, worker
     results += names_checks
     results.append(_check_counts(root, listing, counts, expected))
     results.append(_check_pairs(root, listing))
+    if new:
+        results += [_check_stems(root, listing), _check_val_masks(root, counts)]
     jobs = [(role, str((image_dir if role == 'image' else mask_dir)(root, s) / n))
             for (s, role), names in listing.items() for n in names]
-    found = _Findings.collect(root, listing, {r['path']: r for r in _scan_all(jobs, workers, progress)})
+    found = _Findings.collect(root, listing, {r['path']: r for r in _scan_all(jobs, workers, progress)}, want,
+                              new)
     results += found.checks(sum(counts[s]['images'] for s in SPLITS))
     return CheckReport(root, results, counts, dict(found.sizes), time.perf_counter() - t0)
 
@@ -264,6 +292,43 @@ def _check_pairs(root: Path, listing: dict) -> Check:
                        'the data is incomplete (interrupted copy or unzip): fetch it again into a new folder.')
 
 
+def _hex_key(stem: str) -> str | None:
+    """The 32 hex digits inside a stem (lower case), e.g. of ``0A4F...EE2_mask``; None when there are none."""
+    m = re.search(r'[0-9A-Fa-f]{32}', stem)
+    return m.group(0).lower() if m else None
+
+
+def _check_stems(root: Path, listing: dict) -> Check:
+    """2025-26 names: 32 hex digits, and an image and its mask under one stem (not ``<stem>_mask.png``, ``ABC..``)."""
+    bad: list[str] = []
+    for split in SPLITS:
+        imgs = {os.path.splitext(n)[0]: n for n in listing.get((split, 'image'), [])}
+        msks = {os.path.splitext(n)[0]: n for n in listing.get((split, 'mask'), [])}
+        by_key = {_hex_key(s): s for s in sorted(set(msks) - set(imgs)) if _hex_key(s)}
+        matched = {s: by_key[_hex_key(s)] for s in sorted(set(imgs) - set(msks)) if _hex_key(s) in by_key}
+        bad += [f'{_rel(root, image_dir(root, split) / imgs[s])} and {_rel(root, mask_dir(root, split) / msks[m])}: '
+                f'one face, two stems (rename the mask to {s}.png)' for s, m in matched.items()]
+        paired = set(matched) | set(matched.values())
+        for role, names, folder in (('image', imgs, image_dir(root, split)), ('mask', msks, mask_dir(root, split))):
+            bad += [f'{_rel(root, folder / n)}: stem is not 32 hex digits' for s, n in names.items()
+                    if s not in paired and not HEX_STEM.match(s)]
+    return check_files('stems', bad, 'every name is 32 hex digits, image and mask alike',
+                       '{n} files are not named like the course\'s (32 hex digits, one stem per pair)',
+                       'the course names every file by 32 hex digits (e.g. 0a4fdac4e7f448718c42f34a5422aee2.jpg + '
+                       '.png): rename the files so that each mask carries its image\'s stem, or fetch the course\'s '
+                       'zips again (python -m utils.data fetch train.zip val.zip test.zip --out DIR --edition 2025).')
+
+
+def _check_val_masks(root: Path, counts: dict) -> Check:
+    """2025-26: val with masks (the 2025 copy) or without (2026) are both fine; say which."""
+    n_img, n_mask = counts['val']['images'], counts['val']['masks']
+    if not mask_dir(root, 'val').exists():
+        return Check('val masks', PASS, f'val: {n_img} images without masks (as in 2026): the run scores itself on '
+                     'a holdout carved from train')
+    return Check('val masks', PASS, f'val: {n_img} images with {n_mask} masks (as in the 2025 copy); the run still '
+                 'scores itself on a holdout carved from train, as it would in 2026')
+
+
 @dataclass
 class _Findings:
     """What decoding every file found, sorted by kind; :meth:`checks` turns it into report lines."""
@@ -275,12 +340,17 @@ class _Findings:
     mask_bin: list[str] = field(default_factory=list)
     mask_range: list[str] = field(default_factory=list)
     size_bad: list[str] = field(default_factory=list)
+    mask_lum: list[str] = field(default_factory=list)
+    size_off: list[str] = field(default_factory=list)
+    want: int | None = None
+    new: bool = False  # the 2025-26 rules: luminance masks named as such
     sizes: Counter = field(default_factory=Counter)
     hashes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     @classmethod
-    def collect(cls, root: Path, listing: dict, recs: dict[str, dict]) -> '_Findings':
-        found = cls()
+    def collect(cls, root: Path, listing: dict, recs: dict[str, dict], want: int | None = None,
+                new: bool = False) -> '_Findings':
+        found = cls(want=want, new=new)
         for (split, role), names in listing.items():
             folder = image_dir(root, split) if role == 'image' else mask_dir(root, split)
             for n in names:
@@ -288,6 +358,10 @@ class _Findings:
                     found._image(root, split, n, recs[str(folder / n)], recs)
                 else:
                     found._mask(_rel(root, folder / n), recs[str(folder / n)])
+                r = recs[str(folder / n)]
+                if want and 'size' in r and tuple(r['size']) != (want, want):
+                    found.size_off.append(f'{_rel(root, folder / n)} is {r["size"][0]}x{r["size"][1]}, '
+                                          f'not {want}x{want}')
         return found
 
     def _image(self, root: Path, split: str, n: str, r: dict, recs: dict[str, dict]) -> None:
@@ -317,7 +391,10 @@ class _Findings:
             self.mask_rgb.append(f'{f}: mode {r["mode"]} (not 8-bit)')
         elif r['max'] >= NUM_CLASSES:
             vals = r['values']
-            if set(vals) <= {0, 255}:
+            if self.new and r.get('luminance'):  # the 2025-26 check names this case (values 0..226)
+                self.mask_lum.append(f'{f}: mode L, values {vals[:6]}{" ..." if len(vals) > 6 else ""} are the '
+                                     'palette colours\' grey levels')
+            elif set(vals) <= {0, 255}:
                 self.mask_bin.append(f'{f}: values {vals}')
             else:
                 bad = [v for v in vals if v >= NUM_CLASSES]
@@ -347,21 +424,32 @@ class _Findings:
                      files, '; '.join(fix) + ('.' if fix else ''))
 
     def _mask_values(self) -> Check:
-        files = self.mask_bin + self.mask_range
+        files = self.mask_lum + self.mask_bin + self.mask_range
         fix = []
+        if self.mask_lum:
+            fix.append("masks saved as grey levels (a palette mask converted with .convert('L') keeps the colours' "
+                       'luminance, not the class ids): fetch the original palette PNGs again; read a mask with '
+                       'np.array(Image.open(path)), never .convert(\'L\')')
         if self.mask_bin:
             fix.append('0/255 masks are binary (one part per file, like the full release): build label maps '
                        'with `python -m utils.data convert`')
         if self.mask_range:
             fix.append('labels must be 0..18 (class indices, not colours or 255 = ignore): re-export the masks '
                        'from label arrays with values 0..18')
+        lum = f'{len(self.mask_lum)} luminance masks, ' if self.mask_lum else ''
         return Check('mask values', FAIL if files else PASS,
-                     (f'{len(self.mask_bin)} binary 0/255 masks, {len(self.mask_range)} with values > 18'
+                     (f'{lum}{len(self.mask_bin)} binary 0/255 masks, {len(self.mask_range)} with values > 18'
                       if files else 'all values in 0..18'),
                      files, '; '.join(fix) + ('.' if fix else ''))
 
     def _sizes(self) -> Check:
         size_txt = ', '.join(f'{k} ({v})' for k, v in self.sizes.most_common(3)) or 'none'
+        if self.size_off:
+            return Check('sizes', FAIL, f'{len(self.size_off)} files are not {self.want}x{self.want}',
+                         self.size_off + self.size_bad,
+                         f'the course\'s images and masks are all {self.want}x{self.want}, and the leaderboard wants '
+                         'masks of that size: fetch the original files again instead of a resized copy (synthetic '
+                         'smoke faces are smaller: check them with --size 64 / size=64).')
         if self.size_bad:
             return Check('sizes', FAIL, f'{len(self.size_bad)} image/mask pairs differ in size', self.size_bad,
                          'a mask must have the size of its image: re-export or re-fetch those pairs.')

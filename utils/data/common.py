@@ -17,13 +17,25 @@ from ..report import human_bytes
 
 __all__ = ['DataError', 'EXPECTED_COUNTS', 'SYNTHETIC_DEFAULTS', 'SYNTHETIC_FULL', 'JUNK_DIRS', 'stems',
            'progress_bar', 'is_dataset', 'dataset_counts', 'STAGING_MARK', 'make_staging', 'clean_staging',
-           'human_bytes', 'positive']
+           'human_bytes', 'positive', 'HEX_STEM', 'expected_counts', 'SYNTHETIC_2025', 'SYNTHETIC_2025_FULL']
 
 #: Split sizes of the course's CelebAMask-HQ mini dataset.
 EXPECTED_COUNTS: dict[str, int] = {'train': 5000, 'val': 1000, 'test': 1000}
 #: Synthetic defaults of ``fetch('synthetic')``: small enough for a CPU smoke run.
 SYNTHETIC_DEFAULTS = {'size': SMOKE_SIZE, 'counts': (40, 12, 12)}
 SYNTHETIC_FULL = {'size': 512, 'counts': (5000, 1000, 1000)}
+#: The same in the 2025-26 layout (32-hex-digit names, val without masks): a smoke set and the course's size.
+SYNTHETIC_2025 = {'size': SMOKE_SIZE, 'counts': (40, 8, 8)}
+SYNTHETIC_2025_FULL = {'size': 512, 'counts': (1000, 100, 100)}
+#: A 2025-26 file stem: 32 hex digits, e.g. 0a4fdac4e7f448718c42f34a5422aee2.
+HEX_STEM = re.compile(r'^[0-9A-Fa-f]{32}$')
+
+
+def expected_counts(edition: str | None = None) -> dict[str, int]:
+    """The course's images per split under ``edition`` (None: 2022)."""
+    from ..edition import rules
+
+    return dict(zip(SPLITS, rules(edition).counts))
 #: Folders that archives made on a Mac carry and that are never data.
 JUNK_DIRS = {'__MACOSX'}
 
@@ -40,14 +52,18 @@ def progress_bar(total: int, desc: str, progress: bool, unit: str = 'file', **kw
     return tqdm(total=total, desc=desc, unit=unit, disable=not progress, **kw)
 
 
-def is_dataset(root: str | os.PathLike) -> bool:
-    """True when ``root`` holds the course layout with every train/val image paired with a mask (names only)."""
+def is_dataset(root: str | os.PathLike, edition: str | None = None) -> bool:
+    """True when ``root`` holds the course layout with every train/val image paired with a mask (names only).
+
+    ``edition='2025'``: val masks are optional (the 2026 val set has none), but when present they pair.
+    """
     root = Path(root)
     for split in SPLITS:
         imgs = list_files(image_dir(root, split), ('.jpg',))
         if not imgs:
             return False
-        if split != 'test' and stems(imgs) != stems(list_files(mask_dir(root, split), ('.png',))):
+        optional = split == 'val' and edition == '2025' and not mask_dir(root, split).exists()
+        if split != 'test' and not optional and stems(imgs) != stems(list_files(mask_dir(root, split), ('.png',))):
             return False
     return True
 

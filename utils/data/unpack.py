@@ -233,6 +233,11 @@ _ROLE_WORDS = {'image': {'image', 'images', 'img', 'imgs', 'jpg', 'jpgs', 'jpeg'
                         'target', 'targets', 'labelmap', 'labelmaps'}}
 
 
+def split_named(name: str) -> str | None:
+    """The split a file or folder name says (``train.zip`` -> train, ``dev-public`` -> val), or None."""
+    return _match(_SPLIT_WORDS, os.path.splitext(name)[0] if name.lower().endswith('.zip') else name)
+
+
 def _tokens(name: str) -> set[str]:
     return set(re.split(r'[^a-z0-9]+', name.lower())) - {''}
 
@@ -301,14 +306,24 @@ def check_links(root: str | os.PathLike) -> None:
                       stacklevel=3)
 
 
-def locate_dataset(root: str | os.PathLike) -> dict[str, _Source]:
+#: The folders a dataset must have: the 2022 layout, and the 2025-26 one (val without masks in 2026).
+REQUIRED = ('train_image', 'train_mask', 'val_image', 'val_mask', 'test_image')
+REQUIRED_2025 = ('train_image', 'train_mask', 'val_image', 'test_image')
+
+
+def locate_dataset(root: str | os.PathLike, split_hint: str | None = None,
+                   required: tuple[str, ...] = REQUIRED) -> dict[str, _Source]:
     """Find the split folders under ``root`` whatever their wrapper and names.
 
     Understands an extra top folder, ``__MACOSX``, ``train/images`` + ``train/masks``, ``Train/Image``,
     ``images/train`` + ``labels/train``, and images and masks side by side (``train/0.jpg`` +
-    ``train/0.png``); follows links to folders inside ``root``. Returns ``{'train_image': ...,
+    ``train/0.png``); follows links to folders inside ``root``. The folder nearest the files that names a
+    split wins (``dev-public/train/images`` is train; ``dev-public/images`` is val, "dev" being the
+    leaderboard's name for it); files under no split name belong to ``split_hint`` (the split a zip's own name
+    says, e.g. ``train.zip`` holding ``images/`` + ``masks/``). Returns ``{'train_image': ...,
     'train_mask': ..., ..., 'test_image': ...}`` (``test_mask`` when present); raises :class:`DataError`
-    naming what it found otherwise (JPG masks, a zip inside the folder, the full release...).
+    naming what it found otherwise (a folder of ``required`` missing, JPG masks, a zip inside the folder, the
+    full release...).
     """
     root = Path(root)
     found: dict[str, list[_Source]] = defaultdict(list)
@@ -325,7 +340,7 @@ def locate_dataset(root: str | os.PathLike) -> dict[str, _Source]:
             continue
         rel = here.relative_to(root).parts
         seen_dirs.append(f'{"/".join(rel) or "."} ({len(files)} files)')
-        split = next((s for p in reversed(rel) if (s := _match(_SPLIT_WORDS, p))), None)
+        split = next((s for p in reversed(rel) if (s := _match(_SPLIT_WORDS, p))), split_hint)
         role = next((r for p in reversed(rel) if (r := _match(_ROLE_WORDS, p))), None)
         if split is None:
             continue
@@ -357,7 +372,6 @@ def locate_dataset(root: str | os.PathLike) -> dict[str, _Source]:
                             f'{", ..." if len(names) > 3 else ""}): masks must be PNG, because JPEG compression '
                             'changes pixel values and so the labels 0..18. Get the PNG masks of the dataset (or '
                             're-export the masks as PNG from the label arrays) and fetch again.')
-    required = ('train_image', 'train_mask', 'val_image', 'val_mask', 'test_image')
     missing = [k for k in required if k not in layout]
     if missing:
         if full_release:

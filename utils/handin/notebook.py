@@ -122,8 +122,18 @@ def draft_outline(result: HandinResult):
                                 f'course allows {r.max_pages})')
 
 
-def offer(result: HandinResult) -> None:
-    """Print the zip's size and contents count; in Colab start the browser download, elsewhere say where it is."""
+def should_download(result: HandinResult, smoke: bool, download: bool | None = None) -> bool:
+    """Whether 06 starts the browser download: when asked (``download=True``), else only for a zip just built with
+    nothing missing and not from a smoke run; the first runs, while the screenshot or the report PDF are still to
+    add, would each download a zip that cannot be handed in."""
+    if download is not None:
+        return bool(download)
+    return not smoke and result.zip_path.is_file() and not result.missing
+
+
+def offer(result: HandinResult, smoke: bool = False, download: bool | None = None) -> bool:
+    """Print the zip's size and contents count; start the browser download in Colab when :func:`should_download`
+    says so, else say where the zip is and why it was not downloaded. Returns whether it was downloaded."""
     from ..env import in_colab
 
     path = result.zip_path
@@ -132,10 +142,17 @@ def offer(result: HandinResult) -> None:
     print(f'{path}: {path.stat().st_size / 1e6:,.1f} MB, {n} files')
     if result.missing:
         print('still missing: ' + '; '.join(result.missing) + ' (see the table above; add them and run again)')
-    if in_colab():
-        from google.colab import files  # type: ignore[import-not-found]
-
-        files.download(str(path))
-        print('download started in the browser')
-    else:
+    if not in_colab():
         print(f'Not in Colab, so nothing to download: the zip is at {path.resolve()}.')
+        return False
+    if not should_download(result, smoke, download):
+        why = ('a smoke run has nothing to hand in' if smoke and download is None else 'download = False was given'
+               if download is False else 'items are missing')
+        print(f'Not downloaded ({why}): it is on Drive at {path}. To download it anyway, set download=True '
+              'in this cell and run it again.')
+        return False
+    from google.colab import files  # type: ignore[import-not-found]
+
+    files.download(str(path))
+    print('download started in the browser')
+    return True

@@ -6,6 +6,12 @@ One module per job: ``predict`` (masks folder, manifest), ``package`` (zip, chec
     python -m utils.submit CHECKPOINT --images DIR --out submission.zip [--tta none|flip|ms] [--batch-size 8]
     python -m utils.submit check submission.zip --images DIR [--reference VAL_MASK_DIR] [--strict]
     python -m utils.submit score submission.zip --masks TEST_MASK_DIR      # data with masks (synthetic)
+    python -m utils.submit CHECKPOINT --images DIR --out ZIP --edition 2025 [--solution]   # the 2025-26 rules
+
+Under the 2025-26 rules (``leaderboard``; ``build_2025_submissions`` writes the dev-phase and the test-phase zip)
+the zip holds ``masks/<stem>.png`` at its root and, for the test phase, ``solution/`` with a standalone ``run.py``
+(``solution``: the network in plain PyTorch, its weights, the pinned requirements), which is run in a fresh
+environment made from ``requirements.txt`` alone and must reproduce every mask pixel for pixel before the zip is made.
 
 ``predict`` (the default action) writes one 8-bit palette PNG per test image (``100.jpg`` ->
 ``100.png``, same size, labels 0..18, CelebAMask colours) into ``<zip stem>_masks/``, then zips them
@@ -37,9 +43,10 @@ What the checker fails and what it only warns about:
 Scoring uses the leaderboard's (and MMSeg's) formula: intersection and union per class summed over
 the whole set, IoU = I / U, mIoU = mean over the classes with a non-empty union.
 """
-from .check import SubmissionReport, check_submission, class_counts
+from .check import SubmissionReport, check_leaderboard_zip, check_submission, class_counts
 from .common import MANIFEST, SubmitError, default_masks_dir, list_images, mask_name, write_mask
 from .package import SubmissionCheckError, SubmissionResult, make_submission, offer_download, zip_masks
+from .leaderboard import LeaderboardZip, build_2025_submissions, build_leaderboard_zip
 from .predict import PredictResult, UnreadableImagesError, predict_folder
 from .preview import class_histogram, preview_grid
 from .score import ScoreResult, score_arrays, score_submission
@@ -47,4 +54,5 @@ from .score import ScoreResult, score_arrays, score_submission
 __all__ = ['SubmissionReport', 'check_submission', 'class_counts', 'MANIFEST', 'SubmitError', 'default_masks_dir',
            'list_images', 'mask_name', 'write_mask', 'SubmissionCheckError', 'SubmissionResult', 'make_submission',
            'offer_download', 'zip_masks', 'PredictResult', 'UnreadableImagesError', 'predict_folder',
-           'class_histogram', 'preview_grid', 'ScoreResult', 'score_arrays', 'score_submission']
+           'class_histogram', 'preview_grid', 'ScoreResult', 'score_arrays', 'score_submission',
+           'check_leaderboard_zip', 'LeaderboardZip', 'build_2025_submissions', 'build_leaderboard_zip']

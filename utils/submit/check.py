@@ -1,8 +1,15 @@
-"""Check a submission zip (or folder of masks) against the test images the way the leaderboard reads it."""
+"""Check a submission zip (or folder of masks) against the test images the way the leaderboard reads it.
+
+2022 rules: the masks in one folder. 2025-26 rules (:func:`check_leaderboard_zip`): ``masks/<stem>.png`` at the root,
+one per input image and nothing else beside them; in the test phase ``solution/{run.py, ckpt.pth,
+requirements.txt}``, where ``run.py --help`` must answer and ``ckpt.pth`` must load as tensors only."""
 from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Sequence
@@ -59,7 +66,8 @@ class _Masks:
 
 def read_mask(opener: Any, where: str) -> np.ndarray:
     """A mask PNG as an array (``opener()`` gives its path or a file object); any failure is one SubmitError."""
-    fix = ('If it is a prediction, predict it again (check_submission() lists every unreadable mask); if it is a '
+    fix = ('If it is a prediction, predict it again (05_submit\'s check, or python -m utils.submit check, lists every '
+           'unreadable mask); if it is a '
            'ground-truth mask, re-extract the dataset (python -m utils.data check lists every such file).')
     ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off mask is an error, never silently padded
     try:
@@ -107,6 +115,14 @@ class SubmissionReport(Report):
         return f'{self.source} ({self.masks} masks for {self.images} images, {self.seconds:.1f} s)'
 
 
+class SubmissionCheckError(SubmitError):
+    """The freshly built zip failed its check; ``.report`` says why. No zip was written."""
+
+    def __init__(self, message: str, report: SubmissionReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 def class_counts(source: Any, progress: bool = False) -> np.ndarray:
     """Pixels per class (length 19) over all masks of a zip, a masks folder or a ground-truth folder."""
     from tqdm.auto import tqdm
@@ -139,8 +155,9 @@ def _content_checks(counts: np.ndarray, single: list[str], n_masks: int, referen
     total = counts.sum()
     out = [check_files('no empty masks', single, 'every mask has more than one class',
                        '{n} masks hold a single class (e.g. all background)',
-                       'A face parser predicts several parts per face: look at these images and at preview_grid(); '
-                       'a model trained for a few iterations only (smoke mode) predicts all background.', status)]
+                       'A face parser finds several parts on every face: look at these images in the preview. A '
+                       'smoke run (a few CPU iterations) predicts all background; a real run that does used a '
+                       'checkpoint from too early in training: check CHECKPOINT, or train longer.', status)]
     share = counts / total if total else np.zeros(NUM_CLASSES)
     issues: list[str] = []
     ref = reference / reference.sum() if reference is not None and reference.sum() > 0 else None
@@ -149,7 +166,7 @@ def _content_checks(counts: np.ndarray, single: list[str], n_masks: int, referen
         for a, b in FLIP_PAIRS:
             lo, hi = sorted((counts[a], counts[b]))
             if hi > 0.001 * total and lo < 0.25 * hi:
-                issues.append(f'{CLASSES[a]}/{CLASSES[b]}: {counts[a]} vs {counts[b]} pixels (left/right collapse)')
+                issues.append(f'{CLASSES[a]}/{CLASSES[b]}: {counts[a]:,} vs {counts[b]:,} pixels (left/right collapse)')
         if ref is not None:
             for c in range(NUM_CLASSES):
                 if ref[c] >= 0.001 and share[c] < 0.1 * ref[c] and counts[c] > 0:
@@ -158,19 +175,27 @@ def _content_checks(counts: np.ndarray, single: list[str], n_masks: int, referen
     out.append(check_files('class distribution', issues, 'no class collapsed' + (' (compared with the reference)'
                                                                                 if reference is not None else ''),
                            '{n} classes never predicted or collapsed',
-                           'Compare class_histogram(zip, reference=val masks); a plain flip TTA or a wrong checkpoint '
-                           'collapses classes.', status))
+                           'Compare the class shares in the chart of predicted classes with the val masks\'. A class '
+                           'far below its share means a checkpoint trained too briefly or from another run (check '
+                           'CHECKPOINT); 04_evaluate shows its IoU on val. TTA = \'flip\' and \'ms\' swap left and '
+                           'right parts when they flip, so they do not cause a left/right collapse.', status))
     return out
 
 
 def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: Any = None, strict: bool = False,
-                     progress: bool = True) -> SubmissionReport:
+                     progress: bool = True, edition: str | None = None, phase: str = 'test') -> SubmissionReport:
     """Check a submission zip (or a folder of masks) against the test images; see the module docstring.
 
     ``reference``: ground-truth masks (e.g. ``val/val_mask``) or 19 class counts, for the collapse check.
     ``strict``: content warnings (single-class masks, collapsed classes) fail the check.
+    ``edition='2025'``: the 2025-26 rules instead (:func:`check_leaderboard_zip`; ``phase``
+    'dev' for masks only, 'test' for masks and the solution).
     Each check is a small function below that returns its :class:`Check` lines.
     """
+    from ..edition import rules
+
+    if rules(edition).edition == '2025':
+        return check_leaderboard_zip(source, images_dir, phase=phase, strict=strict, progress=progress)
     t0 = time.perf_counter()
     images = list_images(images_dir)
     expected = {mask_name(p): p for p in images}
@@ -186,7 +211,7 @@ def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: A
         masks = open_masks(src)
     except zipfile.BadZipFile as exc:
         results.append(Check('zip file', FAIL, f'not a zip archive ({exc})', [src.name],
-                             'Build the zip with make_submission() or python -m utils.submit; re-download it if '
+                             'Build the zip again with 05_submit (or python -m utils.submit); download it again if '
                              'it was copied.'))
         return report()
     try:
@@ -219,7 +244,7 @@ def _check_zip_file(masks: Any, src: Path, files: list[str]) -> Check:
     summary = ('the zip holds no files' if not files else f'corrupt entry {bad_crc}' if bad_crc
                else f'{len(dupes)} names appear twice' if dupes else f'{len(files)} files, readable')
     return Check('zip file', FAIL if problems else PASS, summary, problems,
-                 'Rebuild the zip with make_submission() / python -m utils.submit.' if problems else '')
+                 'Build the zip again with 05_submit (or python -m utils.submit).' if problems else '')
 
 
 def _check_layout(masks: Any, files: list[str]) -> tuple[list[Check], dict[str, str]]:
@@ -227,8 +252,8 @@ def _check_layout(masks: Any, files: list[str]) -> tuple[list[Check], dict[str, 
     the masks in the main folder."""
     junk = [e for e in files if is_junk([p for p in e.split('/') if p])]
     checks = [check_files('no junk files', junk, 'no __MACOSX, .DS_Store or hidden files', '{n} junk files',
-                          'Zip the masks with make_submission() instead of the Finder/Explorer; '
-                          'or delete them with: zip -d ZIP "__MACOSX/*" "*.DS_Store"')]
+                          'Let 05_submit (or python -m utils.submit) zip the masks instead of the Finder or '
+                          'Explorer, or delete them with: zip -d ZIP "__MACOSX/*" "*.DS_Store"')]
     real = [e for e in files if e not in junk]
     tops = sorted({e.split('/')[0] for e in real if '/' in e})
     if masks.zip is not None:
@@ -320,14 +345,135 @@ class _MaskScan:
         vals = ', '.join(map(str, sorted(self.bad_values)[:6]))
         return [check_files('PNG files', self.not_png, 'every mask is a readable PNG',
                             '{n} masks are not readable PNGs',
-                            'Write masks with write_mask() / PIL as PNG; re-run the prediction for these.'),
+                            'Predict these images again with 05_submit (it writes every mask as PNG).'),
                 check_files('single channel', self.multi, 'every mask is 8-bit single channel (mode P or L)',
                             '{n} masks have several channels (the scorer would read H x W x 3)',
                             'Save label indices, not colours: a palette PNG (mode P) or mode L; for colour '
                             'masks use python -m utils.data fix-rgb.'),
                 check_files('sizes', self.wrong_size, 'every mask has its image\'s size', '{n} masks differ in size',
-                            'Predict at the image\'s size (utils.inference resizes back with the model); '
+                            'Predict at the image\'s size (05_submit resizes each mask back to its image); '
                             'never crop or pad the masks.'),
                 check_files('values 0..18', self.out_of_range, f'all labels in 0..{NUM_CLASSES - 1}',
                             '{n} masks hold values outside 0..18' + (f' ({vals})' if vals else ''),
                             'Labels are class indices 0..18: 255 (ignore) or 19+ mean a wrong label map.')]
+
+
+# --------------------------------------------------------------------------- the 2025-26 rules
+PHASES = ('dev', 'test')
+SOLUTION = ('run.py', 'ckpt.pth', 'requirements.txt')
+
+
+def _layout(files: list[str], phase: str) -> tuple[list[Check], dict[str, str]]:
+    """Only ``masks/`` (and, test phase, ``solution/``) at the root, masks directly inside it; ``{name: entry}``."""
+    allowed = ('masks', 'solution') if phase == 'test' else ('masks',)
+    junk = [e for e in files if is_junk([p for p in e.split('/') if p])]
+    stray, present = [], {}
+    for e in files:
+        parts = [p for p in e.split('/') if p]
+        if e in junk:
+            continue
+        if parts[0] not in allowed or len(parts) != 2:
+            stray.append(e)
+        elif parts[0] == 'masks':
+            present.setdefault(parts[1], e)
+        elif parts[1] not in SOLUTION:
+            stray.append(e)
+    where = 'masks/ and solution/' if phase == 'test' else 'masks/ (the dev phase takes no code)'
+    return [check_files('no junk files', junk, 'no __MACOSX, .DS_Store or hidden files', '{n} junk files',
+                        'Build the zip with python -m utils.submit ... --edition 2025, not the Finder/Explorer.'),
+            check_files('root layout', stray, f'only {where} at the root',
+                        '{n} entries are not masks/<stem>.png' + (' or solution/{{run.py,ckpt.pth,requirements.txt}}'
+                                                                   if phase == 'test' else ''),
+                        f'Keep only {where} at the zip\'s root, each file directly inside its folder.')], present
+
+
+def _run_help(run_py: Path) -> str | None:
+    """None when ``python run.py --help`` exits 0 with a usage text, else why not."""
+    try:
+        done = subprocess.run([sys.executable, '-I', run_py.name, '--help'], cwd=run_py.parent, capture_output=True,
+                              text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return 'solution/run.py --help did not answer within 300 s'
+    if done.returncode != 0 or 'usage' not in done.stdout.lower():
+        tail = ' | '.join((done.stdout + done.stderr).strip().splitlines()[-3:])
+        return f'solution/run.py --help exited {done.returncode}: {tail[:300]}'
+    return None
+
+
+def _ckpt_problem(path: Path) -> str | None:
+    import torch
+
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to load is the finding
+        return f'solution/ckpt.pth does not load with weights_only=True ({type(exc).__name__}: {str(exc)[:120]})'
+    state = ckpt.get('state_dict') if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        return 'solution/ckpt.pth is not {"state_dict": {name: tensor}}'
+    return None
+
+
+def _requirements_problem(text: str) -> str | None:
+    lines = [ln.split('#', 1)[0].strip() for ln in text.splitlines()]
+    loose = [ln for ln in lines if ln and '==' not in ln]
+    if not any(lines):
+        return 'solution/requirements.txt is empty'
+    return f'solution/requirements.txt has unpinned lines ({", ".join(loose[:3])})' if loose else None
+
+
+def _solution_checks(zf: zipfile.ZipFile, names: set[str]) -> list[Check]:
+    missing = [f'solution/{n}' for n in SOLUTION if f'solution/{n}' not in names]
+    checks = [check_files('solution files', missing, 'solution/ holds run.py, ckpt.pth and requirements.txt',
+                          '{n} solution files missing', 'Build the test-phase zip with --solution.')]
+    if missing:
+        return checks
+    with tempfile.TemporaryDirectory(prefix='solution-check-') as tmp:
+        for n in SOLUTION:
+            (Path(tmp) / n).write_bytes(zf.read(f'solution/{n}'))
+        problems = [p for p in (_run_help(Path(tmp) / 'run.py'), _ckpt_problem(Path(tmp) / 'ckpt.pth'),
+                                _requirements_problem((Path(tmp) / 'requirements.txt').read_text(errors='replace')))
+                    if p]
+    checks.append(check_files('solution runs', problems, 'run.py --help answers; ckpt.pth loads as tensors only; '
+                              'requirements pinned', '{n} problems with the solution',
+                              'Export the solution again (python -m utils.submit CHECKPOINT ... --edition 2025 '
+                              '--solution).'))
+    return checks
+
+
+def check_leaderboard_zip(source: Any, images_dir: str | os.PathLike, *, phase: str = 'test', strict: bool = False,
+                          progress: bool = True) -> SubmissionReport:
+    """Check a 2025-26 zip against the input images: root layout, one mask per image with its stem, single channel
+    (mode P or L), the image's size (512 x 512 for the course's images), class ids 0..18; test phase: the solution."""
+    if phase not in PHASES:
+        raise ValueError(f'phase {phase!r}: one of {PHASES}')
+    t0 = time.perf_counter()
+    images = list_images(images_dir)
+    expected = {mask_name(p): p for p in images}
+    src = Path(getattr(source, 'zip_path', source))
+    results: list[Check] = []
+    counts, n_present = np.zeros(NUM_CLASSES, np.int64), 0
+    try:
+        masks = open_masks(src)
+    except zipfile.BadZipFile as exc:
+        results.append(Check('zip file', FAIL, f'not a zip archive ({exc})', [src.name], 'Build the zip again.'))
+        masks = None
+    if masks is not None and masks.zip is None:
+        masks.close()
+        results.append(Check('zip file', FAIL, 'a folder, not a zip', [src.name], 'Check the zip itself.'))
+        masks = None
+    if masks is not None:
+        try:
+            files = [e for e in masks.entries if not e.endswith('/')]
+            results.append(_check_zip_file(masks, src, files))
+            layout, present = _layout(files, phase)
+            results += layout + _check_names(expected, present)
+            scan = _MaskScan.run(masks, expected, present, progress)
+            results += scan.checks()
+            results += _content_checks(scan.counts, scan.single, scan.checked, None, FAIL if strict else WARN)
+            if phase == 'test':
+                results += _solution_checks(masks.zip, set(files))
+            counts, n_present = scan.counts, len(present)
+        finally:
+            masks.close()
+    return SubmissionReport(src, len(images), n_present, results, counts, time.perf_counter() - t0)
+

@@ -9,19 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .check import SubmissionReport, check_submission
+from .check import SubmissionCheckError, SubmissionReport, check_submission
 from ..report import human_bytes
 from .common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
                      file_sha256, is_inside, list_images, mask_name, read_manifest, record_zip)
 from .predict import PredictResult, predict_folder
-
-
-class SubmissionCheckError(SubmitError):
-    """The freshly built zip failed its check; ``.report`` says why. No zip was written."""
-
-    def __init__(self, message: str, report: SubmissionReport) -> None:
-        super().__init__(message)
-        self.report = report
 
 
 @dataclass

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..inference import InferenceError, read_image
 from ..labels import CLASSES, NUM_CLASSES, PALETTE, colorize
-from ..viz import class_legend
+from ..viz import class_legend, pictures_bottom
 from .check import class_counts, open_masks, reference_counts
 from .common import CORE_CLASSES, SubmitError, list_images, mask_name
 
@@ -61,8 +61,10 @@ def preview_grid(source: Any, images_dir: str | os.PathLike, n: int = 6, *, seed
                 overlay = (1 - alpha) * img.astype(np.float32) + alpha * colour
             ax_ov.imshow(overlay.clip(0, 255).astype(np.uint8))
             ax_ov.set_title(f'{name} ({len(np.unique(mask))} classes)', fontsize=9)
-        class_legend(fig, sorted(seen) or range(NUM_CLASSES))
         fig.tight_layout(rect=(0, 0.55 / height, 1, 1), h_pad=1.6)  # titles clear of the pictures above them
+        # the legend hangs right below the lowest picture (its own padding apart); the notebook crops the figure's
+        # empty bottom away
+        class_legend(fig, sorted(seen) or range(NUM_CLASSES), top=pictures_bottom(fig))
         return fig
     finally:
         masks.close()

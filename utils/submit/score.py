@@ -13,6 +13,7 @@ import numpy as np
 from ..labels import CLASSES, NUM_CLASSES
 from ..layout import natural_key
 from ..metrics import areas_from_confusion, confusion_matrix, metrics_from_areas
+from ..report import number_formats
 from .check import open_masks, read_mask
 from .common import SubmitError
 
@@ -46,7 +47,8 @@ class ScoreResult:
         both the masks and the ground truth (the leaderboard's mean skips it too)."""
         absent = int((~np.isfinite(self.iou)).sum())
         note = f'; {absent} class(es) absent from both: n/a, not counted' if absent else ''
-        return (self.to_frame().style.format({'IoU': '{:.2f}'}, na_rep='n/a')
+        frame = self.to_frame()
+        return (frame.style.format(number_formats(frame), na_rep='n/a')
                 .set_caption(f'The leaderboard\'s formula on {self.images} masks: mIoU {self.miou:.2f}, '
                              f'aAcc {self.aacc:.2f}{note}'))
 

@@ -1,0 +1,202 @@
+"""The 2025-26 leaderboard zip: ``masks/<stem>.png`` for every image at its root and, for the test phase,
+``solution/{run.py, ckpt.pth, requirements.txt}``, proven before zipping to reproduce every mask in a fresh environment.
+
+The masks are the project's own prediction (the MMSeg model through :class:`utils.inference.Segmenter`, in full
+precision, one image per forward pass as ``run.py`` runs, on the CPU by default: CPU kernels give the same bits in the
+fresh environment, while GPU kernels may change with the CUDA build that pip installs there), decoded with the
+checkpoint's per-class biases:
+``argmax_c(log(p_c + 1e-12) + b_c)`` with ``p`` the softmax averaged over the TTA views. The same safety as the
+2022 zip: only files this tool wrote are replaced (the masks folder's manifest), the zip is checked in a
+temporary file and moved into place only when it passes.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..report import human_bytes
+from .check import SubmissionCheckError, check_leaderboard_zip
+from .common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
+                     file_sha256, is_inside, list_images, mask_name, read_manifest, record_zip)
+from .predict import PredictResult, predict_folder
+
+MASKS_FOLDER, SOLUTION_FOLDER = 'masks', 'solution'
+
+
+def decide(prob: Any, bias: Any) -> Any:
+    """Labels (N x H x W, uint8 tensor) of TTA-averaged probabilities under per-class biases (all zeros: argmax)."""
+    import torch
+
+    score = torch.log(prob + 1e-12) + bias.view(1, -1, 1, 1).to(prob.device)
+    return score.argmax(dim=1).to(torch.uint8)
+
+
+class BiasedSegmenter:
+    """A :class:`utils.inference.Segmenter` whose labels are decided with the per-class biases."""
+
+    def __init__(self, segmenter: Any, class_bias: list[float]) -> None:
+        import torch
+
+        self.segmenter, self.cfg = segmenter, segmenter.cfg
+        self.class_bias = list(class_bias)
+        self.bias = torch.tensor(self.class_bias, dtype=torch.float32)
+
+    def predict(self, images: list, tta: str = 'none') -> list:
+        out = []
+        for image in images:  # one image per forward pass, as run.py predicts: the same arithmetic, bit for bit
+            prob = self.segmenter.predict_proba([image], tta)
+            out.append(decide(prob, self.bias)[0].to('cpu').numpy())
+        return out
+
+
+def load_biased_segmenter(checkpoint: str | os.PathLike, config: Any = None, device: str | None = None
+                          ) -> BiasedSegmenter:
+    """The checkpoint's model in full precision (AMP would make run.py's float32 masks differ) with its biases."""
+    from ..checkpoints import safe_load_checkpoint
+    from ..inference import Segmenter
+    from .solution.export import class_bias_of
+
+    meta = safe_load_checkpoint(checkpoint).get('meta') or {}
+    bias = class_bias_of(meta if isinstance(meta, dict) else {}, str(checkpoint))
+    return BiasedSegmenter(Segmenter.from_checkpoint(checkpoint, config, device=device, amp=False), bias)
+
+
+def export_solution(biased: BiasedSegmenter, tta: str, out_dir: Path) -> Path:
+    """Write ``run.py``, ``ckpt.pth`` and ``requirements.txt`` of the loaded model into ``out_dir``."""
+    from ..inference import MS_SCALES
+    from .solution.export import export_state_dict, settings, write_solution
+
+    seg = biased.segmenter
+    arch, state = export_state_dict(seg.model, seg.cfg)
+    values = settings(arch, mean=seg.mean.flatten().tolist(), std=seg.std.flatten().tolist(),
+                      test_size=seg.test_size, tta=tta, class_bias=biased.class_bias, ms_scales=MS_SCALES)
+    return write_solution(out_dir, arch, state, values)
+
+
+@dataclass
+class LeaderboardZip:
+    """A finished 2025 zip: where, its size and SHA-256, the masks, the proof (test phase) and the check."""
+
+    zip_path: Path
+    phase: str
+    masks: int
+    bytes: int
+    sha256: str
+    prediction: PredictResult
+    report: Any
+    proof: Any = None
+
+    def __str__(self) -> str:
+        what = 'masks/ + solution/' if self.phase == 'test' else 'masks/'
+        proof = f'\n  {self.proof}' if self.proof is not None else ''
+        return (f'{self.zip_path} ({self.phase} phase): {self.masks} masks, {what}, {human_bytes(self.bytes)}, '
+                f'sha256 {self.sha256}; check {self.report.verdict}{proof}\n  {self.prediction}')
+
+
+def _zip_entries(zf: zipfile.ZipFile, masks_dir: Path, images: list[Path], solution_dir: Path | None) -> None:
+    for img in images:
+        zf.write(masks_dir / mask_name(img), f'{MASKS_FOLDER}/{mask_name(img)}')
+    if solution_dir is not None:
+        from .solution.export import SOLUTION_FILES
+
+        for name in SOLUTION_FILES:
+            zf.write(solution_dir / name, f'{SOLUTION_FOLDER}/{name}')
+
+
+def _warn_pins(requirements: Path) -> None:
+    """Warn when a pinned version has no wheel for one of today's Pythons (the course's machine may run any)."""
+    import warnings
+
+    from .solution.proof import pins_missing_wheels
+
+    missing = pins_missing_wheels(requirements)
+    if missing:
+        reasons = '; '.join(f'Python {py}: {why}' for py, why in missing.items())
+        warnings.warn(f'solution/requirements.txt pins the versions of this runtime ({requirements.read_text().split()}),'
+                      f' which do not all install everywhere ({reasons}). Upgrade them here (pip install -U numpy '
+                      'pillow torch), restart the runtime and build the zip again.', stacklevel=3)
+
+
+def _targets(out_zip: Path, images_dir: Path, masks_dir: Any) -> Path:
+    if out_zip.suffix.lower() != '.zip':
+        raise SubmitError(f'--out {out_zip}: the submission must be a .zip file, e.g. submission-test.zip.')
+    if is_inside(out_zip, images_dir):
+        raise SubmitError(f'The zip {out_zip} would be written inside the image folder {images_dir}; write it '
+                          'elsewhere.')
+    masks_dir = Path(masks_dir) if masks_dir is not None else default_masks_dir(out_zip)
+    list_images(images_dir)  # a missing or empty image folder is named first
+    check_masks_location(masks_dir, images_dir)
+    check_zip_target(out_zip, claim_masks_dir(masks_dir))  # nothing is predicted for a zip that cannot be written
+    return masks_dir
+
+
+def build_leaderboard_zip(checkpoint: str | os.PathLike, images_dir: str | os.PathLike, out_zip: str | os.PathLike,
+                          *, solution: bool = False, config: Any = None, tta: str | None = None,
+                          masks_dir: str | os.PathLike | None = None, device: str | None = None,
+                          env_cache: str | os.PathLike | None = None, env_maker: Any = None,
+                          overwrite: bool = False, replace_other_run: bool = False, strict: bool = False,
+                          progress: bool = True, segmenter: BiasedSegmenter | None = None) -> LeaderboardZip:
+    """Predict every image, (``solution``) export and prove the solution, zip, check, then move the zip into place.
+
+    ``env_maker``: how the proof's fresh environment is made (default :func:`~.solution.proof.pip_env`, which
+    installs ``requirements.txt`` from the package index once; kept in ``env_cache`` by the file's SHA-256).
+    A difference between ``run.py``'s masks and the submitted ones raises
+    :class:`~.solution.proof.SolutionMismatchError` naming the files; no zip is written then.
+    """
+    from .solution.proof import pip_env, prove_solution
+
+    out_zip, images_dir = Path(out_zip), Path(images_dir)
+    masks_dir = _targets(out_zip, images_dir, masks_dir)
+    if segmenter is None:
+        segmenter = load_biased_segmenter(checkpoint, config, device or 'cpu')
+    prediction = predict_folder(checkpoint, images_dir, masks_dir, config=config, tta=tta, batch_size=1,
+                                overwrite=overwrite, replace_other_run=replace_other_run, progress=progress,
+                                segmenter=segmenter)
+    images, phase = list_images(images_dir), 'test' if solution else 'dev'
+    out_zip.parent.mkdir(parents=True, exist_ok=True)
+    proof = None
+    with tempfile.TemporaryDirectory(prefix=f'.{out_zip.stem}.', dir=out_zip.parent) as tmp_dir:
+        sol = None
+        if solution:
+            sol = export_solution(segmenter, prediction.tta, Path(tmp_dir) / SOLUTION_FOLDER)
+            if (env_maker or pip_env) is pip_env:  # the index is in use anyway: ask it whether the pins install
+                _warn_pins(sol / 'requirements.txt')
+            proof = prove_solution(sol, images, masks_dir, cache=env_cache, maker=env_maker or pip_env,
+                                   device=str(segmenter.segmenter.device), progress=progress)
+            if progress:
+                print(proof)
+        tmp = Path(tmp_dir) / out_zip.name
+        with zipfile.ZipFile(tmp, 'w', compression=zipfile.ZIP_DEFLATED) as zf:
+            _zip_entries(zf, masks_dir, images, sol)
+        report = check_leaderboard_zip(tmp, images_dir, phase=phase, strict=strict, progress=progress)
+        report.source = out_zip
+        if not report.ok:
+            raise SubmissionCheckError(f'The new zip failed its check, so {out_zip} was not written:\n'
+                                       f'{report.format()}', report)
+        check_zip_target(out_zip, read_manifest(masks_dir))  # again: a file may have appeared meanwhile
+        sha = file_sha256(tmp)
+        record_zip(masks_dir, out_zip, sha)  # recorded first: a crash before the move only makes a later run refuse
+        os.replace(tmp, out_zip)
+    return LeaderboardZip(out_zip, phase, len(images), out_zip.stat().st_size, sha, prediction, report, proof)
+
+
+def build_2025_submissions(checkpoint: str | os.PathLike, val_images: str | os.PathLike,
+                           test_images: str | os.PathLike, out_dir: str | os.PathLike, *, name: str = 'submission',
+                           config: Any = None, tta: str | None = None, device: str | None = None,
+                           env_cache: str | os.PathLike | None = None, env_maker: Any = None,
+                           replace_other_run: bool = True, progress: bool = True) -> dict[str, LeaderboardZip]:
+    """Both zips of the 2025-26 leaderboard from one model: ``<name>-dev.zip`` (the val images' masks) and
+    ``<name>-test.zip`` (the test images' masks with the proven solution). The model loads once, on the CPU unless
+    ``device`` says otherwise (about a second per 512 px image with flip TTA for a 1.5 M-parameter BiSeNetV2)."""
+    out_dir = Path(out_dir)
+    seg = load_biased_segmenter(checkpoint, config, device or 'cpu')
+    common = dict(config=config, tta=tta, env_cache=env_cache, env_maker=env_maker,
+                  replace_other_run=replace_other_run, progress=progress, segmenter=seg)
+    return {'dev': build_leaderboard_zip(checkpoint, val_images, out_dir / f'{name}-dev.zip', solution=False,
+                                         **common),
+            'test': build_leaderboard_zip(checkpoint, test_images, out_dir / f'{name}-test.zip', solution=True,
+                                          **common)}
