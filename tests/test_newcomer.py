@@ -236,14 +236,15 @@ def test_05_says_the_zips_size_as_its_download_line_does():
 
 def test_drive_and_runtime_readings_hold_no_doubled_parentheses():
     frame = pd.DataFrame({'space on Drive': ['about 0.4 GB for the course data', '1.57 GB at the peak of a save',
-                                             '0.93 GB at the peak of a save', 'a few MB']},
+                                             '0.93 GB at the peak of a save', 'a few MB'],
+                          'GB': [0.4, 1.57, 0.93, None]},
                          index=['dataset copy (01_data_check)', 'stage 1 checkpoints (02_train_20k)',
                                 'stage 2 checkpoints (03_resume_30k)', 'settings.json, logs'])
     runtime = pd.DataFrame({'value': {'torch': '2.13', 'mmsegmentation': '1.2.2', 'GPU': 'none (CPU only)',
                                       'mmcv ops': 'pure-PyTorch fallback (mmcv-lite)'}})
     for text in (narrate.drive_space(frame), narrate.runtime(runtime)):
         assert '))' not in text and ') (' not in text, text
-    assert '1.57 GB, for the stage 1 checkpoints (02_train_20k)' in narrate.drive_space(frame)
+    assert '1.57 + 0.93 GB for the checkpoints together' in narrate.drive_space(frame)  # both stages kept at once
 
 
 def _drawn_points(line) -> np.ndarray:
