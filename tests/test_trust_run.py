@@ -73,7 +73,7 @@ def test_a_copied_marker_does_not_make_a_foreign_work_dir_trusted(smoke_run, syn
         config_for_checkpoint(foreign / 'iter_20.pth', {})
     with pytest.raises(checkpoints.UnsafeCheckpointError):
         checkpoints.safe_load_checkpoint(foreign / 'iter_20.pth')
-    with pytest.raises(checkpoints.UntrustedWorkDirError, match='not written for this folder with this run'):
+    with pytest.raises(checkpoints.UntrustedWorkDirError, match='written for another folder'):
         checkpoints.claim_work_dir(foreign)
     torch.save({'state_dict': _weights(smoke_run)}, foreign / 'iter_20.pth')  # plain weights: usable, by name
     plan = workflow.make_plan({'SMOKE': True, 'CHECKPOINT': str(foreign / 'iter_20.pth'), 'CHECKPOINT_CONFIG': SMOKE,
