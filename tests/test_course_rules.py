@@ -53,7 +53,7 @@ def test_an_imagenet_1k_timm_tag_is_accepted_and_the_override_lifts_the_rule():
 
 
 def test_a_foreign_load_from_is_refused_and_an_own_checkpoint_allowed(tmp_path):
-    from utils.checkpoints import mark_work_dir
+    from utils.checkpoints import record_file
 
     foreign = tmp_path / 'downloaded' / 'iter_16000.pth'
     foreign.parent.mkdir()
@@ -61,7 +61,7 @@ def test_a_foreign_load_from_is_refused_and_an_own_checkpoint_allowed(tmp_path):
     cfg = _cfg(MIT, cfg_options={'load_from': str(foreign)})
     with pytest.raises(pretrained.CourseRuleError, match='load_from = .*did not write.*course_rules=False'):
         pretrained.check_course_rules(cfg)
-    mark_work_dir(foreign.parent)  # as this project's training marks its own work_dir
+    record_file(foreign)  # as this project's training records each checkpoint it writes
     pretrained.check_course_rules(cfg)
 
 

@@ -35,6 +35,7 @@ import warnings
 from pathlib import Path
 from typing import Callable
 from .layout import KnownError
+from .weights import weight_loads, weights_plan  # noqa: F401  (one walker of every way weights enter)
 
 PREFIX = 'open-mmlab://'
 #: OpenMMLab backbone name -> the timm model with the same architecture (Gluon ResNet-C, ImageNet-1k)
@@ -239,67 +240,61 @@ def _url_weights(node: dict) -> str | None:
 
 
 def weight_references(cfg) -> list[tuple[str, str]]:
-    """``(setting, value)`` for every pre-trained weight file ``cfg`` names (``model.pretrained``, init_cfg's)."""
-    from .config import walk_dicts
-
-    refs = []
-    if isinstance(cfg.model.get('pretrained'), str):
-        refs.append(('model.pretrained', cfg.model['pretrained']))
-    for name, node in (cfg.model or {}).items():
-        for sub in walk_dicts(node):
-            url = _url_weights(sub)
-            if url:
-                refs.append((f'model.{name}.init_cfg.checkpoint', url))
-    return refs
+    """``(setting, value)`` for every pre-trained weight file ``cfg.model`` names, anywhere (:func:`weight_loads`
+    without ``load_from``)."""
+    return [(setting, value) for setting, value in weight_loads(cfg) if setting != 'load_from']
 
 
 def weights_source(cfg) -> str:
-    """A line for the plan table: what the recipe's pre-trained weights are and where they come from."""
-    refs = weight_references(cfg)
+    """A line for the plan table: each setting that loads weights, what it loads and from where."""
+    refs = weight_loads(cfg)
     if not refs:
         return 'none (random initialisation)'
     parts = []
-    for _, value in refs:
+    for setting, value in refs:
         key = value[len(PREFIX):] if value.startswith(PREFIX) else os.path.basename(value)
-        host = 'download.openmmlab.com' if value.startswith(PREFIX) or 'openmmlab.com' in value else value
-        parts.append(f'{IMAGENET_1K.get(key, key)} from {host}')
+        host = 'download.openmmlab.com' if value.startswith(PREFIX) or 'download.openmmlab.com/' in value else value
+        where = '' if setting in ('model.pretrained', 'model.backbone.init_cfg.checkpoint') else f' ({setting})'
+        parts.append(f'{IMAGENET_1K.get(key, key)} from {host}{where}')
     return '; '.join(parts)
 
 
 def _rule_problem(value: str) -> str | None:
-    """Why the weights named ``value`` break the course rule (None: known ImageNet-1k weights)."""
-    key = value[len(PREFIX):] if value.startswith(PREFIX) else os.path.basename(value.split('?')[0])
-    if key in IMAGENET_1K:
-        return None
+    """Why the weights named ``value`` break the course rule (None: known ImageNet-1k weights, by name and bytes)."""
+    from .weights import known_file_problem, known_name, timm_tag_problem
+
+    if value.startswith(('timm/', 'hf-hub:', 'hf_hub:', 'timm:')):
+        return timm_tag_problem(value)
+    if known_name(value) is not None:
+        return known_file_problem(value)
+    key = os.path.basename(value.split('?')[0])
     if _BIG_IMAGENET.search(value):
         return f'{value!r} names ImageNet-21k/22k weights'
-    is_file = key.endswith(('.pth', '.pt', '.bin', '.safetensors', '.ckpt'))
-    if value.startswith(('timm/', 'hf-hub:', 'hf_hub:', 'timm:')) or (
-            not is_file and re.fullmatch(r'[\w-]+\.[a-z0-9_]+', key)):
-        tag = key.rsplit('.', 1)[-1] if '.' in key else ''
-        if not tag.endswith('in1k'):
-            return (f'{value!r} is a timm/Hugging Face name without an ImageNet-1k tag (.ms_in1k, .fb_in1k, ...); '
-                    "timm's default tags for several backbones are ImageNet-22k fine-tunes")
-        return None
+    if not key.endswith(('.pth', '.pt', '.bin', '.safetensors', '.ckpt')) and re.fullmatch(r'[\w-]+\.[a-z0-9_]+', key):
+        return timm_tag_problem(value)
     return f'{value!r} is not a weight file known to be ImageNet-1k (utils.pretrained.IMAGENET_1K lists them)'
 
 
 def check_course_rules(cfg) -> None:
     """Refuse (:class:`CourseRuleError`) weights that are not ImageNet-1k, unless ``cfg.course_rules`` is False.
 
-    Checked: ``model.pretrained``, every backbone ``init_cfg`` checkpoint, and ``load_from`` (a model trained
-    elsewhere may have seen other data: only a checkpoint this project's training wrote, i.e. a resume, is allowed).
+    Checked: every way weights enter (:func:`utils.weights.weight_loads`: ``pretrained`` and ``init_cfg`` anywhere
+    in the model, lists too, timm / Hugging Face ``pretrained=True``), known files by their bytes, and ``load_from``
+    (a model trained elsewhere may have seen other data: only a checkpoint whose bytes this project's training
+    recorded, i.e. a resume, is allowed).
     """
     if cfg.get('course_rules', True) is False:
         return
     from .checkpoints import is_trusted_checkpoint
 
-    problems = [f'{setting} = {why}' for setting, value in weight_references(cfg)
-                if (why := _rule_problem(value))]
-    load_from = cfg.get('load_from')
-    if load_from and not (os.path.isfile(load_from) and is_trusted_checkpoint(load_from)):
-        problems.append(f'load_from = {str(load_from)!r} is a checkpoint that this project\'s training did not '
-                        'write (its weights may come from other data or pre-training)')
+    problems = []
+    for setting, value in weight_loads(cfg):
+        if setting == 'load_from':
+            if not (os.path.isfile(value) and is_trusted_checkpoint(value)):
+                problems.append(f'load_from = {value!r} is a checkpoint that this project\'s training did not write '
+                                '(its weights may come from other data or pre-training)')
+        elif why := _rule_problem(value):
+            problems.append(f'{setting} = {why}')
     if problems:
         raise CourseRuleError(f'Refused: {RULE}. ' + '; '.join(problems) + '. Use a recipe of utils.config.RECIPES '
                               '(their weights are listed in utils.pretrained.IMAGENET_1K). ' + OVERRIDE)
