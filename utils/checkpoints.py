@@ -233,8 +233,6 @@ def trusted_resume() -> Iterator[None]:
 
 
 def _policy_local_loader(filename: str, map_location=None) -> dict:
-    import torch
-
     filename = os.path.expanduser(filename)
     check_checkpoint_file(filename)
     if _TRUSTED:

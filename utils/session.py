@@ -386,7 +386,9 @@ def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
     from .evaluate import evaluate
     from .inference import Segmenter
 
-    if plan.final_fit or ckpt.parent.name.endswith(FINAL_FIT_SUFFIX):
+    from .record import is_final_fit
+
+    if plan.final_fit or is_final_fit(ckpt):  # known from the run's own record, not its folder's name
         say(f'**NOT HONEST: {ckpt.parent.name} is a final fit, trained on train + val.** Its val scores below '
             'measure images it was trained on, so they overstate it; the honest val score is that of the run '
             'the recipe was chosen with (FINAL_FIT = False). Use this model for the test submission (05).')
@@ -405,7 +407,7 @@ def recipes_side_by_side(plan: Plan):
     recipe (or none) has been evaluated."""
     import pandas as pd
 
-    from .config import FINAL_FIT_SUFFIX, RECIPES
+    from .config import RECIPES
     from .metrics import load_seed_tables
 
     seed = load_seed_tables()

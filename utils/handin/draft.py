@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import FINAL_FIT_SUFFIX
+from ..record import is_final_fit
 from .rundata import RunData
 
 TITLE = 'Project 1: CelebAMask Face Parsing'
@@ -133,7 +133,7 @@ def _curve_blocks(run: RunData, figures: dict) -> list[Block]:
 
 def _results_blocks(run: RunData, tables: dict, figures: dict) -> list[Block]:
     out = [Block('heading', 'Results on the val set')]
-    if run.checkpoint is not None and run.checkpoint.parent.name.endswith(FINAL_FIT_SUFFIX):
+    if run.checkpoint is not None and is_final_fit(run.checkpoint):  # the run's own record says so
         out.append(Block('todo', 'This model is a final fit on train + val: its val scores below measure images it '
                                  'was trained on and overstate it. Report the val scores of the run the recipe was '
                                  'chosen with, and say that the submitted model was retrained on train + val.'))

@@ -164,6 +164,10 @@ def readme_text(run: RunData, *, matric: str | None, leaderboard_name: str | Non
              'Readme.txt            this file', '', 'Third-party libraries (versions of the training run)',
              '-----------------------------------------------------']
     lines += [f'{name:24s}{libs[name]}' for name in ('python', *LIBRARIES) if name in libs]
+    loaded = [w for r in run.records for w in r.get('weights_loaded') or [] if w.get('setting') != 'load_from']
+    lines += ['', 'Pre-trained weights loaded (as the run recorded them)', '-----------------------------------------']
+    lines += [f'{w.get("setting")}: {w.get("source")} (SHA-256 {w.get("sha256") or "not recorded"})' for w in loaded] \
+        or ['none recorded (random initialisation, or a run recorded before weights were)']
     configs = [wd.name for wd in run.stages]
     lines += ['', 'How to run', '----------',
               'In Google Colab: open code/notebooks/00_setup.ipynb and run 00_setup to 06_handin in order '
@@ -182,6 +186,74 @@ def readme_text(run: RunData, *, matric: str | None, leaderboard_name: str | Non
 
 def _screenshot(folder: Path) -> Path | None:
     return next((folder / n for n in SCREENSHOTS if (folder / n).is_file()), None)
+
+
+def usable_screenshot(folder: Path, staging: Path, notes: list[str]) -> Path | None:
+    """The leaderboard screenshot as a file the report can embed: a PNG or JPEG as it is; any other format Pillow
+    reads (a WebP or BMP saved as ``score.png``) converted to PNG in ``staging``; one it cannot read is named in
+    ``notes`` and left out."""
+    path = _screenshot(folder)
+    if path is None:
+        return None
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            if im.format in ('PNG', 'JPEG'):
+                return path
+            fmt = im.format
+            converted = staging / 'score-converted.png'
+            im.convert('RGB').save(converted, format='PNG')
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        notes.append(f'{path} is not an image Pillow can read ({type(exc).__name__}): save the leaderboard '
+                     'screenshot again as PNG or JPEG (a screenshot tool, or your browser\'s "Save image as").')
+        return None
+    notes.append(f'{path} is a {fmt} image under a {path.suffix} name: a PNG copy of it (score-converted.png) was '
+                 'put in the report.')
+    return converted
+
+
+def checkpoint_vs_predictions(run: RunData) -> tuple[str, str, str]:
+    """A check row: is the hand-in's checkpoint (by SHA-256) the one whose predictions are in the submission?"""
+    item = 'checkpoint = the one that predicted the test masks'
+    if run.checkpoint is None or run.submission is None:
+        return item, MISSING, 'no checkpoint or no submission to compare'
+    from ..submit.common import default_masks_dir, file_sha256, read_manifest
+
+    manifest = read_manifest(default_masks_dir(run.submission)) or {}
+    recorded = manifest.get('checkpoint_sha256')
+    if not recorded:
+        return item, MISSING, (f'cannot tell: {default_masks_dir(run.submission)} holds no manifest of the masks; '
+                               'run 05_submit again with this checkpoint')
+    sha = file_sha256(run.checkpoint)
+    if sha != recorded:
+        return item, MISSING, (f'{run.checkpoint.name} (SHA-256 {sha[:12]}...) is NOT the checkpoint that predicted '
+                               f'{run.submission.name} ({manifest.get("checkpoint", "?")}, SHA-256 {recorded[:12]}...): '
+                               'hand in that one (CHECKPOINT in 06_handin), or run 05_submit again with this one')
+    return item, PRESENT, f'SHA-256 {sha[:12]}... matches the manifest of the test masks'
+
+
+#: What a matriculation number and a leaderboard name may be (they name a file and go into the Readme, one line each).
+MATRIC_MAX, NAME_MAX = 32, 64
+
+
+def check_identity(matric: str | None, leaderboard_name: str | None) -> tuple[str | None, str | None]:
+    """``(matric, leaderboard_name)`` stripped, or :class:`HandinError` naming the parameter, before anything is
+    built: MATRIC names the zip (letters, digits, ``_.-``, at most 32); LEADERBOARD_NAME is one printable line of at
+    most 64 characters (a newline would forge a line of the Readme)."""
+    matric = (matric or '').strip() or None
+    if matric is not None and (len(matric) > MATRIC_MAX or not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_.-]*', matric)):
+        raise HandinError(f'MATRIC = {matric[:40]!r}{"..." if len(matric) > 40 else ""} ({len(matric)} characters) '
+                          'cannot name the zip: give the matriculation number as letters and digits (e.g. G1234567A), '
+                          f'at most {MATRIC_MAX} characters, no spaces, slashes or line breaks (06_handin\'s '
+                          'parameters cell, or --matric).')
+    name = (leaderboard_name or '').strip() or None
+    if name is not None and (len(name) > NAME_MAX or not name.isprintable()):
+        raise HandinError(f'LEADERBOARD_NAME = {name[:40]!r}{"..." if len(name) > 40 else ""} is not one line of at '
+                          f'most {NAME_MAX} printable characters (it holds a line break or control character, or is '
+                          f'{len(name)} long): give the user name as the leaderboard shows it (06_handin\'s parameters '
+                          'cell, or --leaderboard-name).')
+    return matric, name
 
 
 def _pdf_pages(path: Path) -> int | None:
@@ -232,18 +304,14 @@ def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
     from .latex import render
     from .tables import all_tables, write_tables
 
-    matric = (matric or '').strip() or None
-    if matric is not None and not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_.-]*', matric):
-        raise HandinError(f'MATRIC = {matric!r} cannot name the zip: give the matriculation number as letters and '
-                          'digits (e.g. G1234567A), with no spaces or slashes.')
+    matric, leaderboard_name = check_identity(matric, leaderboard_name)  # before anything is built
     run = collect(work_dirs, submission=submission, checkpoint=checkpoint)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    leaderboard_name = (leaderboard_name or '').strip() or None
     notes: list[str] = []
-    screenshot = _screenshot(folder)
     staging = Path(tempfile.mkdtemp(prefix='.staging-', dir=folder))
     try:
+        screenshot = usable_screenshot(folder, staging, notes)
         figures = write_figures(run, staging / 'figures', test_images)
         tables = all_tables(run)
         write_tables(tables, staging / 'tables')
@@ -272,7 +340,9 @@ def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
         ('all the code', FILLED, f'code/ in the zip: {len(extra) - bool(run.checkpoint)} files'
          + (f', commit {commit[:10]}' if commit else '')),
         ('leaderboard screenshot', PRESENT if screenshot else MISSING,
-         screenshot.name if screenshot else f'add the leaderboard screenshot as {folder / "score.png"}, then run again'),
+         _screenshot(folder).name if screenshot else
+         f'add the leaderboard screenshot as {folder / "score.png"}, then run again'),
+        checkpoint_vs_predictions(run),
         ('submitted checkpoint', PRESENT if run.checkpoint else MISSING,
          f'{ckpt_arc} ({run.checkpoint.stat().st_size / 1e6:,.0f} MB)' if run.checkpoint else
          'no checkpoint in the work_dirs: train first (02_train_20k)'),
