@@ -100,3 +100,41 @@ def test_a_foreign_load_from_is_listed_and_refused_even_with_a_known_name(tmp_pa
     with pytest.raises(pretrained.CourseRuleError, match='load_from = .*did not write'):
         pretrained.check_course_rules(cfg)
     assert weights.weights_plan(cfg)[-1][2] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_kept_copy_missing_weights_of_the_architecture_is_fetched_again_or_named_offline(tmp_path, monkeypatch):
+    """A kept copy with three of the backbone's tensors (or one of another shape) is not used: it is fetched again
+    with a warning naming what is missing; offline, the error names the kept copy too."""
+    cfg = _cfg(RECIPES['swin-b'][0])
+    cfg.model.backbone.update(embed_dims=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1])
+    shapes = pretrained.architecture_shapes(cfg.model.backbone)
+    assert 'stages.0.blocks.0.attn.w_msa.qkv.weight' in shapes and 'norm3.weight' in shapes
+    name = 'swin_base_patch4_window12_384_20220317-55b0104a.pth'
+    kept = tmp_path / name
+    torch.save({'state_dict': {k: torch.zeros(v) for k, v in list(shapes.items())[:3]}}, kept)
+    calls = []
+
+    def whole(url, target):
+        calls.append(url)
+        torch.save({'state_dict': {k: torch.zeros(v) for k, v in shapes.items()}}, target)
+
+    monkeypatch.setattr(pretrained, '_download_url', whole)
+    with pytest.warns(UserWarning, match=f'{len(shapes) - 3} of its {len(shapes)} weights missing'):
+        path, said = pretrained.fetch_url_weights(f'https://download.openmmlab.com/x/{name}', tmp_path,
+                                                  architecture=cfg.model.backbone)
+    assert len(calls) == 1 and 'kept copy' not in said
+    assert pretrained.fetch_url_weights(f'https://download.openmmlab.com/x/{name}', tmp_path,
+                                        architecture=cfg.model.backbone)[1].startswith('kept copy')
+    state = torch.load(kept)['state_dict']
+    state['norm3.weight'] = torch.zeros(5)  # one tensor of another shape
+    torch.save({'state_dict': state}, kept)
+
+    def offline(url, target):
+        raise OSError('Network is unreachable')
+
+    monkeypatch.setattr(pretrained, '_download_url', offline)
+    monkeypatch.delitem(pretrained.SECOND_SOURCES, name)
+    with pytest.warns(UserWarning, match='1 of another shape \\(norm3.weight\\)'), \
+            pytest.raises(pretrained.PretrainedError, match=f'The kept copy {kept} is not used'):
+        pretrained.fetch_url_weights(f'https://download.openmmlab.com/x/{name}', tmp_path,
+                                     architecture=cfg.model.backbone)

@@ -202,11 +202,12 @@ def _usable(path: Path, name: str) -> bool:
     return 'stem.0.weight' in state and depth_keys.get(name, 'layer1.0.conv1.weight') in state
 
 
-def fetch_backbone(name: str, cache_dir: str | os.PathLike) -> tuple[Path, str]:
-    """``(local file, where it came from)`` for backbone ``name`` (``'resnet50_v1c'``), getting it once per cache."""
+def fetch_backbone(name: str, cache_dir: str | os.PathLike, architecture: dict | None = None) -> tuple[Path, str]:
+    """``(local file, where it came from)`` for backbone ``name`` (``'resnet50_v1c'``), getting it once per cache.
+    ``architecture`` (the backbone's config): a kept copy must hold every one of its weights, with its shape."""
     cache = Path(cache_dir)
     path = cache / f'{name}.pth'
-    if path.is_file() and _usable(path, name):
+    if path.is_file() and _usable(path, name) and _kept_copy_fits(path, architecture):
         return path, f'kept copy {path}'
     if name not in TIMM_NAMES:
         raise PretrainedError(f'No known source for the backbone weights {PREFIX}{name}.')
@@ -228,7 +229,7 @@ def fetch_backbone(name: str, cache_dir: str | os.PathLike) -> tuple[Path, str]:
             tmp.unlink(missing_ok=True)
     raise PretrainedError(f'Could not get the ImageNet weights of the backbone ({PREFIX}{name}): '
                           + '; '.join(failures) + '. Check the runtime\'s internet connection and run again; the first '
-                          f'copy that arrives is kept in {cache} for every later run.')
+                          f'copy that arrives is kept in {cache} for every later run.' + _stale_note(path))
 
 
 def _url_weights(node: dict) -> str | None:
@@ -300,6 +301,59 @@ def check_course_rules(cfg) -> None:
                               '(their weights are listed in utils.pretrained.IMAGENET_1K). ' + OVERRIDE)
 
 
+#: Weights of an architecture that no pre-trained file holds: Swin's per-stage output norms (only the last stage's
+#: norm was pre-trained), and buffers that the model computes itself.
+NO_PRETRAINED_COUNTERPART = re.compile(r'^norm[0-2]\.|relative_position_index$|num_batches_tracked$')
+
+
+def architecture_shapes(backbone: dict) -> dict[str, tuple[int, ...]]:
+    """Every weight of the module ``backbone`` (a config dict) with its shape, built on PyTorch's meta device where
+    it can be (no memory, no initialisation), nothing loaded."""
+    import copy
+
+    import torch
+    from mmseg.registry import MODELS
+
+    import mmseg.models  # noqa: F401  (registers the backbones)
+
+    spec = {k: v for k, v in copy.deepcopy(dict(backbone)).items() if k not in ('init_cfg', 'pretrained')}
+    try:
+        with torch.device('meta'):
+            module = MODELS.build(spec)
+    except RuntimeError:  # a backbone that reads a value while it builds (Swin's drop-path rates): on the CPU
+        module = MODELS.build(spec)
+    return {k: tuple(v.shape) for k, v in module.state_dict().items() if not NO_PRETRAINED_COUNTERPART.search(k)}
+
+
+def _stale_note(path: Path) -> str:
+    return (f' The kept copy {path} is not used: it is incomplete or not this architecture\'s weights (delete it, or '
+            'replace it with a whole copy).' if path.is_file() else '')
+
+
+def _kept_copy_fits(path: Path, architecture: dict | None) -> bool:
+    """True when the kept copy at ``path`` holds every weight of ``architecture`` with its shape (None: not checked);
+    otherwise a warning names what is missing and the copy is fetched again (a copy with two or three keys used to
+    be accepted)."""
+    if architecture is None:
+        return True
+    from .checkpoints import CheckpointError, extract_state_dict, safe_load_checkpoint
+
+    try:
+        state = extract_state_dict(safe_load_checkpoint(path), str(path))
+    except CheckpointError:
+        return False
+    state = {k.removeprefix('backbone.'): v for k, v in state.items()}
+    want = architecture_shapes(architecture)
+    missing = [k for k in want if k not in state]
+    wrong = [k for k in want if k in state and tuple(state[k].shape) != want[k]]
+    if missing or wrong:
+        warnings.warn(f'The kept copy {path} does not hold the whole {architecture.get("type")}: '
+                      f'{len(missing)} of its {len(want)} weights missing ({", ".join(missing[:3])}), {len(wrong)} of '
+                      f'another shape ({", ".join(wrong[:3])}); fetching it again.', stacklevel=3)
+        return False
+    return True
+
+
 def _download_url(url: str, target: Path) -> None:
     import torch
 
@@ -359,7 +413,7 @@ def _check_weight_file(tmp: Path, what: str, key: str | None) -> None:
         raise PretrainedError(f'{what} gave a file that is not the backbone\'s weights ({len(state)} tensors)')
 
 
-def fetch_url_weights(url: str, cache_dir: str | os.PathLike) -> tuple[Path, str]:
+def fetch_url_weights(url: str, cache_dir: str | os.PathLike, architecture: dict | None = None) -> tuple[Path, str]:
     """``(local file, where it came from)`` for the weights at ``url``, got once per cache (kept on Drive).
 
     Sources in order: the URL (OpenMMLab's server), then :data:`SECOND_SOURCES` where the file has one.
@@ -372,7 +426,8 @@ def fetch_url_weights(url: str, cache_dir: str | os.PathLike) -> tuple[Path, str
 
         try:  # a copy cut off by a disconnect is fetched again, as fetch_backbone does for the ResNets
             check_checkpoint_file(path)
-            return path, f'kept copy {path}'
+            if _kept_copy_fits(path, architecture):
+                return path, f'kept copy {path}'
         except CheckpointError as exc:
             warnings.warn(f'The kept copy {path} is unusable ({exc}); fetching it again.', stacklevel=2)
     cache.mkdir(parents=True, exist_ok=True)
@@ -396,7 +451,7 @@ def fetch_url_weights(url: str, cache_dir: str | os.PathLike) -> tuple[Path, str
             tmp.unlink(missing_ok=True)
     raise PretrainedError(f'Could not get the pre-trained weights {name}: ' + '; '.join(failures) + '. Check the '
                           f'runtime\'s internet connection and run again; the first copy that arrives is kept in '
-                          f'{cache} for every later run.')
+                          f'{cache} for every later run.' + _stale_note(path))
 
 
 def prepare_pretrained(cfg, cache_dir: str | os.PathLike) -> str | None:
@@ -409,13 +464,13 @@ def prepare_pretrained(cfg, cache_dir: str | os.PathLike) -> str | None:
     said = []
     name = cfg.model.get('pretrained')
     if isinstance(name, str) and name.startswith(PREFIX):
-        path, source = fetch_backbone(name[len(PREFIX):], cache_dir)
+        path, source = fetch_backbone(name[len(PREFIX):], cache_dir, architecture=cfg.model.get('backbone'))
         cfg.model['pretrained'] = str(path)
         said.append(f'ImageNet weights of the backbone ({name}): {source}')
     for node in walk_dicts(cfg.model):
         url = _url_weights(node)
         if url and '://' in url:
-            path, source = fetch_url_weights(url, cache_dir)
+            path, source = fetch_url_weights(url, cache_dir, architecture=node)
             node['init_cfg'] = {**node['init_cfg'], 'checkpoint': str(path)}
             what = IMAGENET_1K.get(os.path.basename(url), os.path.basename(url))
             said.append(f'{what} weights of the backbone: {source}')
