@@ -119,3 +119,8 @@ def test_a_final_fit_is_known_from_its_record_not_its_folder_name(handed, tmp_pa
     result = build_handin([odd], tmp_path / 'handin', matric='G1', submission=handed['submission'])
     readme = (result.folder / 'Readme.txt').read_text()
     assert f'model.pretrained: open-mmlab://resnet50_v1c (SHA-256 {"ab" * 32})' in readme
+    import docx
+
+    text = '\n'.join(p.text for p in docx.Document(str(result.folder / 'report_draft.docx')).paragraphs)
+    assert f'initialised from resnet50_v1c (SHA-256 {"ab" * 6}...)' in text
+    assert 'final fit on train + val' in text  # known from its record, though its folder is not named _trainval

@@ -5,6 +5,7 @@ and schedule, training curves, per-class results, the test score, the training m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..record import is_final_fit
@@ -44,6 +45,16 @@ def _duration(seconds: float | None) -> str:
         f'{seconds:.0f} s'
 
 
+def _weights_loaded(rec: dict) -> str | None:
+    """The pre-trained weights the run recorded loading: file and SHA-256 (the record's ``weights_loaded``), else the
+    recipe's setting (runs recorded before that)."""
+    loaded = [w for w in rec.get('weights_loaded') or [] if isinstance(w, dict) and w.get('setting') != 'load_from']
+    if not loaded:
+        return (rec.get('recipe') or {}).get('pretrained')
+    return '; '.join(f"{Path(str(w.get('source'))).name}" + (f" (SHA-256 {w['sha256'][:12]}...)" if w.get('sha256')
+                                                             else '') for w in loaded)
+
+
 def _model_blocks(run: RunData) -> list[Block]:
     rec = run.record
     recipe = rec.get('recipe') or {}
@@ -53,7 +64,7 @@ def _model_blocks(run: RunData) -> list[Block]:
         return [Block('heading', 'Model'), Block('todo', 'Describe the model: this run kept no run_record.json '
                                                  '(trained before utils.record existed).')]
     text = (f"The segmentor is {recipe.get('segmentor')} with a {backbone.get('type')} backbone of depth "
-            f"{backbone.get('depth')}, initialised from {recipe.get('pretrained') or 'random weights (smoke run)'}. "
+            f"{backbone.get('depth')}, initialised from {_weights_loaded(rec) or 'random weights (smoke run)'}. "
             f"The decode head is {heads.get('decode_head', {}).get('type', '-')}")
     if 'auxiliary_head' in heads:
         text += f" and an auxiliary {heads['auxiliary_head']['type']} supervises stage 3 during training only"
