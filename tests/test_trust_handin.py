@@ -124,3 +124,28 @@ def test_a_final_fit_is_known_from_its_record_not_its_folder_name(handed, tmp_pa
     text = '\n'.join(p.text for p in docx.Document(str(result.folder / 'report_draft.docx')).paragraphs)
     assert f'initialised from resnet50_v1c (SHA-256 {"ab" * 6}...)' in text
     assert 'final fit on train + val' in text  # known from its record, though its folder is not named _trainval
+
+
+def test_a_full_disk_names_the_folder_being_written_and_its_own_free_space(handed, tmp_path, monkeypatch):
+    """The zip's disk fills up (zipfile's error names no file): the one message names the zip's folder and the free
+    space there, not the working folder's (it used to name the current folder and the wrong disk)."""
+    import errno
+    import os
+    import zipfile
+
+    from utils import session
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    out = tmp_path / 'zips'
+    out.mkdir()
+    monkeypatch.setattr(zipfile.ZipFile, 'write', full)
+    monkeypatch.chdir(handed['root'])
+    with pytest.raises(session.StopRun) as info:
+        with session.guard():  # as 06_handin runs it
+            build_handin(handed['stages'], tmp_path / 'handin', matric='G1', submission=handed['submission'],
+                         zip_path=out / 'G1.zip')
+    message = str(info.value)
+    assert message.startswith(f'Could not use {out}: No space left on device') and 'GB free there' in message
+    assert os.getcwd() not in message.split('\n')[0]

@@ -5,6 +5,7 @@ do; it never stops the draft from being built. Files a student put into ``handin
 is unchanged since (``.handin-manifest.json`` keeps their hashes)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -331,6 +332,9 @@ def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
             has_screenshot=screenshot is not None, has_pdf=(folder / 'report.pdf').is_file(),
             has_predictions=pred_status == PRESENT))
         _install(staging, folder, notes)
+    except OSError as exc:
+        _name_folder(exc, folder)  # a full disk: the message names this folder and its free space, not the cwd's
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     zip_path = Path(zip_path) if zip_path else folder.parent / f'{matric or "MATRIC-MISSING"}.zip'
@@ -351,11 +355,26 @@ def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
          matric or 'set MATRIC in the parameters cell of 06_handin (or --matric), then run again'),
         ('leaderboard user name', PRESENT if leaderboard_name else MISSING,
          leaderboard_name or 'set LEADERBOARD_NAME in 06_handin (or --leaderboard-name), then run again')]
-    write_zip(folder, zip_path, extra)
+    with _writing_in(zip_path.parent):
+        write_zip(folder, zip_path, extra)
     checks.append(('zip named after the matriculation number', PRESENT if matric else MISSING,
                    f'{zip_path.name}, {zip_path.stat().st_size / 1e6:,.1f} MB'
                    + ('' if matric else ': named MATRIC-MISSING until MATRIC is set')))
     return HandinResult(folder, zip_path, pages, checks, notes)
+
+
+def _name_folder(exc: OSError, folder: Path) -> None:
+    if not exc.filename:  # zipfile and docx report a full disk without the file: the folder being written is named
+        exc.filename = str(folder)
+
+
+@contextlib.contextmanager
+def _writing_in(folder: Path):
+    try:
+        yield
+    except OSError as exc:
+        _name_folder(exc, folder)
+        raise
 
 
 def write_zip(folder: Path, zip_path: Path, extra: list[tuple[Path, str]]) -> Path:
