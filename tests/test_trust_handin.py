@@ -101,7 +101,7 @@ def test_the_handin_checks_its_checkpoint_is_the_one_that_predicted_the_test_mas
     assert status == MISSING and 'is NOT the checkpoint that predicted' in detail
 
 
-def test_a_final_fit_is_known_from_its_record_not_its_folder_name(handed, tmp_path):
+def test_a_final_fit_is_known_from_its_record_not_its_folder_name(handed, synthetic_root, tmp_path):
     """The run record carries final_fit (from the config) and the weights loaded; a final fit in a folder without
     `_trainval` is still one, a folder named `_trainval` whose record says otherwise is not."""
     record = read_record(handed['stages'][0])
@@ -113,6 +113,13 @@ def test_a_final_fit_is_known_from_its_record_not_its_folder_name(handed, tmp_pa
                                  'sha256': 'ab' * 32}]
     (odd / 'run_record.json').write_text(json.dumps(record))
     assert is_final_fit(odd) and is_final_fit(odd / 'iter_4.pth')
+    from utils.checkpoints import list_checkpoints
+    from utils.evaluate import evaluate
+
+    with pytest.warns(UserWarning, match='final fit, trained on train \+ val: its val scores are NOT honest'):
+        scored = evaluate(list_checkpoints(odd)[0], synthetic_root, split='val', tta='none', out_dir=tmp_path / 'ev',
+                          flops=False, progress=False)
+    assert scored.summary['final_fit'] is True
     named = tmp_path / 'seed_trainval'
     shutil.copytree(handed['stages'][0], named)
     assert not is_final_fit(named)

@@ -20,6 +20,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -332,10 +333,22 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
                    data_root=str(Path(data_root).resolve()), split=split, tta=tta, **complexity,
                    device=seg.device, amp=bool(seg.amp), batch_size=batch_size, seconds=round(seconds, 3),
                    images_per_second=round(len(files) / seconds, 3) if seconds > 0 else None,
-                   created=time.strftime('%Y-%m-%d %H:%M:%S'))
+                   created=time.strftime('%Y-%m-%d %H:%M:%S'), final_fit=_final_fit(ck, split))
     result = acc.result(summary, out_dir=out)
     save_result(result, out)
     return result
+
+
+def _final_fit(checkpoint: Path, split: str) -> bool:
+    """Whether the checkpoint's run is a final fit (its own record says so, whatever its folder is called); its val
+    scores then measure images it was trained on, which a warning says."""
+    from .record import is_final_fit
+
+    final = is_final_fit(checkpoint)
+    if final and split == 'val':
+        warnings.warn(f'{checkpoint} is a final fit, trained on train + val: its val scores are NOT honest (they '
+                      'measure images it was trained on).', stacklevel=3)
+    return final
 
 
 def save_result(result: EvalResult, out_dir: str | os.PathLike) -> Path:

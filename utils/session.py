@@ -383,9 +383,10 @@ class RunEvaluation(NamedTuple):
 
 def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
     """04's evaluation of ``ckpt`` on val: once without TTA and once with the plan's, from one loaded model."""
+    import warnings
+
     from .evaluate import evaluate
     from .inference import Segmenter
-
     from .record import is_final_fit
 
     if plan.final_fit or is_final_fit(ckpt):  # known from the run's own record, not its folder's name
@@ -393,7 +394,8 @@ def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
             'measure images it was trained on, so they overstate it; the honest val score is that of the run '
             'the recipe was chosen with (FINAL_FIT = False). Use this model for the test submission (05).')
     config = plan.checkpoint_config  # None: the config training wrote beside it, else the one its run name names
-    with guard(ckpt.parent):
+    with guard(ckpt.parent), warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='.*is a final fit, trained on train')  # said above, in bold
         model = Segmenter.from_checkpoint(ckpt, config=config)
         plain = evaluate(ckpt, plan.data_root, split='val', tta='none', config=config, segmenter=model)
         with_tta = (evaluate(ckpt, plan.data_root, split='val', tta=plan.tta, config=config, segmenter=model)
@@ -409,6 +411,7 @@ def recipes_side_by_side(plan: Plan):
 
     from .config import RECIPES
     from .metrics import load_seed_tables
+    from .record import is_final_fit
 
     seed = load_seed_tables()
     columns = {'report (best run)': pd.concat([pd.Series({'mIoU': seed['summary'].loc['best', 'mIoU']}),
@@ -430,7 +433,8 @@ def recipes_side_by_side(plan: Plan):
                 if tta:
                     row[f'mIoU, TTA {tta[-1]}'] = json.loads((by_tta[tta[-1]] / 'summary.json').read_text())['mIoU']
                     row['TTA gain'] = row[f'mIoU, TTA {tta[-1]}'] - row['mIoU']
-                columns[recipe + (' (final fit: val not honest)' if suffix else '')] = pd.concat([pd.Series(row),
+                honest = not is_final_fit(plan.work_root / (config + suffix))  # its record says, not its name
+                columns[recipe + ('' if honest else ' (final fit: val not honest)')] = pd.concat([pd.Series(row),
                                                                                                  per_class])
                 found.add(suffix)
     if len(columns) < 3:
