@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..record import is_final_fit
+from ..config import FINAL_FIT_SUFFIX
 from .rundata import RunData
 
 TITLE = 'Project 1: CelebAMask Face Parsing'
@@ -43,6 +43,13 @@ def _duration(seconds: float | None) -> str:
     seconds = float(seconds or 0)
     return f'{seconds / 3600:.2f} h' if seconds >= 3600 else f'{seconds / 60:.1f} min' if seconds >= 60 else \
         f'{seconds:.0f} s'
+
+
+def _final_fit(run: RunData) -> bool:
+    """Whether the run is a final fit: its own record says so (``final_fit``, from its config); the folder's name
+    (``_trainval``) only for runs recorded before the flag existed."""
+    flag = run.record.get('final_fit')
+    return flag if isinstance(flag, bool) else run.checkpoint.parent.name.endswith(FINAL_FIT_SUFFIX)
 
 
 def _weights_loaded(rec: dict) -> str | None:
@@ -144,7 +151,7 @@ def _curve_blocks(run: RunData, figures: dict) -> list[Block]:
 
 def _results_blocks(run: RunData, tables: dict, figures: dict) -> list[Block]:
     out = [Block('heading', 'Results on the val set')]
-    if run.checkpoint is not None and is_final_fit(run.checkpoint):  # the run's own record says so
+    if run.checkpoint is not None and _final_fit(run):
         out.append(Block('todo', 'This model is a final fit on train + val: its val scores below measure images it '
                                  'was trained on and overstate it. Report the val scores of the run the recipe was '
                                  'chosen with, and say that the submitted model was retrained on train + val.'))
