@@ -100,18 +100,26 @@ def test_a_checkpoint_swapped_between_the_check_and_the_load_is_refused(smoke_ru
 
 
 def test_a_second_training_on_one_work_dir_refuses_at_once_naming_the_first(synthetic_root, tmp_path):
-    """A training holds the work_dir's lock: a second one refuses before doing anything, naming process, host and
-    start time; the lock is given back when training ends."""
+    """Another process holds the work_dir's training lock: a training refuses before doing anything, naming its
+    process, host and start time; its own lock is given back when a training ends."""
     from utils.train import train
 
     work = tmp_path / 'w'
     checkpoints.claim_work_dir(work)
-    lock = trust.acquire_lock(work)
-    with pytest.raises(trust.WorkDirBusyError) as info:
-        train(SMOKE, synthetic_root, work, smoke=dict(size=64, max_iters=2), resume='none')
+    first = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])
+    try:
+        (work / trust.LOCK).write_text(json.dumps({'pid': first.pid, 'host': socket.gethostname(),
+                                                   'started': '2026-12-07 04:00:00 UTC'}))
+        with pytest.raises(trust.WorkDirBusyError) as info:
+            train(SMOKE, synthetic_root, work, smoke=dict(size=64, max_iters=2), resume='none')
+    finally:
+        first.kill()
+        first.wait()
     message = str(info.value)
-    assert f'process {os.getpid()} on {socket.gethostname()}' in message and 'started 20' in message
+    assert f'process {first.pid} on {socket.gethostname()}, started 2026-12-07 04:00:00 UTC' in message
     assert not list(work.glob('*.pth'))
+    (work / trust.LOCK).unlink()
+    lock = trust.acquire_lock(work)
     trust.release_lock(lock)
     assert not lock.exists()
 

@@ -116,7 +116,7 @@ def test_a_final_fit_is_known_from_its_record_not_its_folder_name(handed, synthe
     from utils.checkpoints import list_checkpoints
     from utils.evaluate import evaluate
 
-    with pytest.warns(UserWarning, match='final fit, trained on train \+ val: its val scores are NOT honest'):
+    with pytest.warns(UserWarning, match=r'final fit, trained on train \+ val: its val scores are NOT honest'):
         scored = evaluate(list_checkpoints(odd)[0], synthetic_root, split='val', tta='none', out_dir=tmp_path / 'ev',
                           flops=False, progress=False)
     assert scored.summary['final_fit'] is True

@@ -182,7 +182,7 @@ def _run(cfg, resume, extra_hooks, quiet, lock) -> dict:
     _init_cpu_distributed(cfg)
     runner = build_runner(cfg)
     runner._train_lock = lock
-    if resumed_from is not None and checkpoints.is_trusted_checkpoint(resumed_from):
+    if resumed_from is not None:  # (its bytes are checked where they are loaded)
         start = checkpoints.checkpoint_iter(resumed_from)
         if start is not None and start >= cfg.train_cfg.max_iters:
             runner.logger.info(f'{resumed_from} is already at iteration {start} >= max_iters '

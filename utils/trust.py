@@ -232,8 +232,9 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _lock_is_stale(info: dict, age_s: float) -> bool:
-    if info.get('host') == socket.gethostname():
-        return not isinstance(info.get('pid'), int) or not _pid_alive(info['pid'])
+    if info.get('host') == socket.gethostname():  # this process's own lock is left from a call that ended
+        pid = info.get('pid')
+        return not isinstance(pid, int) or pid == os.getpid() or not _pid_alive(pid)
     return age_s > LOCK_STALE_S
 
 
