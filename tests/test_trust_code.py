@@ -19,16 +19,24 @@ def _copy(tmp_path) -> Path:
     return copy
 
 
-def test_a_modified_or_added_module_is_named_by_content(tmp_path):
-    """Same names, other content: the manifest's SHA-256 per file finds it (the check used to compare names)."""
+def test_a_modified_or_added_module_is_named_by_content(tmp_path, capsys, monkeypatch):
+    """Same names, other content: the manifest's SHA-256 per file finds it (the check used to compare names); the
+    notebooks name it in a note."""
     copy = _copy(tmp_path)
     assert env.code_problems(copy) == []
     with open(copy / 'utils' / 'metrics.py', 'a') as fh:
         fh.write('\nimport os  # an edit\n')
     (copy / 'utils' / 'helper_of_mine.py').write_text('x = 1\n')
-    problems = ' | '.join(env.code_problems(copy))
-    assert '1 code files differ from the manifest (modified): utils/metrics.py' in problems
-    assert '1 code files are not in the manifest (added): utils/helper_of_mine.py' in problems
+    changes = ' | '.join(env.code_changes(copy))
+    assert '1 code files differ from the manifest (modified): utils/metrics.py' in changes
+    assert '1 code files are not in the manifest (added): utils/helper_of_mine.py' in changes
+    assert env.code_problems(copy) == []  # a student's own edit is named, not refused
+    from utils import session
+
+    monkeypatch.setattr(session, 'REPO_ROOT', copy)
+    session.check_code('a Drive copy')
+    out = capsys.readouterr().out
+    assert 'differs from its manifest' in out and 'utils/metrics.py' in out
 
 
 def test_entries_that_shadow_installed_packages_are_named(tmp_path):

@@ -1,8 +1,9 @@
 """Is a copy of the project whole and nothing more? Standard library only, so that the set-up cell can run this file
 by its path (``runpy.run_path``) before anything of the copy is imported.
 
-* :func:`manifest_problems`: the manifest (``utils/manifest.txt``: ``<sha256>  <path>`` per code file) against
-  the copy: files missing, files whose content differs, code files the manifest does not list.
+* :func:`manifest_problems` / :func:`manifest_changes`: the manifest (``utils/manifest.txt``: ``<sha256>  <path>``
+  per code file) against the copy: files missing (the copy is unusable); files whose content differs and code
+  files it does not list (named, so that a student knows the code is not the project's as published).
 * :func:`shadowing`: top-level entries of the copy that Python would import instead of an installed package or a
   standard module (a ``torch/``, ``mmseg/`` or ``pip/`` folder, a ``json.py``), and the files Python's start-up runs
   (``sitecustomize.py``, ``usercustomize.py``, ``*.pth``). The set-up cell changes into the copy, so each would
@@ -61,23 +62,38 @@ def read_manifest(text: str) -> dict[str, str | None]:
     return out
 
 
-def manifest_problems(root: str | os.PathLike) -> list[str]:
-    """Files of the manifest missing from the copy, files whose content differs, and code files it does not list."""
-    root = Path(root)
+def _listed(root: Path) -> dict[str, str | None] | None:
     try:
-        listed = read_manifest((root / MANIFEST).read_text())
+        return read_manifest((root / MANIFEST).read_text())
     except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _names(names: list[str]) -> str:
+    return f'{", ".join(names[:8])}{", ..." if len(names) > 8 else ""}'
+
+
+def manifest_problems(root: str | os.PathLike) -> list[str]:
+    """What makes the copy unusable: the manifest missing, or files of it missing from the copy."""
+    root = Path(root)
+    listed = _listed(root)
+    if listed is None:
         return [f'{MANIFEST} is missing, so the copy cannot be checked']
     missing = [n for n in listed if not (root / n).is_file() or (root / n).is_symlink()]
-    changed = [n for n, sha in listed.items() if sha and n not in missing and sha256_file(root / n) != sha]
+    return [f'{len(missing)} of the project\'s {len(listed)} code files are missing: {_names(missing)}'] if missing \
+        else []
+
+
+def manifest_changes(root: str | os.PathLike) -> list[str]:
+    """How the copy's code differs from its manifest, by content: files modified, code files added."""
+    root = Path(root)
+    listed = _listed(root) or {}
+    present = [n for n in listed if (root / n).is_file() and not (root / n).is_symlink()]
+    changed = [n for n in present if listed[n] and sha256_file(root / n) != listed[n]]
     extra = [n for n in code_files(root) if n not in listed]
-    out = []
-    for names, what in ((missing, f'of the project\'s {len(listed)} code files are missing'),
-                        (changed, 'code files differ from the manifest (modified)'),
-                        (extra, 'code files are not in the manifest (added)')):
-        if names:
-            out.append(f'{len(names)} {what}: {", ".join(names[:8])}{", ..." if len(names) > 8 else ""}')
-    return out
+    return [f'{len(names)} {what}: {_names(names)}' for names, what in (
+        (changed, 'code files differ from the manifest (modified)'),
+        (extra, 'code files are not in the manifest (added)')) if names]
 
 
 def shadowing(root: str | os.PathLike) -> list[str]:

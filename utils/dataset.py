@@ -30,6 +30,26 @@ class CelebAMaskDataset(BaseSegDataset):
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, reduce_zero_label=False,
                          **kwargs)
 
+    def load_data_list(self) -> list[dict]:
+        img_dir = self.data_prefix.get('img_path', '')
+        ann_dir = self.data_prefix.get('seg_map_path', None)
+        if not osp.isdir(img_dir):
+            raise MissingFileError(f'Image folder not found: {img_dir} (data_root={self.data_root!r}); '
+                                    + LAYOUT_HELP)
+        if ann_dir and not osp.isdir(ann_dir):
+            raise MissingFileError(f'Mask folder not found: {ann_dir} (data_root={self.data_root!r}); '
+                                    + LAYOUT_HELP)
+        data_list = super().load_data_list()
+        if not data_list:
+            raise MissingFileError(f'No {self.img_suffix} images in {img_dir}; ' + LAYOUT_HELP)
+        if ann_dir:
+            missing = [d['seg_map_path'] for d in data_list if not osp.isfile(d['seg_map_path'])]
+            if missing:
+                raise MissingFileError(
+                    f'{len(missing)} of {len(data_list)} images in {img_dir} have no mask, e.g. '
+                    f'{", ".join(missing[:3])}. Re-extract the dataset or run `python -m utils.data check`.')
+        return sorted(data_list, key=lambda d: natural_key(d['img_path']))
+
 
 #: MMCV / MMSeg loaders -> this project's, which read through utils.imageio (the one way every input is read).
 ONE_WAY = {'LoadImageFromFile': 'mmseg.LoadFaceImage', 'LoadAnnotations': 'mmseg.LoadFaceMask'}
@@ -78,27 +98,6 @@ class LoadFaceMask(LoadAnnotations):
                 seg[copy == old] = new
         results['gt_seg_map'] = seg
         results['seg_fields'].append('gt_seg_map')
-
-    def load_data_list(self) -> list[dict]:
-        img_dir = self.data_prefix.get('img_path', '')
-        ann_dir = self.data_prefix.get('seg_map_path', None)
-        if not osp.isdir(img_dir):
-            raise MissingFileError(f'Image folder not found: {img_dir} (data_root={self.data_root!r}); '
-                                    + LAYOUT_HELP)
-        if ann_dir and not osp.isdir(ann_dir):
-            raise MissingFileError(f'Mask folder not found: {ann_dir} (data_root={self.data_root!r}); '
-                                    + LAYOUT_HELP)
-        data_list = super().load_data_list()
-        if not data_list:
-            raise MissingFileError(f'No {self.img_suffix} images in {img_dir}; ' + LAYOUT_HELP)
-        if ann_dir:
-            missing = [d['seg_map_path'] for d in data_list if not osp.isfile(d['seg_map_path'])]
-            if missing:
-                raise MissingFileError(
-                    f'{len(missing)} of {len(data_list)} images in {img_dir} have no mask, e.g. '
-                    f'{", ".join(missing[:3])}. Re-extract the dataset or run `python -m utils.data check`.')
-        return sorted(data_list, key=lambda d: natural_key(d['img_path']))
-
 
 class MaskLabelError(KnownError, ValueError):
     """A training or val mask holds values that are not labels; the message names the file and the fix."""

@@ -97,8 +97,8 @@ def code_files(root: str | os.PathLike = REPO_ROOT) -> list[str]:
 
 def code_problems(root: str | os.PathLike = REPO_ROOT) -> list[str]:
     """What is wrong with a copy of the project at ``root``: links inside its code folders (a copy has none;
-    a link could point anywhere or loop); the manifest's files missing, modified or added (by content); top-level
-    entries that shadow an installed package or run at Python's start-up. Empty when it is whole."""
+    a link could point anywhere or loop); the manifest's files missing; top-level entries that shadow an installed
+    package or run at Python's start-up. Empty when it is whole (:func:`code_changes` says how it was edited)."""
     root = Path(root)
     problems = []
     links = [(Path(here) / name).relative_to(root).as_posix()
@@ -114,6 +114,11 @@ def code_problems(root: str | os.PathLike = REPO_ROOT) -> list[str]:
                         f'Python\'s own: {", ".join(shadows[:6])}; remove them (a `pip install --target` into the '
                         'project folder leaves such folders)')
     return problems
+
+
+def code_changes(root: str | os.PathLike = REPO_ROOT) -> list[str]:
+    """How the code at ``root`` differs from its manifest by content: modules modified, code files added."""
+    return copycheck.manifest_changes(root)
 
 
 def write_manifest() -> Path:

@@ -37,9 +37,17 @@ def _open(path: str | os.PathLike, what: str):
     except FileNotFoundError:
         raise ImageReadError(f'{what.capitalize()} not found: {path}') from None
     except Image.DecompressionBombError:
-        raise ImageReadError(f'Cannot read {what} {path}: it claims far more pixels than a face photo (Pillow '
-                             'refuses it as a possible decompression bomb). Replace it with the real file (the course '
-                             f'images are 512x512), or resize it, and run again.') from None
+        from .layout import header_size
+
+        try:
+            size = 'x'.join(map(str, header_size(path) or ('?', '?')))
+        except OSError:
+            size = '?x?'
+        thing = 'photo' if what == 'image' else what
+        raise ImageReadError(f'{what.capitalize()} {path} claims far more pixels than a face {thing} ({size}; Pillow '
+                             f'refuses more than {2 * Image.MAX_IMAGE_PIXELS} pixels as a possible decompression '
+                             'bomb). Replace it with the real file (the course images are 512x512), or resize it, '
+                             'and run again.') from None
     except Exception as exc:  # noqa: BLE001 - truncated, not an image, out of memory: one message naming the file
         raise ImageReadError(f'Cannot read {what} {path} ({type(exc).__name__}: {exc}): the file is truncated or '
                              f'not an image; {_FIX_IMAGE}.') from None
@@ -84,8 +92,10 @@ def read_label_mask(path: str | os.PathLike) -> np.ndarray:
             return arr.astype(np.uint8)
         if mode in ('LA', 'PA'):
             return np.array(img.getchannel(0))
-    raise ImageReadError(f'Mask {path} is a {mode} image, not a label map: masks must be palette or grayscale PNGs '
-                         'whose values are the labels 0..18 (RGB colour masks: python -m utils.data fix-rgb).')
+    what = f'an {mode} picture' if mode.startswith('RGB') else f'a {mode} image'
+    raise ImageReadError(f'Mask {path} is {what}, not a label map: masks must be single-channel (palette or '
+                         'grayscale) PNGs whose values are the labels 0..18 (colour masks: python -m utils.data '
+                         'fix-rgb; see `python -m utils.data check`).')
 
 
 def exif_orientation(img) -> int | None:

@@ -183,9 +183,15 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
 
 
 def check_code(code_from: str) -> None:
-    """Stop when the code on this runtime is not a whole copy of the project (a Drive copy with links in it,
-    or with files missing), naming what is wrong, before anything uses it."""
+    """Stop when the code on this runtime is not a whole copy of the project (a Drive copy with links in it, files
+    missing, or entries that shadow installed packages), naming what is wrong, before anything uses it; name the
+    modules whose content differs from the manifest, or that it does not list."""
     problems = env.code_problems(REPO_ROOT)
+    changes = env.code_changes(REPO_ROOT)
+    if changes:  # the student's own edits are allowed, and named: the run then uses code that is not the project's
+        say(f'**Note: the code on this runtime ({REPO_ROOT}, from {code_from}) differs from its manifest:** '
+            f'{"; ".join(changes)}. If you edited these yourself, that is your code running; otherwise take a fresh '
+            'copy of the project.')
     if problems:
         raise StopRun(f'The code on this runtime ({REPO_ROOT}, copied from {code_from}) is not a whole copy of this '
                       f'project: {"; ".join(problems)}.\nWhat to do: put a complete copy of the project in that '

@@ -48,7 +48,7 @@ def _duration(seconds: float | None) -> str:
 def _final_fit(run: RunData) -> bool:
     """Whether the run is a final fit: its own record says so (``final_fit``, from its config); the folder's name
     (``_trainval``) only for runs recorded before the flag existed."""
-    flag = run.record.get('final_fit')
+    flag = (getattr(run, 'record', None) or {}).get('final_fit')
     return flag if isinstance(flag, bool) else run.checkpoint.parent.name.endswith(FINAL_FIT_SUFFIX)
 
 
