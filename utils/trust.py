@@ -141,6 +141,9 @@ def why_not_ours(work_dir: str | os.PathLike) -> str:
     if fields.get('key') and fields['key'] != key_id(key):
         return (f'its {WORKDIR_MARKER} was signed with another trust key (key {fields["key"]}; this runtime\'s key '
                 f'{trust_key_path()} is {key_id(key)}): the key was replaced since, or the folder is someone else\'s')
+    if not fields.get('key'):  # a marker of an earlier version does not say which key signed it
+        return (f'its {WORKDIR_MARKER} was written for another folder or with another trust key (this runtime\'s '
+                f'key: {trust_key_path()}): the folder was moved, the key replaced, or the marker copied')
     return (f'its {WORKDIR_MARKER} was written for another folder: the folder was moved or renamed, or the marker '
             'copied from elsewhere')
 
