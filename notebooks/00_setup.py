@@ -48,7 +48,7 @@ LEADERBOARD_NAME = None  # 06 only (or once here): your user name on the leaderb
 # The same in every notebook but for its name. A step that fails stops the notebook here with one message saying
 # what to do.
 NOTEBOOK = '00_setup'
-import contextlib, importlib.util, io, json, os, shutil, subprocess, sys  # noqa: E401, E402
+import contextlib, importlib.util, io, json, os, runpy, shutil, subprocess, sys  # noqa: E401, E402
 from pathlib import Path  # noqa: E402
 
 
@@ -90,15 +90,24 @@ if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:
                               f'{(got.stderr.strip().splitlines() or ["exit code %d" % got.returncode])[-1]}\n'
                               'What to do: check REPO (owner/name of a public repository, e.g. your fork), or set it to '
                               'a Drive folder holding a copy of the project, then run this cell again.')
+    if (code / 'utils' / 'copycheck.py').is_file():  # before anything imports from inside the copy
+        shadows = runpy.run_path(str(code / 'utils' / 'copycheck.py'))['shadowing'](code)
+        if shadows:
+            raise StopRun(f'The code in {code} (from {CODE_FROM}) has entries that Python would import or run in '
+                          f'place of its own: {", ".join(shadows)}.\nWhat to do: remove them from the copy (a '
+                          '`pip install --target` into the project folder leaves such folders), then choose Runtime > '
+                          'Disconnect and delete runtime and Run all.')
     os.chdir(code)
     if any(importlib.util.find_spec(name) is None for name in ('mmseg', 'mmengine', 'mmcv', 'ftfy', 'gdown')):
-        # pin the runtime's own torch, torchvision, numpy and opencv, so that pip can only add what is missing
-        frozen = subprocess.run([sys.executable, '-m', 'pip', 'freeze'], capture_output=True, text=True).stdout
+        # pin the runtime's own torch, torchvision, numpy and opencv, so that pip can only add what is missing;
+        # pip runs from outside the copy (python -m would import a pip/ folder of the copy), with absolute paths
+        frozen = subprocess.run([sys.executable, '-m', 'pip', 'freeze'], capture_output=True, text=True,
+                                cwd='/').stdout
         Path('/tmp/colab-keep.txt').write_text(''.join(
             line + '\n' for line in frozen.splitlines()
             if line.split('==')[0].lower() in ('torch', 'torchvision', 'numpy') or line.lower().startswith('opencv')))
-        got = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '-r', 'requirements.txt',
-                              '-c', '/tmp/colab-keep.txt'], capture_output=True, text=True)
+        got = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '-r', str(code / 'requirements.txt'),
+                              '-c', '/tmp/colab-keep.txt'], capture_output=True, text=True, cwd='/')
         if got.returncode:
             raise StopRun('Installing the requirements failed:\n' + '\n'.join(got.stderr.strip().splitlines()[-3:])
                           + '\nWhat to do: run this cell again; if it fails again, choose Runtime > Disconnect and '

@@ -53,7 +53,7 @@ def test_an_imagenet_1k_timm_tag_is_accepted_and_the_override_lifts_the_rule():
 
 
 def test_a_foreign_load_from_is_refused_and_an_own_checkpoint_allowed(tmp_path):
-    from utils.checkpoints import mark_work_dir
+    from utils.checkpoints import record_file
 
     foreign = tmp_path / 'downloaded' / 'iter_16000.pth'
     foreign.parent.mkdir()
@@ -61,7 +61,7 @@ def test_a_foreign_load_from_is_refused_and_an_own_checkpoint_allowed(tmp_path):
     cfg = _cfg(MIT, cfg_options={'load_from': str(foreign)})
     with pytest.raises(pretrained.CourseRuleError, match='load_from = .*did not write.*course_rules=False'):
         pretrained.check_course_rules(cfg)
-    mark_work_dir(foreign.parent)  # as this project's training marks its own work_dir
+    record_file(foreign)  # as this project's training records each checkpoint it writes
     pretrained.check_course_rules(cfg)
 
 
@@ -93,15 +93,30 @@ def downloads(monkeypatch):
     return calls
 
 
-def test_url_weights_are_kept_and_reused(downloads, tmp_path):
+def _tiny_swin():
+    """The Swin recipe with a backbone small enough for a whole fake copy of its weights (the names stay Swin's)."""
     cfg = _cfg()
+    cfg.model.backbone.update(embed_dims=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1])
+    return cfg
+
+
+def test_url_weights_are_kept_and_reused(tmp_path, monkeypatch):
+    calls = []
+    shapes = pretrained.architecture_shapes(_tiny_swin().model.backbone)
+
+    def whole(url, target):
+        calls.append(url)
+        torch.save({'state_dict': {k: torch.zeros(v) for k, v in shapes.items()}}, target)
+
+    monkeypatch.setattr(pretrained, '_download_url', whole)
+    cfg = _tiny_swin()
     said = pretrained.prepare_pretrained(cfg, tmp_path / 'cache')
     local = tmp_path / 'cache' / 'swin_base_patch4_window12_384_20220317-55b0104a.pth'
     assert cfg.model.backbone.init_cfg.checkpoint == str(local) and local.is_file()
     assert 'ImageNet-1k Swin-B' in said and 'download.openmmlab.com' in said
-    again = _cfg()
+    again = _tiny_swin()
     said2 = pretrained.prepare_pretrained(again, tmp_path / 'cache')
-    assert len(downloads) == 1 and 'kept copy' in said2
+    assert len(calls) == 1 and 'kept copy' in said2
 
 
 def test_a_junk_download_is_one_error_and_not_kept(downloads, tmp_path):

@@ -130,6 +130,7 @@ def test_truncated_newest_checkpoint_falls_back(two_stage, tmp_path, synthetic_r
     checkpoints.mark_work_dir(work)
     older, newest = list_checkpoints(second['work_dir'])[1], list_checkpoints(second['work_dir'])[0]
     shutil.copy(older, work / older.name)
+    checkpoints.record_file(work / older.name)  # as training records each checkpoint it writes
     with open(newest, 'rb') as fin, open(work / newest.name, 'wb') as fout:
         fout.write(fin.read(1_000_000))  # a disconnect mid-write
     with pytest.warns(UserWarning, match=f'Skipping unreadable checkpoint.*{newest.name}'):
@@ -146,7 +147,7 @@ def test_untrusted_resume_is_refused(two_stage, tmp_path, synthetic_root):
     foreign = tmp_path / 'downloads' / 'iter_6.pth'
     foreign.parent.mkdir()
     shutil.copy(first['checkpoint'], foreign)
-    with pytest.raises(checkpoints.UnsafeCheckpointError, match='not in a work_dir written by this run'):
+    with pytest.raises(checkpoints.UnsafeCheckpointError, match='training did not record these bytes'):
         train(SMOKE, synthetic_root, tmp_path / 'wd2', smoke=dict(size=64, max_iters=N + 2), resume=foreign)
 
 

@@ -153,7 +153,9 @@ def test_reliability_table_names_real_tests():
     cited = set(re.findall(r'`(test_\w+)`', (repo / 'docs' / 'RELIABILITY.md').read_text()))
     defined = {m for p in (repo / 'tests').glob('test_*.py') for m in re.findall(r'^def (test_\w+)', p.read_text(), re.M)}
     assert cited and cited <= defined, sorted(cited - defined)
-    trust = {m for name in ('test_trust.py', 'test_trust_data.py', 'test_trust_submit.py', 'test_trust_run.py')
+    trust = {m for name in ('test_trust.py', 'test_trust_data.py', 'test_trust_submit.py', 'test_trust_run.py',
+                            'test_trust_bytes.py', 'test_trust_weights.py', 'test_trust_inputs.py',
+                            'test_trust_handin.py', 'test_trust_code.py')
              for m in re.findall(r'^def (test_\w+)', (repo / 'tests' / name).read_text(), re.M)}
     assert trust - cited <= {'test_own_work_dir_config_is_used', 'test_reliability_table_names_real_tests'}, \
         sorted(trust - cited)

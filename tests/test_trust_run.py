@@ -73,7 +73,7 @@ def test_a_copied_marker_does_not_make_a_foreign_work_dir_trusted(smoke_run, syn
         config_for_checkpoint(foreign / 'iter_20.pth', {})
     with pytest.raises(checkpoints.UnsafeCheckpointError):
         checkpoints.safe_load_checkpoint(foreign / 'iter_20.pth')
-    with pytest.raises(checkpoints.UntrustedWorkDirError, match='not written for this folder with this run'):
+    with pytest.raises(checkpoints.UntrustedWorkDirError, match='written for another folder'):
         checkpoints.claim_work_dir(foreign)
     torch.save({'state_dict': _weights(smoke_run)}, foreign / 'iter_20.pth')  # plain weights: usable, by name
     plan = workflow.make_plan({'SMOKE': True, 'CHECKPOINT': str(foreign / 'iter_20.pth'), 'CHECKPOINT_CONFIG': SMOKE,
@@ -358,7 +358,9 @@ def test_a_code_copy_with_links_or_missing_modules_is_named(tmp_path):
 def test_the_manifest_lists_every_code_file():
     """utils/manifest.txt is what every runtime checks its copy against; after adding a module, run
     `python -m utils.env --write-manifest`."""
-    assert env.MANIFEST.read_text().split() == env.code_files()
+    from utils import copycheck
+
+    assert env.MANIFEST.read_text() == copycheck.manifest_text(env.REPO_ROOT)
 
 
 # --------------------------------------------------------------------------- 5. decompression-bomb masks

@@ -4,8 +4,9 @@ torch>=2.6 loads ``weights_only=True`` by default, which cannot read MMEngine's 
 pickles ``HistoryBuffer``, numpy objects and ``builtins.getattr``; allow-listing those would allow
 code execution again). So:
 
-* **resume** from a work_dir that this project's training created or owns (it carries the marker file
-  :data:`WORKDIR_MARKER`) is *trusted*: the file is unpickled in full, as MMEngine needs;
+* **resume** of a checkpoint whose bytes this run's training recorded (:mod:`utils.trust`: the ledger beside
+  the work_dir's marker, signed with the run's key) is *trusted*: the file is read once, its SHA-256 checked,
+  and those same bytes are unpickled in full, as MMEngine needs; anything else asking for that is refused;
 * **every other checkpoint** (``load_from``, a file given to evaluate or submit) is read by a guarded
   unpickler: tensors and plain containers load, MMEngine/numpy bookkeeping objects are replaced by
   inert placeholders (never constructed), and any other global, e.g. ``os.system``, makes the load
@@ -25,9 +26,10 @@ import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 from .layout import KnownError
+from .trust import (LEDGER, WORKDIR_MARKER, file_is_recorded, is_recorded, mark_work_dir,  # noqa: F401
+                    not_recorded_message, record_file, sha256_bytes, sha256_file, vouch_hint, why_not_ours,
+                    work_dir_is_ours)
 
-#: File that ``utils.train`` writes into each work_dir it creates; checkpoints next to it are trusted for resume.
-WORKDIR_MARKER = '.celebamask-workdir'
 _ITER_CKPT = re.compile(r'^iter_(\d+)\.pth$')
 
 
@@ -183,79 +185,16 @@ class UntrustedWorkDirError(CheckpointError):
     """A work_dir holds checkpoints that this project's training did not write."""
 
 
-_MARKER_TEXT = ('Checkpoints in this folder were written by celebamask-parsing training and are trusted for resume '
-                '(full unpickling). The line below binds this file to this folder and to the run\'s own key, so a '
-                'copy of it anywhere else is not trusted.\n')
-
-
-def _trust_key(create: bool) -> bytes | None:
-    """The run's secret key (:func:`utils.env.trust_key_path`); made once, by training, when ``create``."""
-    import secrets
-
-    from .places import trust_key_path
-
-    path = trust_key_path()
-    try:
-        key = path.read_text().strip()
-        if len(key) >= 32:
-            return key.encode()
-    except (OSError, UnicodeDecodeError):
-        pass
-    if not create:
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:  # made only if absent: two runtimes starting at once must not replace each other's key
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip().encode()
-    with os.fdopen(fd, 'w') as fh:
-        fh.write(secrets.token_hex(32) + '\n')
-    return path.read_text().strip().encode()
-
-
-def _binding(work_dir: Path, key: bytes) -> str:
-    import hashlib
-    import hmac
-
-    return hmac.new(key, f'celebamask-workdir:{work_dir.resolve()}'.encode(), hashlib.sha256).hexdigest()
-
-
-def work_dir_is_ours(work_dir: str | os.PathLike) -> bool:
-    """True when ``work_dir``'s marker was written for this folder (its full path) with this run's key: a marker
-    copied to another folder, or written with another key, is not."""
-    import hmac
-
-    marker = Path(work_dir) / WORKDIR_MARKER
-    key = _trust_key(create=False)
-    if key is None or not marker.is_file() or marker.stat().st_size > 4096:
-        return False
-    try:
-        lines = marker.read_text().splitlines()
-    except (OSError, UnicodeDecodeError):
-        return False
-    found = next((ln.split(':', 1)[1].strip() for ln in lines if ln.startswith('binding:')), '')
-    return hmac.compare_digest(found.encode(), _binding(Path(work_dir).resolve(), key).encode())
-
-
-def mark_work_dir(work_dir: str | os.PathLike) -> None:
-    """Mark ``work_dir`` as written by this project's training, so its checkpoints may be resumed.
-
-    Only training calls this, through :func:`claim_work_dir`; never mark a folder of downloaded files.
-    The marker holds an HMAC of the folder's full path under the run's key: copied elsewhere, it proves nothing.
-    """
-    path = Path(work_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    if not work_dir_is_ours(path):
-        key = _trust_key(create=True)
-        (path / WORKDIR_MARKER).write_text(f'{_MARKER_TEXT}binding: {_binding(path.resolve(), key)}\n')
+class UntrustedCheckpointError(UnsafeCheckpointError):
+    """A checkpoint asked to be unpickled in full whose bytes training did not record."""
 
 
 def claim_work_dir(work_dir: str | os.PathLike) -> Path:
     """Let training write into ``work_dir``: new, empty, without checkpoints, or already marked as ours.
 
     A folder that already holds ``.pth`` files but no valid marker of this run was not written by this run's
-    training (or its marker was copied in); resuming from it would unpickle those files in full, so it is
-    refused with :class:`UntrustedWorkDirError`, which offers the weights-only ``load_from`` instead.
+    training (or was moved, or its marker copied in); it is refused with :class:`UntrustedWorkDirError`, which
+    says which (naming the key when it changed) and offers ``trust`` for one's own folder, ``load_from`` otherwise.
     """
     path = Path(work_dir)
     if path.exists() and not path.is_dir():
@@ -263,14 +202,11 @@ def claim_work_dir(work_dir: str | os.PathLike) -> Path:
     if path.is_dir() and not work_dir_is_ours(path):
         foreign = sorted(p.name for p in path.glob('*.pth'))
         if foreign:
-            why = (f'its {WORKDIR_MARKER} file was not written for this folder with this run\'s key (copied from '
-                   'elsewhere, or made by an older version of this project)' if (path / WORKDIR_MARKER).exists()
-                   else f'there is no {WORKDIR_MARKER} file')
             raise UntrustedWorkDirError(
                 f'{path} holds checkpoints ({", ".join(foreign[:3])}{", ..." if len(foreign) > 3 else ""}) that '
-                f'this run\'s training did not write: {why}. Resuming would unpickle them in full, which can run '
-                'code, so nothing was done. If you wrote them yourself with this project, trust the folder once: '
-                f'python -m utils.checkpoints trust {path}. Otherwise train into a new --work-dir; starting from '
+                f'this run\'s training did not write: {why_not_ours(path)}. Resuming would unpickle them in full, '
+                f'which can run code, so nothing was done. {vouch_hint(path)} Otherwise train into a new --work-dir; '
+                'starting from '
                 f'their weights (--cfg-options load_from={path / foreign[-1]} course_rules=False, read weights-only) '
                 'is for use outside the course: nothing proves they came from ImageNet-1k weights only.')
     mark_work_dir(path)
@@ -278,8 +214,8 @@ def claim_work_dir(work_dir: str | os.PathLike) -> Path:
 
 
 def is_trusted_checkpoint(path: str | os.PathLike) -> bool:
-    """True when ``path`` lies in a work_dir marked for this run by :func:`mark_work_dir`."""
-    return work_dir_is_ours(Path(path).resolve().parent)
+    """True when the bytes of ``path`` are ones this run's training recorded (see :mod:`utils.trust`)."""
+    return file_is_recorded(path)
 
 
 _TRUSTED = False
@@ -297,13 +233,24 @@ def trusted_resume() -> Iterator[None]:
 
 
 def _policy_local_loader(filename: str, map_location=None) -> dict:
-    import torch
-
     filename = os.path.expanduser(filename)
     check_checkpoint_file(filename)
-    if _TRUSTED and is_trusted_checkpoint(filename):
-        return torch.load(filename, map_location=map_location, weights_only=False)
+    if _TRUSTED:
+        return load_recorded(filename, map_location=map_location)
     return safe_load_checkpoint(filename, map_location=map_location)
+
+
+def load_recorded(path: str | os.PathLike, map_location: Any = 'cpu') -> Any:
+    """Unpickle ``path`` in full, from the very bytes whose SHA-256 training recorded (read once, hashed, loaded
+    from memory: a file swapped after any earlier check is refused, not loaded); else :class:`UntrustedCheckpointError`."""
+    import torch
+
+    with open(path, 'rb') as fh:
+        data = fh.read()
+    sha = sha256_bytes(data)
+    if not is_recorded(sha, Path(path).resolve().parent):
+        raise UntrustedCheckpointError(not_recorded_message(path, sha))
+    return torch.load(io.BytesIO(data), map_location=map_location, weights_only=False)
 
 
 def install_checkpoint_policy() -> None:
@@ -355,8 +302,8 @@ def config_for_checkpoint(checkpoint: str | os.PathLike, meta: dict | None = Non
 
     ckpt = Path(checkpoint)
     real = ckpt.resolve()  # a link's own folder is not the trusted one: look where the file really lies
-    if is_trusted_checkpoint(real):
-        written = sorted(real.parent.glob('*.py'))
+    if is_trusted_checkpoint(real):  # and only a config whose bytes training recorded: a .py put beside is data
+        written = [p for p in sorted(real.parent.glob('*.py')) if file_is_recorded(p)]
         if len(written) == 1:
             return written[0]
     found = config_by_run_name((meta or {}).get('experiment_name'))
@@ -473,13 +420,30 @@ def main(argv: list[str] | None = None) -> int:
                                          'them in full: only for files you wrote yourself)')
     trust.add_argument('work_dir')
     a = p.parse_args(argv)
-    path = Path(a.work_dir)
-    if not path.is_dir():
-        print(f'error: {path} is not a folder: give the work_dir that holds your iter_*.pth files.', file=sys.stderr)
-        return 2
-    mark_work_dir(path)
-    print(f'{path} is now trusted for resume by this run ({len(list(path.glob("*.pth")))} checkpoints in it).')
+    try:
+        print(vouch_for(Path(a.work_dir)))
+    except KnownError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 1
     return 0
+
+
+def vouch_for(path: Path) -> str:
+    """Mark ``path`` as this run's and record the bytes of its checkpoints and config files; then check that it
+    took (a key that cannot be written or read back fails here, loudly, rather than trusting nothing)."""
+    if not path.is_dir():
+        raise CheckpointError(f'{path} is not a folder: give the work_dir that holds your iter_*.pth files.')
+    mark_work_dir(path)
+    files = sorted(path.glob('*.pth')) + sorted(path.glob('*.py'))
+    for f in files:
+        record_file(f)
+    bad = [f.name for f in files if not file_is_recorded(f)]
+    if not work_dir_is_ours(path) or bad:
+        raise CheckpointError(f'Trusting {path} did not take: {why_not_ours(path) if not work_dir_is_ours(path) else ""}'
+                              f'{"; not recorded: " + ", ".join(bad) if bad else ""}. Check that the folder and the '
+                              'trust key (utils.places.trust_key_path) can be written, then run it again.')
+    n = sum(f.suffix == '.pth' for f in files)
+    return f'{path} is now trusted for resume by this run ({n} checkpoints recorded by their SHA-256).'
 
 
 if __name__ == '__main__':

@@ -11,8 +11,10 @@ import os.path as osp
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.datasets import BaseSegDataset
+from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import DATASETS, TRANSFORMS
 
+from .imageio import read_bgr, read_label_mask
 from .labels import CLASSES, NUM_CLASSES, PALETTE
 from .layout import LAYOUT_HELP, natural_key
 from .layout import KnownError, MissingFileError
@@ -24,6 +26,7 @@ class CelebAMaskDataset(BaseSegDataset):
     METAINFO = dict(classes=CLASSES, palette=[list(c) for c in PALETTE])
 
     def __init__(self, img_suffix: str = '.jpg', seg_map_suffix: str = '.png', **kwargs) -> None:
+        kwargs['pipeline'] = one_way_pipeline(kwargs.get('pipeline') or [])
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, reduce_zero_label=False,
                          **kwargs)
 
@@ -47,6 +50,54 @@ class CelebAMaskDataset(BaseSegDataset):
                     f'{", ".join(missing[:3])}. Re-extract the dataset or run `python -m utils.data check`.')
         return sorted(data_list, key=lambda d: natural_key(d['img_path']))
 
+
+#: MMCV / MMSeg loaders -> this project's, which read through utils.imageio (the one way every input is read).
+ONE_WAY = {'LoadImageFromFile': 'mmseg.LoadFaceImage', 'LoadAnnotations': 'mmseg.LoadFaceMask'}
+
+
+def one_way_pipeline(pipeline: list) -> list:
+    """``pipeline`` with MMCV's image loader (OpenCV applies EXIF orientation) and MMSeg's mask loader (a 16-bit
+    PNG is cast modulo 256) replaced by :class:`LoadFaceImage` and :class:`LoadFaceMask`, their options dropped."""
+    out = []
+    for step in pipeline:
+        kind = step.get('type') if isinstance(step, dict) else None
+        if kind in ONE_WAY:
+            step = {'type': ONE_WAY[kind], **({'reduce_zero_label': step['reduce_zero_label']}
+                                               if 'reduce_zero_label' in step else {})}
+        out.append(step)
+    return out
+
+
+@TRANSFORMS.register_module()
+class LoadFaceImage(BaseTransform):
+    """Load ``results['img_path']`` with :func:`utils.imageio.read_image` (as stored, EXIF orientation ignored), BGR."""
+
+    def transform(self, results: dict) -> dict:
+        img = read_bgr(results['img_path'])
+        results.update(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+        return results
+
+
+@TRANSFORMS.register_module()
+class LoadFaceMask(LoadAnnotations):
+    """MMSeg's LoadAnnotations, reading the mask with :func:`utils.imageio.read_label_mask` (16-bit converted exactly
+    or refused, naming the file)."""
+
+    def _load_seg_map(self, results: dict) -> None:
+        seg = read_label_mask(results['seg_map_path'])
+        if self.reduce_zero_label is None:
+            self.reduce_zero_label = results['reduce_zero_label']
+        if self.reduce_zero_label:
+            seg = seg.copy()
+            seg[seg == 0] = 255
+            seg = seg - 1
+            seg[seg == 254] = 255
+        if results.get('label_map') is not None:
+            copy = seg.copy()
+            for old, new in results['label_map'].items():
+                seg[copy == old] = new
+        results['gt_seg_map'] = seg
+        results['seg_fields'].append('gt_seg_map')
 
 class MaskLabelError(KnownError, ValueError):
     """A training or val mask holds values that are not labels; the message names the file and the fix."""

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import copycheck
 from .labels import REPO_ROOT
 from .places import CONTENT, DRIVE_MOUNT, DRIVE_PROJECT, DRIVE_ROOT, in_colab, trust_key_path  # noqa: F401
 
@@ -82,27 +83,22 @@ def pretrained_cache() -> Path:
     return Path.home() / '.cache' / 'celebamask-parsing' / 'pretrained'
 
 
-#: The project's code files (one per line, relative to the repository), which every runtime checks it has.
+#: The project's code files with their SHA-256 (``<sha256>  <path>`` a line), which every runtime checks it has.
 MANIFEST = REPO_ROOT / 'utils' / 'manifest.txt'
 #: The folders whose files the manifest lists, and the single files it lists besides.
-CODE_FOLDERS, CODE_FILES = ('utils', 'configs'), ('requirements.txt',)
+CODE_FOLDERS, CODE_FILES = copycheck.CODE_FOLDERS, copycheck.CODE_FILES
 
 
 def code_files(root: str | os.PathLike = REPO_ROOT) -> list[str]:
     """The project's code under ``root`` as the manifest lists it: ``.py`` files of utils/ and configs/, and
     requirements.txt. Walks without following links (a link loop cannot hang it)."""
-    root = Path(root)
-    found = [name for name in CODE_FILES if (root / name).is_file()]
-    for folder in CODE_FOLDERS:
-        for here, dirs, files in os.walk(root / folder):
-            dirs[:] = sorted(d for d in dirs if d != '__pycache__')
-            found += [(Path(here) / f).relative_to(root).as_posix() for f in files if f.endswith('.py')]
-    return sorted(found)
+    return copycheck.code_files(root)
 
 
 def code_problems(root: str | os.PathLike = REPO_ROOT) -> list[str]:
     """What is wrong with a copy of the project at ``root``: links inside its code folders (a copy has none;
-    a link could point anywhere or loop), and the manifest's files that are missing. Empty when it is whole."""
+    a link could point anywhere or loop); the manifest's files missing; top-level entries that shadow an installed
+    package or run at Python's start-up. Empty when it is whole (:func:`code_changes` says how it was edited)."""
     root = Path(root)
     problems = []
     links = [(Path(here) / name).relative_to(root).as_posix()
@@ -111,21 +107,23 @@ def code_problems(root: str | os.PathLike = REPO_ROOT) -> list[str]:
     if links:
         problems.append(f'{len(links)} symbolic link(s) inside the code: {", ".join(sorted(links)[:5])}'
                         + (', ...' if len(links) > 5 else ''))
-    manifest = root / MANIFEST.relative_to(REPO_ROOT)
-    try:
-        listed = [line.strip() for line in manifest.read_text().splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError):
-        return problems + [f'{manifest.relative_to(root)} is missing, so the copy cannot be checked']
-    missing = [name for name in listed if not (root / name).is_file() or (root / name).is_symlink()]
-    if missing:
-        problems.append(f'{len(missing)} of the project\'s {len(listed)} code files are missing: '
-                        f'{", ".join(missing[:8])}{", ..." if len(missing) > 8 else ""}')
+    problems += copycheck.manifest_problems(root)
+    shadows = copycheck.shadowing(root)
+    if shadows:
+        problems.append(f'{len(shadows)} entries at the top of the copy would be imported or run in place of '
+                        f'Python\'s own: {", ".join(shadows[:6])}; remove them (a `pip install --target` into the '
+                        'project folder leaves such folders)')
     return problems
+
+
+def code_changes(root: str | os.PathLike = REPO_ROOT) -> list[str]:
+    """How the code at ``root`` differs from its manifest by content: modules modified, code files added."""
+    return copycheck.manifest_changes(root)
 
 
 def write_manifest() -> Path:
     """Write :data:`MANIFEST` from this checkout (``python -m utils.env --write-manifest``; a test checks it)."""
-    MANIFEST.write_text('\n'.join(code_files()) + '\n')
+    MANIFEST.write_text(copycheck.manifest_text(REPO_ROOT))
     return MANIFEST
 
 

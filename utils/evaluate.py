@@ -20,6 +20,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -171,26 +172,15 @@ def split_files(data_root: str | os.PathLike, split: str = 'val') -> list[tuple[
 
 
 def read_mask(path: Path) -> np.ndarray:
-    """A label map (palette indices) from a mask PNG; an RGB picture, a truncated or non-PNG file and a
-    decompression bomb (far more pixels than a face mask) each raise one :class:`EvaluationError` naming it."""
-    from PIL import Image, ImageFile
+    """A label map from a mask PNG, read the one way every mask is (:func:`utils.imageio.read_label_mask`); an RGB
+    picture, a truncated or non-PNG file, a 16-bit mask beyond 0..255 and a decompression bomb each raise one
+    :class:`EvaluationError` naming it."""
+    from .imageio import ImageReadError, read_label_mask
 
-    fix = 're-extract the dataset (python -m utils.data check lists every such file) or predict it again.'
-    ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off mask is an error, never silently padded
     try:
-        with Image.open(path) as img:
-            arr = np.array(img)
-    except Image.DecompressionBombError:
-        raise EvaluationError(f'Mask {path} claims far more pixels than a face mask (Pillow refuses it as a '
-                              f'possible decompression bomb): {fix}') from None
-    except FileNotFoundError:
-        raise EvaluationError(f'Mask not found: {path}.') from None
-    except Exception as exc:  # noqa: BLE001 - truncated, not a PNG, out of memory: one message naming the file
-        raise EvaluationError(f'Cannot read mask {path} ({type(exc).__name__}: {exc}): {fix}') from None
-    if arr.ndim != 2:
-        raise EvaluationError(f'Mask {path} is an RGB picture ({arr.shape}), not a label map: masks must be '
-                              'palette or grayscale PNGs whose values are the labels 0..18.')
-    return arr
+        return read_label_mask(path)
+    except ImageReadError as exc:
+        raise EvaluationError(f'{exc} Otherwise re-extract the dataset or predict it again.') from None
 
 
 # --------------------------------------------------------------------------- model facts
@@ -343,10 +333,22 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
                    data_root=str(Path(data_root).resolve()), split=split, tta=tta, **complexity,
                    device=seg.device, amp=bool(seg.amp), batch_size=batch_size, seconds=round(seconds, 3),
                    images_per_second=round(len(files) / seconds, 3) if seconds > 0 else None,
-                   created=time.strftime('%Y-%m-%d %H:%M:%S'))
+                   created=time.strftime('%Y-%m-%d %H:%M:%S'), final_fit=_final_fit(ck, split))
     result = acc.result(summary, out_dir=out)
     save_result(result, out)
     return result
+
+
+def _final_fit(checkpoint: Path, split: str) -> bool:
+    """Whether the checkpoint's run is a final fit (its own record says so, whatever its folder is called); its val
+    scores then measure images it was trained on, which a warning says."""
+    from .record import is_final_fit
+
+    final = is_final_fit(checkpoint)
+    if final and split == 'val':
+        warnings.warn(f'{checkpoint} is a final fit, trained on train + val: its val scores are NOT honest (they '
+                      'measure images it was trained on).', stacklevel=3)
+    return final
 
 
 def save_result(result: EvalResult, out_dir: str | os.PathLike) -> Path:

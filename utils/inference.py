@@ -12,12 +12,10 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-from PIL import Image, ImageFile
 
 from . import checkpoints
 from .config import resolve_tta
 from .labels import CLASSES, NUM_CLASSES, flip_permutation
-from .layout import header_size
 from .model import build_segmentor
 from .layout import KnownError
 
@@ -34,30 +32,14 @@ class InferenceError(KnownError, RuntimeError):
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """An image file as an RGB uint8 array; a truncated, oversized or unreadable file raises :class:`InferenceError`."""
+    """An image file as an RGB uint8 array, read the one way every input is (:func:`utils.imageio.read_image`: as
+    stored, EXIF orientation ignored); a truncated, oversized or unreadable file raises :class:`InferenceError`."""
+    from .imageio import ImageReadError, read_image as read_one_way
 
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
-        with Image.open(path) as img:
-            img.load()
-            return np.array(img.convert('RGB'))
-    except FileNotFoundError:
-        raise InferenceError(f'Image not found: {path}') from None
-    except Image.DecompressionBombError as exc:
-        try:
-            size = 'x'.join(map(str, header_size(path) or ('?', '?')))
-        except OSError:
-            size = '?x?'
-        raise InferenceError(f'Cannot read image {path}: it is {size} pixels, far larger than a face photo '
-                             f'(Pillow refuses more than {2 * Image.MAX_IMAGE_PIXELS} pixels as a possible '
-                             'decompression bomb). Replace it with the real test image (the course images are '
-                             '512x512), or resize it, and run again.') from exc
-    except (OSError, SyntaxError, ValueError, MemoryError) as exc:
-        raise InferenceError(f'Cannot read image {path}: {exc}. The file is truncated or not an image; '
-                             're-extract the dataset (python -m utils.data check finds all such files).') from exc
-    except Exception as exc:  # noqa: BLE001 - any other decoder failure is an unreadable image too
-        raise InferenceError(f'Cannot read image {path}: {type(exc).__name__}: {exc}. The file is damaged or not '
-                             'an image; replace it (python -m utils.data check finds all such files).') from exc
+        return read_one_way(path)
+    except ImageReadError as exc:
+        raise InferenceError(str(exc)) from None
 
 
 def _test_size(cfg) -> tuple[int, int]:

@@ -35,6 +35,7 @@ import warnings
 from pathlib import Path
 from typing import Callable
 from .layout import KnownError
+from .weights import weight_loads, weights_plan  # noqa: F401  (one walker of every way weights enter)
 
 PREFIX = 'open-mmlab://'
 #: OpenMMLab backbone name -> the timm model with the same architecture (Gluon ResNet-C, ImageNet-1k)
@@ -201,11 +202,12 @@ def _usable(path: Path, name: str) -> bool:
     return 'stem.0.weight' in state and depth_keys.get(name, 'layer1.0.conv1.weight') in state
 
 
-def fetch_backbone(name: str, cache_dir: str | os.PathLike) -> tuple[Path, str]:
-    """``(local file, where it came from)`` for backbone ``name`` (``'resnet50_v1c'``), getting it once per cache."""
+def fetch_backbone(name: str, cache_dir: str | os.PathLike, architecture: dict | None = None) -> tuple[Path, str]:
+    """``(local file, where it came from)`` for backbone ``name`` (``'resnet50_v1c'``), getting it once per cache.
+    ``architecture`` (the backbone's config): a kept copy must hold every one of its weights, with its shape."""
     cache = Path(cache_dir)
     path = cache / f'{name}.pth'
-    if path.is_file() and _usable(path, name):
+    if path.is_file() and _usable(path, name) and _kept_copy_fits(path, architecture):
         return path, f'kept copy {path}'
     if name not in TIMM_NAMES:
         raise PretrainedError(f'No known source for the backbone weights {PREFIX}{name}.')
@@ -227,7 +229,7 @@ def fetch_backbone(name: str, cache_dir: str | os.PathLike) -> tuple[Path, str]:
             tmp.unlink(missing_ok=True)
     raise PretrainedError(f'Could not get the ImageNet weights of the backbone ({PREFIX}{name}): '
                           + '; '.join(failures) + '. Check the runtime\'s internet connection and run again; the first '
-                          f'copy that arrives is kept in {cache} for every later run.')
+                          f'copy that arrives is kept in {cache} for every later run.' + _stale_note(path))
 
 
 def _url_weights(node: dict) -> str | None:
@@ -239,70 +241,117 @@ def _url_weights(node: dict) -> str | None:
 
 
 def weight_references(cfg) -> list[tuple[str, str]]:
-    """``(setting, value)`` for every pre-trained weight file ``cfg`` names (``model.pretrained``, init_cfg's)."""
-    from .config import walk_dicts
-
-    refs = []
-    if isinstance(cfg.model.get('pretrained'), str):
-        refs.append(('model.pretrained', cfg.model['pretrained']))
-    for name, node in (cfg.model or {}).items():
-        for sub in walk_dicts(node):
-            url = _url_weights(sub)
-            if url:
-                refs.append((f'model.{name}.init_cfg.checkpoint', url))
-    return refs
+    """``(setting, value)`` for every pre-trained weight file ``cfg.model`` names, anywhere (:func:`weight_loads`
+    without ``load_from``)."""
+    return [(setting, value) for setting, value in weight_loads(cfg) if setting != 'load_from']
 
 
 def weights_source(cfg) -> str:
-    """A line for the plan table: what the recipe's pre-trained weights are and where they come from."""
-    refs = weight_references(cfg)
+    """A line for the plan table: each setting that loads weights, what it loads and from where."""
+    refs = weight_loads(cfg)
     if not refs:
         return 'none (random initialisation)'
     parts = []
-    for _, value in refs:
+    for setting, value in refs:
         key = value[len(PREFIX):] if value.startswith(PREFIX) else os.path.basename(value)
-        host = 'download.openmmlab.com' if value.startswith(PREFIX) or 'openmmlab.com' in value else value
-        parts.append(f'{IMAGENET_1K.get(key, key)} from {host}')
+        host = 'download.openmmlab.com' if value.startswith(PREFIX) or 'download.openmmlab.com/' in value else value
+        where = '' if setting in ('model.pretrained', 'model.backbone.init_cfg.checkpoint') else f' ({setting})'
+        parts.append(f'{IMAGENET_1K.get(key, key)} from {host}{where}')
     return '; '.join(parts)
 
 
 def _rule_problem(value: str) -> str | None:
-    """Why the weights named ``value`` break the course rule (None: known ImageNet-1k weights)."""
-    key = value[len(PREFIX):] if value.startswith(PREFIX) else os.path.basename(value.split('?')[0])
-    if key in IMAGENET_1K:
-        return None
+    """Why the weights named ``value`` break the course rule (None: known ImageNet-1k weights, by name and bytes)."""
+    from .weights import known_file_problem, known_name, timm_tag_problem
+
+    if value.startswith(('timm/', 'hf-hub:', 'hf_hub:', 'timm:')):
+        return timm_tag_problem(value)
+    if known_name(value) is not None:
+        return known_file_problem(value)
+    key = os.path.basename(value.split('?')[0])
     if _BIG_IMAGENET.search(value):
         return f'{value!r} names ImageNet-21k/22k weights'
-    is_file = key.endswith(('.pth', '.pt', '.bin', '.safetensors', '.ckpt'))
-    if value.startswith(('timm/', 'hf-hub:', 'hf_hub:', 'timm:')) or (
-            not is_file and re.fullmatch(r'[\w-]+\.[a-z0-9_]+', key)):
-        tag = key.rsplit('.', 1)[-1] if '.' in key else ''
-        if not tag.endswith('in1k'):
-            return (f'{value!r} is a timm/Hugging Face name without an ImageNet-1k tag (.ms_in1k, .fb_in1k, ...); '
-                    "timm's default tags for several backbones are ImageNet-22k fine-tunes")
-        return None
+    if not key.endswith(('.pth', '.pt', '.bin', '.safetensors', '.ckpt')) and re.fullmatch(r'[\w-]+\.[a-z0-9_]+', key):
+        return timm_tag_problem(value)
     return f'{value!r} is not a weight file known to be ImageNet-1k (utils.pretrained.IMAGENET_1K lists them)'
 
 
 def check_course_rules(cfg) -> None:
     """Refuse (:class:`CourseRuleError`) weights that are not ImageNet-1k, unless ``cfg.course_rules`` is False.
 
-    Checked: ``model.pretrained``, every backbone ``init_cfg`` checkpoint, and ``load_from`` (a model trained
-    elsewhere may have seen other data: only a checkpoint this project's training wrote, i.e. a resume, is allowed).
+    Checked: every way weights enter (:func:`utils.weights.weight_loads`: ``pretrained`` and ``init_cfg`` anywhere
+    in the model, lists too, timm / Hugging Face ``pretrained=True``), known files by their bytes, and ``load_from``
+    (a model trained elsewhere may have seen other data: only a checkpoint whose bytes this project's training
+    recorded, i.e. a resume, is allowed).
     """
     if cfg.get('course_rules', True) is False:
         return
     from .checkpoints import is_trusted_checkpoint
 
-    problems = [f'{setting} = {why}' for setting, value in weight_references(cfg)
-                if (why := _rule_problem(value))]
-    load_from = cfg.get('load_from')
-    if load_from and not (os.path.isfile(load_from) and is_trusted_checkpoint(load_from)):
-        problems.append(f'load_from = {str(load_from)!r} is a checkpoint that this project\'s training did not '
-                        'write (its weights may come from other data or pre-training)')
+    problems = []
+    for setting, value in weight_loads(cfg):
+        if setting == 'load_from':
+            if not (os.path.isfile(value) and is_trusted_checkpoint(value)):
+                problems.append(f'load_from = {value!r} is a checkpoint that this project\'s training did not write '
+                                '(its weights may come from other data or pre-training)')
+        elif why := _rule_problem(value):
+            problems.append(f'{setting} = {why}')
     if problems:
         raise CourseRuleError(f'Refused: {RULE}. ' + '; '.join(problems) + '. Use a recipe of utils.config.RECIPES '
                               '(their weights are listed in utils.pretrained.IMAGENET_1K). ' + OVERRIDE)
+
+
+#: Weights of an architecture that no pre-trained file holds: Swin's per-stage output norms (only the last stage's
+#: norm was pre-trained), and buffers that the model computes itself.
+NO_PRETRAINED_COUNTERPART = re.compile(r'^norm[0-2]\.|relative_position_index$|num_batches_tracked$')
+
+
+def architecture_shapes(backbone: dict) -> dict[str, tuple[int, ...]]:
+    """Every weight of the module ``backbone`` (a config dict) with its shape, built on PyTorch's meta device where
+    it can be (no memory, no initialisation), nothing loaded."""
+    import copy
+
+    import torch
+    from mmseg.registry import MODELS
+
+    import mmseg.models  # noqa: F401  (registers the backbones)
+
+    spec = {k: v for k, v in copy.deepcopy(dict(backbone)).items() if k not in ('init_cfg', 'pretrained')}
+    try:
+        with torch.device('meta'):
+            module = MODELS.build(spec)
+    except RuntimeError:  # a backbone that reads a value while it builds (Swin's drop-path rates): on the CPU
+        module = MODELS.build(spec)
+    return {k: tuple(v.shape) for k, v in module.state_dict().items() if not NO_PRETRAINED_COUNTERPART.search(k)}
+
+
+def _stale_note(path: Path) -> str:
+    return (f' The kept copy {path} is not used: it is incomplete or not this architecture\'s weights (delete it, or '
+            'replace it with a whole copy).' if path.is_file() else '')
+
+
+def _kept_copy_fits(path: Path, architecture: dict | None) -> bool:
+    """True when the kept copy at ``path`` holds every weight of ``architecture`` with its shape (None: not checked);
+    otherwise a warning names what is missing and the copy is fetched again (a copy with two or three keys used to
+    be accepted)."""
+    if architecture is None:
+        return True
+    from .checkpoints import CheckpointError, extract_state_dict, safe_load_checkpoint
+
+    try:
+        state = extract_state_dict(safe_load_checkpoint(path), str(path))
+    except CheckpointError:
+        return False
+    state = {k.removeprefix('backbone.'): v for k, v in state.items()}
+    want = architecture_shapes(architecture)
+    missing = [k for k in want if k not in state]
+    wrong = [k for k in want if k in state and tuple(state[k].shape) != want[k]]
+    if missing or wrong:
+        warnings.warn(f'The kept copy {path} does not hold the whole {architecture.get("type")}: '
+                      f'{len(missing)} of its {len(want)} weights missing ({", ".join(missing[:3])}), {len(wrong)} of '
+                      f'another shape ({", ".join(wrong[:3])}); fetching it again.', stacklevel=3)
+        return False
+    return True
 
 
 def _download_url(url: str, target: Path) -> None:
@@ -364,7 +413,7 @@ def _check_weight_file(tmp: Path, what: str, key: str | None) -> None:
         raise PretrainedError(f'{what} gave a file that is not the backbone\'s weights ({len(state)} tensors)')
 
 
-def fetch_url_weights(url: str, cache_dir: str | os.PathLike) -> tuple[Path, str]:
+def fetch_url_weights(url: str, cache_dir: str | os.PathLike, architecture: dict | None = None) -> tuple[Path, str]:
     """``(local file, where it came from)`` for the weights at ``url``, got once per cache (kept on Drive).
 
     Sources in order: the URL (OpenMMLab's server), then :data:`SECOND_SOURCES` where the file has one.
@@ -377,7 +426,8 @@ def fetch_url_weights(url: str, cache_dir: str | os.PathLike) -> tuple[Path, str
 
         try:  # a copy cut off by a disconnect is fetched again, as fetch_backbone does for the ResNets
             check_checkpoint_file(path)
-            return path, f'kept copy {path}'
+            if _kept_copy_fits(path, architecture):
+                return path, f'kept copy {path}'
         except CheckpointError as exc:
             warnings.warn(f'The kept copy {path} is unusable ({exc}); fetching it again.', stacklevel=2)
     cache.mkdir(parents=True, exist_ok=True)
@@ -401,7 +451,7 @@ def fetch_url_weights(url: str, cache_dir: str | os.PathLike) -> tuple[Path, str
             tmp.unlink(missing_ok=True)
     raise PretrainedError(f'Could not get the pre-trained weights {name}: ' + '; '.join(failures) + '. Check the '
                           f'runtime\'s internet connection and run again; the first copy that arrives is kept in '
-                          f'{cache} for every later run.')
+                          f'{cache} for every later run.' + _stale_note(path))
 
 
 def prepare_pretrained(cfg, cache_dir: str | os.PathLike) -> str | None:
@@ -414,13 +464,13 @@ def prepare_pretrained(cfg, cache_dir: str | os.PathLike) -> str | None:
     said = []
     name = cfg.model.get('pretrained')
     if isinstance(name, str) and name.startswith(PREFIX):
-        path, source = fetch_backbone(name[len(PREFIX):], cache_dir)
+        path, source = fetch_backbone(name[len(PREFIX):], cache_dir, architecture=cfg.model.get('backbone'))
         cfg.model['pretrained'] = str(path)
         said.append(f'ImageNet weights of the backbone ({name}): {source}')
     for node in walk_dicts(cfg.model):
         url = _url_weights(node)
         if url and '://' in url:
-            path, source = fetch_url_weights(url, cache_dir)
+            path, source = fetch_url_weights(url, cache_dir, architecture=node)
             node['init_cfg'] = {**node['init_cfg'], 'checkpoint': str(path)}
             what = IMAGENET_1K.get(os.path.basename(url), os.path.basename(url))
             said.append(f'{what} weights of the backbone: {source}')

@@ -22,6 +22,7 @@ import platform
 import shutil
 import subprocess
 import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,34 @@ def recipe_facts(cfg, model) -> dict[str, Any]:
     }
 
 
+def weights_loaded(cfg) -> list[dict[str, Any]]:
+    """What weights this run loaded at its start: each setting, its source and the SHA-256 of the file (None for
+    what was not a local file), so the draft and the Readme can name them."""
+    from .weights import weights_plan
+
+    return [{'setting': setting, 'source': source, 'sha256': sha} for setting, source, sha in weights_plan(cfg)]
+
+
+def is_final_fit(checkpoint_or_work_dir: str | os.PathLike) -> bool:
+    """True when the run that wrote this checkpoint (or work_dir) is a final fit on train + val: known from its own
+    record (``final_fit``, written by training from its config), or else the config training wrote beside it;
+    the folder's name (``_trainval``) is only the last resort, for runs recorded before the flag existed."""
+    import re
+
+    path = Path(checkpoint_or_work_dir)
+    folder = path if path.is_dir() else path.parent
+    record = read_record(folder)
+    if isinstance(record.get('final_fit'), bool):
+        return record['final_fit']
+    for config in folder.glob('*.py'):  # read as text, never run
+        try:
+            if re.search(r'^final_fit\s*=\s*True\b', config.read_text(errors='replace'), re.M):
+                return True
+        except OSError:
+            continue
+    return folder.name.endswith('_trainval')
+
+
 def count_trainable(model) -> int:
     """The course formula: ``sum(p.numel() for p in model.parameters() if p.requires_grad)``."""
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
@@ -215,7 +244,8 @@ class RunRecordHook(Hook):
         record = self._read(runner)
         record.update({'format': 1, 'work_dir': str(runner.work_dir), 'config_file': self._config_file(runner),
                        'parameters': count_trainable(model), 'recipe': recipe_facts(runner.cfg, model),
-                       'data_root': recipe_root(runner)})
+                       'data_root': recipe_root(runner), 'final_fit': bool(runner.cfg.get('final_fit')),
+                       'weights_loaded': weights_loaded(runner.cfg)})
         record.setdefault('sessions', []).append(self._session)
         self._write(runner, record)
         self._write_weights(runner, record['recipe'])
@@ -355,22 +385,83 @@ def recipe_root(runner) -> str:
 
 # --------------------------------------------------------------------------- reading it back
 def read_record(work_dir: str | os.PathLike) -> dict[str, Any]:
-    """``run_record.json`` of a work_dir ({} when the stage wrote none: trained before this hook existed)."""
+    """``run_record.json`` of a work_dir ({} when the stage wrote none: trained before this hook existed). A record
+    that is not valid JSON, or whose fields have the wrong types (edited by hand), is named in a warning and skipped:
+    what reads it (the hand-in, the draft) builds the rest."""
     path = Path(work_dir) / RECORD_FILE
     try:
         data = json.loads(path.read_text()) if path.is_file() else {}
-    except (OSError, ValueError):
+    except (OSError, ValueError) as exc:
+        warnings.warn(f'{path} is unreadable ({type(exc).__name__}: {str(exc)[:80]}): it is skipped; run training '
+                      'again for a new one, or fix it by hand.', stacklevel=2)
         return {}
-    return data if isinstance(data, dict) else {}
+    why = record_problem(data)
+    if why:
+        warnings.warn(f'{path} is damaged or edited by hand ({why}): it is skipped.', stacklevel=2)
+        return {}
+    return data
+
+
+#: The fields of a run record that readers compute with, and their types.
+_RECORD_TYPES = {'parameters': int, 'recipe': dict, 'sessions': list, 'final_fit': bool, 'weights_loaded': list}
+_RECIPE_TYPES = {'heads': dict, 'backbone': dict, 'optimizer': dict, 'param_scheduler': list, 'max_iters': int,
+                 'batch_size': int}
+
+
+def record_problem(data: Any) -> str | None:
+    """Why ``data`` is not a run record a reader can use (None: it is)."""
+    if not isinstance(data, dict):
+        return f'holds a {type(data).__name__}, not an object'
+    for fields, where in ((_RECORD_TYPES, data), (_RECIPE_TYPES, data.get('recipe') or {})):
+        for key, kind in fields.items():
+            value = where.get(key)
+            if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+                return f'{key} = {str(value)[:40]!r} is not a {kind.__name__}'
+    if not all(isinstance(s, dict) for s in data.get('sessions') or []):
+        return 'a session is not an object'
+    return None
 
 
 def read_per_class(work_dirs) -> Any:
     """Per-class val metrics of one or more work_dirs (stage order), one row per step and class, the later
-    session's row kept where a resume validated the same step again."""
+    session's row kept where a resume validated the same step again. Rows a disconnect cut off (and a resume then
+    appended to) or an empty file are named in a warning and skipped; the other rows are kept."""
     import pandas as pd
 
-    frames = [pd.read_csv(Path(wd) / PER_CLASS_FILE) for wd in work_dirs if (Path(wd) / PER_CLASS_FILE).is_file()]
+    columns = ['step', 'class', 'IoU', 'Acc', 'Dice']
+    frames = []
+    for wd in work_dirs:
+        path = Path(wd) / PER_CLASS_FILE
+        if not path.is_file():
+            continue
+        try:
+            df = pd.read_csv(path, on_bad_lines='skip', engine='python')
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, OSError, UnicodeDecodeError) as exc:
+            warnings.warn(f'{path} is unreadable ({type(exc).__name__}): its per-class history is skipped.',
+                          stacklevel=2)
+            continue
+        if not set(columns) <= set(df.columns):
+            warnings.warn(f'{path} lacks the columns {sorted(set(columns) - set(df.columns))}: skipped.', stacklevel=2)
+            continue
+        n = len(df)
+        for col in ('step', 'IoU', 'Acc', 'Dice'):
+            df[col] = pd.to_numeric(df[col], errors='coerce')
+        df = df.dropna(subset=['step', 'class'])
+        df = df[df['class'].astype(str).isin(CLASSES)]
+        if len(df) < n or _cut_lines(path):
+            warnings.warn(f'{path}: {n - len(df) + _cut_lines(path)} damaged rows (a save cut off by a disconnect?) '
+                          'were skipped; the other rows are used.', stacklevel=2)
+        frames.append(df.astype({'step': 'int64'}))
     if not frames:
-        return pd.DataFrame(columns=['step', 'class', 'IoU', 'Acc', 'Dice'])
+        return pd.DataFrame(columns=columns)
     df = pd.concat(frames, ignore_index=True)
     return df.drop_duplicates(['step', 'class'], keep='last').sort_values(['step']).reset_index(drop=True)
+
+
+def _cut_lines(path: Path) -> int:
+    """Lines of a CSV with another number of fields than its header (pandas skips them silently)."""
+    try:
+        lines = [ln for ln in path.read_text(errors='replace').splitlines() if ln.strip()]
+    except OSError:
+        return 0
+    return sum(ln.count(',') != lines[0].count(',') for ln in lines[1:]) if lines else 0

@@ -196,9 +196,15 @@ def start(notebook: str, params: dict[str, Any], code_from: str = 'this checkout
 
 
 def check_code(code_from: str) -> None:
-    """Stop when the code on this runtime is not a whole copy of the project (a Drive copy with links in it,
-    or with files missing), naming what is wrong, before anything uses it."""
+    """Stop when the code on this runtime is not a whole copy of the project (a Drive copy with links in it, files
+    missing, or entries that shadow installed packages), naming what is wrong, before anything uses it; name the
+    modules whose content differs from the manifest, or that it does not list."""
     problems = env.code_problems(REPO_ROOT)
+    changes = env.code_changes(REPO_ROOT)
+    if changes:  # the student's own edits are allowed, and named: the run then uses code that is not the project's
+        say(f'**Note: the code on this runtime ({REPO_ROOT}, from {code_from}) differs from its manifest:** '
+            f'{"; ".join(changes)}. If you edited these yourself, that is your code running; otherwise take a fresh '
+            'copy of the project.')
     if problems:
         raise StopRun(f'The code on this runtime ({REPO_ROOT}, copied from {code_from}) is not a whole copy of this '
                       f'project: {"; ".join(problems)}.\nWhat to do: put a complete copy of the project in that '
@@ -432,15 +438,19 @@ class RunEvaluation(NamedTuple):
 
 def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
     """04's evaluation of ``ckpt`` on val: once without TTA and once with the plan's, from one loaded model."""
+    import warnings
+
     from .evaluate import evaluate
     from .inference import Segmenter
+    from .record import is_final_fit
 
-    if plan.final_fit or ckpt.parent.name.endswith(FINAL_FIT_SUFFIX):
+    if plan.final_fit or is_final_fit(ckpt):  # known from the run's own record, not its folder's name
         say(f'**NOT HONEST: {ckpt.parent.name} is a final fit, trained on train + val.** Its val scores below '
             'measure images it was trained on, so they overstate it; the honest val score is that of the run '
             'the recipe was chosen with (FINAL_FIT = False). Use this model for the test submission (05).')
     config = plan.checkpoint_config  # None: the config training wrote beside it, else the one its run name names
-    with guard(ckpt.parent):
+    with guard(ckpt.parent), warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='.*is a final fit, trained on train')  # said above, in bold
         model = Segmenter.from_checkpoint(ckpt, config=config)
         plain = evaluate(ckpt, plan.data_root, split='val', tta='none', config=config, segmenter=model)
         with_tta = (evaluate(ckpt, plan.data_root, split='val', tta=plan.tta, config=config, segmenter=model)
@@ -454,8 +464,9 @@ def recipes_side_by_side(plan: Plan):
     recipe (or none) has been evaluated."""
     import pandas as pd
 
-    from .config import FINAL_FIT_SUFFIX, RECIPES
+    from .config import RECIPES
     from .metrics import load_seed_tables
+    from .record import is_final_fit
 
     seed = load_seed_tables()
     columns = {'report (best run)': pd.concat([pd.Series({'mIoU': seed['summary'].loc['best', 'mIoU']}),
@@ -477,7 +488,8 @@ def recipes_side_by_side(plan: Plan):
                 if tta:
                     row[f'mIoU, TTA {tta[-1]}'] = json.loads((by_tta[tta[-1]] / 'summary.json').read_text())['mIoU']
                     row['TTA gain'] = row[f'mIoU, TTA {tta[-1]}'] - row['mIoU']
-                columns[recipe + (' (final fit: val not honest)' if suffix else '')] = pd.concat([pd.Series(row),
+                honest = not is_final_fit(plan.work_root / (config + suffix))  # its record says, not its name
+                columns[recipe + ('' if honest else ' (final fit: val not honest)')] = pd.concat([pd.Series(row),
                                                                                                  per_class])
                 found.add(suffix)
     if len(columns) < 3:

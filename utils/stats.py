@@ -35,19 +35,15 @@ _N_COLS = NUM_CLASSES + 1  # 19 classes + pixels with values outside 0..18
 
 # --------------------------------------------------------------------------- counting (cached)
 def count_mask(path: str | os.PathLike) -> np.ndarray:
-    """Pixels per class (19 values) plus pixels outside 0..18 (last value) of one mask."""
+    """Pixels per class (19 values) plus pixels outside 0..18 (last value) of one mask (read the one way every mask
+    is: :func:`utils.imageio.read_label_mask`)."""
+    from .imageio import ImageReadError, read_label_mask
+
     try:
-        with Image.open(path) as m:
-            if m.mode not in ('P', 'L'):
-                raise DataError(f'{path} is a {m.mode} mask, not a single-channel label map; run '
-                                '`python -m utils.data check DATA_ROOT` for what to do.')
-            hist = np.bincount(np.asarray(m).ravel(), minlength=256)
-    except DataError:
-        raise
-    except Exception as e:  # noqa: BLE001 - truncated, not a PNG, too large: name the file and the fix
-        raise DataError(f'cannot read mask {path}: {type(e).__name__}: {e}. The file is truncated or not a PNG: '
-                        'run `python -m utils.data check DATA_ROOT` to list every such file, then fetch the dataset '
-                        'again into a new folder.') from None
+        hist = np.bincount(read_label_mask(path).ravel(), minlength=256)
+    except ImageReadError as e:
+        raise DataError(f'{e} Run `python -m utils.data check DATA_ROOT` to list every such file, then fetch the '
+                        'dataset again into a new folder.') from None
     return np.concatenate([hist[:NUM_CLASSES], [hist[NUM_CLASSES:].sum()]]).astype(np.int64)
 
 

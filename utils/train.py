@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import checkpoints
+from . import checkpoints, trust
 from .config import FINAL_FIT_SUFFIX, ConfigError, check_data_root, load_config, train_data_root
 from .env import KnownHarmless, default_work_dir, pretrained_cache
 from .labels import REPO_ROOT
@@ -58,12 +58,10 @@ def _runner_class():
             return model
 
         def resume(self, filename, resume_optimizer=True, resume_param_scheduler=True, map_location='default'):
-            if not checkpoints.is_trusted_checkpoint(filename):
-                raise checkpoints.UnsafeCheckpointError(
-                    f'Will not resume from {filename}: it is not in a work_dir written by this run\'s training '
-                    f'(no valid {checkpoints.WORKDIR_MARKER} file next to it), and resuming needs full unpickling, which '
-                    'can run code. Its weights alone load with --cfg-options load_from=PATH course_rules=False (outside the '
-                    'course rules: nothing proves what they were trained from).')
+            real = Path(filename).resolve()
+            if not checkpoints.is_trusted_checkpoint(real):  # the loader checks the bytes it loads once more
+                raise checkpoints.UntrustedCheckpointError(
+                    checkpoints.not_recorded_message(filename, checkpoints.sha256_file(real)))
             self.logger.info(f'Resuming from trusted checkpoint {filename} (this project\'s own work_dir).')
             quiet = contextlib.redirect_stdout(io.StringIO()) if self.cfg.get('quiet_console') else \
                 contextlib.nullcontext()  # MMEngine prints (not logs) 'Loads checkpoint by ... backend' on resume
@@ -77,6 +75,24 @@ def _runner_class():
                 for key in [k for k in hub.runtime_info if k.startswith(('best_ckpt', 'best_score'))
                             or k == 'keep_ckpt_ids']:
                     hub.pop_info(key)
+
+        def save_checkpoint(self, out_dir, filename, *args, **kwargs):
+            super().save_checkpoint(out_dir, filename, *args, **kwargs)
+            if self.rank == 0:  # what training wrote is what resume may unpickle in full: its bytes are recorded
+                checkpoints.record_file(Path(out_dir) / filename)
+
+        def dump_config(self):
+            super().dump_config()
+            if self.rank == 0:
+                name = Path(self.cfg.filename).name if self.cfg.filename is not None else f'{self.timestamp}.py'
+                checkpoints.record_file(Path(self.work_dir) / name)
+
+        def call_hook(self, fn_name, **kwargs):
+            super().call_hook(fn_name, **kwargs)
+            lock = getattr(self, '_train_lock', None)
+            if lock and fn_name == 'after_train_iter' and time.time() - getattr(self, '_lock_seen', 0) > 60:
+                self._lock_seen = time.time()  # another machine judges the lock stale by its time
+                trust.refresh_lock(Path(lock))
 
     return ParsingRunner
 
@@ -150,6 +166,19 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     if said:
         print(said)
     checkpoints.claim_work_dir(cfg.work_dir)  # before any resume: a folder of foreign checkpoints is refused
+    lock = trust.acquire_lock(cfg.work_dir) if _is_main_process() else None  # a second training refuses at once
+    try:
+        return _run(cfg, resume, extra_hooks, quiet, lock)
+    finally:
+        if lock is not None:
+            trust.release_lock(lock)
+
+
+def _is_main_process() -> bool:
+    return os.environ.get('RANK', '0') == '0'
+
+
+def _run(cfg, resume, extra_hooks, quiet, lock) -> dict:
     resumed_from = _resolve_resume(resume, cfg.work_dir)
     if holdout:
         apply_holdout(cfg, root, final_fit=final_fit, resumed_from=resumed_from)
@@ -165,7 +194,8 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
         cfg.quiet_console = True
     _init_cpu_distributed(cfg)
     runner = build_runner(cfg)
-    if resumed_from is not None and checkpoints.is_trusted_checkpoint(resumed_from):
+    runner._train_lock = lock
+    if resumed_from is not None:  # (its bytes are checked where they are loaded)
         start = checkpoints.checkpoint_iter(resumed_from)
         if start is not None and start >= cfg.train_cfg.max_iters:
             runner.logger.info(f'{resumed_from} is already at iteration {start} >= max_iters '

@@ -128,15 +128,14 @@ def highlight(mask: np.ndarray, cls: int, fade: float = 0.75) -> np.ndarray:
 
 
 def _load(path: Path | None, mask: bool):
-    from PIL import Image
+    from .imageio import read_image
 
     if path is None or not Path(path).is_file():
         return None
     try:
         if mask:
             return read_mask(Path(path))
-        with Image.open(path) as img:
-            return np.array(img.convert('RGB'))
+        return read_image(path)  # the one way every input is read (utils.imageio)
     except EvaluationError as exc:  # a broken or oversized mask: its panel says so, the inspector goes on
         return str(exc)
     except Exception as exc:  # noqa: BLE001 - an unreadable image, likewise

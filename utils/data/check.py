@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image, ImageFile
 
+from ..imageio import exif_orientation
 from ..labels import NUM_CLASSES, PALETTE
 from ..layout import IMAGE_SUFFIXES, LAYOUT, SPLITS, image_dir, list_files, mask_dir, natural_key
 from ..parallel import default_workers
@@ -64,6 +65,7 @@ def _scan_image(path: str) -> dict:
         rec['hash'] = hashlib.blake2b(data, digest_size=16).hexdigest()
         with Image.open(io.BytesIO(data)) as im:
             rec['size'], rec['mode'], rec['format'] = im.size, im.mode, im.format
+            rec['orientation'] = exif_orientation(im)
             im.load()
     except Exception as e:  # any decode failure is a finding, not a crash
         rec['error'] = f'{type(e).__name__}: {e}'
@@ -335,6 +337,7 @@ class _Findings:
 
     img_err: list[str] = field(default_factory=list)
     img_mode: list[str] = field(default_factory=list)
+    img_oriented: list[str] = field(default_factory=list)
     mask_err: list[str] = field(default_factory=list)
     mask_rgb: list[str] = field(default_factory=list)
     mask_bin: list[str] = field(default_factory=list)
@@ -371,6 +374,8 @@ class _Findings:
             return
         self.sizes['x'.join(map(str, r['size']))] += 1
         self.hashes[r['hash']].append(f)
+        if r.get('orientation'):
+            self.img_oriented.append(f'{f}: EXIF orientation {r["orientation"]}')
         if r['mode'] != 'RGB':
             self.img_mode.append(f'{f}: mode {r["mode"]}')
         mr = recs.get(str(mask_dir(root, split) / (os.path.splitext(n)[0] + '.png')))
@@ -407,6 +412,11 @@ class _Findings:
         if self.img_mode:
             out.append(Check('image mode', WARN, f'{len(self.img_mode)} images are not RGB', self.img_mode,
                              'they are converted to RGB when loaded; re-save as RGB JPGs to be safe.'))
+        if self.img_oriented:  # utils.imageio reads every image as stored, so its mask still matches
+            out.append(Check('image orientation', WARN, f'{len(self.img_oriented)} images carry an EXIF orientation '
+                             'tag', self.img_oriented, 'they are read as stored (the tag is ignored everywhere, so '
+                             'each still matches its mask); a viewer shows them rotated. Nothing to do unless the '
+                             'stored pixels are the wrong way up.'))
         return out + [self._mask_format(), self._mask_values(), self._sizes(), self._overlap()]
 
     def _mask_format(self) -> Check:

@@ -4,6 +4,7 @@ specification and the reference report: model with its parameter count, loss wit
 and schedule, training curves, per-class results, the test score, the training machine."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..config import FINAL_FIT_SUFFIX
@@ -30,6 +31,23 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return f'{value:.{digits}f}' if isinstance(value, (int, float)) else str(value)
 
 
+def _final_fit(run: RunData) -> bool:
+    """Whether the run is a final fit: its own record says so (``final_fit``, from its config); the folder's name
+    (``_trainval``) only for runs recorded before the flag existed."""
+    flag = (getattr(run, 'record', None) or {}).get('final_fit')
+    return flag if isinstance(flag, bool) else run.checkpoint.parent.name.endswith(FINAL_FIT_SUFFIX)
+
+
+def _weights_loaded(rec: dict) -> str | None:
+    """The pre-trained weights the run recorded loading: file and SHA-256 (the record's ``weights_loaded``), or None
+    (none loaded, or a run recorded before the record kept them)."""
+    loaded = [w for w in rec.get('weights_loaded') or [] if isinstance(w, dict) and w.get('setting') != 'load_from']
+    if not loaded:
+        return None
+    return '; '.join(f"{Path(str(w.get('source'))).name}" + (f" (SHA-256 {w['sha256'][:12]}...)" if w.get('sha256')
+                                                             else '') for w in loaded)
+
+
 def _model_blocks(run: RunData, rules=None, weights: str = 'the weights the record names') -> list[Block]:
     rec = run.record
     recipe = rec.get('recipe') or {}
@@ -39,7 +57,8 @@ def _model_blocks(run: RunData, rules=None, weights: str = 'the weights the reco
                                                  '(trained before utils.record existed).')]
     arch, backbone = architecture(recipe)
     text = (f"The model is {arch} ({recipe.get('segmentor')} in MMSegmentation) with a {backbone} backbone, "
-            f"initialised from {weights}. The decode head is "
+            f"initialised from {weights}"
+            + (f" (the run loaded {_weights_loaded(rec)})" if _weights_loaded(rec) else '') + ". The decode head is "
             f"{heads.get('decode_head', {}).get('type', '-')}")
     if 'auxiliary_head' in heads:
         text += f" and an auxiliary {heads['auxiliary_head']['type']} supervises stage 3 during training only"
@@ -151,7 +170,7 @@ def _curve_blocks(run: RunData, figures: dict) -> list[Block]:
 
 def _results_blocks(run: RunData, tables: dict, figures: dict) -> list[Block]:
     out = [Block('heading', 'Results on the val set')]
-    if run.checkpoint is not None and run.checkpoint.parent.name.endswith(FINAL_FIT_SUFFIX):
+    if run.checkpoint is not None and _final_fit(run):
         out.append(Block('todo', 'This model is a final fit on train + val: its val scores below measure images it '
                                  'was trained on and overstate it. Report the val scores of the run the recipe was '
                                  'chosen with, and say that the submitted model was retrained on train + val.'))

@@ -5,6 +5,7 @@ do; it never stops the draft from being built. Files a student put into ``handin
 is unchanged since (``.handin-manifest.json`` keeps their hashes)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -184,6 +185,74 @@ def _screenshot(folder: Path) -> Path | None:
     return next((folder / n for n in SCREENSHOTS if (folder / n).is_file()), None)
 
 
+def usable_screenshot(folder: Path, staging: Path, notes: list[str]) -> Path | None:
+    """The leaderboard screenshot as a file the report can embed: a PNG or JPEG as it is; any other format Pillow
+    reads (a WebP or BMP saved as ``score.png``) converted to PNG in ``staging``; one it cannot read is named in
+    ``notes`` and left out."""
+    path = _screenshot(folder)
+    if path is None:
+        return None
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            if im.format in ('PNG', 'JPEG'):
+                return path
+            fmt = im.format
+            converted = staging / 'score-converted.png'
+            im.convert('RGB').save(converted, format='PNG')
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        notes.append(f'{path} is not an image Pillow can read ({type(exc).__name__}): save the leaderboard '
+                     'screenshot again as PNG or JPEG (a screenshot tool, or your browser\'s "Save image as").')
+        return None
+    notes.append(f'{path} is a {fmt} image under a {path.suffix} name: a PNG copy of it (score-converted.png) was '
+                 'put in the report.')
+    return converted
+
+
+def checkpoint_vs_predictions(run: RunData) -> tuple[str, str, str]:
+    """A check row: is the hand-in's checkpoint (by SHA-256) the one whose predictions are in the submission?"""
+    item = 'checkpoint = the one that predicted the test masks'
+    if run.checkpoint is None or run.submission is None:
+        return item, MISSING, 'no checkpoint or no submission to compare'
+    from ..submit.common import default_masks_dir, file_sha256, read_manifest
+
+    manifest = read_manifest(default_masks_dir(run.submission)) or {}
+    recorded = manifest.get('checkpoint_sha256')
+    if not recorded:
+        return item, MISSING, (f'cannot tell: {default_masks_dir(run.submission)} holds no manifest of the masks; '
+                               'run 05_submit again with this checkpoint')
+    sha = file_sha256(run.checkpoint)
+    if sha != recorded:
+        return item, MISSING, (f'{run.checkpoint.name} (SHA-256 {sha[:12]}...) is NOT the checkpoint that predicted '
+                               f'{run.submission.name} ({manifest.get("checkpoint", "?")}, SHA-256 {recorded[:12]}...): '
+                               'hand in that one (CHECKPOINT in 06_handin), or run 05_submit again with this one')
+    return item, PRESENT, f'SHA-256 {sha[:12]}... matches the manifest of the test masks'
+
+
+#: What a matriculation number and a leaderboard name may be (they name a file and go into the Readme, one line each).
+MATRIC_MAX, NAME_MAX = 32, 64
+
+
+def check_identity(matric: str | None, leaderboard_name: str | None) -> tuple[str | None, str | None]:
+    """``(matric, leaderboard_name)`` stripped, or :class:`HandinError` naming the parameter, before anything is
+    built: MATRIC names the zip (letters, digits, ``_.-``, at most 32); LEADERBOARD_NAME is one printable line of at
+    most 64 characters (a newline would forge a line of the Readme)."""
+    matric = (matric or '').strip() or None
+    if matric is not None and (len(matric) > MATRIC_MAX or not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_.-]*', matric)):
+        raise HandinError(f'MATRIC = {matric[:40]!r}{"..." if len(matric) > 40 else ""} ({len(matric)} characters) '
+                          'cannot name the zip: give the matriculation number as letters and digits (e.g. G1234567A), '
+                          f'at most {MATRIC_MAX} characters, no spaces, slashes or line breaks (06_handin\'s '
+                          'parameters cell, or --matric).')
+    name = (leaderboard_name or '').strip() or None
+    if name is not None and (len(name) > NAME_MAX or not name.isprintable()):
+        raise HandinError(f'LEADERBOARD_NAME = {name[:40]!r}{"..." if len(name) > 40 else ""} is not one line of at '
+                          f'most {NAME_MAX} printable characters (it holds a line break or control character, or is '
+                          f'{len(name)} long): give the user name as the leaderboard shows it (06_handin\'s parameters '
+                          'cell, or --leaderboard-name).')
+    return matric, name
+
+
 def zip_name(matric: str | None, smoke: bool) -> str:
     """``<matric>.zip``; a smoke run's says so and that it is not for handing in."""
     stem = matric or 'MATRIC-MISSING'
@@ -245,7 +314,7 @@ def _write_draft(run: RunData, staging: Path, folder: Path, rules, **kw) -> tupl
     figures = write_figures(run, staging / 'figures', kw.pop('test_images'), edition=rules.edition)
     tables = all_tables(run, rules.edition)
     write_tables(tables, staging / 'tables')
-    screenshot = _screenshot(folder)
+    screenshot = usable_screenshot(folder, staging, kw.pop('notes'))
     if screenshot is not None:
         figures['score'] = screenshot
     blocks = report_blocks(run, tables, figures, has_screenshot=screenshot is not None, edition=rules.edition, **kw)
@@ -262,21 +331,17 @@ def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
     ``edition`` (None: the edition the run was trained for); see the module doc."""
     from .pdfcheck import report_state
 
-    matric = (matric or '').strip() or None
-    if matric is not None and not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_.-]*', matric):
-        raise HandinError(f'MATRIC = {matric!r} cannot name the zip: give the matriculation number as letters and '
-                          'digits (e.g. G1234567A), with no spaces or slashes.')
+    matric, leaderboard_name = check_identity(matric, leaderboard_name)  # before anything is built
     run = collect(work_dirs, submission=submission, checkpoint=checkpoint)
     rules = rules_of(edition or run.edition)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    leaderboard_name = (leaderboard_name or '').strip() or None
     notes: list[str] = []
     images = Path(test_images) if test_images else None
     staging = Path(tempfile.mkdtemp(prefix='.staging-', dir=folder))
     try:
         figures, pages = _write_draft(run, staging, folder, rules, test_images=images, matric=matric,
-                                      leaderboard_name=leaderboard_name)
+                                      leaderboard_name=leaderboard_name, notes=notes)
         pred_status, pred_detail = _check_predictions(run, images, rules)
         if pred_status == PRESENT:
             _write_predictions(run, staging, rules)
@@ -287,6 +352,9 @@ def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
             has_screenshot=_screenshot(folder) is not None, has_pdf=(folder / 'report.pdf').is_file(),
             has_predictions=pred_status == PRESENT, rules=rules))
         _install(staging, folder, notes)
+    except OSError as exc:
+        _name_folder(exc, folder)  # a full disk: the message names this folder and its free space, not the cwd's
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     state = report_state(folder / 'report.pdf', rules.max_pages) if (folder / 'report.pdf').is_file() else None
@@ -294,7 +362,8 @@ def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
     extra = ([(run.checkpoint, ckpt_arc)] if run.checkpoint else []) + _code_files() + _run_files(run)
     checks = _report_checks(run, figures, pages, state, rules) + _item_checks(
         run, folder, extra, commit, ckpt_arc, matric, leaderboard_name, (pred_status, pred_detail), state)
-    write_zip(folder, zip_path, extra, path_map(run, [images.parent.parent] if images else []))
+    with _writing_in(zip_path.parent):
+        write_zip(folder, zip_path, extra, path_map(run, [images.parent.parent] if images else []))
     checks.append(('zip named after the matriculation number', PRESENT if matric and not run.smoke else MISSING,
                    f'{zip_path.name}, {zip_path.stat().st_size / 1e6:,.1f} MB'
                    + ('' if matric else ': named MATRIC-MISSING until MATRIC is set')
@@ -314,6 +383,7 @@ def _item_checks(run, folder, extra, commit, ckpt_arc, matric, leaderboard_name,
         ('leaderboard screenshot', PRESENT if screenshot else MISSING,
          (screenshot.name if screenshot else f'add the leaderboard screenshot as {folder / "score.png"}, then run '
           'again') + said),
+        checkpoint_vs_predictions(run),
         ('submitted checkpoint', PRESENT if run.checkpoint else MISSING,
          f'{ckpt_arc} ({run.checkpoint.stat().st_size / 1e6:,.0f} MB)' if run.checkpoint else
          'no checkpoint in the work_dirs: train first (02_train_20k)'),
@@ -322,6 +392,20 @@ def _item_checks(run, folder, extra, commit, ckpt_arc, matric, leaderboard_name,
          matric or 'set MATRIC in the parameters cell of 06_handin (or --matric), then run again'),
         ('leaderboard user name', PRESENT if leaderboard_name else MISSING,
          leaderboard_name or 'set LEADERBOARD_NAME in 06_handin (or --leaderboard-name), then run again')]
+
+
+def _name_folder(exc: OSError, folder: Path) -> None:
+    if not exc.filename:  # zipfile and docx report a full disk without the file: the folder being written is named
+        exc.filename = str(folder)
+
+
+@contextlib.contextmanager
+def _writing_in(folder: Path):
+    try:
+        yield
+    except OSError as exc:
+        _name_folder(exc, folder)
+        raise
 
 
 def write_zip(folder: Path, zip_path: Path, extra: list[tuple[Path, str]],

@@ -94,6 +94,12 @@ def readme_text(run: RunData, *, matric: str | None, leaderboard_name: str | Non
               + '; code/run/<stage>/ holds each stage\'s resolved config, run record and logged curves, their paths '
               'relative to the run (work_dirs/<stage>, data/celebamask)',
               'Readme.txt            this file', '']
+    loaded = [w for r in run.records for w in r.get('weights_loaded') or []
+              if isinstance(w, dict) and w.get('setting') != 'load_from']
+    lines += ['Pre-trained weights loaded (as the run recorded them)', '-----------------------------------------']
+    lines += [f'{w.get("setting")}: {w.get("source")} (SHA-256 {w.get("sha256") or "not recorded"})' for w in loaded] \
+        or ['none recorded (random initialisation, or a run recorded before weights were)']
+    lines += ['']
     lines += _how_to_run(run, checkpoint_arc, rules)
     lines += ['', 'Third-party libraries (versions of the training run) and their references',
               '--------------------------------------------------------------------------', *library_lines(run), '']

@@ -60,7 +60,14 @@ def class_weights(run: RunData):
     path = run.stages[0] / 'class_weights.csv'
     if not path.is_file():
         return None
-    df = pd.read_csv(path).set_index('class')
+    try:
+        df = pd.read_csv(path).set_index('class')
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, KeyError, OSError, UnicodeDecodeError) as exc:
+        import warnings
+
+        warnings.warn(f'{path} is damaged ({type(exc).__name__}): the class-weights table is left out; the '
+                      'rest of the hand-in is built.', stacklevel=2)
+        return None
     out = pd.DataFrame(index=df.index)
     weight_cols = [c for c in df.columns if c.startswith(('decode_head', 'auxiliary_head'))]
     if weight_cols:
