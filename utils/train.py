@@ -168,7 +168,10 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     checkpoints.claim_work_dir(cfg.work_dir)  # before any resume: a folder of foreign checkpoints is refused
     lock = trust.acquire_lock(cfg.work_dir) if _is_main_process() else None  # a second training refuses at once
     try:
-        return _run(cfg, resume, extra_hooks, quiet, lock)
+        resumed_from = _resolve_resume(resume, cfg.work_dir)
+        if holdout:  # the holdout never changes mid-run: a resume keeps the split it started with
+            apply_holdout(cfg, root, final_fit=final_fit, resumed_from=resumed_from)
+        return _run(cfg, resumed_from, extra_hooks, quiet, lock)
     finally:
         if lock is not None:
             trust.release_lock(lock)
@@ -178,10 +181,7 @@ def _is_main_process() -> bool:
     return os.environ.get('RANK', '0') == '0'
 
 
-def _run(cfg, resume, extra_hooks, quiet, lock) -> dict:
-    resumed_from = _resolve_resume(resume, cfg.work_dir)
-    if holdout:
-        apply_holdout(cfg, root, final_fit=final_fit, resumed_from=resumed_from)
+def _run(cfg, resumed_from: Path | None, extra_hooks, quiet, lock) -> dict:
     if resumed_from is not None:
         cfg.resume, cfg.load_from = True, str(resumed_from)
         print('resuming from', resumed_from)
