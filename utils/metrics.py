@@ -33,7 +33,7 @@ SEED_TABLES = {'first': ASSETS / 'seed_first_run.csv', 'best': ASSETS / 'seed_be
 SEED_SUMMARY = ASSETS / 'seed_summary.csv'
 SUMMARY_KEYS = ('aAcc', 'mIoU', 'mAcc', 'mDice')
 PER_CLASS_KEYS = ('IoU', 'Acc', 'Dice', 'Precision', 'Recall')
-VAL_KEYS = ('aAcc', 'mIoU', 'mAcc', 'mDice', 'mFscore', 'mPrecision', 'mRecall')
+VAL_KEYS = ('imgF', 'aAcc', 'mIoU', 'mAcc', 'mDice', 'mFscore', 'mPrecision', 'mRecall')
 
 
 class MetricsError(KnownError, RuntimeError):
@@ -122,6 +122,42 @@ def metrics_from_areas(intersect: np.ndarray, union: np.ndarray, pred_area: np.n
         for key in ('IoU', 'Acc', 'Dice'):
             out['m' + key] = np.nanmean(out[key], axis=-1)
     return out
+
+
+#: the leaderboard's guard against a division by zero (2025-26 course): added to every denominator of P, R and F
+F_EPS = 1e-7
+
+
+def fscore_from_areas(intersect: np.ndarray, pred_area: np.ndarray, gt_area: np.ndarray) -> np.ndarray:
+    """Per-class F1 of each image as the 2025-26 leaderboard computes it, NaN for a class absent from the ground truth.
+
+    ``intersect`` = TP, ``pred_area`` = TP + FP, ``gt_area`` = TP + FN (N x C or C). P = TP / (TP + FP + 1e-7),
+    R = TP / (TP + FN + 1e-7), F = 2PR / (P + R + 1e-7). A class predicted but absent from the image's ground
+    truth gets NaN: the leaderboard skips it (its false positives only cost the true class's precision).
+    """
+    tp = np.asarray(intersect, dtype=np.float64)
+    precision = tp / (np.asarray(pred_area, dtype=np.float64) + F_EPS)
+    gt = np.asarray(gt_area, dtype=np.float64)
+    recall = tp / (gt + F_EPS)
+    f = 2 * precision * recall / (precision + recall + F_EPS)
+    return np.where(gt > 0, f, np.nan)
+
+
+def image_fscores(intersect: np.ndarray, pred_area: np.ndarray, gt_area: np.ndarray) -> np.ndarray:
+    """The leaderboard's score of each image (N): the mean F over the classes present in its ground truth."""
+    f = np.atleast_2d(fscore_from_areas(intersect, pred_area, gt_area))
+    present = np.isfinite(f)
+    return np.where(present.any(axis=-1), np.nansum(f, axis=-1) / np.maximum(present.sum(axis=-1), 1), np.nan)
+
+
+def image_fscore(gt: np.ndarray, pred: np.ndarray, num_classes: int = NUM_CLASSES, ignore_index: int = 255) -> float:
+    """The 2025-26 leaderboard's F of one image (0-1): F1 per class present in ``gt`` (background included), averaged.
+
+    Pixels whose ground truth is ``ignore_index`` are left out. An image with no labelled pixel scores NaN
+    (there is nothing to average); the leaderboard's images always have labels.
+    """
+    intersect, _, pred_area, gt_area = intersect_and_union(pred, gt, num_classes, ignore_index)
+    return float(image_fscores(intersect, pred_area, gt_area)[0])
 
 
 def summary_percent(metrics: Mapping[str, Any]) -> dict[str, float]:

@@ -202,7 +202,7 @@ def _resolve_resume(resume, work_dir) -> Path | None:
 def _last_val_metrics(runner) -> dict:
     scalars = runner.message_hub.log_scalars
     return {k.split('/', 1)[1]: float(v.current()) for k, v in scalars.items()
-            if k.startswith('val/') and k.split('/', 1)[1] in ('aAcc', 'mIoU', 'mAcc', 'mDice')}
+            if k.startswith('val/') and k.split('/', 1)[1] in ('imgF', 'aAcc', 'mIoU', 'mAcc', 'mDice')}
 
 
 # --------------------------------------------------------------------------- command line
