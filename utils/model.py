@@ -37,10 +37,11 @@ def build_segmentor(cfg, for_training: bool = False):
 
     from mmseg.registry import MODELS
 
-    from .config import drop_pretrained, walk_dicts
+    from .config import apply_width, drop_pretrained, walk_dicts
 
     init_registries()
     model_cfg = copy.deepcopy(cfg.model)
+    apply_width(cfg, model_cfg)  # a config read with Config.fromfile: its width knob still applies
     drop_pretrained(model_cfg)
     for node in walk_dicts(model_cfg):
         if not for_training and isinstance(node.get('class_weight'), str):
