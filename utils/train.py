@@ -2,6 +2,7 @@
 
     python -m utils.train CONFIG --data-root DIR --work-dir DIR [--max-iters N] [--amp]
                           [--resume auto|none|PATH] [--smoke] [--cfg-options k=v ...] [--debug]
+                          [--edition 2022|2025] [--split split.json]
     torchrun --nproc_per_node 2 -m utils.train CONFIG --launcher pytorch ...   # several GPUs
 
 CONFIG is a path or a config name from ``configs/`` (see ``utils.config``). ``--resume auto`` (the
@@ -20,11 +21,13 @@ import time
 from pathlib import Path
 
 from . import checkpoints
-from .config import FINAL_FIT_SUFFIX, ConfigError, check_data_root, load_config, train_data_root
+from .config import FINAL_FIT_SUFFIX, ConfigError, check_data_root, load_config, set_split, train_data_root
+from .edition import DEFAULT_EDITION, EDITIONS
 from .env import KnownHarmless, default_work_dir, pretrained_cache
 from .labels import REPO_ROOT
 from .pretrained import check_course_rules, prepare_pretrained
 from .report import cli_error
+from .rules import check_edition_rules, effective_edition
 
 
 class TrainError(ConfigError):
@@ -111,7 +114,8 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
           work_dir: str | os.PathLike | None = None, *, max_iters: int | None = None, amp: bool = False,
           resume: str | os.PathLike | None = 'auto', smoke: bool | dict | None = None,
           cfg_options: dict | None = None, launcher: str = 'none', extra_hooks: list[dict] | None = None,
-          channels_last: bool | None = None, quiet: bool = False, final_fit: bool = False) -> dict:
+          channels_last: bool | None = None, quiet: bool = False, final_fit: bool = False,
+          edition: str | None = None, split: dict | None = None) -> dict:
     """Train ``config``; returns ``{'work_dir', 'checkpoint', 'best', 'metrics', 'resumed_from', 'log_dir'}``.
 
     ``resume``: ``'auto'`` (newest readable checkpoint in ``work_dir``), ``'none'``/``None``, a
@@ -120,25 +124,34 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     ``extra_hooks``: MMEngine hook configs added to the run (e.g. ``utils.live.ProgressBarHook``).
     ``final_fit``: train on train + val (the default work_dir gets ``_trainval``); its val scores are not honest.
     ``quiet``: MMEngine's config dump and log lines go to the log file only (the notebooks show a progress bar).
+    ``edition``: the course rules to enforce ('2022' default; a config saying ``edition = '2025'`` is always held
+    to the 2025-26 rules, checked before anything is written: utils.rules.check_edition_rules).
+    ``split``: a holdout split (``split.json``'s dict) for the 2025-26 layout (:func:`utils.config.set_split`).
     """
     if work_dir is None:
         work_dir = default_work_dir(config)
         work_dir = Path(str(work_dir) + FINAL_FIT_SUFFIX) if final_fit else work_dir
     cfg = load_config(config, data_root=data_root, work_dir=work_dir, max_iters=max_iters, amp=amp, smoke=smoke,
                       cfg_options=cfg_options, launcher=launcher, channels_last=channels_last, final_fit=final_fit)
+    edition = effective_edition(cfg, edition)
+    if edition == '2022':
+        check_course_rules(cfg)  # ImageNet-1k weights only, no foreign load_from (course_rules=False lifts it)
+    else:
+        check_edition_rules(cfg, edition)  # the parameter cap and no weights at all: before anything is written
     root = Path(train_data_root(cfg))
     if not root.is_dir() and cfg.get('smoke_run'):  # a smoke run may make its synthetic data; a real run never
         from .synthetic import make_synthetic_dataset
 
         logging.getLogger(__name__).warning('No data at %s: writing a synthetic dataset there.', root)
         make_synthetic_dataset(root, size=int(cfg.model.data_preprocessor['size'][0]))
-    check_data_root(root)
+    check_data_root(root, ('train',) if edition == '2025' else ('train', 'val'))  # 2025-26: a holdout of train
     resolve_class_weights(cfg, root)
-    check_course_rules(cfg)  # ImageNet-1k weights only, no foreign load_from (course_rules=False lifts it)
     said = prepare_pretrained(cfg, pretrained_cache())  # ImageNet weights: a kept copy, else two sources
     if said:
         print(said)
     checkpoints.claim_work_dir(cfg.work_dir)  # before any resume: a folder of foreign checkpoints is refused
+    if split is not None:
+        set_split(cfg, split, cfg.work_dir)
     resumed_from = _resolve_resume(resume, cfg.work_dir)
     if resumed_from is not None:
         cfg.resume, cfg.load_from = True, str(resumed_from)
@@ -214,6 +227,18 @@ def _parse_cfg_options(items: list[str] | None) -> dict:
     return ns.o
 
 
+def _read_split(path: str | None) -> dict | None:
+    if path is None:
+        return None
+    import json
+
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise TrainError(f'--split {path}: cannot read it as split.json ({exc}); make the holdout again '
+                         '(utils.data.split.make_holdout).') from None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog='python -m utils.train', description=__doc__.split('\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -231,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE', help='override config keys (MMEngine syntax)')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                    help="job launcher; use 'pytorch' under torchrun")
+    p.add_argument('--edition', choices=EDITIONS, default=DEFAULT_EDITION,
+                   help="the course's rules to enforce (2025: fewer than 1,821,085 parameters, no pretrained "
+                        "weights; a config saying edition = '2025' always gets them)")
+    p.add_argument('--split', help='split.json of a 2025-26 holdout: train on its train stems, validate on the holdout')
     p.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     p.add_argument('--local-rank', '--local_rank', type=int, default=0, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -239,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = train(a.config, a.data_root, a.work_dir, max_iters=a.max_iters, amp=a.amp, resume=a.resume,
                        smoke=True if a.smoke else None, cfg_options=_parse_cfg_options(a.cfg_options),
-                       launcher=a.launcher, channels_last=a.channels_last, final_fit=a.final_fit)
+                       launcher=a.launcher, channels_last=a.channels_last, final_fit=a.final_fit,
+                       edition=a.edition, split=_read_split(a.split))
     except KeyboardInterrupt:
         print('interrupted: the newest checkpoint in the work_dir is kept; run the same command to resume.',
               file=sys.stderr)

@@ -11,7 +11,7 @@ model = dict(
     pretrained=None,
     backbone=dict(
         type='BiSeNetV2', detail_channels=(48, 48, 96), semantic_channels=(16, 32, 64, 96),
-        semantic_expansion_ratio=6, bga_channels=96, out_indices=(0, 1, 2, 3, 4), init_cfg=None,
+        semantic_expansion_ratio=6, bga_channels=96, out_indices=(0, 1, 2, 3, 4),
         norm_cfg=_base_.norm_cfg, align_corners=False),
     decode_head=dict(
         type='FCNHead', in_channels=96, in_index=0, channels=256, num_convs=1, concat_input=False,

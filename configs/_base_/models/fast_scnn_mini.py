@@ -11,7 +11,7 @@ model = dict(
         type='FastSCNN', downsample_dw_channels=(32, 48), global_in_channels=64,
         global_block_channels=(64, 96, 128), global_block_strides=(2, 2, 1), global_out_channels=128,
         higher_in_channels=64, lower_in_channels=128, fusion_out_channels=128, out_indices=(0, 1, 2),
-        norm_cfg=_base_.norm_cfg, align_corners=False, init_cfg=None),
+        norm_cfg=_base_.norm_cfg, align_corners=False),
     decode_head=dict(
         type='DepthwiseSeparableFCNHead', in_channels=128, channels=128, concat_input=False, num_classes=19,
         in_index=-1, norm_cfg=_base_.norm_cfg, align_corners=False, loss_decode=_base_.decode_losses),

@@ -8,7 +8,7 @@ model = dict(
     type='EncoderDecoder',
     data_preprocessor=_base_.data_preprocessor,
     pretrained=None,
-    backbone=dict(type='MobileNetV3', arch='small', out_indices=(0, 1, 12), norm_cfg=norm_cfg, init_cfg=None),
+    backbone=dict(type='MobileNetV3', arch='small', out_indices=(0, 1, 12), norm_cfg=norm_cfg),
     decode_head=dict(
         type='LRASPPHead', in_channels=(16, 16, 576), in_index=(0, 1, 2), channels=128,
         input_transform='multiple_select', dropout_ratio=0.1, num_classes=19, norm_cfg=norm_cfg,
