@@ -353,6 +353,20 @@ def load_config(config: str | os.PathLike, *, data_root: str | os.PathLike | Non
     return cfg
 
 
+def best_metric(cfg) -> str:
+    """The validation metric a config keeps its best checkpoint by (``save_best``: 'imgF' for the 2025-26 recipes,
+    'mIoU' for 2022's); every reader of validation numbers takes its key from here, not from a literal."""
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+    key = hook.get('save_best')
+    key = key[0] if isinstance(key, (list, tuple)) and key else key
+    return key if isinstance(key, str) and key != 'auto' else 'mIoU'
+
+
+def format_metric(key: str, value: float) -> str:
+    """``'imgF 0.8123'`` (the per-image F on the leaderboard's 0-1 scale) or ``'mIoU 74.72'`` (percent)."""
+    return f'{key} {float(value):.4f}' if key == 'imgF' else f'{key} {float(value):.2f}'
+
+
 def resolve_tta(tta: str | None, cfg: Any = None) -> str:
     """The one place a TTA mode is decided: ``tta`` when given, else the loaded config's ``test_tta`` (else
     :data:`DEFAULT_TTA`); a mode outside :data:`TTA_MODES` raises :class:`ConfigError` naming the choices."""

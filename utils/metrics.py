@@ -275,7 +275,7 @@ def read_scalars(work_dirs: str | os.PathLike | Sequence[str | os.PathLike]) -> 
 
 def plot_curves(work_dirs: str | os.PathLike | Sequence[str | os.PathLike] | Scalars, *,
                 title: str | None = None, smooth: int = 1):
-    """Loss, validation mIoU/mAcc/aAcc(/mDice), LR and momentum over iterations, resume points marked."""
+    """Loss, validation imgF/mIoU/mAcc/aAcc(/mDice), LR and momentum over iterations, resume points marked."""
     from matplotlib.figure import Figure
 
     sc = work_dirs if isinstance(work_dirs, Scalars) else read_scalars(work_dirs)
@@ -295,15 +295,7 @@ def plot_curves(work_dirs: str | os.PathLike | Sequence[str | os.PathLike] | Sca
         line(ax, tr, col, lw=1.4 if col == 'loss' else 0.9)
     val_loss = line(ax, va, 'val_loss', marker='o', ms=3, color='tab:red')  # utils.record: decode-head loss on val
     ax.set_title('training and validation loss' if val_loss else 'training loss')
-    ax = axes[0, 1]
-    for col in ('mIoU', 'mAcc', 'aAcc', 'mDice'):
-        line(ax, va, col, marker='o', ms=3)
-    if 'mIoU' in va.columns and va['mIoU'].notna().any():
-        best = va.loc[va['mIoU'].idxmax()]
-        ax.annotate(f"best mIoU {best['mIoU']:.2f}\n@ {int(best['step'])}", (best['step'], best['mIoU']),
-                    textcoords='offset points', xytext=(-10, 12), ha='right', fontsize=8,
-                    arrowprops=dict(arrowstyle='->', lw=0.6))
-    ax.set_title('validation metrics (%)')
+    _plot_val_metrics(axes[0, 1], va, line)
     line(axes[1, 0], tr, 'lr', color='tab:purple')
     axes[1, 0].set_title('learning rate')
     line(axes[1, 1], tr, 'momentum', color='tab:green')
@@ -321,6 +313,24 @@ def plot_curves(work_dirs: str | os.PathLike | Sequence[str | os.PathLike] | Sca
             ax.text(0.5, 0.5, 'not logged', ha='center', va='center', transform=ax.transAxes, color='grey')
     fig.suptitle(title or 'training curves: ' + ', '.join(str(Path(p).parent.parent.name) for p in sc.runs))
     return fig
+
+
+def _plot_val_metrics(ax, va, line) -> None:
+    """The validation panel: the per-image F (imgF, 0-1) when the run logged it, each other metric in %, the best
+    value of the run's main metric (imgF, else mIoU) marked."""
+    key = 'imgF' if 'imgF' in va.columns and va['imgF'].notna().any() else 'mIoU'
+    if key == 'imgF':  # a 0-1 number beside percentages: the per-image F in % on the same axis, said in the legend
+        va = va.assign(**{'imgF x 100': va['imgF'] * 100})
+    for col in ('imgF x 100', 'mIoU', 'mAcc', 'aAcc', 'mDice'):
+        line(ax, va, col, marker='o', ms=3)
+    col = 'imgF x 100' if key == 'imgF' else 'mIoU'
+    if col in va.columns and va[col].notna().any():
+        best = va.loc[va[col].idxmax()]
+        text = f"best imgF {best['imgF']:.4f}" if key == 'imgF' else f"best mIoU {best['mIoU']:.2f}"
+        ax.annotate(f"{text}\n@ {int(best['step'])}", (best['step'], best[col]),
+                    textcoords='offset points', xytext=(-10, 12), ha='right', fontsize=8,
+                    arrowprops=dict(arrowstyle='->', lw=0.6))
+    ax.set_title('validation metrics (%)')
 
 
 # --------------------------------------------------------------------------- tables
