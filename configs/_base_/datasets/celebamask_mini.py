@@ -28,5 +28,5 @@ train_dataloader = dict(batch_size=8, dataset=dict(ann_file='', data_prefix=spli
 val_dataloader = dict(dataset=dict(ann_file='', data_prefix=split_prefix))
 test_dataloader = val_dataloader
 # the leaderboard's metric: mean per-image F over the holdout (imgF, 0-1), mIoU (%) beside it
-val_evaluator = dict(type='ImageFScoreMetric')
+val_evaluator = dict(_delete_=True, type='ImageFScoreMetric')
 test_evaluator = val_evaluator
