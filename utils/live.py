@@ -38,7 +38,7 @@ class ProgressBarHook(Hook):
     def after_val_epoch(self, runner, metrics=None) -> None:
         from .config import best_metric, format_metric
 
-        key = best_metric(runner.cfg)
+        key = best_metric(getattr(runner, 'cfg', None) or {})
         if self._bar is not None and metrics and key in metrics:
             self._bar.write(f'iteration {runner.iter:,}: val {format_metric(key, metrics[key])}')
 
@@ -72,7 +72,7 @@ class LiveCurveHook(Hook):
     def after_val_epoch(self, runner, metrics=None) -> None:
         from .config import best_metric
 
-        self.key = best_metric(runner.cfg)
+        self.key = best_metric(getattr(runner, 'cfg', None) or {})
         if metrics and self.key in metrics:
             self.miou.append((runner.iter, float(metrics[self.key])))
             if 'val_loss' in metrics:
