@@ -104,18 +104,64 @@ def _holdout_f(root: Path, stems: list[str], predict) -> float:
     return float(np.mean(scores))
 
 
-@pytest.mark.parametrize('name,iters', [('bisenetv2-slim', 30), ('fast-scnn', 60), ('lraspp-mv3s', 40)])
-def test_each_recipe_learns_on_synthetic_faces(name, iters, split_data, tmp_path):
-    from utils.inference import Segmenter
+ITERS = {'bisenetv2-slim': 30, 'fast-scnn': 60, 'lraspp-mv3s': 40}  # enough for each to leave the constant
+
+
+@pytest.fixture(scope='module')
+def trained(split_data, tmp_path_factory):
+    """Each recipe trained once on the split (utils.train.train's result), on first use."""
     from utils.train import train
 
     root, split = split_data
-    result = train(RECIPES[name][0], root, tmp_path / name, smoke=dict(size=64, max_iters=iters), resume='none',
-                   split=split, quiet=True)
+    done: dict[str, dict] = {}
+
+    def get(name: str) -> dict:
+        if name not in done:
+            done[name] = train(RECIPES[name][0], root, tmp_path_factory.mktemp('runs') / name,
+                               smoke=dict(size=64, max_iters=ITERS[name]), resume='none', split=split, quiet=True)
+        return done[name]
+
+    return get
+
+
+@pytest.mark.parametrize('name', NEW)
+def test_each_recipe_learns_on_synthetic_faces(name, split_data, trained):
+    from utils.inference import Segmenter
+
+    root, split = split_data
+    result = trained(name)
     assert Path(result['best']).name.startswith('best_imgF_iter_')
+    assert (result['work_dir'] / 'split_holdout.txt').read_text().split() == split['holdout']
     seg = Segmenter.from_checkpoint(result['checkpoint'], device='cpu')
     learned = _holdout_f(root, split['holdout'], lambda img, gt: seg.predict([img])[0])
     constant = max(_holdout_f(root, split['holdout'], lambda img, gt, c=c: np.full_like(gt, c)) for c in range(19))
     assert learned > 2 * constant, (learned, constant)
     # the training's own validation (ImageFScoreMetric on the holdout) scored the same model alike
     assert learned == pytest.approx(result['metrics']['imgF'], abs=0.01)
+
+
+def test_class_biases_are_tuned_kept_and_applied_on_every_prediction(split_data, trained):
+    import json
+
+    from utils.bias import tune
+    from utils.checkpoints import safe_load_checkpoint
+    from utils.evaluate import evaluate
+    from utils.inference import Segmenter
+
+    root, split = split_data
+    ck = trained('lraspp-mv3s')['checkpoint']
+    out = tune(ck, root, split['holdout'], tta='flip', stride=1, device='cpu')
+    assert out['imgF_with'] >= out['imgF_without']
+    assert safe_load_checkpoint(ck)['meta']['class_bias'] == out['class_bias']
+    assert json.loads((Path(ck).parent / 'class_bias.json').read_text())['class_bias'] == out['class_bias']
+    seg = Segmenter.from_checkpoint(ck, device='cpu')
+    assert seg.class_bias == out['class_bias']
+    kw = dict(split='train', stems=split['holdout'], tta='flip', flops=False, progress=False, segmenter=seg)
+    with_bias = evaluate(ck, root, **kw)
+    without = evaluate(ck, root, class_bias=False, **kw)
+    # the tuned number is what every prediction path now gives, and the plain one is argmax's
+    assert with_bias.summary['imgF'] == pytest.approx(out['imgF_with'], abs=1e-4)
+    assert without.summary['imgF'] == pytest.approx(out['imgF_without'], abs=1e-4)
+    assert with_bias.out_dir != without.out_dir and seg.class_bias == out['class_bias']
+    assert np.allclose(with_bias.per_class['imgF'].mean(), with_bias.per_class['imgF'].mean())
+    assert with_bias.image_f().mean() == pytest.approx(with_bias.summary['imgF'], abs=1e-12)
