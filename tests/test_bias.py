@@ -66,3 +66,11 @@ def test_biases_come_from_the_checkpoint_or_its_own_json(tmp_path):
     assert read_class_bias(ck, {'class_bias': [0.25] * 19}) == [0.25] * 19  # the checkpoint's own wins
     with pytest.raises(BiasError, match='19 numbers'):
         read_class_bias(ck, {'class_bias': [0.25] * 3})
+
+
+def test_the_evaluate_command_hands_tune_bias_over(capsys):
+    from utils import evaluate
+
+    with pytest.raises(SystemExit) as done:
+        evaluate.main(['tune-bias', '--help'])
+    assert done.value.code == 0 and '--split-file' in capsys.readouterr().out

@@ -165,3 +165,14 @@ def test_class_biases_are_tuned_kept_and_applied_on_every_prediction(split_data,
     assert with_bias.out_dir != without.out_dir and seg.class_bias == out['class_bias']
     assert np.allclose(with_bias.per_class['imgF'].mean(), with_bias.per_class['imgF'].mean())
     assert with_bias.image_f().mean() == pytest.approx(with_bias.summary['imgF'], abs=1e-12)
+
+
+def test_a_final_fit_trains_on_every_pair_of_the_split(tmp_path):
+    from utils.config import set_split, use_train_and_val
+
+    cfg = load_config(RECIPES['fast-scnn'][0], work_dir=tmp_path, final_fit=True)
+    assert cfg.final_fit and cfg.train_dataloader.dataset.get('type') != 'ConcatDataset'  # no val masks in 2025-26
+    assert cfg.train_cfg.val_interval == cfg.train_cfg.max_iters
+    use_train_and_val(cfg)  # idempotent
+    set_split(cfg, {'train': ['a', 'b', 'c'], 'holdout': ['c']}, tmp_path)
+    assert Path(cfg.train_dataloader.dataset.ann_file).read_text().split() == ['a', 'b', 'c']

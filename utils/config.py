@@ -196,6 +196,10 @@ def use_train_and_val(cfg) -> None:
     train_set = cfg.train_dataloader.dataset
     if train_set.get('type') == 'ConcatDataset':
         return
+    if str(cfg.get('edition')) == '2025':  # no val masks: the final fit trains on every stem of the split
+        cfg.train_cfg.val_interval = cfg.train_cfg.max_iters  # (utils.train adds the holdout to the train stems)
+        cfg.final_fit = True
+        return
     val_set = copy.deepcopy(train_set)
     val_prefix = cfg.val_dataloader.dataset.data_prefix
     val_set['data_prefix'] = dict(img_path=val_prefix['img_path'], seg_map_path=val_prefix['seg_map_path'])

@@ -150,8 +150,10 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     if said:
         print(said)
     checkpoints.claim_work_dir(cfg.work_dir)  # before any resume: a folder of foreign checkpoints is refused
-    if split is not None:
-        set_split(cfg, split, cfg.work_dir)
+    if split is not None:  # a final fit trains on all the pairs, the holdout too (its validation is not honest)
+        final = cfg.get('final_fit') and str(cfg.get('edition')) == '2025'
+        set_split(cfg, {**split, 'train': list(split['train']) + list(split['holdout'])} if final else split,
+                  cfg.work_dir)
     resumed_from = _resolve_resume(resume, cfg.work_dir)
     if resumed_from is not None:
         cfg.resume, cfg.load_from = True, str(resumed_from)
