@@ -1,7 +1,6 @@
 """Per-class decoding biases tuned on the holdout for the 2025-26 leaderboard's per-image F.
 
     python -m utils.bias CHECKPOINT --data-root DIR --split-file WORK_DIR/split.json [--tta flip] [--stride 2]
-    python -m utils.evaluate tune-bias ...   (the same command)
 
 The per-image F averages over the classes present in each image, so a rare class that is present but never
 predicted costs a whole class term, while a false positive of an absent class costs only some precision of the
@@ -23,27 +22,12 @@ from typing import Sequence
 
 import numpy as np
 
+from .class_bias import BIAS_FILE, LOG_EPS, BiasError
 from .labels import NUM_CLASSES
-from .layout import KnownError, write_json_atomic
+from .layout import write_json_atomic
 from .metrics import image_fscores
 
-BIAS_FILE = 'class_bias.json'
-LOG_EPS = 1e-12  # log(p + 1e-12): a class with probability 0 still gets a finite score
 GRID = tuple(np.round(np.arange(-2.0, 2.01, 0.25), 2))  # candidate biases per class, in log-probability units
-
-
-class BiasError(KnownError, RuntimeError):
-    """Biases cannot be tuned or read; the message names the file and the fix."""
-
-
-def decide(prob, bias: Sequence[float] | None):
-    """Labels (N x H x W) from class probabilities (N x C x H x W torch tensor) and a bias vector (None: argmax)."""
-    import torch
-
-    if bias is None:
-        return prob.argmax(dim=1)
-    b = torch.as_tensor(np.asarray(bias, dtype=np.float32), device=prob.device).view(1, -1, 1, 1)
-    return (torch.log(prob.float() + LOG_EPS) + b).argmax(dim=1)
 
 
 def mean_image_f(labels: np.ndarray, gt: np.ndarray, num_classes: int = NUM_CLASSES,
@@ -101,25 +85,6 @@ def holdout_logp(segmenter, pairs: Sequence[tuple[Path, Path]], tta: str, stride
         logps.append(np.log(prob.float().cpu().numpy() + LOG_EPS).astype(np.float32))
         gts.append(read_mask(mask)[::stride, ::stride])
     return np.stack(logps), np.stack(gts)
-
-
-def read_class_bias(checkpoint: str | os.PathLike, meta: dict | None = None) -> list[float] | None:
-    """The biases of ``checkpoint``: its ``meta['class_bias']``, else a ``class_bias.json`` beside it tuned for
-    this very checkpoint (by name); None when there are none."""
-    bias = (meta or {}).get('class_bias')
-    if bias is None:
-        path = Path(checkpoint).parent / BIAS_FILE
-        try:
-            facts = json.loads(path.read_text()) if path.is_file() else {}
-        except (OSError, ValueError):
-            facts = {}
-        bias = facts.get('class_bias') if facts.get('checkpoint') == Path(checkpoint).name else None
-    if bias is None:
-        return None
-    if len(bias) != NUM_CLASSES or not all(np.isfinite(np.asarray(bias, dtype=float))):
-        raise BiasError(f'{checkpoint}: class_bias has {len(bias)} entries (or non-numbers); it needs '
-                        f'{NUM_CLASSES} numbers. Tune it again: python -m utils.bias {checkpoint} ...')
-    return [float(b) for b in bias]
 
 
 def save_class_bias(checkpoint: str | os.PathLike, bias: Sequence[float], facts: dict) -> Path:

@@ -3,11 +3,11 @@
     python -m utils.evaluate CHECKPOINT --data-root DIR [--config CFG] [--split val] [--tta none|flip|ms]
                              [--out DIR] [--batch-size N] [--no-masks] [--no-flops] [--device cpu|cuda]
                              [--holdout WORK_DIR/split.json] [--no-bias]
-    python -m utils.evaluate tune-bias CHECKPOINT --data-root DIR --split-file WORK_DIR/split.json  (utils.bias)
 
 Writes into ``--out`` (default ``<checkpoint folder>/eval/<checkpoint>_<split>_<tta>``):
-``summary.json`` (imgF = the 2025-26 leaderboard's mean per-image F, aAcc/mIoU/mAcc/mDice, checkpoint, config, split, TTA, image count, parameters,
-FLOPs), ``per_class.csv`` (IoU/Acc/Dice/Precision/Recall in %), ``confusion.csv`` (19 x 19 pixel
+``summary.json`` (imgF = the 2025-26 leaderboard's mean per-image F, aAcc/mIoU/mAcc/mDice, checkpoint, config,
+split, TTA, class biases, image count, parameters, FLOPs), ``per_class.csv`` (IoU/Acc/Dice/Precision/Recall in %,
+imgF = the class's mean F over the images where it is present, 0-1), ``confusion.csv`` (19 x 19 pixel
 counts, rows = ground truth), ``per_image.npz`` (image names and N x 19 int64 intersections,
 unions, predicted and ground-truth areas, so any image can be inspected without the model) and
 ``pred/<name>.png`` (palette masks for the inspector in ``utils.widgets``). The numbers equal
@@ -498,11 +498,6 @@ def main(argv: list[str] | None = None) -> int:
                    help="2025-26: score the holdout of the run's split.json (its stems of train/) instead of --split")
     p.add_argument('--no-bias', action='store_true', help='decode with plain argmax, not the per-class biases')
     p.add_argument('--debug', action='store_true', help='show the full traceback of an error')
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ['tune-bias']:  # python -m utils.evaluate tune-bias ... = python -m utils.bias ...
-        from .bias import main as tune_bias
-
-        return tune_bias(argv[1:])
     a = p.parse_args(argv)
 
     try:

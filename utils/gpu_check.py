@@ -401,7 +401,8 @@ def markdown(r: dict) -> str:
     lines = [f"## utils.gpu_check on {d.get('gpu_name', d['device'])}" + (' (dry run, CPU, toy size)' if r['dry_run'] else ''),
              '', f"driver {d.get('driver', '-')}, CUDA {d.get('CUDA (torch)', '-')}, cuDNN {d.get('cuDNN', '-')}, "
              f"torch {d.get('torch')}, mmsegmentation {d.get('mmsegmentation')}, mmengine {d.get('mmengine')}, "
-             f"Python {d.get('python')}; {r['sizes']['size']}x{r['sizes']['size']}, batch {r['sizes']['batch_size']} (the 2025-26 recipes at their own), "
+             f"Python {d.get('python')}; {r['sizes']['size']}x{r['sizes']['size']}, batch {r['sizes']['batch_size']} "
+             '(the 2025-26 recipes at their own), '
              f"median of {r['sizes']['iters']} iterations after {r['sizes']['warmup']} warm-up; total {r['seconds']} s.", '',
              '| recipe | variant | s/iter | it/s | img/s | peak allocated | peak reserved | warm-up peak allocated |',
              '|---|---|---:|---:|---:|---:|---:|---:|']
@@ -415,7 +416,8 @@ def markdown(r: dict) -> str:
                              f"{_f(s.get('warmup_peak_mem_mb'), '{:,.0f}')} MiB |")
             else:
                 lines.append(f'| {recipe} | {name} | {s} | | | | | |')
-    lines += ['', '| recipe | fits a T4-sized cap with AMP at its batch (4; 8 for 2025-26) | peak allocated | peak reserved |', '|---|---|---:|---:|']
+    lines += ['', '| recipe | fits a T4-sized cap with AMP at its batch (4; 8 for 2025-26) | peak allocated | peak reserved |',
+              '|---|---|---:|---:|']
     for recipe, f in r['t4_fit'].items():
         if f.get('fits') is None:
             lines.append(f"| {recipe} | {f.get('note')} | | |")

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from . import checkpoints
-from .bias import decide, read_class_bias
+from .class_bias import decide, read_class_bias
 from .config import resolve_tta
 from .labels import CLASSES, NUM_CLASSES, flip_permutation
 from .layout import header_size
