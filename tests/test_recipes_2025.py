@@ -176,3 +176,13 @@ def test_a_final_fit_trains_on_every_pair_of_the_split(tmp_path):
     use_train_and_val(cfg)  # idempotent
     set_split(cfg, {'train': ['a', 'b', 'c'], 'holdout': ['c']}, tmp_path)
     assert Path(cfg.train_dataloader.dataset.ann_file).read_text().split() == ['a', 'b', 'c']
+
+
+def test_channels_last_training_runs_for_the_2025_recipes(split_data, tmp_path):
+    from utils.train import train
+
+    root, split = split_data
+    small = {'train': split['train'][:8], 'holdout': split['holdout'][:2]}
+    result = train(RECIPES['bisenetv2-slim'][0], root, tmp_path / 'cl', smoke=dict(size=64, max_iters=2),
+                   resume='none', split=small, channels_last=True, quiet=True)
+    assert np.isfinite(result['metrics']['imgF']) and result['checkpoint'] is not None
