@@ -138,6 +138,17 @@ def test_each_recipe_learns_on_synthetic_faces(name, split_data, trained):
     assert learned > 2 * constant, (learned, constant)
     # the training's own validation (ImageFScoreMetric on the holdout) scored the same model alike
     assert learned == pytest.approx(result['metrics']['imgF'], abs=0.01)
+    # and so did its per-class record (utils.record) against utils.evaluate's per-class mean F over images
+    import pandas as pd
+
+    from utils.evaluate import evaluate
+
+    ev = evaluate(result['checkpoint'], root, split='train', stems=split['holdout'], tta='none', flops=False,
+                  save_masks=False, progress=False, segmenter=seg)
+    assert ev.summary['imgF'] == pytest.approx(learned, abs=1e-9)
+    rec = pd.read_csv(result['work_dir'] / 'val_per_class.csv')
+    last = rec[rec['step'] == rec['step'].max()].set_index('class')['imgF']
+    np.testing.assert_allclose(last.to_numpy(), ev.per_class['imgF'].to_numpy(), atol=0.02)
 
 
 def test_class_biases_are_tuned_kept_and_applied_on_every_prediction(split_data, trained):

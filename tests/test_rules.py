@@ -87,3 +87,13 @@ def test_the_edition_in_force():
     assert effective_edition({}, None) == '2022'
     with pytest.raises(EditionError):
         effective_edition({}, '2024')
+
+
+def test_the_command_line_takes_the_edition_and_says_why_in_one_message(tmp_path, capsys):
+    from utils.train import main
+
+    rc = main([RECIPES['seed'][0], '--smoke', '--edition', '2025', '--data-root', str(tmp_path / 'd'),
+               '--work-dir', str(tmp_path / 'w')])
+    err = capsys.readouterr().err
+    assert rc != 0 and '43,589,878 parameters' in err and '1,821,085' in err and err.count('\n') == 1
+    assert not (tmp_path / 'w').exists()

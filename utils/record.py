@@ -9,7 +9,8 @@ builds the hand-in days later, on another runtime, can only read files. :class:`
   course formula, the recipe (model, losses with class weights and OHEM, optimiser, schedule) and one entry per
   session (a resume after a disconnect adds one): iterations, wall time and iterations per second;
 * ``class_weights.csv``: the loss's class weights with the train pixel counts they come from;
-* ``val_per_class.csv``: IoU / Acc / Dice per class at every validation (one row per step and class);
+* ``val_per_class.csv``: IoU / Acc / Dice per class at every validation (one row per step and class), and
+  ``imgF``: the class's mean F over the val images where it is present (the 2025-26 leaderboard's view, 0-1);
 * ``val_loss`` in ``vis_data/scalars.json`` beside mIoU: the decode head's own loss (its class weights, no OHEM
   sampling) averaged over all val pixels, computed from the logits the validation already produced.
 """
