@@ -133,3 +133,23 @@ def test_the_mmseg_evaluator_gives_the_mean_per_image_f_and_mmseg_miou():
     got = ours.compute_metrics(ours.results)
     assert got['imgF'] == pytest.approx(round(float(np.mean(expected)), 4), abs=1e-12)
     assert got['mIoU'] == pytest.approx(theirs.compute_metrics(theirs.results)['mIoU'], abs=1e-9)
+
+
+def test_the_per_class_table_can_lead_with_the_per_image_f():
+    from utils.evaluate import Accumulator
+    from utils.metrics import per_class_table
+
+    acc = Accumulator()
+    gt = _face(None)
+    pred = gt.copy()
+    pred[10:13, 9:13] = 0  # the left eye missed
+    acc.add('a', pred, gt)
+    acc.add('b', gt, gt)
+    result = acc.result()
+    f = result.per_image_f()
+    assert f.loc['a', 'l_eye'] == 0.0 and np.isnan(f.loc['a', 'hat'])
+    assert result.per_class.loc['l_eye', 'imgF'] == pytest.approx(0.5, abs=1e-6)  # 0 in one image, 1 in the other
+    assert result.summary['imgF'] == pytest.approx(np.mean([oracle(gt, pred), oracle(gt, gt)]), abs=1e-12)
+    table = per_class_table(result, image_f=True)
+    assert list(table.data.columns)[0] == 'imgF' and table.caption.startswith('mean per-image F ')
+    assert 'imgF' not in per_class_table(result).data.columns  # the 2022 table is unchanged

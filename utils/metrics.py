@@ -373,19 +373,27 @@ def _fmt_flops(flops: float) -> str:
     return f'{flops:.0f}'
 
 
-def per_class_table(result, worst: int = 3, caption: str | None = None):
+def per_class_table(result, worst: int = 3, caption: str | None = None, image_f: bool = False):
     """Styled per-class table (percent): colour gradient per metric, the ``worst`` classes by IoU highlighted.
 
     ``result`` is an :class:`utils.evaluate.EvalResult` (its caption shows the summary, parameters and
-    FLOPs) or a per-class DataFrame.
+    FLOPs) or a per-class DataFrame. ``image_f``: first a column ``imgF``, the class's mean per-image F over the
+    images where it is present (0-1, the 2025-26 leaderboard's view), and the mean per-image F in the caption.
     """
     import pandas as pd
 
     df = _per_class_df(result)
     cols = [c for c in PER_CLASS_KEYS if c in df.columns]
+    f_cols = ['imgF'] if image_f and 'imgF' in df.columns else []
     worst_idx = df['IoU'].dropna().nsmallest(worst).index if 'IoU' in df.columns else []
     extra = [c for c in ('gt_pixels', 'pred_pixels', 'images') if c in df.columns]
-    st = df[cols + extra].style.format('{:.2f}', subset=cols, na_rep='n/a').format('{:,}', subset=extra)
+    st = df[f_cols + cols + extra].style.format('{:.2f}', subset=cols, na_rep='n/a').format('{:,}', subset=extra)
+    if f_cols:
+        st = st.format('{:.4f}', subset=f_cols, na_rep='n/a').background_gradient(cmap='RdYlGn', subset=f_cols,
+                                                                                  vmin=0, vmax=1)
+        img_f = (getattr(result, 'summary', None) or {}).get('imgF')
+        if caption is None and isinstance(img_f, float):
+            caption = f'mean per-image F {img_f:.4f} | ' + _caption(result)
     st = st.background_gradient(cmap='RdYlGn', subset=cols, vmin=0, vmax=100)
     st = st.map(lambda v: 'background-color: white; color: #777' if pd.isna(v) else '', subset=cols)  # not black
     st = st.apply(lambda row: ['font-weight: bold; border: 2px solid #c00000' if row.name in worst_idx else ''
