@@ -197,3 +197,16 @@ def test_channels_last_training_runs_for_the_2025_recipes(split_data, tmp_path):
     result = train(RECIPES['bisenetv2-slim'][0], root, tmp_path / 'cl', smoke=dict(size=64, max_iters=2),
                    resume='none', split=small, channels_last=True, quiet=True)
     assert np.isfinite(result['metrics']['imgF']) and result['checkpoint'] is not None
+
+
+def test_the_readers_of_a_run_find_the_per_image_f(trained):
+    from utils.checkpoints import best_or_newest
+    from utils.metrics import plot_curves, read_scalars
+
+    result = trained('fast-scnn')
+    val = read_scalars(result['work_dir']).val
+    assert {'imgF', 'mIoU'} <= set(val.columns) and val['imgF'].between(0, 1).all()
+    assert best_or_newest(result['work_dir']) == result['best']
+    fig = plot_curves(result['work_dir'])
+    notes = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any(n.startswith(f"best imgF {val['imgF'].max():.4f}") for n in notes), notes

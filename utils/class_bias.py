@@ -46,6 +46,7 @@ def read_class_bias(checkpoint: str | os.PathLike, meta: dict | None = None) -> 
             facts = json.loads(path.read_text()) if path.is_file() else {}
         except (OSError, ValueError):
             facts = {}
+        facts = facts if isinstance(facts, dict) else {}
         bias = facts.get('class_bias') if facts.get('checkpoint') == Path(checkpoint).name else None
     if bias is None:
         return None

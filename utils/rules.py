@@ -97,9 +97,11 @@ def check_edition_rules(cfg, edition: str | None = None) -> int | None:
         problems.append('pre-trained weights are not allowed (trained from scratch only), and the config gives '
                         + '; '.join(weights))
     if problems:
+        fixes = (['slim the model (a smaller `width` in the config: `python -m utils.model fit-budget CONFIG` finds '
+                  'the widest under the cap)'] if count >= (ed.param_cap or count + 1) else []) \
+            + (['remove every pretrained / init_cfg Pretrained / load_from setting'] if weights else [])
         raise EditionRuleError(
             f'Refused under the {ed.edition} rules: ' + '; '.join(problems) + f'. Count: {count:,} parameters '
             f'({ed.count_formula}, auxiliary heads included; cap {ed.param_cap:,}); most are in {where}. '
-            'Fix: slim the model (a smaller `width` in the config: `python -m utils.model fit-budget CONFIG` '
-            'finds the widest under the cap) and remove every pretrained / init_cfg Pretrained / load_from setting.')
+            'Nothing was trained. Fix: ' + ' and '.join(fixes) + '.')
     return count
