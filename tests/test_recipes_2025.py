@@ -4,6 +4,7 @@ fit-budget, smoke scaling, and each one learning on synthetic faces (holdout F w
 The learning runs take about 100 s on one CPU thread together (64 px, 30-60 iterations each)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +133,7 @@ def test_each_recipe_learns_on_synthetic_faces(name, split_data, trained):
     result = trained(name)
     assert Path(result['best']).name.startswith('best_imgF_iter_')
     assert (result['work_dir'] / 'split_holdout.txt').read_text().split() == split['holdout']
+    assert json.loads((result['work_dir'] / 'split.json').read_text()) == split
     seg = Segmenter.from_checkpoint(result['checkpoint'], device='cpu')
     learned = _holdout_f(root, split['holdout'], lambda img, gt: seg.predict([img])[0])
     constant = max(_holdout_f(root, split['holdout'], lambda img, gt, c=c: np.full_like(gt, c)) for c in range(19))
@@ -152,8 +154,6 @@ def test_each_recipe_learns_on_synthetic_faces(name, split_data, trained):
 
 
 def test_class_biases_are_tuned_kept_and_applied_on_every_prediction(split_data, trained):
-    import json
-
     from utils.bias import tune
     from utils.checkpoints import safe_load_checkpoint
     from utils.evaluate import evaluate

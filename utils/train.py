@@ -21,10 +21,12 @@ import time
 from pathlib import Path
 
 from . import checkpoints
-from .config import FINAL_FIT_SUFFIX, ConfigError, check_data_root, load_config, set_split, train_data_root
+from .config import (FINAL_FIT_SUFFIX, SPLIT_FILE, ConfigError, check_data_root, load_config, set_split,
+                     train_data_root)
 from .edition import DEFAULT_EDITION, EDITIONS
 from .env import KnownHarmless, default_work_dir, pretrained_cache
 from .labels import REPO_ROOT
+from .layout import write_json_atomic
 from .pretrained import check_course_rules, prepare_pretrained
 from .report import cli_error
 from .rules import check_edition_rules, effective_edition
@@ -151,6 +153,7 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
         print(said)
     checkpoints.claim_work_dir(cfg.work_dir)  # before any resume: a folder of foreign checkpoints is refused
     if split is not None:  # a final fit trains on all the pairs, the holdout too (its validation is not honest)
+        write_json_atomic(Path(cfg.work_dir) / SPLIT_FILE, dict(split))  # evaluation and utils.bias read it back
         final = cfg.get('final_fit') and str(cfg.get('edition')) == '2025'
         set_split(cfg, {**split, 'train': list(split['train']) + list(split['holdout'])} if final else split,
                   cfg.work_dir)
