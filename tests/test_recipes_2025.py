@@ -43,6 +43,25 @@ def test_each_recipe_is_under_the_cap_from_scratch(name, tmp_path):
         assert count >= 0.9 * PARAM_CAP  # the flagship uses the budget
 
 
+@pytest.mark.parametrize('name,mmseg_config', [
+    ('fast-scnn', '_base_/models/fast_scnn.py'),
+    ('lraspp-mv3s', 'mobilenet_v3/mobilenet-v3-d8-scratch-s_lraspp_4xb4-320k_cityscapes-512x1024.py')])
+def test_the_reference_recipes_are_mmsegs_own_models_in_size(name, mmseg_config, tmp_path):
+    """Fast-SCNN and LR-ASPP as MMSeg's own configs build them (19 classes, SyncBN), parameter for parameter."""
+    from pathlib import Path as P
+
+    import mmseg
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+
+    path = P(mmseg.__file__).parent / '.mim' / 'configs' / mmseg_config
+    if not path.is_file():
+        pytest.skip(f'this MMSeg install ships no configs ({path})')
+    theirs = Config.fromfile(str(path)).model
+    ours = _count(load_config(RECIPES[name][0], work_dir=tmp_path))
+    assert ours == sum(p.numel() for p in MODELS.build(theirs).parameters())
+
+
 @pytest.mark.parametrize('name', NEW)
 def test_the_width_knob_scales_the_model(name, tmp_path):
     narrow = load_config(RECIPES[name][0], work_dir=tmp_path, cfg_options={'width': 0.5})
