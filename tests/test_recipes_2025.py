@@ -1,7 +1,7 @@
 """The 2025-26 recipes: under the parameter cap on the whole model, no pre-trained weights, the width knob and
 fit-budget, smoke scaling, and each one learning on synthetic faces (holdout F well above a constant prediction).
 
-The learning runs take about 100 s on one CPU thread together (64 px, 30-60 iterations each)."""
+The whole file takes about 60 s on one quiet CPU thread (the learning runs: 64 px, 30-60 iterations each)."""
 from __future__ import annotations
 
 import json
