@@ -7,6 +7,7 @@ import torch
 
 from utils import pretrained
 from utils.config import RECIPES, load_config
+from utils.edition import RULES
 
 SWIN = RECIPES['swin-b'][0]
 MIT = RECIPES['segformer-b3'][0]
@@ -16,8 +17,8 @@ def _cfg(name=SWIN, **kw):
     return load_config(name, work_dir='/tmp/unused', **kw)
 
 
-@pytest.mark.parametrize('recipe', sorted(RECIPES))
-def test_every_recipe_names_imagenet_1k_weights_only(recipe):
+@pytest.mark.parametrize('recipe', sorted(RULES['2022'].recipes))
+def test_every_2022_recipe_names_imagenet_1k_weights_only(recipe):
     cfg = _cfg(RECIPES[recipe][0])
     refs = pretrained.weight_references(cfg)
     assert len(refs) == 1, refs  # every recipe states where its backbone weights come from

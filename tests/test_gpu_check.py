@@ -19,12 +19,15 @@ def dry(tmp_path_factory):
 def test_dry_run_passes_and_reports_every_section(dry):
     rc, r, md = dry
     assert rc == 0 and r['ok'] and r['dry_run']
-    assert set(r['speed']) == {'seed', 'improved', 'improved-r101', 'swin-b', 'segformer-b3'}
+    assert set(r['speed']) == {'seed', 'improved', 'improved-r101', 'swin-b', 'segformer-b3',
+                               'bisenetv2-slim', 'fast-scnn', 'lraspp-mv3s'}
     for speeds in r['speed'].values():
         assert {'fp32', 'fp32+channels_last'} <= set(speeds)
         assert all(speeds[v]['s_per_iter'] > 0 for v in ('fp32', 'fp32+channels_last'))
         assert all(speeds[v]['warmup_peak_mem_mb'] > 0 for v in ('fp32', 'fp32+channels_last'))
     assert [r['speed'][k]['schedule_iters'] for k in ('seed', 'swin-b', 'segformer-b3')] == [20000, 16000, 30000]
+    assert {r['speed'][k]['schedule_iters'] for k in ('bisenetv2-slim', 'fast-scnn', 'lraspp-mv3s')} == {22500}
+    assert gpu_check.batch_size('bisenetv2-slim', gpu_check.FULL) == 8 and gpu_check.batch_size('seed', gpu_check.FULL) == 4
     a = r['amp_resume']
     assert a['ok'] and a['compared_steps'] == a['expected_steps'] == 3 and a['resumed_first_step'] == 4
     assert a['lr_max_abs_diff'] == 0 and a['momentum_max_abs_diff'] == 0 and a['loss_all_finite']

@@ -377,12 +377,13 @@ def find_resume_checkpoint(*work_dirs: str | os.PathLike | None) -> Path | None:
 
 
 def best_or_newest(*work_dirs: str | os.PathLike | None) -> Path | None:
-    """The best-mIoU checkpoint of the first work_dir that has any, else that work_dir's newest; None when none has
-    one (the message for that is :func:`utils.workflow.final_checkpoint`'s, which knows the run)."""
+    """The best checkpoint (``best_<metric>_iter_N.pth``: mIoU for 2022, imgF for 2025-26) of the first work_dir that
+    has any, else that work_dir's newest; None when none has one (the message for that is
+    :func:`utils.workflow.final_checkpoint`'s, which knows the run)."""
     for work_dir in work_dirs:
         if work_dir is None or not Path(work_dir).is_dir():
             continue
-        best = sorted(Path(work_dir).glob('best_mIoU_iter_*.pth'), key=os.path.getmtime)
+        best = sorted(Path(work_dir).glob('best_*_iter_*.pth'), key=os.path.getmtime)
         if best:
             return best[-1]
         newest = list_checkpoints(work_dir)

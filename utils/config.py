@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .labels import CLASSES, NUM_CLASSES, REPO_ROOT
-from .layout import LAYOUT_HELP, SMOKE_SIZE, image_dir, mask_dir
+from .layout import LAYOUT_HELP, SMOKE_SIZE, SPLIT_FILE, image_dir, mask_dir
 from .layout import KnownError
 
 CONFIG_DIR = REPO_ROOT / 'configs'
@@ -32,6 +32,10 @@ RECIPES: dict[str, tuple[str, str | None]] = {
     'improved-r101': ('deeplabv3plus_r101-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512', None),
     'swin-b': ('upernet_swin-b-w12-in1k_flipswap-aug-isw-lovasz_1xb4-16k_celebamask-512x512', None),
     'segformer-b3': ('segformer_mit-b3_flipswap-aug-isw-lovasz_1xb4-30k_celebamask-512x512', None),
+    # 2025-26 edition (small-model rules, from scratch; utils.edition.RULES['2025'].recipes)
+    'bisenetv2-slim': ('bisenetv2-slim_fcn_ce-dice-lovasz_1xb8-22k5_celebamask-mini-512x512', None),
+    'fast-scnn': ('fast-scnn_ce-dice-lovasz_1xb8-22k5_celebamask-mini-512x512', None),
+    'lraspp-mv3s': ('lraspp_m-v3s-d8_ce-dice-lovasz_1xb8-22k5_celebamask-mini-512x512', None),
 }
 
 
@@ -143,6 +147,44 @@ def apply_smoke(cfg, size: int = SMOKE_SIZE, max_iters: int = SMOKE_ITERS) -> No
     cfg.setdefault('randomness', dict(seed=0))  # smoke runs are reproducible
 
 
+#: channel counts scaled by ``width`` are rounded to a multiple of this (grouped and split convolutions divide them)
+WIDTH_DIVISOR = 8
+
+
+def scaled_channels(value, width: float):
+    """``value`` (an int or a tuple of ints) times ``width``, each rounded to a multiple of :data:`WIDTH_DIVISOR`."""
+    def one(c):
+        return max(WIDTH_DIVISOR, int(round(c * width / WIDTH_DIVISOR)) * WIDTH_DIVISOR)
+
+    return type(value)(one(c) for c in value) if isinstance(value, (list, tuple)) else one(value)
+
+
+def apply_width(cfg, model_cfg=None) -> None:
+    """Set every channel count named in ``cfg.width_channels`` (dotted paths into ``cfg.model``, their values at
+    width 1.0) to that value times ``cfg.width``, in ``model_cfg`` (default: ``cfg.model``). Always computed from
+    the width-1.0 values, so applying it twice (a config dumped by training and loaded again) changes nothing; a
+    channel count in ``width_channels`` is therefore changed there, not with ``--cfg-options model...``.
+    Configs without ``width_channels`` are left as they are."""
+    table = cfg.get('width_channels')
+    if not table:
+        return
+    width = float(cfg.get('width', 1.0))
+    if not width > 0:
+        raise ConfigError(f'width = {cfg.get("width")!r}: the width knob must be a positive number (1.0 = the '
+                          'recipe as published).')
+    for dotted, base in table.items():
+        *path, leaf = dotted.split('.')
+        node = cfg.model if model_cfg is None else model_cfg
+        try:
+            for key in path:
+                node = node[int(key)] if isinstance(node, (list, tuple)) else node[key]
+            node[leaf]  # noqa: B018 - the place must exist
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise ConfigError(f'width_channels names model.{dotted}, which the model config does not have: '
+                              'correct the path in the config (dotted keys, list items by number).') from None
+        node[leaf] = scaled_channels(tuple(base) if isinstance(base, list) else base, width)
+
+
 def use_train_and_val(cfg) -> None:
     """A final fit: train on train + val (a ConcatDataset, both with the train pipeline), validated once at the end.
 
@@ -154,6 +196,10 @@ def use_train_and_val(cfg) -> None:
     train_set = cfg.train_dataloader.dataset
     if train_set.get('type') == 'ConcatDataset':
         return
+    if str(cfg.get('edition')) == '2025':  # no val masks: the final fit trains on every stem of the split
+        cfg.train_cfg.val_interval = cfg.train_cfg.max_iters  # (utils.train adds the holdout to the train stems)
+        cfg.final_fit = True
+        return
     val_set = copy.deepcopy(train_set)
     val_prefix = cfg.val_dataloader.dataset.data_prefix
     val_set['data_prefix'] = dict(img_path=val_prefix['img_path'], seg_map_path=val_prefix['seg_map_path'])
@@ -162,33 +208,37 @@ def use_train_and_val(cfg) -> None:
     cfg.final_fit = True
 
 
-#: Where the 2025-26 holdout's images and masks lie: it is carved out of the training pairs.
 SPLIT_PREFIX = dict(img_path='train/train_image', seg_map_path='train/train_mask')
 
 
-def set_split(cfg, split: dict, work_dir: str | os.PathLike) -> None:
-    """Train on ``split['train']`` and validate/test on ``split['holdout']`` (stems of the training pairs).
+def set_split(cfg, split: dict, work_dir: str | os.PathLike) -> dict[str, Path]:
+    """Point ``cfg`` at a holdout split of the training pairs (2025-26: val has no masks, so 100 of the 1,000 pairs
+    validate): ``split['train']`` stems to the train dataset, ``split['holdout']`` stems to the val and test
+    datasets, each as an MMSeg ``ann_file`` (one stem a line) written into ``work_dir``, all reading
+    ``train/train_image`` + ``train/train_mask``. Returns ``{'train': path, 'holdout': path}``.
 
-    Writes ``<work_dir>/split_train.txt`` and ``split_holdout.txt`` (one stem a line, MMSeg's ``ann_file``) and
-    points the train dataset at the first, the val and test datasets at the second, all reading
-    ``train/train_image`` + ``train/train_mask``.
+    A final fit passes ``train`` = every stem: it still validates on the holdout, which it has then seen.
     """
-    from .layout import write_atomic
-
-    work_dir = Path(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(work_dir)
+    problems = [k for k in ('train', 'holdout') if not split.get(k)]
+    if problems:
+        raise ConfigError(f'The split has no {" and no ".join(problems)} stems: it needs both lists '
+                          f'(utils.data.split.make_holdout writes them into {work / SPLIT_FILE}); make it again.')
+    work.mkdir(parents=True, exist_ok=True)
     files = {}
     for key in ('train', 'holdout'):
-        path = work_dir / f'split_{key}.txt'
-        write_atomic(path, lambda tmp, stems=split[key]: tmp.write_text(''.join(f'{s}\n' for s in stems)))
-        files[key] = str(path.resolve())
+        files[key] = work / f'split_{key}.txt'
+        files[key].write_text(''.join(f'{Path(str(s)).stem}\n' for s in split[key]))
     for loader, key in (('train_dataloader', 'train'), ('val_dataloader', 'holdout'), ('test_dataloader', 'holdout')):
         if not cfg.get(loader):
             continue
-        for node in walk_dicts(cfg[loader].get('dataset')):
-            if 'data_prefix' in node:
-                node['ann_file'] = files[key]
-                node['data_prefix'] = dict(SPLIT_PREFIX)
+        if loader == 'test_dataloader' and cfg.test_dataloader is cfg.get('val_dataloader'):
+            continue
+        dataset = cfg[loader]['dataset']
+        for node in (dataset.get('datasets') or [dataset]):
+            node['ann_file'] = str(files[key])
+            node['data_prefix'] = dict(SPLIT_PREFIX)
+    return files
 
 
 def train_data_root(cfg) -> str:
@@ -279,6 +329,7 @@ def load_config(config: str | os.PathLike, *, data_root: str | os.PathLike | Non
         cfg.work_dir = str(work_dir)
     if cfg_options:  # ... every other explicit override last: it wins over smoke scaling and --max-iters, as in MMSeg
         cfg.merge_from_dict(cfg_options)
+    apply_width(cfg)  # after the overrides: --cfg-options width=0.8 rescales the channel lists
     check_num_classes(cfg)
     if amp:
         import torch
@@ -303,6 +354,20 @@ def load_config(config: str | os.PathLike, *, data_root: str | os.PathLike | Non
                                          broadcast_buffers=False, find_unused_parameters=False)
     cfg.config_path = str(path)
     return cfg
+
+
+def best_metric(cfg) -> str:
+    """The validation metric a config keeps its best checkpoint by (``save_best``: 'imgF' for the 2025-26 recipes,
+    'mIoU' for 2022's); every reader of validation numbers takes its key from here, not from a literal."""
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+    key = hook.get('save_best')
+    key = key[0] if isinstance(key, (list, tuple)) and key else key
+    return key if isinstance(key, str) and key != 'auto' else 'mIoU'
+
+
+def format_metric(key: str, value: float) -> str:
+    """``'imgF 0.8123'`` (the per-image F on the leaderboard's 0-1 scale) or ``'mIoU 74.72'`` (percent)."""
+    return f'{key} {float(value):.4f}' if key == 'imgF' else f'{key} {float(value):.2f}'
 
 
 def resolve_tta(tta: str | None, cfg: Any = None) -> str:

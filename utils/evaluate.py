@@ -2,10 +2,12 @@
 
     python -m utils.evaluate CHECKPOINT --data-root DIR [--config CFG] [--split val] [--tta none|flip|ms]
                              [--out DIR] [--batch-size N] [--no-masks] [--no-flops] [--device cpu|cuda]
+                             [--holdout WORK_DIR/split.json] [--no-bias]
 
 Writes into ``--out`` (default ``<checkpoint folder>/eval/<checkpoint>_<split>_<tta>``):
-``summary.json`` (aAcc/mIoU/mAcc/mDice, checkpoint, config, split, TTA, image count, parameters,
-FLOPs), ``per_class.csv`` (IoU/Acc/Dice/Precision/Recall in %), ``confusion.csv`` (19 x 19 pixel
+``summary.json`` (imgF = the 2025-26 leaderboard's mean per-image F, aAcc/mIoU/mAcc/mDice, checkpoint, config,
+split, TTA, class biases, image count, parameters, FLOPs), ``per_class.csv`` (IoU/Acc/Dice/Precision/Recall in %,
+imgF = the class's mean F over the images where it is present, 0-1), ``confusion.csv`` (19 x 19 pixel
 counts, rows = ground truth), ``per_image.npz`` (image names and N x 19 int64 intersections,
 unions, predicted and ground-truth areas, so any image can be inspected without the model) and
 ``pred/<name>.png`` (palette masks for the inspector in ``utils.widgets``). The numbers equal
@@ -32,8 +34,8 @@ import numpy as np
 from . import layout
 from .layout import write_atomic, write_json_atomic
 from .labels import CLASSES, NUM_CLASSES, pil_palette
-from .metrics import (PER_CLASS_KEYS, SUMMARY_KEYS, areas_from_confusion, confusion_matrix, metrics_from_areas,
-                      per_class_frame, summary_percent)
+from .metrics import (PER_CLASS_KEYS, SUMMARY_KEYS, areas_from_confusion, confusion_matrix, fscore_from_areas,
+                      image_fscores, metrics_from_areas, per_class_frame, summary_percent)
 from .model import count_parameters
 from .report import cli_error, positive_int
 from .layout import KnownError
@@ -68,6 +70,10 @@ class EvalResult:
     def __post_init__(self) -> None:
         totals = [a.sum(axis=0) for a in self.areas()]
         self.per_class = per_class_frame(*totals, classes=self.classes, images=(self.gt_area > 0).sum(axis=0))
+        f = fscore_from_areas(self.intersect, self.pred_area, self.gt_area)
+        present = np.isfinite(f).sum(axis=0)
+        # the 2025-26 leaderboard's view of a class: its mean F over the images where it is present (0-1)
+        self.per_class['imgF'] = np.where(present > 0, np.nansum(f, axis=0) / np.maximum(present, 1), np.nan)
 
     def areas(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per-image ``(intersect, union, pred_area, gt_area)``, each N x C."""
@@ -81,6 +87,20 @@ class EvalResult:
         if metric not in m or np.ndim(m[metric]) != 2:
             raise ValueError(f'metric must be one of {", ".join(PER_CLASS_KEYS)}; got {metric!r}')
         return pd.DataFrame(m[metric] * 100, index=pd.Index(self.names, name='image'), columns=list(self.classes))
+
+    def image_f(self):
+        """The leaderboard's per-image F of every image (Series indexed by image name, 0-1); its mean is imgF."""
+        import pandas as pd
+
+        return pd.Series(image_fscores(self.intersect, self.pred_area, self.gt_area),
+                         index=pd.Index(self.names, name='image'), name='imgF')
+
+    def per_image_f(self):
+        """N x C DataFrame: each image's F per class present in its ground truth (0-1), NaN for absent classes."""
+        import pandas as pd
+
+        return pd.DataFrame(fscore_from_areas(self.intersect, self.pred_area, self.gt_area),
+                            index=pd.Index(self.names, name='image'), columns=list(self.classes))
 
     def image_summary(self):
         """Per-image aAcc/mIoU/mAcc/mDice (DataFrame indexed by image name, %)."""
@@ -137,6 +157,8 @@ class Accumulator:
         summ = dict(summary or {})
         summ.update(summary_percent(m))
         summ['mPrecision'] = float(np.nanmean(m['Precision']) * 100) if np.isfinite(m['Precision']).any() else None
+        per_image_f = image_fscores(arrays[0], arrays[2], arrays[3])
+        summ['imgF'] = float(np.nanmean(per_image_f)) if np.isfinite(per_image_f).any() else None
         summ['num_images'] = len(self.names)
         summ['classes'] = list(classes)
         return EvalResult(summ, list(self.names), *arrays, confusion=self.confusion.copy(),
@@ -144,8 +166,10 @@ class Accumulator:
 
 
 # --------------------------------------------------------------------------- data
-def split_files(data_root: str | os.PathLike, split: str = 'val') -> list[tuple[str, Path, Path]]:
-    """``(name, image path, mask path)`` of a labelled split in the course layout, naturally sorted."""
+def split_files(data_root: str | os.PathLike, split: str = 'val',
+                stems: Sequence[str] | None = None) -> list[tuple[str, Path, Path]]:
+    """``(name, image path, mask path)`` of a labelled split in the course layout, naturally sorted; ``stems``
+    keeps those images only (2025-26: the holdout, a list of stems of ``train/``)."""
     root = Path(data_root)
     img_dir, mask_dir = layout.image_dir(root, split), layout.mask_dir(root, split)
     if not root.is_dir():
@@ -158,6 +182,13 @@ def split_files(data_root: str | os.PathLike, split: str = 'val') -> list[tuple[
         raise EvaluationError(f'{mask_dir} does not exist: split {split!r} has no ground-truth masks, so it cannot '
                               'be scored. Evaluate --split val; predict the test split with utils.submit instead.')
     images = [img_dir / n for n in layout.list_files(img_dir, layout.IMAGE_SUFFIXES)]
+    if stems is not None:
+        wanted = {str(x) for x in stems}
+        images = [p for p in images if p.stem in wanted]
+        if len(images) != len(wanted):
+            raise EvaluationError(f'{len(wanted) - len(images)} of the {len(wanted)} holdout stems have no image in '
+                                  f'{img_dir}: the split.json belongs to another dataset copy; make the holdout '
+                                  'again for this data root.')
     if not images:
         raise EvaluationError(f'No images in {img_dir}: the split is empty. Re-extract the dataset '
                               '(python -m utils.data check finds what is missing).')
@@ -226,10 +257,11 @@ def _cached_complexity(out_dir: Path, ident: dict, size: tuple[int, int]) -> dic
     return None
 
 
-def default_out_dir(checkpoint: str | os.PathLike, split: str, tta: str) -> Path:
-    """``<checkpoint folder>/eval/<checkpoint stem>_<split>_<tta>``: next to the work_dir's checkpoints."""
+def default_out_dir(checkpoint: str | os.PathLike, split: str, tta: str, bias: bool = False) -> Path:
+    """``<checkpoint folder>/eval/<checkpoint stem>_<split>_<tta>[_bias]``: next to the work_dir's checkpoints
+    (``_bias``: decoded with the checkpoint's per-class biases, utils.bias)."""
     ck = Path(checkpoint)
-    return ck.parent / 'eval' / f'{ck.stem}_{split}_{tta}'
+    return ck.parent / 'eval' / f'{ck.stem}_{split}_{tta}{"_bias" if bias else ""}'
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -290,20 +322,25 @@ def _score_one(name: str, pred: np.ndarray, mask_path: Path, pred_dir: Path | No
 def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split: str = 'val', tta: str | None = None,
              out_dir: str | os.PathLike | None = None, config: str | os.PathLike | None = None,
              batch_size: int = 8, save_masks: bool = True, flops: bool = True, device: str | None = None,
-             progress: bool = True, segmenter=None) -> EvalResult:
+             progress: bool = True, segmenter=None, stems: Sequence[str] | None = None,
+             class_bias: bool = True) -> EvalResult:
     """Predict every image of ``split`` with ``checkpoint`` (batched, AMP on GPU, optional TTA), score and save.
 
     Returns an :class:`EvalResult`; the files are written to ``out_dir`` (see the module docstring).
     ``tta=None``: the config's ``test_tta`` (``'flip'``, set once in ``configs/_base_/default_runtime.py``).
     ``segmenter``: a :class:`utils.inference.Segmenter` already loaded from ``checkpoint``, to reuse it
     (e.g. to compare TTA modes without reloading).
+    ``stems``: score only these images of ``split`` (2025-26: ``split='train'`` and the holdout's stems).
+    ``class_bias``: decode with the checkpoint's per-class biases when it has them (utils.bias); False scores
+    plain argmax, so the two can be compared per class (``per_class['imgF']``).
     """
     from .inference import InferenceError, iter_predictions
 
     ck = Path(checkpoint)
-    files = split_files(data_root, split)
+    files = split_files(data_root, split, stems)
     seg, tta = _segmenter_for(ck, config, device, tta, segmenter)
-    out = Path(out_dir) if out_dir is not None else default_out_dir(ck, split, tta)
+    bias = getattr(seg, 'class_bias', None) if class_bias else None
+    out = Path(out_dir) if out_dir is not None else default_out_dir(ck, split, tta, bias is not None)
     ident = _checkpoint_id(ck)
     complexity = _complexity(seg, out, ident, flops)
     out.mkdir(parents=True, exist_ok=True)
@@ -315,7 +352,9 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
 
     start = time.perf_counter()
     pending: deque[Future] = deque()
+    kept_bias = getattr(seg, 'class_bias', None)
     try:
+        seg.class_bias = bias
         with ThreadPoolExecutor(2) as workers:  # PNG decode/encode and bincount overlap the next batch
             for path, pred in iter_predictions(seg, [f[1] for f in files], batch_size=batch_size, tta=tta,
                                                progress=progress, desc=f'evaluate {split} ({tta})'):
@@ -327,10 +366,13 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
                 acc.add_confusion(*pending.popleft().result())
     except InferenceError as exc:
         raise EvaluationError(str(exc)) from exc
+    finally:
+        seg.class_bias = kept_bias  # a segmenter passed in keeps its biases for the next call
     seconds = time.perf_counter() - start
     summary = dict(format_version=FORMAT_VERSION, **ident,
                    config=str(config) if config is not None else 'stored in checkpoint',
-                   data_root=str(Path(data_root).resolve()), split=split, tta=tta, **complexity,
+                   data_root=str(Path(data_root).resolve()), split=split, tta=tta, **complexity, class_bias=bias,
+                   holdout=stems is not None,
                    device=seg.device, amp=bool(seg.amp), batch_size=batch_size, seconds=round(seconds, 3),
                    images_per_second=round(len(files) / seconds, 3) if seconds > 0 else None,
                    created=time.strftime('%Y-%m-%d %H:%M:%S'), final_fit=_final_fit(ck, split))
@@ -417,12 +459,24 @@ def format_report(result: EvalResult) -> str:
             f"parameters {s.get('params'):,} | FLOPs "
             + (f"{s['flops'] / 1e9:.1f} G at {s.get('flops_input')}" if s.get('flops') else
                f"n/a ({s.get('flops_note')})"))
-    table = result.per_class[list(PER_CLASS_KEYS)].round(2).to_string(na_rep='n/a')
+    table = result.per_class[list(PER_CLASS_KEYS)].round(2).assign(imgF=result.per_class['imgF'].round(4))
+    table = table.to_string(na_rep='n/a')
     summ = ' | '.join(f'{k} {s[k]:.2f}' for k in SUMMARY_KEYS)
+    if isinstance(s.get('imgF'), (int, float)):
+        summ = f"imgF {s['imgF']:.4f} (per-image F, 0-1; {'with' if s.get('class_bias') else 'without'} class " \
+               f'biases) | ' + summ
     return f'{head}\n{table}\n{summ}'
 
 
 # --------------------------------------------------------------------------- command line
+def _holdout_stems(path: str) -> list[str]:
+    try:
+        return [str(x) for x in json.loads(Path(path).read_text())['holdout']]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise EvaluationError(f'--holdout {path}: not a split.json with a holdout list ({type(exc).__name__}: '
+                              f'{exc}); pass the split.json in the run\'s work_dir.') from None
+
+
 def main(argv: list[str] | None = None) -> int:
     from .config import TTA_MODES
 
@@ -442,12 +496,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--no-masks', action='store_true', help='do not save the predicted masks')
     p.add_argument('--no-flops', action='store_true', help='skip the FLOP count')
     p.add_argument('--device', help="'cuda' or 'cpu' (default: cuda when available)")
+    p.add_argument('--holdout', metavar='SPLIT_JSON',
+                   help="2025-26: score the holdout of the run's split.json (its stems of train/) instead of --split")
+    p.add_argument('--no-bias', action='store_true', help='decode with plain argmax, not the per-class biases')
     p.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     a = p.parse_args(argv)
 
     try:
-        result = evaluate(a.checkpoint, a.data_root, split=a.split, tta=a.tta, out_dir=a.out, config=a.config,
-                          batch_size=a.batch_size, save_masks=not a.no_masks, flops=not a.no_flops, device=a.device)
+        split, stems = (a.split, None) if a.holdout is None else ('train', _holdout_stems(a.holdout))
+        result = evaluate(a.checkpoint, a.data_root, split=split, tta=a.tta, out_dir=a.out, config=a.config,
+                          batch_size=a.batch_size, save_masks=not a.no_masks, flops=not a.no_flops, device=a.device,
+                          stems=stems, class_bias=not a.no_bias)
     except Exception as exc:  # one message naming the file and the fix; the traceback only with --debug
         return cli_error(exc, debug=a.debug)
     print(format_report(result))

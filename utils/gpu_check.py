@@ -6,8 +6,9 @@
 On any CUDA machine, in a few minutes (about 3 on an H200; budget 8 on a T4):
 
 1. **device**: GPU, driver, CUDA, cuDNN, torch and the OpenMMLab versions;
-2. **speed**: every recipe (seed R50, improved R50 and R101, UperNet + Swin-B, SegFormer MiT-B3) at 512x512,
-   batch 4, random init, synthetic faces: iterations/s in FP32, AMP, and AMP + channels_last (cuDNN benchmark
+2. **speed**: every recipe (2022: seed R50, improved R50 and R101, UperNet + Swin-B, SegFormer MiT-B3, at batch
+   4; 2025-26: BiSeNetV2 slim, Fast-SCNN, LR-ASPP MobileNetV3-small, at their batch 8) at 512x512, random init,
+   synthetic faces: iterations/s in FP32, AMP, and AMP + channels_last (cuDNN benchmark
    on), and peak memory allocated and reserved over the timed iterations, after the warm-up (the warm-up's peak
    apart: cuDNN's algorithm search takes trial workspaces as large as the free memory);
 3. **T4 fit**: with ``torch.cuda.set_per_process_memory_fraction`` capping this process at ``--t4-gb``
@@ -46,10 +47,13 @@ from .layout import SMOKE_SIZE
 from .report import cli_error
 from .layout import KnownError
 
-#: recipes timed (utils.config.RECIPES: the stage-1 configs the notebooks train)
-CHECK_RECIPES = ('seed', 'improved', 'improved-r101', 'swin-b', 'segformer-b3')
-#: recipes that must train on a T4 (15 GB) with AMP at batch 4 (ResNet-101 is an option that may not)
-T4_MUST_FIT = ('seed', 'improved', 'swin-b', 'segformer-b3')
+#: recipes timed (utils.config.RECIPES: the stage-1 configs the notebooks train, both editions)
+CHECK_RECIPES = ('seed', 'improved', 'improved-r101', 'swin-b', 'segformer-b3',
+                 'bisenetv2-slim', 'fast-scnn', 'lraspp-mv3s')
+#: recipes that must train on a T4 (15 GB) with AMP at their batch (ResNet-101 is an option that may not)
+T4_MUST_FIT = ('seed', 'improved', 'swin-b', 'segformer-b3', 'bisenetv2-slim', 'fast-scnn', 'lraspp-mv3s')
+#: recipes timed at their own batch size (the 2025-26 ones train at 8), not the 2022 recipes' batch 4
+OWN_BATCH = ('bisenetv2-slim', 'fast-scnn', 'lraspp-mv3s')
 #: (name, AMP, channels_last)
 GPU_VARIANTS = (('fp32', False, False), ('amp', True, False), ('amp+channels_last', True, True))
 CPU_VARIANTS = (('fp32', False, False), ('fp32+channels_last', False, True))
@@ -121,6 +125,17 @@ def _schedule_iters(config: str) -> int:
     return int(Config.fromfile(str(resolve_config(config))).train_cfg.max_iters)
 
 
+def batch_size(recipe: str, sizes: dict) -> int:
+    """The batch a recipe is timed at: its config's own for :data:`OWN_BATCH` at full size, else ``sizes``'."""
+    from mmengine.config import Config
+
+    from .config import RECIPES, resolve_config
+
+    if recipe in OWN_BATCH and sizes['size'] == FULL['size']:
+        return int(Config.fromfile(str(resolve_config(RECIPES[recipe][0]))).train_dataloader.batch_size)
+    return int(sizes['batch_size'])
+
+
 def _oom(exc: BaseException) -> bool:
     return 'out of memory' in str(exc).lower()
 
@@ -132,9 +147,11 @@ def measure_speed(recipe: str, root: Path, sizes: dict, device: str, variants) -
     from . import bench
     from .config import RECIPES
 
-    cfg = bench.bench_config(RECIPES[recipe][0], root, sizes['size'], sizes['batch_size'])
+    batch = batch_size(recipe, sizes)
+    cfg = bench.bench_config(RECIPES[recipe][0], root, sizes['size'], batch)
     batches = bench.fetch_batches(cfg, min(sizes['iters'] + sizes['warmup'], 4))
-    out: dict[str, Any] = {'config': RECIPES[recipe][0], 'schedule_iters': _schedule_iters(RECIPES[recipe][0])}
+    out: dict[str, Any] = {'config': RECIPES[recipe][0], 'schedule_iters': _schedule_iters(RECIPES[recipe][0]),
+                           'batch_size': batch}
     for name, amp, cl in variants:
         try:
             r = bench.bench_train(cfg, batches, device, amp, cl, sizes['iters'], sizes['warmup'])
@@ -158,7 +175,7 @@ def t4_fit(recipe: str, root: Path, sizes: dict, cap_gb: float, channels_last: b
 
     total = torch.cuda.get_device_properties(0).total_memory
     fraction = min(1.0, cap_gb * 1e9 / total)
-    cfg = bench.bench_config(RECIPES[recipe][0], root, sizes['size'], sizes['batch_size'])
+    cfg = bench.bench_config(RECIPES[recipe][0], root, sizes['size'], batch_size(recipe, sizes))
     batches = bench.fetch_batches(cfg, 2)
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
@@ -384,13 +401,14 @@ def markdown(r: dict) -> str:
     lines = [f"## utils.gpu_check on {d.get('gpu_name', d['device'])}" + (' (dry run, CPU, toy size)' if r['dry_run'] else ''),
              '', f"driver {d.get('driver', '-')}, CUDA {d.get('CUDA (torch)', '-')}, cuDNN {d.get('cuDNN', '-')}, "
              f"torch {d.get('torch')}, mmsegmentation {d.get('mmsegmentation')}, mmengine {d.get('mmengine')}, "
-             f"Python {d.get('python')}; {r['sizes']['size']}x{r['sizes']['size']}, batch {r['sizes']['batch_size']}, "
+             f"Python {d.get('python')}; {r['sizes']['size']}x{r['sizes']['size']}, batch {r['sizes']['batch_size']} "
+             '(the 2025-26 recipes at their own), '
              f"median of {r['sizes']['iters']} iterations after {r['sizes']['warmup']} warm-up; total {r['seconds']} s.", '',
              '| recipe | variant | s/iter | it/s | img/s | peak allocated | peak reserved | warm-up peak allocated |',
              '|---|---|---:|---:|---:|---:|---:|---:|']
     for recipe, speeds in r['speed'].items():
         for name, s in speeds.items():
-            if name in ('config', 'schedule_iters'):
+            if name in ('config', 'schedule_iters', 'batch_size'):
                 continue
             if isinstance(s, dict):
                 lines.append(f"| {recipe} | {name} | {s['s_per_iter']:.3f} | {s['it_per_s']:.2f} | {s['images_per_s']:.1f} | "
@@ -398,7 +416,8 @@ def markdown(r: dict) -> str:
                              f"{_f(s.get('warmup_peak_mem_mb'), '{:,.0f}')} MiB |")
             else:
                 lines.append(f'| {recipe} | {name} | {s} | | | | | |')
-    lines += ['', '| recipe | fits a T4-sized cap with AMP, batch 4 | peak allocated | peak reserved |', '|---|---|---:|---:|']
+    lines += ['', '| recipe | fits a T4-sized cap with AMP at its batch (4; 8 for 2025-26) | peak allocated | peak reserved |',
+              '|---|---|---:|---:|']
     for recipe, f in r['t4_fit'].items():
         if f.get('fits') is None:
             lines.append(f"| {recipe} | {f.get('note')} | | |")

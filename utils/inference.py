@@ -14,6 +14,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from . import checkpoints
+from .class_bias import decide, read_class_bias
 from .config import resolve_tta
 from .labels import CLASSES, NUM_CLASSES, flip_permutation
 from .model import build_segmentor
@@ -57,8 +58,11 @@ class Segmenter:
     """A face-parsing model ready to predict: weights, preprocessing, device and TTA in one object."""
 
     def __init__(self, model, cfg, device: str = 'cpu', amp: bool | None = None, channels_last: bool = False,
-                 classes: Sequence[str] = CLASSES) -> None:
+                 classes: Sequence[str] = CLASSES, class_bias: Sequence[float] | None = None) -> None:
         import torch
+
+        #: per-class decoding biases (utils.bias): labels = argmax(log p + b); None = plain argmax
+        self.class_bias = None if class_bias is None else [float(b) for b in class_bias]
 
         self.model, self.cfg, self.device = model.eval().to(device), cfg, device
         self.amp = (device.startswith('cuda')) if amp is None else bool(amp and device.startswith('cuda'))
@@ -99,7 +103,8 @@ class Segmenter:
         cfg = Config.fromfile(str(path))
         model = build_segmentor(cfg)
         load_weights(model, checkpoints.extract_state_dict(ckpt, str(checkpoint)), str(checkpoint))
-        return cls(model, cfg, device=device, amp=amp, channels_last=channels_last, classes=classes)
+        return cls(model, cfg, device=device, amp=amp, channels_last=channels_last, classes=classes,
+                   class_bias=read_class_bias(checkpoint, meta))
 
     # ------------------------------------------------------------------ prediction
     def _to_tensor(self, images: Sequence[np.ndarray], size: tuple[int, int]):
@@ -156,7 +161,8 @@ class Segmenter:
         return total / len(views)
 
     def predict(self, images: Sequence[np.ndarray], tta: str = 'none') -> list[np.ndarray]:
-        """Label maps (uint8, each at its own image's size) for RGB uint8 ``images``."""
+        """Label maps (uint8, each at its own image's size) for RGB uint8 ``images``; the class biases of the
+        checkpoint (``self.class_bias``, utils.bias) shift the decision when it has them."""
         out: list[np.ndarray | None] = [None] * len(images)
         by_shape: dict[tuple, list[int]] = {}
         for i, img in enumerate(images):
@@ -165,7 +171,7 @@ class Segmenter:
             by_shape.setdefault(img.shape[:2], []).append(i)
         for idx in by_shape.values():
             prob = self.predict_proba([images[i] for i in idx], tta)
-            labels = prob.argmax(dim=1).to('cpu', non_blocking=False).numpy().astype(np.uint8)
+            labels = decide(prob, self.class_bias).to('cpu', non_blocking=False).numpy().astype(np.uint8)
             for j, i in enumerate(idx):
                 out[i] = labels[j]
         return out  # type: ignore[return-value]

@@ -13,6 +13,8 @@ from typing import Any
 SPLITS = ('train', 'val', 'test')
 #: Image size of smoke runs (synthetic faces on a CPU); every smoke default in this project uses it.
 SMOKE_SIZE = 64
+#: The holdout of a 2025-26 run (the train and holdout stems), kept in each stage's work_dir.
+SPLIT_FILE = 'split.json'
 #: Image file types accepted anywhere (the course's images are .jpg).
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 LAYOUT = ('train/train_image + train/train_mask, val/val_image + val/val_mask, test/test_image '

@@ -1,4 +1,6 @@
-"""What a training cell shows while it runs: a progress bar with ETA and live loss / val mIoU curves.
+"""What a training cell shows while it runs: a progress bar with ETA and live loss / validation-metric curves.
+
+The validation metric is the config's ``save_best`` (mIoU for the 2022 recipes, the per-image F ``imgF`` for 2025-26).
 
 Both are MMEngine hooks, added by the notebooks through ``utils.train.train(..., extra_hooks=[...])``;
 MMEngine's own per-iteration lines go to the run's log file (``train(quiet=True)``).
@@ -34,8 +36,11 @@ class ProgressBarHook(Hook):
             self._bar.set_postfix(loss=f'{float(outputs["loss"].detach()):.3f}', lr=f'{lr:.2e}', refresh=False)
 
     def after_val_epoch(self, runner, metrics=None) -> None:
-        if self._bar is not None and metrics and 'mIoU' in metrics:
-            self._bar.write(f'iteration {runner.iter:,}: val mIoU {float(metrics["mIoU"]):.2f}')
+        from .config import best_metric, format_metric
+
+        key = best_metric(getattr(runner, 'cfg', None) or {})
+        if self._bar is not None and metrics and key in metrics:
+            self._bar.write(f'iteration {runner.iter:,}: val {format_metric(key, metrics[key])}')
 
     def after_train(self, runner) -> None:
         if self._bar is not None:
@@ -45,7 +50,7 @@ class ProgressBarHook(Hook):
 
 @HOOKS.register_module()
 class LiveCurveHook(Hook):
-    """Redraw the training loss and val mIoU in a notebook output every ``interval`` iterations."""
+    """Redraw the training loss and the val metric (the config's ``save_best``) every ``interval`` iterations."""
 
     priority = 'VERY_LOW'
 
@@ -53,7 +58,8 @@ class LiveCurveHook(Hook):
         self.interval = max(1, int(interval))
         self.title = title
         self.loss: list[tuple[int, float]] = []
-        self.miou: list[tuple[int, float]] = []
+        self.miou: list[tuple[int, float]] = []  # the val metric's values (mIoU or imgF: self.key)
+        self.key = 'mIoU'
         self.val_loss: list[tuple[int, float]] = []  # utils.record's decode-head loss on val
         self._handle = None
 
@@ -64,8 +70,11 @@ class LiveCurveHook(Hook):
             self._draw(runner)
 
     def after_val_epoch(self, runner, metrics=None) -> None:
-        if metrics and 'mIoU' in metrics:
-            self.miou.append((runner.iter, float(metrics['mIoU'])))
+        from .config import best_metric
+
+        self.key = best_metric(getattr(runner, 'cfg', None) or {})
+        if metrics and self.key in metrics:
+            self.miou.append((runner.iter, float(metrics[self.key])))
             if 'val_loss' in metrics:
                 self.val_loss.append((runner.iter, float(metrics['val_loss'])))
             self._draw(runner)
@@ -94,7 +103,7 @@ class LiveCurveHook(Hook):
         if self.miou:
             vi, vm = zip(*self.miou)
             a2.plot(vi, vm, 'o-')
-        a2.set(title='val mIoU', xlabel='iteration')
+        a2.set(title=f'val {self.key}', xlabel='iteration')
         if self.title:
             fig.suptitle(self.title, fontsize=10)
         if self._handle is None:

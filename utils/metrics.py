@@ -33,7 +33,7 @@ SEED_TABLES = {'first': ASSETS / 'seed_first_run.csv', 'best': ASSETS / 'seed_be
 SEED_SUMMARY = ASSETS / 'seed_summary.csv'
 SUMMARY_KEYS = ('aAcc', 'mIoU', 'mAcc', 'mDice')
 PER_CLASS_KEYS = ('IoU', 'Acc', 'Dice', 'Precision', 'Recall')
-VAL_KEYS = ('aAcc', 'mIoU', 'mAcc', 'mDice', 'mFscore', 'mPrecision', 'mRecall')
+VAL_KEYS = ('imgF', 'aAcc', 'mIoU', 'mAcc', 'mDice', 'mFscore', 'mPrecision', 'mRecall')
 
 
 class MetricsError(KnownError, RuntimeError):
@@ -122,6 +122,42 @@ def metrics_from_areas(intersect: np.ndarray, union: np.ndarray, pred_area: np.n
         for key in ('IoU', 'Acc', 'Dice'):
             out['m' + key] = np.nanmean(out[key], axis=-1)
     return out
+
+
+#: the leaderboard's guard against a division by zero (2025-26 course): added to every denominator of P, R and F
+F_EPS = 1e-7
+
+
+def fscore_from_areas(intersect: np.ndarray, pred_area: np.ndarray, gt_area: np.ndarray) -> np.ndarray:
+    """Per-class F1 of each image as the 2025-26 leaderboard computes it, NaN for a class absent from the ground truth.
+
+    ``intersect`` = TP, ``pred_area`` = TP + FP, ``gt_area`` = TP + FN (N x C or C). P = TP / (TP + FP + 1e-7),
+    R = TP / (TP + FN + 1e-7), F = 2PR / (P + R + 1e-7). A class predicted but absent from the image's ground
+    truth gets NaN: the leaderboard skips it (its false positives only cost the true class's precision).
+    """
+    tp = np.asarray(intersect, dtype=np.float64)
+    precision = tp / (np.asarray(pred_area, dtype=np.float64) + F_EPS)
+    gt = np.asarray(gt_area, dtype=np.float64)
+    recall = tp / (gt + F_EPS)
+    f = 2 * precision * recall / (precision + recall + F_EPS)
+    return np.where(gt > 0, f, np.nan)
+
+
+def image_fscores(intersect: np.ndarray, pred_area: np.ndarray, gt_area: np.ndarray) -> np.ndarray:
+    """The leaderboard's score of each image (N): the mean F over the classes present in its ground truth."""
+    f = np.atleast_2d(fscore_from_areas(intersect, pred_area, gt_area))
+    present = np.isfinite(f)
+    return np.where(present.any(axis=-1), np.nansum(f, axis=-1) / np.maximum(present.sum(axis=-1), 1), np.nan)
+
+
+def image_fscore(gt: np.ndarray, pred: np.ndarray, num_classes: int = NUM_CLASSES, ignore_index: int = 255) -> float:
+    """The 2025-26 leaderboard's F of one image (0-1): F1 per class present in ``gt`` (background included), averaged.
+
+    Pixels whose ground truth is ``ignore_index`` are left out. An image with no labelled pixel scores NaN
+    (there is nothing to average); the leaderboard's images always have labels.
+    """
+    intersect, _, pred_area, gt_area = intersect_and_union(pred, gt, num_classes, ignore_index)
+    return float(image_fscores(intersect, pred_area, gt_area)[0])
 
 
 def summary_percent(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -239,7 +275,7 @@ def read_scalars(work_dirs: str | os.PathLike | Sequence[str | os.PathLike]) -> 
 
 def plot_curves(work_dirs: str | os.PathLike | Sequence[str | os.PathLike] | Scalars, *,
                 title: str | None = None, smooth: int = 1):
-    """Loss, validation mIoU/mAcc/aAcc(/mDice), LR and momentum over iterations, resume points marked."""
+    """Loss, validation imgF/mIoU/mAcc/aAcc(/mDice), LR and momentum over iterations, resume points marked."""
     from matplotlib.figure import Figure
 
     sc = work_dirs if isinstance(work_dirs, Scalars) else read_scalars(work_dirs)
@@ -259,15 +295,7 @@ def plot_curves(work_dirs: str | os.PathLike | Sequence[str | os.PathLike] | Sca
         line(ax, tr, col, lw=1.4 if col == 'loss' else 0.9)
     val_loss = line(ax, va, 'val_loss', marker='o', ms=3, color='tab:red')  # utils.record: decode-head loss on val
     ax.set_title('training and validation loss' if val_loss else 'training loss')
-    ax = axes[0, 1]
-    for col in ('mIoU', 'mAcc', 'aAcc', 'mDice'):
-        line(ax, va, col, marker='o', ms=3)
-    if 'mIoU' in va.columns and va['mIoU'].notna().any():
-        best = va.loc[va['mIoU'].idxmax()]
-        ax.annotate(f"best mIoU {best['mIoU']:.2f}\n@ {int(best['step'])}", (best['step'], best['mIoU']),
-                    textcoords='offset points', xytext=(-10, 12), ha='right', fontsize=8,
-                    arrowprops=dict(arrowstyle='->', lw=0.6))
-    ax.set_title('validation metrics (%)')
+    _plot_val_metrics(axes[0, 1], va, line)
     line(axes[1, 0], tr, 'lr', color='tab:purple')
     axes[1, 0].set_title('learning rate')
     line(axes[1, 1], tr, 'momentum', color='tab:green')
@@ -285,6 +313,24 @@ def plot_curves(work_dirs: str | os.PathLike | Sequence[str | os.PathLike] | Sca
             ax.text(0.5, 0.5, 'not logged', ha='center', va='center', transform=ax.transAxes, color='grey')
     fig.suptitle(title or 'training curves: ' + ', '.join(str(Path(p).parent.parent.name) for p in sc.runs))
     return fig
+
+
+def _plot_val_metrics(ax, va, line) -> None:
+    """The validation panel: the per-image F (imgF, 0-1) when the run logged it, each other metric in %, the best
+    value of the run's main metric (imgF, else mIoU) marked."""
+    key = 'imgF' if 'imgF' in va.columns and va['imgF'].notna().any() else 'mIoU'
+    if key == 'imgF':  # a 0-1 number beside percentages: the per-image F in % on the same axis, said in the legend
+        va = va.assign(**{'imgF x 100': va['imgF'] * 100})
+    for col in ('imgF x 100', 'mIoU', 'mAcc', 'aAcc', 'mDice'):
+        line(ax, va, col, marker='o', ms=3)
+    col = 'imgF x 100' if key == 'imgF' else 'mIoU'
+    if col in va.columns and va[col].notna().any():
+        best = va.loc[va[col].idxmax()]
+        text = f"best imgF {best['imgF']:.4f}" if key == 'imgF' else f"best mIoU {best['mIoU']:.2f}"
+        ax.annotate(f"{text}\n@ {int(best['step'])}", (best['step'], best[col]),
+                    textcoords='offset points', xytext=(-10, 12), ha='right', fontsize=8,
+                    arrowprops=dict(arrowstyle='->', lw=0.6))
+    ax.set_title('validation metrics (%)')
 
 
 # --------------------------------------------------------------------------- tables
@@ -327,19 +373,27 @@ def _fmt_flops(flops: float) -> str:
     return f'{flops:.0f}'
 
 
-def per_class_table(result, worst: int = 3, caption: str | None = None):
+def per_class_table(result, worst: int = 3, caption: str | None = None, image_f: bool = False):
     """Styled per-class table (percent): colour gradient per metric, the ``worst`` classes by IoU highlighted.
 
     ``result`` is an :class:`utils.evaluate.EvalResult` (its caption shows the summary, parameters and
-    FLOPs) or a per-class DataFrame.
+    FLOPs) or a per-class DataFrame. ``image_f``: first a column ``imgF``, the class's mean per-image F over the
+    images where it is present (0-1, the 2025-26 leaderboard's view), and the mean per-image F in the caption.
     """
     import pandas as pd
 
     df = _per_class_df(result)
     cols = [c for c in PER_CLASS_KEYS if c in df.columns]
+    f_cols = ['imgF'] if image_f and 'imgF' in df.columns else []
     worst_idx = df['IoU'].dropna().nsmallest(worst).index if 'IoU' in df.columns else []
     extra = [c for c in ('gt_pixels', 'pred_pixels', 'images') if c in df.columns]
-    st = df[cols + extra].style.format(number_formats(df[cols + extra]), na_rep='n/a')
+    st = df[f_cols + cols + extra].style.format(number_formats(df[cols + extra]), na_rep='n/a')
+    if f_cols:
+        st = st.format('{:.4f}', subset=f_cols, na_rep='n/a').background_gradient(cmap='RdYlGn', subset=f_cols,
+                                                                                  vmin=0, vmax=1)
+        img_f = (getattr(result, 'summary', None) or {}).get('imgF')
+        if caption is None and isinstance(img_f, float):
+            caption = f'mean per-image F {img_f:.4f} | ' + _caption(result)
     st = st.background_gradient(cmap='RdYlGn', subset=cols, vmin=0, vmax=100)
     st = st.map(lambda v: 'background-color: white; color: #777' if pd.isna(v) else '', subset=cols)  # not black
     st = st.apply(lambda row: ['font-weight: bold; border: 2px solid #c00000' if row.name in worst_idx else ''

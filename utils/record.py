@@ -9,7 +9,8 @@ builds the hand-in days later, on another runtime, can only read files. :class:`
   course formula, the recipe (model, losses with class weights and OHEM, optimiser, schedule) and one entry per
   session (a resume after a disconnect adds one): iterations, wall time and iterations per second;
 * ``class_weights.csv``: the loss's class weights with the train pixel counts they come from;
-* ``val_per_class.csv``: IoU / Acc / Dice per class at every validation (one row per step and class);
+* ``val_per_class.csv``: IoU / Acc / Dice per class at every validation (one row per step and class), and
+  ``imgF``: the class's mean F over the val images where it is present (the 2025-26 leaderboard's view, 0-1);
 * ``val_loss`` in ``vis_data/scalars.json`` beside mIoU: the decode head's own loss (its class weights, no OHEM
   sampling) averaged over all val pixels, computed from the logits the validation already produced.
 """
@@ -226,6 +227,7 @@ class RunRecordHook(Hook):
         self._session: dict[str, Any] | None = None
         self._t0 = self._last_write = 0.0
         self._conf = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
+        self._img_f = np.zeros((2, NUM_CLASSES))  # per class: the per-image F summed over images where present, count
         self._loss = np.zeros(2)  # loss summed over images weighted by pixels, pixels
         self._loss_ok = True
 
@@ -260,6 +262,7 @@ class RunRecordHook(Hook):
     # ------------------------------------------------------------ validation
     def before_val_epoch(self, runner) -> None:
         self._conf[:] = 0
+        self._img_f[:] = 0
         self._loss[:] = 0
 
     def after_val_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
@@ -272,7 +275,9 @@ class RunRecordHook(Hook):
             gt = sample.gt_sem_seg.data.squeeze(0)
             pred = sample.pred_sem_seg.data.squeeze(0)
             # labels 0..18 and the ignore value 255 fit in 8 bits: the confusion matrix's fast path
-            self._conf += confusion_matrix(pred.to(torch.uint8).cpu().numpy(), gt.to(torch.uint8).cpu().numpy())
+            conf = confusion_matrix(pred.to(torch.uint8).cpu().numpy(), gt.to(torch.uint8).cpu().numpy())
+            self._conf += conf
+            self._add_image_f(conf)
             if head is not None and 'seg_logits' in sample:
                 pixels = gt.numel()
                 try:
@@ -284,10 +289,21 @@ class RunRecordHook(Hook):
                     continue
                 self._loss += (loss * pixels, pixels)
 
+    def _add_image_f(self, conf: np.ndarray) -> None:
+        """One image's per-class F (the 2025-26 leaderboard's), for each class present in its ground truth."""
+        from .metrics import areas_from_confusion, fscore_from_areas
+
+        intersect, _, pred_area, gt_area = areas_from_confusion(conf)
+        f = fscore_from_areas(intersect, pred_area, gt_area)
+        present = np.isfinite(f)
+        self._img_f[0, present] += f[present]
+        self._img_f[1, present] += 1
+
     def after_val_epoch(self, runner, metrics=None) -> None:
         from mmengine import dist
 
         conf = _all_reduce(self._conf).astype(np.int64)
+        img_f = _all_reduce(self._img_f)
         loss_sum, pixels = _all_reduce(self._loss)
         if pixels > 0:
             val_loss = float(loss_sum / pixels)
@@ -298,7 +314,7 @@ class RunRecordHook(Hook):
             if metrics is not None:
                 metrics[VAL_LOSS_KEY] = val_loss  # the live curves see it too
         if dist.is_main_process() and conf.sum() > 0 and runner.work_dir:
-            self._write_per_class(runner, conf)
+            self._write_per_class(runner, conf, img_f)
         if self._session is not None:
             self._update_session(runner, finished=False)
 
@@ -364,10 +380,13 @@ class RunRecordHook(Hook):
         table.to_csv(Path(runner.work_dir) / WEIGHTS_FILE, float_format='%.6g')
 
     @staticmethod
-    def _write_per_class(runner, conf: np.ndarray) -> None:
+    def _write_per_class(runner, conf: np.ndarray, img_f: np.ndarray) -> None:
         from .metrics import areas_from_confusion, per_class_frame
 
-        df = per_class_frame(*areas_from_confusion(conf)).reset_index()
+        df = per_class_frame(*areas_from_confusion(conf))
+        with np.errstate(invalid='ignore', divide='ignore'):  # a class in no val image: NaN
+            df['imgF'] = np.where(img_f[1] > 0, img_f[0] / np.maximum(img_f[1], 1), np.nan)  # 0-1, where present
+        df = df.reset_index()
         df.insert(0, 'step', int(runner.iter))
         path = Path(runner.work_dir) / PER_CLASS_FILE
         df.to_csv(path, mode='a', header=not path.is_file(), index=False, float_format='%.4f')

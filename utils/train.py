@@ -2,6 +2,7 @@
 
     python -m utils.train CONFIG --data-root DIR --work-dir DIR [--max-iters N] [--amp]
                           [--resume auto|none|PATH] [--smoke] [--cfg-options k=v ...] [--debug]
+                          [--edition 2022|2025] [--split split.json]
     torchrun --nproc_per_node 2 -m utils.train CONFIG --launcher pytorch ...   # several GPUs
 
 CONFIG is a path or a config name from ``configs/`` (see ``utils.config``). ``--resume auto`` (the
@@ -23,11 +24,13 @@ import time
 from pathlib import Path
 
 from . import checkpoints, trust
-from .config import FINAL_FIT_SUFFIX, ConfigError, check_data_root, load_config, train_data_root
+from .config import FINAL_FIT_SUFFIX, SPLIT_FILE, ConfigError, check_data_root, load_config, train_data_root
+from .edition import DEFAULT_EDITION, EDITIONS
 from .env import KnownHarmless, default_work_dir, pretrained_cache
 from .labels import REPO_ROOT
 from .pretrained import check_course_rules, prepare_pretrained
 from .report import cli_error
+from .rules import check_edition_rules, effective_edition
 
 
 class TrainError(ConfigError):
@@ -130,7 +133,8 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
           work_dir: str | os.PathLike | None = None, *, max_iters: int | None = None, amp: bool = False,
           resume: str | os.PathLike | None = 'auto', smoke: bool | dict | None = None,
           cfg_options: dict | None = None, launcher: str = 'none', extra_hooks: list[dict] | None = None,
-          channels_last: bool | None = None, quiet: bool = False, final_fit: bool = False) -> dict:
+          channels_last: bool | None = None, quiet: bool = False, final_fit: bool = False,
+          edition: str | None = None, split: dict | None = None) -> dict:
     """Train ``config``; returns ``{'work_dir', 'checkpoint', 'best', 'metrics', 'resumed_from', 'log_dir'}``.
 
     ``resume``: ``'auto'`` (newest readable checkpoint in ``work_dir``), ``'none'``/``None``, a
@@ -141,6 +145,9 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     ``quiet``: MMEngine's config dump and log lines go to the log file only (the notebooks show a progress bar).
     A 2025-26 config (top-level ``edition = '2025'``): see :func:`apply_holdout`; ``final_fit`` then trains on
     every training pair (the val set has no masks to add), and the holdout, seen in training, is validated once.
+    ``edition``: the course rules to enforce ('2022' default; a config saying ``edition = '2025'`` is always held
+    to the 2025-26 rules, checked before anything is written: utils.rules.check_edition_rules).
+    ``split``: a holdout split (``split.json``'s dict) to use instead of the run's own (:func:`apply_holdout`).
     """
     if work_dir is None:
         work_dir = default_work_dir(config)
@@ -149,6 +156,11 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     cfg = load_config(config, data_root=data_root, work_dir=work_dir, max_iters=max_iters, amp=amp, smoke=smoke,
                       cfg_options=cfg_options, launcher=launcher, channels_last=channels_last,
                       final_fit=final_fit and not holdout)
+    edition = effective_edition(cfg, edition)
+    if edition == '2022':
+        check_course_rules(cfg)  # ImageNet-1k weights only, no foreign load_from (course_rules=False lifts it)
+    else:
+        check_edition_rules(cfg, edition)  # the parameter cap and no weights at all: before anything is written
     root = Path(train_data_root(cfg))
     if not root.is_dir() and cfg.get('smoke_run'):  # a smoke run may make its synthetic data; a real run never
         from .synthetic import make_synthetic_dataset
@@ -156,12 +168,8 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
         logging.getLogger(__name__).warning('No data at %s: writing a synthetic dataset there.', root)
         make_synthetic_dataset(root, size=int(cfg.model.data_preprocessor['size'][0]),
                                edition='2025' if holdout else '2022')
-    if holdout:
-        check_data_root(root, splits=('train',))  # the holdout comes from train; val may have no masks
-    else:
-        check_data_root(root)
+    check_data_root(root, ('train',) if holdout else ('train', 'val'))  # 2025-26: the holdout comes from train
     resolve_class_weights(cfg, root)
-    check_course_rules(cfg)  # ImageNet-1k weights only, no foreign load_from (course_rules=False lifts it)
     said = prepare_pretrained(cfg, pretrained_cache())  # ImageNet weights: a kept copy, else two sources
     if said:
         print(said)
@@ -170,7 +178,7 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     try:
         resumed_from = _resolve_resume(resume, cfg.work_dir)
         if holdout:  # the holdout never changes mid-run: a resume keeps the split it started with
-            apply_holdout(cfg, root, final_fit=final_fit, resumed_from=resumed_from)
+            apply_holdout(cfg, root, final_fit=final_fit, resumed_from=resumed_from, split=split)
         return _run(cfg, resumed_from, extra_hooks, quiet, lock)
     finally:
         if lock is not None:
@@ -226,7 +234,7 @@ def config_edition(config: str | os.PathLike, cfg_options: dict | None = None) -
 
 
 def apply_holdout(cfg, data_root: str | os.PathLike, *, final_fit: bool = False,
-                  resumed_from: str | os.PathLike | None = None) -> dict:
+                  resumed_from: str | os.PathLike | None = None, split: dict | None = None) -> dict:
     """2025-26: train on the training pairs less a holdout, validate (and test) on the holdout; returns the split.
 
     The split is the work_dir's ``split.json`` when there (a resumed or re-run stage keeps its holdout), else
@@ -236,13 +244,17 @@ def apply_holdout(cfg, data_root: str | os.PathLike, *, final_fit: bool = False,
     pair is trained on; the holdout, no longer honest, is validated once at the end.
     """
     from .config import set_split
-    from .data.split import (SPLIT_FILE, describe, final_fit_split, holdout_size, make_holdout, read_split,
+    from .data.split import (describe, final_fit_split, holdout_size, make_holdout, read_split,
                              train_pairs, write_split)
 
     work_dir = Path(cfg.work_dir)
     homes = [work_dir] + ([Path(resumed_from).parent] if resumed_from is not None else [])
     home = next((d for d in homes if (d / SPLIT_FILE).is_file()), None)
-    if home is not None:
+    if split is not None:  # given (--split): checked like a kept one
+        from .data.split import check_split
+
+        split = check_split(split, data_root, '--split')
+    elif home is not None:
         split = read_split(home, data_root)
     else:
         opts = cfg.get('holdout') or {}
@@ -294,7 +306,7 @@ def _resolve_resume(resume, work_dir) -> Path | None:
 def _last_val_metrics(runner) -> dict:
     scalars = runner.message_hub.log_scalars
     return {k.split('/', 1)[1]: float(v.current()) for k, v in scalars.items()
-            if k.startswith('val/') and k.split('/', 1)[1] in ('aAcc', 'mIoU', 'mAcc', 'mDice')}
+            if k.startswith('val/') and k.split('/', 1)[1] in ('imgF', 'aAcc', 'mIoU', 'mAcc', 'mDice')}
 
 
 # --------------------------------------------------------------------------- command line
@@ -304,6 +316,18 @@ def _parse_cfg_options(items: list[str] | None) -> dict:
     ns = argparse.Namespace()
     DictAction(option_strings=['--cfg-options'], dest='o')(None, ns, items or [])
     return ns.o
+
+
+def _read_split(path: str | None) -> dict | None:
+    if path is None:
+        return None
+    import json
+
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise TrainError(f'--split {path}: cannot read it as split.json ({exc}); make the holdout again '
+                         '(utils.data.split.make_holdout).') from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,6 +348,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE', help='override config keys (MMEngine syntax)')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                    help="job launcher; use 'pytorch' under torchrun")
+    p.add_argument('--edition', choices=EDITIONS, default=DEFAULT_EDITION,
+                   help="the course's rules to enforce (2025: fewer than 1,821,085 parameters, no pretrained "
+                        "weights; a config saying edition = '2025' always gets them)")
+    p.add_argument('--split', help='split.json of a 2025-26 holdout: train on its train stems, validate on the holdout')
     p.add_argument('--debug', action='store_true', help='show the full traceback of an error')
     p.add_argument('--local-rank', '--local_rank', type=int, default=0, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -332,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = train(a.config, a.data_root, a.work_dir, max_iters=a.max_iters, amp=a.amp, resume=a.resume,
                        smoke=True if a.smoke else None, cfg_options=_parse_cfg_options(a.cfg_options),
-                       launcher=a.launcher, channels_last=a.channels_last, final_fit=a.final_fit)
+                       launcher=a.launcher, channels_last=a.channels_last, final_fit=a.final_fit,
+                       edition=a.edition, split=_read_split(a.split))
     except KeyboardInterrupt:
         print('interrupted: the newest checkpoint in the work_dir is kept; run the same command to resume.',
               file=sys.stderr)

@@ -1,7 +1,7 @@
 # Runtime shared by every config: logging, visualisation, environment. (MMSeg's default_runtime, adapted.)
 default_scope = 'mmseg'
 custom_imports = dict(imports=['utils.dataset', 'utils.transforms', 'utils.schedules', 'utils.losses', 'utils.live',
-                               'utils.record'],
+                               'utils.record', 'utils.val_metric', 'utils.heads'],
                       allow_failed_imports=False)
 env_cfg = dict(
     cudnn_benchmark=True,  # fixed 512x512 inputs: let cuDNN pick the fastest kernels

@@ -12,18 +12,18 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..labels import CLASSES
-from ..layout import DataError, image_dir, list_files, mask_dir, write_json_atomic
+from ..layout import SPLIT_FILE, DataError, image_dir, list_files, mask_dir, write_json_atomic
 
 #: The classes that few faces hold (label ids 3, 14, 15, 16), rarest first in CelebAMask-HQ.
 RARE = ('hat', 'eye_g', 'neck_l', 'ear_r')
 RARE_IDS = tuple(CLASSES.index(c) for c in RARE)
 #: "A few" holdout images per rare class when the data allows it.
 MIN_PER_RARE = 3
-SPLIT_FILE = 'split.json'
 
 
 class SplitError(DataError):
@@ -176,6 +176,15 @@ def read_split(work_dir: str | os.PathLike, data_root: str | os.PathLike | None 
     return split
 
 
+def check_split(split: Any, data_root: str | os.PathLike | None = None, where: str = 'the given split') -> dict:
+    """``split`` (a dict like split.json's) when usable, else :class:`SplitError` naming ``where`` and the fix."""
+    bad = _problems(split, data_root)
+    if bad:
+        raise SplitError(f'{where} is not a usable split: {"; ".join(bad)}. Make it with '
+                         '`python -m utils.data split DATA_ROOT --work-dir DIR` (utils.data.split.make_holdout).')
+    return split
+
+
 def holdout_files(data_root: str | os.PathLike, split: dict) -> list[tuple[str, Path, Path]]:
     """``(stem, image path, mask path)`` of the holdout, the shape of ``utils.evaluate.split_files``: what 04 scores."""
     root = Path(data_root)
@@ -191,6 +200,6 @@ def describe(split: dict, data_root: str | os.PathLike) -> str:
             f'pairs{" (final fit: every pair)" if split.get("final_fit") else ""}')
 
 
-__all__ = ['RARE', 'RARE_IDS', 'MIN_PER_RARE', 'SPLIT_FILE', 'SplitError', 'holdout_size', 'train_pairs',
+__all__ = ['check_split', 'RARE', 'RARE_IDS', 'MIN_PER_RARE', 'SPLIT_FILE', 'SplitError', 'holdout_size', 'train_pairs',
            'rare_presence', 'choose_holdout', 'make_holdout', 'final_fit_split', 'write_split', 'read_split',
            'holdout_files', 'describe']
