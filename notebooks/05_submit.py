@@ -123,8 +123,10 @@ PLAN = session.start(NOTEBOOK, {name: globals().get(name) for name in session.PA
 # %%
 from utils import narrate  # noqa: E402
 
-CKPT = session.checkpoint(PLAN)
-submission = session.submit_run(PLAN, CKPT)
+from utils import steps  # noqa: E402
+
+CKPT = session.checkpoint(PLAN, for_submission=True)
+submission = steps.submit_run(PLAN, CKPT)
 session.show(submission, narrate.submission(submission))
 
 # %% [markdown]
@@ -141,7 +143,8 @@ session.show(preview_grid(submission.zip_path, PLAN.test_images, n=6), 'Look for
 # share) is a problem to find before uploading.
 
 # %%
-session.show(class_histogram(submission.zip_path, reference=PLAN.val_masks), narrate.class_shares(submission.report))
+session.show(class_histogram(submission.zip_path, reference=PLAN.reference_masks),
+             narrate.class_shares(submission.report))
 
 # %% [markdown]
 # ## Download
@@ -151,7 +154,7 @@ session.show(class_histogram(submission.zip_path, reference=PLAN.val_masks), nar
 # run and its zip are kept.
 
 # %%
-session.deliver(PLAN, submission)
+steps.deliver(PLAN, submission)
 
 # %%
 session.closing(PLAN)

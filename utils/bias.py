@@ -93,14 +93,16 @@ def save_class_bias(checkpoint: str | os.PathLike, bias: Sequence[float], facts:
     in this run's own work_dir: only such a file may be unpickled in full and written back unchanged otherwise."""
     import torch
 
-    from .checkpoints import is_trusted_checkpoint
+    from .checkpoints import is_trusted_checkpoint, load_recorded
     from .layout import write_atomic
+    from .trust import record_file
 
     ck = Path(checkpoint)
     if is_trusted_checkpoint(ck):
-        state = torch.load(ck, map_location='cpu', weights_only=False)  # our own work_dir (HMAC-marked)
+        state = load_recorded(ck)  # the bytes training recorded, read once: nothing else is unpickled in full
         state.setdefault('meta', {})['class_bias'] = [float(b) for b in bias]
         write_atomic(ck, lambda tmp: torch.save(state, tmp))
+        record_file(ck)  # the new bytes are this run's own too: resume and evaluation keep trusting the file
     out = ck.parent / BIAS_FILE
     write_json_atomic(out, {'checkpoint': ck.name, 'class_bias': [float(b) for b in bias], **facts})
     return out

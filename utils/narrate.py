@@ -307,6 +307,58 @@ def class_shares(report: Any) -> str:
                    if findings else '; no other share is out of line with the reference.')
 
 
+def image_f(plain: Any, with_tta: Any = None, with_bias: Any = None) -> str:
+    """04 (2025-26): the per-image F without and with TTA and biases, and the classes that decide it."""
+    steps = [('plain', plain), ('with TTA', with_tta), ('with TTA and the biases', with_bias)]
+    shown = [(label, r.summary['imgF']) for label, r in steps if r is not None]
+    text = 'Mean per-image F ' + ', '.join(f'{label} **{f:.4f}**' for label, f in shown) + '.'
+    best = (with_bias or with_tta or plain).per_class['imgF'].dropna()
+    if len(best):
+        low = best.sort_values().head(3)
+        text += (' The classes that pull it down most (their mean F where present): '
+                 + ', '.join(f'`{c}` {v:.3f}' for c, v in low.items()) + '.')
+    if with_bias is not None:
+        base = with_tta or plain
+        gain = (with_bias.per_class['imgF'] - base.per_class['imgF']).dropna()
+        if len(gain) and gain.abs().max() > 0:
+            top = gain.sort_values(ascending=False).head(2)
+            text += (' The biases help ' + ', '.join(f'`{c}` ({v:+.3f})' for c, v in top.items() if v > 0)
+                     if (top > 0).any() else ' The biases help no class here') + \
+                ' (tuned on these images: an optimistic gain).'
+    return text
+
+
+def image_f_spread(result: Any) -> str:
+    """04 (2025-26): how the per-image F spreads over the images, and the worst one."""
+    scores = result.image_f().dropna()
+    if not len(scores):
+        return 'No image has a ground-truth class to score.'
+    low = int((scores < 0.5).sum())
+    return (f'Over {len(scores)} images the per-image F runs from {scores.min():.3f} to {scores.max():.3f} (median '
+            f'{scores.median():.3f}); {low} image(s) score below 0.5. The worst, `{scores.idxmin()}`, is the first '
+            'row above: compare its prediction with the ground truth to see which part it misses.')
+
+
+def biases(tuned: dict) -> str:
+    """02 (2025-26): the per-class decoding biases, read from what the tuning measured."""
+    from .labels import CLASSES
+
+    bias = dict(zip(CLASSES, tuned['class_bias']))
+    up = [c for c, b in sorted(bias.items(), key=lambda kv: -kv[1]) if b > 0][:3]
+    down = [c for c, b in sorted(bias.items(), key=lambda kv: kv[1]) if b < 0][:3]
+    before, after = tuned['imgF_without'], tuned['imgF_with']
+    text = (f'On the {tuned["holdout_images"]} holdout images the biases move the mean per-image F from '
+            f'**{before:.4f}** to **{after:.4f}** ({after - before:+.4f}; measured on the images they were tuned on, '
+            'so the true gain is smaller: 04 shows it per class).')
+    if up:
+        text += f' Pushed up, so predicted more often: {", ".join(f"`{c}` ({bias[c]:+.2f})" for c in up)}.'
+    if down:
+        text += f' Pushed down: {", ".join(f"`{c}` ({bias[c]:+.2f})" for c in down)}.'
+    if not up and not down:
+        text += ' Every bias stayed at 0: plain argmax was already the best decision here.'
+    return text
+
+
 def submission(result: Any) -> str:
     """The zip of 05: what it holds, the classes it never predicts (counted from its masks) and its check."""
     report = result.report

@@ -22,10 +22,9 @@ import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Iterator
 
 from . import env, narrate
-from .config import FINAL_FIT_SUFFIX
 from .labels import REPO_ROOT
 from .layout import write_json_atomic
 from .workflow import (KEPT, PARAMETERS, RUNTIMES, Plan, PlanError, check_parameters, check_settings,
@@ -320,11 +319,12 @@ def check_work_root(plan: Plan, notebook: str, drive: bool) -> None:
     say(f'**{lost}**')
 
 
-def checkpoint(plan: Plan) -> Path:
-    """The checkpoint that notebooks 04 and 05 use (``CHECKPOINT``, else the run's final one); says when it is
-    from another recipe than the run's, and stops with one message when there is none."""
+def checkpoint(plan: Plan, for_submission: bool = False) -> Path:
+    """The checkpoint that notebooks 04 and 05 use (``CHECKPOINT``, else the run's final one, see
+    :func:`~utils.workflow.final_checkpoint`); says when it is from another recipe than the run's, and stops with
+    one message when there is none."""
     with guard():
-        path = final_checkpoint(plan)
+        path = final_checkpoint(plan, for_submission)
     other = checkpoint_recipe(path)
     if other is not None and other != plan.recipe:
         print(f'note: {path.name} comes from a {other!r} work_dir, while this run\'s recipe is {plan.recipe!r}: '
@@ -353,184 +353,6 @@ def guard(folder: str | os.PathLike | None = None, kept: bool = True) -> Iterato
         raise StopRun(storage_problem(exc, folder, kept=kept) or one_message(exc)) from None
     except KnownError as exc:  # every module's own error: its message names the file and the fix
         raise StopRun(one_message(exc)) from None
-
-
-# --------------------------------------------------------------------------- training, as 02 and 03 run it
-def train_stage(plan: Plan, number: int) -> dict | None:
-    """Train stage 1 (02) or stage 2 (03) as the plan decides it (:meth:`~utils.workflow.Plan.stage`), with a
-    progress bar and live curves.
-
-    Stage 1 resumes its own newest intact checkpoint after a disconnect. 2022's stage 2 continues from its own,
-    else from stage 1's last; 2025's stage 2 is the final fit on all training pairs, as long as stage 1 took to its
-    best holdout F (unless ITERS_30K says otherwise). Returns :func:`utils.train.train`'s result (None: the recipe
-    has no stage 2).
-    """
-    from .checkpoints import list_checkpoints
-    from .train import train
-
-    stage = plan.stage(number)
-    if stage is None:
-        print(f'The {plan.recipe!r} recipe has no stage 2: go on to 04_evaluate.')
-        return None
-    iters = stage.iters
-    if number == 2 and not (list_checkpoints(plan.work_dir_20k) or list_checkpoints(stage.work_dir)):
-        raise StopRun(f'No stage-1 checkpoint in {plan.work_dir_20k}.\nWhat to do: run 02_train_20k first.')
-    if number == 2 and iters is None and plan.edition != '2022':
-        iters = best_iteration(plan.work_dir_20k)
-        print(f'The final fit trains {iters:,} iterations: where stage 1 reached its best holdout F '
-              '(ITERS_30K sets another length).')
-    smoke = plan.smoke_options(iters) if plan.smoke else None
-    hooks = [dict(type='ProgressBarHook', title=f'stage {number} ({plan.recipe})'),
-             dict(type='LiveCurveHook', interval=5 if plan.smoke else 200, title=f'Stage {number}, {plan.title}')]
-    with guard(stage.work_dir, kept=False):  # a known failure (data, checkpoint, weights, a full Drive): one message
-        result = train(stage.config, plan.data_root, stage.work_dir, max_iters=iters, amp=plan.amp,
-                       resume=stage.resume, smoke=smoke, quiet=True, extra_hooks=hooks, final_fit=stage.final_fit)
-    shown = ', '.join(f'{k} {v:.4f}' if k == 'imgF' else f'{k} {v:.2f}' for k, v in result['metrics'].items())
-    print(f'{"holdout" if plan.edition != "2022" else "val"} after stage {number}: {shown}')
-    print(f"full log: {result['log_dir']}")
-    return result
-
-
-def best_iteration(work_dir: Path) -> int:
-    """The iteration of the best checkpoint in ``work_dir`` (``best_<metric>_iter_N.pth``), else of its newest."""
-    import re
-
-    from .checkpoints import best_or_newest
-
-    found = best_or_newest(work_dir)
-    m = re.search(r'iter_(\d+)\.pth$', found.name) if found else None
-    if not m:
-        raise StopRun(f'No stage-1 checkpoint in {work_dir}.\nWhat to do: run 02_train_20k first.')
-    return int(m.group(1))
-
-
-def stage_results(plan: Plan, stage: int):
-    """02/03's closing cell: the stage's checkpoints (stage 2: both stages') as a table, and the training curves,
-    each with its reading. Nothing for a recipe without a second stage."""
-    from .checkpoints import checkpoint_table
-    from .metrics import plot_curves, read_scalars
-
-    if stage == 2 and plan.config_30k is None:
-        return None
-    work_dirs = [plan.work_dir_20k] if stage == 1 else plan.trained_work_dirs
-    where = plan.work_root.relative_to(plan.keep_dir.parent) if plan.keep_dir and plan.work_root.is_relative_to(
-        plan.keep_dir.parent) else plan.work_root.name
-    table = checkpoint_table(*work_dirs)
-    show(table.style.format({'MB': '{:,.1f}'}).hide(axis='index')
-         .set_caption(f'Checkpoints of {"stage 1" if stage == 1 else "both stages"}, in {where}/'),
-         narrate.checkpoints(table))
-    with guard():  # a stage without a log yet is one message
-        scalars = read_scalars(work_dirs)
-    show(plot_curves(scalars, title=f'{"Stage 1 training curves" if stage == 1 else "Both stages"}, {plan.title}'),
-         narrate.training(scalars))
-
-
-class RunEvaluation(NamedTuple):
-    """04's results: without TTA (as the report measured) and with the plan's TTA (None when that is 'none')."""
-    plain: Any
-    with_tta: Any
-
-    @property
-    def shown(self):
-        """What the per-class table, confusion matrix and inspector show: with TTA when there is one."""
-        return self.with_tta or self.plain
-
-
-def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
-    """04's evaluation of ``ckpt`` on val: once without TTA and once with the plan's, from one loaded model."""
-    import warnings
-
-    from .evaluate import evaluate
-    from .inference import Segmenter
-    from .record import is_final_fit
-
-    if plan.final_fit or is_final_fit(ckpt):  # known from the run's own record, not its folder's name
-        say(f'**NOT HONEST: {ckpt.parent.name} is a final fit, trained on train + val.** Its val scores below '
-            'measure images it was trained on, so they overstate it; the honest val score is that of the run '
-            'the recipe was chosen with (FINAL_FIT = False). Use this model for the test submission (05).')
-    config = plan.checkpoint_config  # None: the config training wrote beside it, else the one its run name names
-    with guard(ckpt.parent), warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='.*is a final fit, trained on train')  # said above, in bold
-        model = Segmenter.from_checkpoint(ckpt, config=config)
-        plain = evaluate(ckpt, plan.data_root, split='val', tta='none', config=config, segmenter=model)
-        with_tta = (evaluate(ckpt, plan.data_root, split='val', tta=plan.tta, config=config, segmenter=model)
-                    if plan.tta != 'none' else None)
-    return RunEvaluation(plain, with_tta)
-
-
-def recipes_side_by_side(plan: Plan):
-    """04's last table: every recipe evaluated in this run's work root (its latest val evaluation per TTA), next to
-    the report's best run: mIoU without and with TTA, the TTA gain, and the IoU of every class. None when only one
-    recipe (or none) has been evaluated."""
-    import pandas as pd
-
-    from .config import RECIPES
-    from .metrics import load_seed_tables
-    from .record import is_final_fit
-
-    seed = load_seed_tables()
-    columns = {'report (best run)': pd.concat([pd.Series({'mIoU': seed['summary'].loc['best', 'mIoU']}),
-                                               seed['best']['IoU']])}
-    for recipe, configs in RECIPES.items():
-        found: set[str] = set()  # '' and/or the final-fit suffix: each taken from the last stage that has one
-        for config in filter(None, configs[::-1]):  # the last stage's evaluations first
-            for suffix in [s for s in ('', FINAL_FIT_SUFFIX) if s not in found]:
-                evals = sorted((plan.work_root / (config + suffix) / 'eval').glob('*_val_*/summary.json'),
-                               key=lambda p: p.stat().st_mtime)
-                by_tta = {json.loads(p.read_text()).get('tta'): p.parent for p in evals}
-                if not by_tta:
-                    continue
-                plain = by_tta.get('none') or next(iter(by_tta.values()))
-                per_class = pd.read_csv(plain / 'per_class.csv', index_col=0)['IoU']
-                row = {'mIoU': json.loads((plain / 'summary.json').read_text())['mIoU'] if 'none' in by_tta
-                       else float('nan')}  # the plain row holds only a run without TTA
-                tta = [t for t in by_tta if t != 'none']
-                if tta:
-                    row[f'mIoU, TTA {tta[-1]}'] = json.loads((by_tta[tta[-1]] / 'summary.json').read_text())['mIoU']
-                    row['TTA gain'] = row[f'mIoU, TTA {tta[-1]}'] - row['mIoU']
-                honest = not is_final_fit(plan.work_root / (config + suffix))  # its record says, not its name
-                columns[recipe + ('' if honest else ' (final fit: val not honest)')] = pd.concat([pd.Series(row),
-                                                                                                 per_class])
-                found.add(suffix)
-    if len(columns) < 3:
-        return None
-    table = pd.DataFrame(columns)
-    order = ['mIoU'] + [r for r in table.index if r.startswith('mIoU,')] + ['TTA gain'] + list(seed['best'].index)
-    return (table.reindex([r for r in order if r in table.index]).style.format('{:.2f}', na_rep='n/a')
-            .set_caption('Every recipe evaluated in this run (val, the latest evaluation of its final stage), against '
-                         'the report: mIoU, TTA, then IoU per class'))
-
-
-def show_recipes(plan: Plan) -> None:
-    """04: :func:`recipes_side_by_side` with its reading, or a line saying how to get a second recipe to compare."""
-    table = recipes_side_by_side(plan)
-    if table is None:
-        print(f'Only the {plan.recipe!r} recipe has been evaluated in this run: train another one (RECIPE in 00_setup, '
-              'then 02-04) to see them side by side here.')
-        return
-    show(table, narrate.recipes(table.data))
-
-
-def submit_run(plan: Plan, ckpt: Path):
-    """05's prediction of the test set with ``ckpt``: masks kept between runs of the same checkpoint and TTA (any
-    other is predicted again), zipped, and checked against the val masks' class shares before it is written."""
-    from .submit.package import make_submission
-
-    with guard(plan.work_root):
-        return make_submission(ckpt, plan.test_images, plan.submission_zip, tta=plan.tta, reference=plan.val_masks,
-                               strict=not plan.smoke, replace_other_run=True, config=plan.checkpoint_config)
-
-
-def deliver(plan: Plan, submission) -> None:
-    """05's last step: the leaderboard's score where test masks exist (synthetic data; the course's are hidden),
-    and the download."""
-    from .submit.package import offer_download
-    from .submit.score import score_submission
-
-    if plan.test_masks.is_dir():
-        scored = score_submission(submission.zip_path, plan.test_masks)
-        show(scored.table(), narrate.score(scored))
-    offer_download(submission.zip_path)  # a smoke zip is named so, and the closing says it is never uploaded
 
 
 # --------------------------------------------------------------------------- what the notebooks show

@@ -214,6 +214,17 @@ class Plan:
         return [d for d in (self.work_dir_20k, self.work_dir_30k) if d is not None and d.is_dir()]
 
     @property
+    def val_images(self) -> Path:
+        """The val images (``<data_root>/val/val_image``): 2025-26's dev phase predicts them."""
+        return image_dir(self.data_root, 'val')
+
+    @property
+    def reference_masks(self) -> Path:
+        """Ground truth whose class shares a submission is compared with: val's (2022), the training masks (2025-26,
+        whose val has none)."""
+        return mask_dir(self.data_root, 'val' if self.edition == '2022' else 'train')
+
+    @property
     def test_images(self) -> Path:
         """The test images to predict (``<data_root>/test/test_image``)."""
         return image_dir(self.data_root, 'test')
@@ -232,8 +243,15 @@ class Plan:
     def submission_zip(self) -> Path:
         """Where notebook 05 writes the zip, in the work_dirs folder, named after the recipe (a second recipe never
         replaces the first one's zip); a smoke run's is named so that it is never uploaded."""
+        if self.edition != '2022':  # 2025-26: the test phase's zip (masks/ + solution/); the dev zip beside it
+            return self.work_root / f'{self.submission_stem}-test.zip'
         return self.work_root / ('submission-SMOKE-not-for-upload.zip' if self.smoke else
                                  f'submission-{self.recipe}{"-trainval" if self.final_fit else ""}.zip')
+
+    @property
+    def submission_stem(self) -> str:
+        """The 2025-26 zips' common name: ``<stem>-dev.zip`` (val masks) and ``<stem>-test.zip`` (with solution/)."""
+        return 'submission-SMOKE-not-for-upload' if self.smoke else f'submission-{self.recipe}'
 
     @property
     def title(self) -> str:
@@ -445,15 +463,21 @@ def final_fit_asked(params: dict[str, Any], settings: dict[str, Any]) -> bool:
     return bool(params.get('FINAL_FIT') or settings.get('FINAL_FIT'))
 
 
-def final_checkpoint(plan: Plan) -> Path:
-    """The checkpoint to evaluate/submit: ``CHECKPOINT`` when set, else the best-mIoU one of the run's last stage.
-    The one place this choice is made, with the one message when there is none (a :class:`MissingFileError`)."""
+def final_checkpoint(plan: Plan, for_submission: bool = False) -> Path:
+    """The checkpoint to evaluate/submit: ``CHECKPOINT`` when set, else the best one of the run's last stage.
+    The one place this choice is made, with the one message when there is none (a :class:`MissingFileError`).
+
+    2025-26: 04 (``for_submission=False``) judges stage 1's best on the holdout it never trained on; 05 submits the
+    final fit (stage 2, trained on all pairs) when there is one, else that same stage-1 checkpoint."""
     if plan.checkpoint is not None:
         if not plan.checkpoint.is_file():
             raise MissingFileError(f'CHECKPOINT = {str(plan.checkpoint)!r} does not exist: check the path, or set '
                                     'CHECKPOINT = None to use the run\'s final checkpoint.')
         return plan.checkpoint
-    found = best_or_newest(plan.work_dir_30k, plan.work_dir_20k)
+    if plan.edition != '2022' and not for_submission:
+        found = best_or_newest(plan.work_dir_20k)
+    else:
+        found = best_or_newest(plan.work_dir_30k, plan.work_dir_20k)
     if found is None:
         stages = '02_train_20k' + (' and 03_resume_30k' if plan.config_30k else '')
         raise MissingFileError(f'No checkpoint of the {plan.recipe!r} run in {plan.work_root}: run {stages} first'
@@ -549,6 +573,10 @@ def schedule_data(plan: Plan, stages: int = 1):
     both = stages == 2
     if both and plan.config_30k is None:
         return None
+    if both and plan.edition != '2022':  # the final fit starts afresh: stage 1's schedule over its own length
+        iters = plan.iters_30k or plan.iters_20k
+        return schedule_trace(plan.config_20k, every=max(1, (iters or 20000) // 500), max_iters=iters,
+                              smoke=plan.smoke_options(iters))
     total = (plan.iters_30k or 30000) if both else (plan.iters_20k or 20000)
     return schedule_trace(plan.config_20k, plan.config_30k if both else None, every=max(1, total // 500),
                           max_iters=plan.iters_20k, resume_max_iters=plan.iters_30k if both else None,
@@ -561,6 +589,7 @@ def schedule_figure(plan: Plan, stages: int = 1, trace=None):
     trace = schedule_data(plan, stages) if trace is None else trace
     if trace is None:
         return None
-    title = (f'Stage 1, then resumed: stage 2 ({plan.title})' if stages == 2 else
-             f'Stage 1 LR and momentum, {plan.title}')
+    title = (f'The final fit\'s LR: stage 1\'s schedule over the final fit\'s length ({plan.title})'
+             if stages == 2 and plan.edition != '2022' else f'Stage 1, then resumed: stage 2 ({plan.title})'
+             if stages == 2 else f'Stage 1 LR and momentum, {plan.title}')
     return plot_schedule(trace, title=title)

@@ -89,6 +89,8 @@ class LeaderboardZip:
     prediction: PredictResult
     report: Any
     proof: Any = None
+    dev: Any = None  # the test phase's zip carries the dev phase's beside it (built from the same model)
+    folder: str = 'masks'  # where the masks lie in the zip
 
     def __str__(self) -> str:
         what = 'masks/ + solution/' if self.phase == 'test' else 'masks/'
