@@ -168,8 +168,8 @@ session.show(per_class_table(results.shown, image_f=PLAN.edition != '2022'), nar
 # ## Training curves of the run's stages
 
 # %%
-session.show(plot_curves(PLAN.trained_work_dirs, title=f'Training curves, {PLAN.title}'),
-             narrate.training(read_scalars(PLAN.trained_work_dirs)))
+session.show(plot_curves(PLAN.curve_work_dirs, title=f'Training curves, {PLAN.title}'),
+             narrate.training(read_scalars(PLAN.curve_work_dirs)))
 
 # %% [markdown]
 # ## Confusion matrix

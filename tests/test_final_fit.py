@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from utils import workflow
+from utils import steps, workflow
 from utils.config import FINAL_FIT_SUFFIX, RECIPES, load_config
 
 SMOKE = 'deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-40it_celebamask-smoke-64x64'
@@ -65,12 +65,11 @@ def test_plan_setting_names_its_work_dirs_and_zip():
 
 
 def test_04_marks_a_final_fits_val_scores_and_05_uses_it(final_run, capsys):
-    from utils import session
 
     ckpt = workflow.final_checkpoint(final_run)  # what 04 and 05 use
     assert ckpt.parent == final_run.work_dir_20k
     capsys.readouterr()
-    evaluation = session.evaluate_run(final_run, ckpt)
+    evaluation = steps.evaluate_run(final_run, ckpt)
     out = capsys.readouterr().out
     assert 'NOT HONEST' in out and 'train + val' in out
     assert len(evaluation.plain.names) == 12  # every val image, each of which the model was trained on

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from utils import session, workflow
+from utils import session, steps, workflow
 from utils.data import dataset_counts
 
 
@@ -118,12 +118,12 @@ def test_verify_dataset_stops_with_the_report_when_a_file_is_bad(synthetic_root,
 
 
 def test_stage_results_of_a_recipe_without_a_second_stage_show_nothing(tmp_path):
-    assert session.stage_results(_plan(tmp_path, RECIPE='improved'), 2) is None
+    assert steps.stage_results(_plan(tmp_path, RECIPE='improved'), 2) is None
 
 
 def test_run_evaluation_shows_tta_results_when_there_are_some():
-    assert session.RunEvaluation('plain', 'flip').shown == 'flip'
-    assert session.RunEvaluation('plain', None).shown == 'plain'
+    assert steps.RunEvaluation('plain', 'flip').shown == 'flip'
+    assert steps.RunEvaluation('plain', None).shown == 'plain'
 
 
 def test_without_drive_01_stops_and_nothing_asks_for_drive_twice(tmp_path, monkeypatch):
@@ -173,7 +173,7 @@ def test_recipes_side_by_side_compares_every_evaluated_recipe_with_the_report(tm
     from utils.labels import CLASSES
 
     plan = _plan(tmp_path)
-    assert session.recipes_side_by_side(plan) is None
+    assert steps.recipes_side_by_side(plan) is None
 
     def evaluation(config: str, tta: str, miou: float) -> None:
         out = plan.work_root / config / 'eval' / f'best_mIoU_iter_60_val_{tta}'
@@ -186,7 +186,7 @@ def test_recipes_side_by_side_compares_every_evaluated_recipe_with_the_report(tm
     evaluation(RECIPES['seed'][1], 'flip', 76.5)
     evaluation(RECIPES['swin-b'][0], 'none', 79.0)
     evaluation(RECIPES['swin-b'][0] + FINAL_FIT_SUFFIX, 'none', 95.0)
-    table = session.recipes_side_by_side(plan).data
+    table = steps.recipes_side_by_side(plan).data
     assert list(table.columns) == ['report (best run)', 'seed', 'swin-b', 'swin-b (final fit: val not honest)']
     assert table.loc['mIoU', 'seed'] == 75.0 and table.loc['TTA gain', 'seed'] == 1.5
     assert table.loc['mIoU', 'report (best run)'] == 74.72 and table.loc['skin', 'swin-b'] == 79.0

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from utils import checkpoints, env, places, session, workflow
+from utils import checkpoints, env, places, session, steps, workflow
 from utils.checkpoints import config_by_run_name, config_for_checkpoint
 from utils.config import ConfigError
 
@@ -51,7 +51,7 @@ def test_a_run_name_pointing_outside_configs_runs_no_code(smoke_run, tmp_path):
             Segmenter.from_checkpoint(path, device='cpu')
         plan = workflow.make_plan({'SMOKE': True, 'CHECKPOINT': str(path), 'WORK_ROOT': str(tmp_path / 'w')})
         with pytest.raises(session.StopRun, match='Which config built'):
-            session.evaluate_run(plan, path)  # 04's path, through its CHECKPOINT parameter
+            steps.evaluate_run(plan, path)  # 04's path, through its CHECKPOINT parameter
     assert not marker.exists()
     assert config_by_run_name(f'{SMOKE}_20261125_101010').name == f'{SMOKE}.py'  # a real name still works
 
@@ -79,7 +79,7 @@ def test_a_copied_marker_does_not_make_a_foreign_work_dir_trusted(smoke_run, syn
     plan = workflow.make_plan({'SMOKE': True, 'CHECKPOINT': str(foreign / 'iter_20.pth'), 'CHECKPOINT_CONFIG': SMOKE,
                                'WORK_ROOT': str(tmp_path / 'w'), 'TTA': 'none'})
     plan.data_root = synthetic_root
-    assert session.evaluate_run(plan, plan.checkpoint).plain.summary['config'] == SMOKE
+    assert steps.evaluate_run(plan, plan.checkpoint).plain.summary['config'] == SMOKE
     assert not marker.exists()
 
 

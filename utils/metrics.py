@@ -308,7 +308,8 @@ def plot_curves(work_dirs: str | os.PathLike | Sequence[str | os.PathLike] | Sca
             ax.annotate(label, (step, 1), xycoords=('data', 'axes fraction'), rotation=90, va='top',
                         ha='right', fontsize=7, color='tab:red')
         if ax.has_data():
-            ax.legend(fontsize=8, loc='best')
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=8, loc='best')
         else:
             ax.text(0.5, 0.5, 'not logged', ha='center', va='center', transform=ax.transAxes, color='grey')
     fig.suptitle(title or 'training curves: ' + ', '.join(str(Path(p).parent.parent.name) for p in sc.runs))

@@ -187,11 +187,13 @@ def training(scalars: Any) -> str:
         first, last = tr['loss'].iloc[:max(1, len(tr) // 10)].mean(), tr['loss'].iloc[-max(1, len(tr) // 10):].mean()
         verb = 'fell' if last < first else 'went'
         text = f'The training loss {verb} from {first:.3f} to **{last:.3f}** (first and last tenth of the logged steps)'
-    if 'mIoU' in va and va['mIoU'].notna().any():
-        best = va.loc[va['mIoU'].idxmax()]
-        text += (f'{"; " if text else ""}val mIoU peaked at **{best["mIoU"]:.2f}** at iteration {int(best["step"]):,} '
-                 f'and ended at {va["mIoU"].iloc[-1]:.2f} (each stage keeps the best checkpoint of its own '
-                 'validations; 04 and 05 use the last stage\'s)')
+    key = 'imgF' if 'imgF' in va and va['imgF'].notna().any() else 'mIoU'  # the metric the run selected on
+    if key in va and va[key].notna().any():
+        best = va.loc[va[key].idxmax()]
+        name, fmt = ('holdout per-image F', '{:.4f}') if key == 'imgF' else ('val mIoU', '{:.2f}')
+        text += (f'{"; " if text else ""}{name} peaked at **{fmt.format(best[key])}** at iteration '
+                 f'{int(best["step"]):,} and ended at {fmt.format(va[key].iloc[-1])} (each stage keeps the best '
+                 'checkpoint of its own validations)')
         if 'val_loss' in va and va['val_loss'].notna().any():
             text += f'; the validation loss was lowest at iteration {int(va.loc[va["val_loss"].idxmin(), "step"]):,}'
     for step, label in scalars.resumes:
@@ -427,8 +429,8 @@ def produced(plan: Any, notebook: str) -> list[tuple[str, Any]]:
         '02_train_20k': [('stage 1: checkpoints, logs, the resolved config', plan.work_dir_20k)],
         '03_resume_30k': [('stage 2: checkpoints and logs', plan.work_dir_30k or 'no second stage in this recipe')],
         '04_evaluate': [('per-class CSV, confusion CSV, summary JSON per evaluation',
-                         (plan.work_dir_30k if plan.work_dir_30k and plan.work_dir_30k.is_dir() else plan.work_dir_20k)
-                         / 'eval')],
+                         (plan.work_dir_30k if plan.edition == '2022' and plan.work_dir_30k and plan.work_dir_30k.is_dir()
+                          else plan.work_dir_20k) / 'eval')],
         '05_submit': [('the submission zip (also downloaded)', plan.submission_zip)],
         '06_handin': [('the hand-in folder (figures, tables, report draft, Readme.txt)', plan.work_root / 'handin')],
     }

@@ -138,13 +138,13 @@ def class_pixel_counts(data_root: str | os.PathLike, split: str = 'train', *, ca
 
 
 # --------------------------------------------------------------------------- frequencies and weights
-def class_frequencies(data_root: str | os.PathLike, splits: Sequence[str] = ('train', 'val'), **kw):
+def class_frequencies(data_root: str | os.PathLike, splits: Sequence[str] | None = None, **kw):
     """Per class and split: share of all pixels (``<split> pixels``) and of images containing it
     (``<split> images``)."""
     import pandas as pd
 
     cols = {}
-    for s in splits:
+    for s in splits or labelled_splits(data_root):
         c = class_pixel_counts(data_root, s, **kw)
         cols[f'{s} pixels'] = c[list(CLASSES)].sum(axis=0) / max(int(c.values.sum()), 1)
         cols[f'{s} images'] = (c[list(CLASSES)] > 0).mean(axis=0)
@@ -219,7 +219,7 @@ def weight_table(data_root: str | os.PathLike, split: str = 'train', styled: boo
 
 # --------------------------------------------------------------------------- rare classes
 def rare_class_images(data_root: str | os.PathLike, classes: Iterable[str] = RARE_CLASSES,
-                      splits: Sequence[str] = ('train', 'val')):
+                      splits: Sequence[str] | None = None):
     """Images that contain any of ``classes``: one row each (split, mask name), pixels per rare class."""
     import pandas as pd
 
@@ -228,7 +228,7 @@ def rare_class_images(data_root: str | os.PathLike, classes: Iterable[str] = RAR
     if unknown:
         raise ValueError(f'unknown classes {unknown}; choose from {CLASSES}.')
     frames = []
-    for s in splits:
+    for s in splits or labelled_splits(data_root):
         c = class_pixel_counts(data_root, s, progress=False)[classes]
         c = c[(c > 0).any(axis=1)]
         frames.append(c.assign(split=s).reset_index().set_index(['split', 'mask']))
@@ -236,6 +236,12 @@ def rare_class_images(data_root: str | os.PathLike, classes: Iterable[str] = RAR
 
 
 # --------------------------------------------------------------------------- pictures
+def labelled_splits(data_root: str | os.PathLike) -> tuple[str, ...]:
+    """The splits of ``data_root`` that have masks: train and val (2022), train alone when val has none (2026)."""
+    found = tuple(s for s in ('train', 'val') if list_files(mask_dir(data_root, s), ('.png',)))
+    return found or ('train',)
+
+
 def _load_pair(root: Path, split: str, name: str) -> tuple[np.ndarray, np.ndarray]:
     stem = os.path.splitext(name)[0]
     pair = []
@@ -249,10 +255,11 @@ def _load_pair(root: Path, split: str, name: str) -> tuple[np.ndarray, np.ndarra
     return pair[0], pair[1]
 
 
-def plot_class_frequencies(data_root: str | os.PathLike, splits: Sequence[str] = ('train', 'val')):
+def plot_class_frequencies(data_root: str | os.PathLike, splits: Sequence[str] | None = None):
     """Bar charts (log scale) of each class's pixel share and image share, per split, in palette colours."""
     from matplotlib.figure import Figure
 
+    splits = splits or labelled_splits(data_root)
     df = class_frequencies(data_root, splits, progress=False)
     x = np.arange(NUM_CLASSES)
     width = 0.8 / len(splits)

@@ -108,8 +108,8 @@ def carry_biases(plan: Plan, result: dict) -> None:
         return
     save_class_bias(target, bias, {'copied_from': source.name,
                                    'note': 'tuned on stage 1\'s holdout, which the final fit trained on: copied'})
-    print(f'{target.name} decodes with the per-class biases of {source.name} (tuned on the holdout before the final '
-          'fit trained on it).')
+    print(f'The final fit ({target.parent.name}/{target.name}) decodes with the per-class biases of stage 1 '
+          f'({source.parent.name}/{source.name}), tuned on the holdout before the final fit trained on it.')
 
 
 def stage_results(plan: Plan, stage: int):
@@ -120,7 +120,8 @@ def stage_results(plan: Plan, stage: int):
 
     if stage == 2 and plan.config_30k is None:
         return None
-    work_dirs = [plan.work_dir_20k] if stage == 1 else plan.trained_work_dirs
+    work_dirs = [plan.work_dir_20k] if stage == 1 else plan.trained_work_dirs if plan.edition == '2022' \
+        else [plan.work_dir_30k]
     where = plan.work_root.relative_to(plan.keep_dir.parent) if plan.keep_dir and plan.work_root.is_relative_to(
         plan.keep_dir.parent) else plan.work_root.name
     table = checkpoint_table(*work_dirs)

@@ -209,6 +209,12 @@ class Plan:
                      self.smoke_options(self.iters_30k), self.final_fit, 'stage 2, resumed from stage 1')
 
     @property
+    def curve_work_dirs(self) -> list[Path]:
+        """The stages whose curves read as one run: both 2022 stages (a resume); 2025-26's stage 1 alone (the
+        final fit starts afresh and has no honest validation)."""
+        return self.trained_work_dirs if self.edition == '2022' else [d for d in [self.work_dir_20k] if d.is_dir()]
+
+    @property
     def trained_work_dirs(self) -> list[Path]:
         """The stage work_dirs that exist, stage 1 first (what the curves and checkpoint tables show)."""
         return [d for d in (self.work_dir_20k, self.work_dir_30k) if d is not None and d.is_dir()]

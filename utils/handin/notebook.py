@@ -52,7 +52,7 @@ def build_for_plan(plan) -> HandinResult:
     from ..workflow import final_checkpoint
 
     try:
-        ckpt = final_checkpoint(plan)
+        ckpt = final_checkpoint(plan, for_submission=True)  # the model whose masks 05 submitted
     except FileNotFoundError as exc:
         print(f'note: {exc}')
         ckpt = None

@@ -98,6 +98,20 @@ class LeaderboardZip:
         return (f'{self.zip_path} ({self.phase} phase): {self.masks} masks, {what}, {human_bytes(self.bytes)}, '
                 f'sha256 {self.sha256}; check {self.report.verdict}{proof}\n  {self.prediction}')
 
+    def _repr_html_(self) -> str:
+        """The zip (and the dev phase's beside it), the proof of run.py, and the check's table."""
+        import html
+
+        what = 'masks/ + solution/' if self.phase == 'test' else 'masks/'
+        lines = [f'<b>{html.escape(self.zip_path.name)}</b> ({self.phase} phase): {self.masks} masks, {what}, '
+                 f'{human_bytes(self.bytes)}, SHA-256 <code>{self.sha256[:16]}...</code>']
+        if self.proof is not None:
+            lines.append(html.escape(str(self.proof)))
+        if self.dev is not None:
+            lines.append(f'<b>{html.escape(self.dev.zip_path.name)}</b> (dev phase): {self.dev.masks} masks, '
+                         f'{human_bytes(self.dev.bytes)}, check {self.dev.report.verdict}')
+        return '<p>' + '<br>'.join(lines) + '</p>' + self.report._repr_html_()
+
 
 def _zip_entries(zf: zipfile.ZipFile, masks_dir: Path, images: list[Path], solution_dir: Path | None) -> None:
     for img in images:
