@@ -65,7 +65,12 @@ if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:
         kept_repo = None
     CODE_FROM = REPO or (kept_repo if isinstance(kept_repo, str) and kept_repo else None) \
         or 'celebamask-parsing/celebamask-parsing'
-    code = CONTENT / 'celebamask-parsing'
+    code, came_from = CONTENT / 'celebamask-parsing', CONTENT / '.celebamask-code-from'
+    if (code / 'utils').is_dir() and came_from.is_file() and came_from.read_text() != CODE_FROM:  # REPO changed
+        if 'utils' in sys.modules:  # this kernel has imported the old code: it cannot be swapped under it
+            raise StopRun(f'REPO is now {CODE_FROM}, but this runtime runs the code of {came_from.read_text()}.\n'
+                          'What to do: choose Runtime > Disconnect and delete runtime, then Run all.')
+        shutil.rmtree(code)
     if not (code / 'utils').is_dir():
         if CODE_FROM.startswith('/'):  # a copy of the project kept on Drive
             if not (Path(CODE_FROM) / 'utils').is_dir():
@@ -82,6 +87,7 @@ if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:
                               f'{(got.stderr.strip().splitlines() or ["exit code %d" % got.returncode])[-1]}\n'
                               'What to do: check REPO (owner/name of a public repository, e.g. your fork), or set it to '
                               'a Drive folder holding a copy of the project, then run this cell again.')
+    came_from.write_text(CODE_FROM)  # where this runtime's code came from: a later REPO takes the code again
     if (code / 'utils' / 'copycheck.py').is_file():  # before anything imports from inside the copy
         shadows = runpy.run_path(str(code / 'utils' / 'copycheck.py'))['shadowing'](code)
         if shadows:

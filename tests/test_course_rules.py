@@ -132,7 +132,7 @@ def test_plan_table_shows_the_rule_the_source_and_the_parameter_count():
     frame = workflow.make_plan({'RECIPE': 'segformer-b3'}, gpu=True).frame().data
     weights = frame.loc['pre-trained weights', 'value']
     assert weights.startswith('ImageNet-1k weights only: ImageNet-1k MiT-B3') and 'download.openmmlab.com' in weights
-    assert frame.loc['parameters (course formula)', 'value'] == f"{RECIPE_PARAMS['segformer-b3']:,}"
+    assert frame.loc['parameters', 'value'] == f"{RECIPE_PARAMS['segformer-b3']:,}"
     assert frame.loc['iterations, stage 1', 'value'] == "the config's (30,000)"
 
 

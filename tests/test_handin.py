@@ -197,7 +197,7 @@ def test_06_without_a_trained_stage_says_what_to_do(tmp_path):
     from utils.handin.rundata import HandinError
 
     plan = SimpleNamespace(trained_work_dirs=[], recipe='seed', work_root=tmp_path, checkpoint=None,
-                           work_dir_20k=tmp_path / 'a', work_dir_30k=None, config_30k=None, sources={})
+                           work_dir_20k=tmp_path / 'a', work_dir_30k=None, config_30k=None, sources={}, edition='2022')
     from utils.layout import KnownError
 
     with pytest.raises(HandinError, match='run 02_train_20k') as info:

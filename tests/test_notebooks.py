@@ -445,27 +445,24 @@ def test_each_parameters_cell_shows_only_what_its_notebook_reads():
 
 def test_adding_a_parameter_is_one_declaration(monkeypatch):
     """One Param added to DECLARED reaches the schema, the kept settings, the parameters cells and the plan."""
-    import importlib
-
     import utils.parameters as parameters
     import utils.workflow as workflow
 
     extra = parameters.Param('PATIENCE', 'validations without a better score before stopping (a test parameter)',
                              lambda v: isinstance(v, int) and v > 0, 'a whole number above 0',
                              ('00_setup', '02_train_20k'), label='patience')
-    monkeypatch.setattr(parameters, 'DECLARED', parameters.DECLARED + (extra,))
-    try:
-        wf = importlib.reload(workflow)
-        assert 'PATIENCE' in wf.PARAMETERS and 'PATIENCE' in wf.KEPT and 'PATIENCE' in wf.SCHEMA
-        assert wf.READS['02_train_20k'][-1] == 'PATIENCE' and 'PATIENCE' not in wf.READS['04_evaluate']
-        cell = parameters.parameters_cell('02_train_20k', parameters.DECLARED)
-        assert cell.splitlines()[-1].startswith('PATIENCE = None') and 'a test parameter' in cell
-        assert 'PATIENCE' not in parameters.parameters_cell('04_evaluate', parameters.DECLARED)
-        with pytest.raises(wf.PlanError, match='PATIENCE = 0 .* a whole number above 0'):
-            wf.make_plan({'PATIENCE': 0}, notebook='02_train_20k')
-        plan = wf.make_plan({'PATIENCE': 3}, notebook='02_train_20k')
-        assert plan.settings()['PATIENCE'] == 3 and plan.sources['PATIENCE'] == 'set here'
-        assert plan.frame().data.loc['patience', 'value'] == '3'
-    finally:
-        monkeypatch.undo()
-        importlib.reload(workflow)
+    declared = parameters.DECLARED + (extra,)
+    tables = workflow.derive_tables(declared)
+    for name, value in zip(('PARAMETERS', 'READS', 'KEPT', 'SCHEMA'), tables):
+        monkeypatch.setattr(workflow, name, value)
+    monkeypatch.setattr(workflow, 'DECLARED', declared)
+    assert 'PATIENCE' in workflow.PARAMETERS and 'PATIENCE' in workflow.KEPT and 'PATIENCE' in workflow.SCHEMA
+    assert workflow.READS['02_train_20k'][-1] == 'PATIENCE' and 'PATIENCE' not in workflow.READS['04_evaluate']
+    cell = parameters.parameters_cell('02_train_20k', declared)
+    assert cell.splitlines()[-1].startswith('PATIENCE = None') and 'a test parameter' in cell
+    assert 'PATIENCE' not in parameters.parameters_cell('04_evaluate', declared)
+    with pytest.raises(workflow.PlanError, match='PATIENCE = 0 .* a whole number above 0'):
+        workflow.make_plan({'PATIENCE': 0}, notebook='02_train_20k')
+    plan = workflow.make_plan({'PATIENCE': 3}, notebook='02_train_20k')
+    assert plan.settings()['PATIENCE'] == 3 and plan.sources['PATIENCE'] == 'set here'
+    assert plan.frame().data.loc['patience', 'value'] == '3'

@@ -13,7 +13,7 @@ MAX_LEVELS = 7
 MAX_LINES = 600
 #: modules whose job includes training (gpu_check trains 300 AMP iterations to prove the GPU path; session runs
 #: the training stages of notebooks 02 and 03)
-TRAINERS = {'utils.train', 'utils.gpu_check', 'utils.session', 'utils.bench'}
+TRAINERS = {'utils.train', 'utils.gpu_check', 'utils.steps', 'utils.bench'}  # steps: 02/03 train a stage
 
 
 def module_name(path: Path) -> str:

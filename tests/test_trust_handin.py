@@ -129,7 +129,7 @@ def test_a_final_fit_is_known_from_its_record_not_its_folder_name(handed, synthe
     import docx
 
     text = '\n'.join(p.text for p in docx.Document(str(result.folder / 'report_draft.docx')).paragraphs)
-    assert f'initialised from resnet50_v1c (SHA-256 {"ab" * 6}...)' in text
+    assert f'the run loaded resnet50_v1c (SHA-256 {"ab" * 6}...)' in text
     assert 'final fit on train + val' in text  # known from its record, though its folder is not named _trainval
 
 

@@ -14,7 +14,6 @@ A step that cannot work raises :class:`StopRun`: Run All stops at that cell with
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import json
@@ -22,11 +21,12 @@ import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from . import env, narrate
 from .labels import REPO_ROOT
 from .layout import write_json_atomic
+from .cells import StopRun, guard, say, show  # noqa: F401  (the notebooks call them as session.<name>)
 from .workflow import (KEPT, PARAMETERS, RUNTIMES, Plan, PlanError, check_parameters, check_settings,
                        checkpoint_recipe, final_checkpoint, make_plan)
 
@@ -37,27 +37,6 @@ TRAINS = ('02_train_20k', '03_resume_30k')
 USES_DATA = ('02_train_20k', '03_resume_30k', '04_evaluate', '05_submit')
 NEEDS_NO_GPU = tuple(n for n, runtime in RUNTIMES.items() if runtime == 'CPU')  # a real run may use a CPU runtime
 GPU_MENU = 'Runtime > Change runtime type > T4 GPU > Save, then Runtime > Run all'
-
-
-class StopRun(Exception):
-    """Stops Run All at this cell with one message (what failed and what to do), without a traceback."""
-
-    def _render_traceback_(self) -> list[str]:  # IPython shows this instead of a traceback
-        return ['\x1b[1;31m' + line + '\x1b[0m' for line in str(self).splitlines()]
-
-
-def say(markdown: str) -> None:
-    """Show ``markdown`` in a notebook (bold renders), or print it elsewhere."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import Markdown, display
-
-        if get_ipython() is not None:
-            display(Markdown(markdown))
-            return
-    except ImportError:
-        pass
-    print(markdown.replace('**', ''))
 
 
 # --------------------------------------------------------------------------- settings.json
@@ -333,37 +312,7 @@ def checkpoint(plan: Plan, for_submission: bool = False) -> Path:
     return path
 
 
-# --------------------------------------------------------------------------- one message for known failures
-@contextlib.contextmanager
-def guard(folder: str | os.PathLike | None = None, kept: bool = True) -> Iterator[None]:
-    """Within this block a known failure (any :class:`~utils.layout.KnownError`: bad data, checkpoint, config,
-    weights, ...) or an OS error stops the notebook with one message.
-
-    So does a write that the storage refuses (a read-only, full or vanished Drive): the message names the folder
-    (``folder`` when the error names no file), the free space seen and the fix. ``kept``: every writer in the
-    block writes atomically (a temporary file renamed when complete), so the message may say nothing was lost;
-    training passes False (MMEngine removes its oldest kept checkpoint before it writes the next one).
-    """
-    from .layout import KnownError
-    from .report import one_message, storage_problem
-
-    try:
-        yield
-    except OSError as exc:  # a refused write (folder, free space, fix), else the file and what to check
-        raise StopRun(storage_problem(exc, folder, kept=kept) or one_message(exc)) from None
-    except KnownError as exc:  # every module's own error: its message names the file and the fix
-        raise StopRun(one_message(exc)) from None
-
-
 # --------------------------------------------------------------------------- what the notebooks show
-def show(result: Any, reading: str) -> None:
-    """Display a table or figure, then its reading (:mod:`utils.narrate`): what to look for, in this run's numbers."""
-    from IPython.display import display
-
-    display(result)
-    say(reading)
-
-
 def show_schedule(plan: Plan, stages: int = 1) -> None:
     """02/03: the LR and momentum this run will use (:func:`utils.workflow.schedule_figure`) and its reading."""
     from .workflow import schedule_data, schedule_figure

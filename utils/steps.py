@@ -1,5 +1,5 @@
 """What 02-05 do after their set-up, as calls a notebook cell reads: train a stage, look at its checkpoints and curves,
-evaluate, predict and package. Each stops with one message on a known failure (:func:`utils.session.guard`).
+evaluate, predict and package. Each stops with one message on a known failure (:func:`utils.cells.guard`).
 
 The 2022 edition validates on the val split and submits one zip of masks; the 2025-26 edition validates on the
 holdout carved from the training pairs (``split.json`` of stage 1), tunes per-class decoding biases there, and submits
@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from . import narrate
 from .config import FINAL_FIT_SUFFIX
-from .session import StopRun, guard, say, show
+from .cells import StopRun, guard, say, show
 from .workflow import Plan
 
 

@@ -24,15 +24,16 @@ from .layout import KnownError, MissingFileError
 from .edition import DEFAULT_EDITION, Rules, edition_of_recipe, rules
 from .parameters import DECLARED, RUNTIMES  # noqa: F401  (RUNTIMES: re-exported for utils.session)
 
-#: The knobs of every notebook's parameters cell (``None`` = the run's setting, else the default), derived from
-#: their one declaration each (utils.parameters.DECLARED), as are the three tables below.
-PARAMETERS = tuple(p.name for p in DECLARED)
-#: The parameters each notebook reads, so its parameters cell shows only those; 00_setup sets the run, the others
-#: can override a value for themselves.
-READS: dict[str, tuple[str, ...]] = {nb: tuple(p.name for p in DECLARED if nb in p.reads)
-                                     for nb in dict.fromkeys(n for p in DECLARED for n in p.reads)}
-#: The parameters kept in settings.json (CHECKPOINT, CHECKPOINT_CONFIG and ALLOW_LOCAL_WORK concern one notebook).
-KEPT = tuple(p.name for p in DECLARED if p.kept)
+def derive_tables(declared: tuple) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]], tuple[str, ...], dict]:
+    """``(PARAMETERS, READS, KEPT, SCHEMA)`` from the parameters' declarations (utils.parameters.DECLARED)."""
+    reads = {nb: tuple(p.name for p in declared if nb in p.reads) for nb in dict.fromkeys(n for p in declared for n in p.reads)}
+    return (tuple(p.name for p in declared), reads, tuple(p.name for p in declared if p.kept),
+            {p.name: (p.check, p.choices) for p in declared})
+
+
+#: The parameters, those each notebook reads (its cell shows only those), those kept in settings.json and what each
+#: may be (a test and the words for the choices): all four derived from the one declaration of each parameter.
+PARAMETERS, READS, KEPT, SCHEMA = derive_tables(DECLARED)
 #: Keys settings.json carries about itself (written by utils.session; not parameters).
 SETTINGS_META = ('format', 'written_by', 'updated')
 #: The settings.json format this code writes and reads; a file of a later format was written by newer code.
@@ -48,8 +49,6 @@ class PlanError(KnownError, ValueError):
     """A parameter has a value that cannot work; the message names it and the choices."""
 
 
-#: What each parameter may be (``None`` always means "not set"): a test and the words for the choices.
-SCHEMA: dict[str, tuple[Any, str]] = {p.name: (p.check, p.choices) for p in DECLARED}
 
 
 def check_value(name: str, value: Any, origin: str, fix: str) -> None:

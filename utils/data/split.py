@@ -118,7 +118,7 @@ def final_fit_split(split: dict, data_root: str | os.PathLike) -> dict:
     return {**split, 'train': train_pairs(data_root), 'final_fit': True}
 
 
-def _problems(split, data_root: str | os.PathLike | None) -> list[str]:
+def _problems(split, data_root: str | os.PathLike | None, complete: bool = True) -> list[str]:
     """What is wrong with a split (empty when nothing)."""
     if not isinstance(split, dict):
         return [f'it holds a {type(split).__name__}, not an object with "train" and "holdout"']
@@ -142,7 +142,7 @@ def _problems(split, data_root: str | os.PathLike | None) -> list[str]:
             out.append(f'{len(gone)} stems have no image/mask pair in {Path(data_root) / "train"} '
                        f'(e.g. {", ".join(gone[:3])})')
         left = sorted(pairs - set(train) - set(hold))
-        if left:
+        if left and complete:
             out.append(f'{len(left)} training pairs of {data_root} are in neither list (e.g. {", ".join(left[:3])})')
     return out
 
@@ -177,8 +177,11 @@ def read_split(work_dir: str | os.PathLike, data_root: str | os.PathLike | None 
 
 
 def check_split(split: Any, data_root: str | os.PathLike | None = None, where: str = 'the given split') -> dict:
-    """``split`` (a dict like split.json's) when usable, else :class:`SplitError` naming ``where`` and the fix."""
-    bad = _problems(split, data_root)
+    """``split`` (a dict with ``train`` and ``holdout`` stem lists, e.g. split.json's) as a usable split, else
+    :class:`SplitError` naming ``where`` and the fix. A given split may use a subset of the pairs."""
+    if isinstance(split, dict):
+        split = {'edition': '2025', 'seed': 0, **split}
+    bad = _problems(split, data_root, complete=False)
     if bad:
         raise SplitError(f'{where} is not a usable split: {"; ".join(bad)}. Make it with '
                          '`python -m utils.data split DATA_ROOT --work-dir DIR` (utils.data.split.make_holdout).')

@@ -361,7 +361,8 @@ def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
     zip_path = Path(zip_path) if zip_path else folder.parent / zip_name(matric, run.smoke)
     extra = ([(run.checkpoint, ckpt_arc)] if run.checkpoint else []) + _code_files() + _run_files(run)
     checks = _report_checks(run, figures, pages, state, rules) + _item_checks(
-        run, folder, extra, commit, ckpt_arc, matric, leaderboard_name, (pred_status, pred_detail), state)
+        run, folder, extra, commit, ckpt_arc, matric, leaderboard_name, (pred_status, pred_detail), state,
+        readable='score' in figures)
     with _writing_in(zip_path.parent):
         write_zip(folder, zip_path, extra, path_map(run, [images.parent.parent] if images else []))
     checks.append(('zip named after the matriculation number', PRESENT if matric and not run.smoke else MISSING,
@@ -372,8 +373,8 @@ def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
                         report=state)
 
 
-def _item_checks(run, folder, extra, commit, ckpt_arc, matric, leaderboard_name, predictions, state):
-    screenshot = _screenshot(folder)
+def _item_checks(run, folder, extra, commit, ckpt_arc, matric, leaderboard_name, predictions, state, readable=True):
+    screenshot = _screenshot(folder) if readable else None  # one Pillow cannot read is named in the notes
     said = (f'; the report states the test score {state.test_score}' if state is not None and state.test_score
             else '; the report states no test score yet')
     return [
