@@ -109,12 +109,16 @@ def test_truncated_and_empty_checkpoints_are_reported(tmp_path, smoke_run):
         checkpoints.safe_load_checkpoint(tmp_path / 'nope.pth')
 
 
-def test_trust_requires_project_work_dir(tmp_path, smoke_run):
+def test_trust_requires_bytes_that_training_recorded(tmp_path, smoke_run):
+    from utils import trust
+
     assert checkpoints.is_trusted_checkpoint(smoke_run['checkpoint'])
     copy = tmp_path / 'iter_20.pth'
     shutil.copy(smoke_run['checkpoint'], copy)
     assert not checkpoints.is_trusted_checkpoint(copy)
     checkpoints.mark_work_dir(tmp_path)
+    assert not checkpoints.is_trusted_checkpoint(copy)  # a marked folder alone trusts no file in it
+    trust.record_file(copy)  # what training (or `trust DIR`) does for a file it vouches for
     assert checkpoints.is_trusted_checkpoint(copy)
 
 

@@ -223,8 +223,10 @@ def requirements_text() -> str:
 def settings(arch: dict, *, mean: list[float], std: list[float], test_size: tuple[int, int], tta: str,
              class_bias: list[float], ms_scales: tuple[float, ...]) -> dict:
     """``run.py``'s ``SETTINGS``: architecture, preprocessing, TTA, biases, flip permutation, palette, classes."""
-    if tta not in ('none', 'flip', 'ms'):
-        raise ExportError(f'TTA {tta!r}: run.py reproduces none, flip and ms.')
+    from ...config import TTA_MODES
+
+    if tta not in TTA_MODES:
+        raise ExportError(f'TTA {tta!r}: run.py reproduces {", ".join(TTA_MODES)}.')
     return {'arch': arch, 'mean': [float(v) for v in mean], 'std': [float(v) for v in std],
             'test_size': [int(test_size[0]), int(test_size[1])], 'tta': tta, 'ms_scales': [float(s) for s in ms_scales],
             'flip_perm': [int(v) for v in flip_permutation()], 'class_bias': [float(b) for b in class_bias],
