@@ -2,7 +2,7 @@
 # weight decay 5e-4 (MMSeg's schedule_20k), LR warmed up linearly from 1e-3 x 0.01 over the first 1,000
 # iterations, with poly decay (power 0.9) to 1e-4 at 20k. The seed's cyclic schedule peaks at LR 0.1,
 # ten times MMSeg's tested peak; a plain DeepLabV3+ R50 with this poly schedule reached about 77.1 val
-# mIoU at 20k on this dataset (public evidence, DESIGN.md), above the seed's 74.72 at 30k.
+# mIoU at 20k on this dataset (public evidence from the course's peers), above the seed's 74.72 at 30k.
 # Mixed precision is not set here: train with `--amp` (utils.train switches to AmpOptimWrapper on a GPU).
 # The loop, validation/checkpoint intervals and hooks are the seed schedule's; only optimiser and LR differ.
 _base_ = ['./schedule_20k_cyclic.py']
