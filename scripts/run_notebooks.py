@@ -125,7 +125,9 @@ def runtime_env(out: Path, name: str, **extra: str) -> dict[str, str]:
     if content.exists():
         shutil.rmtree(content)
     content.mkdir(parents=True)
+    # a stand-in runtime reaches no package index: 05's proof of run.py links in the installed torch, numpy, Pillow
     return {'CELEBAMASK_CONTENT': str(content), 'COLAB_RELEASE_TAG': 'stand-in', 'STANDIN_DRIVE': str(drive_dir(out)),
+            'CELEBAMASK_PROOF_ENV': 'installed',
             'STANDIN_DOWNLOADS': str(out / 'downloads'),
             'PYTHONPATH': os.pathsep.join(filter(None, [str(STANDIN), os.environ.get('PYTHONPATH')])), **extra}
 

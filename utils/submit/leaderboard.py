@@ -163,7 +163,7 @@ def build_leaderboard_zip(checkpoint: str | os.PathLike, images_dir: str | os.Pa
     A difference between ``run.py``'s masks and the submitted ones raises
     :class:`~.solution.proof.SolutionMismatchError` naming the files; no zip is written then.
     """
-    from .solution.proof import pip_env, prove_solution
+    from .solution.proof import default_maker, pip_env, prove_solution
 
     out_zip, images_dir = Path(out_zip), Path(images_dir)
     masks_dir = _targets(out_zip, images_dir, masks_dir)
@@ -179,9 +179,10 @@ def build_leaderboard_zip(checkpoint: str | os.PathLike, images_dir: str | os.Pa
         sol = None
         if solution:
             sol = export_solution(segmenter, prediction.tta, Path(tmp_dir) / SOLUTION_FOLDER)
-            if (env_maker or pip_env) is pip_env:  # the index is in use anyway: ask it whether the pins install
+            env_maker = env_maker or default_maker()
+            if env_maker is pip_env:  # the index is in use anyway: ask it whether the pins install
                 _warn_pins(sol / 'requirements.txt')
-            proof = prove_solution(sol, images, masks_dir, cache=env_cache, maker=env_maker or pip_env,
+            proof = prove_solution(sol, images, masks_dir, cache=env_cache, maker=env_maker,
                                    device=str(segmenter.segmenter.device), progress=progress)
             if progress:
                 print(proof)

@@ -220,6 +220,18 @@ class ProofResult:
                 f'requirements.txt alone ({self.python.parent.parent.name}, {self.device}, {self.seconds:.1f} s)')
 
 
+#: Set to 'installed' where no package index can be reached (the stand-in runtimes of the notebook harness and the
+#: tests): the proof's environment then links in the installed distributions that requirements.txt names, and only
+#: those, instead of installing them with pip.
+PROOF_ENV_VARIABLE = 'CELEBAMASK_PROOF_ENV'
+
+
+def default_maker() -> EnvMaker:
+    """How the proof's fresh environment is made here: pip from the index (Colab), or :func:`installed_env` when
+    ``CELEBAMASK_PROOF_ENV=installed`` says the machine has no index to install from."""
+    return installed_env if os.environ.get(PROOF_ENV_VARIABLE) == 'installed' else pip_env
+
+
 def prove_solution(solution_dir: str | os.PathLike, images: Sequence[str | os.PathLike],
                    masks_dir: str | os.PathLike, *, cache: str | os.PathLike | None = None,
                    maker: EnvMaker = pip_env, device: str = 'cpu', progress: bool = False) -> ProofResult:
