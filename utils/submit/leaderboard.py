@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ..report import human_bytes
-from .check import SubmissionCheckError, check_leaderboard_zip
+from .check import check_leaderboard_zip, publish_checked_zip
 from .common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
-                     file_sha256, is_inside, list_images, mask_name, read_manifest, record_zip)
+                     is_inside, list_images, mask_name)
 from .predict import PredictResult, predict_folder
 
 MASKS_FOLDER, SOLUTION_FOLDER = 'masks', 'solution'
@@ -190,14 +190,7 @@ def build_leaderboard_zip(checkpoint: str | os.PathLike, images_dir: str | os.Pa
         with zipfile.ZipFile(tmp, 'w', compression=zipfile.ZIP_DEFLATED) as zf:
             _zip_entries(zf, masks_dir, images, sol)
         report = check_leaderboard_zip(tmp, images_dir, phase=phase, strict=strict, progress=progress)
-        report.source = out_zip
-        if not report.ok:
-            raise SubmissionCheckError(f'The new zip failed its check, so {out_zip} was not written:\n'
-                                       f'{report.format()}', report)
-        check_zip_target(out_zip, read_manifest(masks_dir))  # again: a file may have appeared meanwhile
-        sha = file_sha256(tmp)
-        record_zip(masks_dir, out_zip, sha)  # recorded first: a crash before the move only makes a later run refuse
-        os.replace(tmp, out_zip)
+        sha = publish_checked_zip(tmp, out_zip, masks_dir, report)
     return LeaderboardZip(out_zip, phase, len(images), out_zip.stat().st_size, sha, prediction, report, proof)
 
 

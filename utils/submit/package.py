@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .check import SubmissionCheckError, SubmissionReport, check_submission
+from .check import SubmissionCheckError, SubmissionReport, check_submission, publish_checked_zip  # noqa: F401 (re-exported)
 from ..report import human_bytes
 from .common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
-                     file_sha256, is_inside, list_images, mask_name, read_manifest, record_zip)
+                     file_sha256, is_inside, list_images, mask_name)
 from .predict import PredictResult, predict_folder
 
 
@@ -90,14 +90,7 @@ def make_submission(checkpoint: str | os.PathLike, images_dir: str | os.PathLike
     try:
         zip_masks(masks_dir, images, tmp, folder)
         report = check_submission(tmp, images_dir, reference=reference, strict=strict, progress=progress)
-        report.source = out_zip
-        if not report.ok:
-            raise SubmissionCheckError(f'The new zip failed its check, so {out_zip} was not written:\n'
-                                       f'{report.format()}', report)
-        check_zip_target(out_zip, read_manifest(masks_dir))  # again: a file may have appeared meanwhile
-        sha = file_sha256(tmp)
-        record_zip(masks_dir, out_zip, sha)  # recorded first: a crash before the move only makes a later run refuse
-        os.replace(tmp, out_zip)
+        sha = publish_checked_zip(tmp, out_zip, masks_dir, report)
     finally:
         tmp.unlink(missing_ok=True)
     return SubmissionResult(out_zip, masks_dir, folder, len(images), out_zip.stat().st_size, sha, prediction, report)
