@@ -45,91 +45,19 @@ LEADERBOARD_NAME = None  # 06 only (or once here): your user name on the leaderb
 
 # %%
 #@title Set-up: gets this project's code, installs what is missing, mounts Google Drive (a click shows the code)
-# The same in every notebook but for its name. A step that fails stops the notebook here with one message saying
-# what to do.
-NOTEBOOK = '00_setup'
-import contextlib, importlib.util, io, json, os, runpy, shutil, subprocess, sys  # noqa: E401, E402
+NOTEBOOK = '00_setup'  # the same cell in every notebook but for this name; bootstrap.py does the work
+import os, sys, urllib.request  # noqa: E401, E402
 from pathlib import Path  # noqa: E402
-
-
-class StopRun(Exception):  # Run All stops at this cell and shows one message, no traceback
-    def _render_traceback_(self):
-        return ['\x1b[1;31m' + line + '\x1b[0m' for line in str(self).splitlines()]
-
-
-CODE_FROM = os.getcwd()
-if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:
-    CONTENT = Path(os.environ.get('CELEBAMASK_CONTENT', '/content'))
-    try:  # Drive keeps the run; Colab asks once for permission
-        from google.colab import drive
-        with contextlib.redirect_stdout(io.StringIO()):
-            drive.mount(str(CONTENT / 'drive'))
-    except Exception as exc:
-        print(f'Google Drive could not be mounted ({exc}).')
-    kept = CONTENT / 'drive' / 'MyDrive' / 'celebamask-parsing' / 'settings.json'
-    try:  # the run's REPO; a broken settings.json is named by utils.session below (00_setup rewrites it)
-        kept_repo = json.loads(kept.read_text()).get('REPO') if kept.is_file() else None
-    except (OSError, ValueError, AttributeError, RecursionError):
-        kept_repo = None
-    CODE_FROM = REPO or (kept_repo if isinstance(kept_repo, str) and kept_repo else None) \
-        or 'celebamask-parsing/celebamask-parsing'
-    code, came_from = CONTENT / 'celebamask-parsing', CONTENT / '.celebamask-code-from'
-    if (code / 'utils').is_dir() and came_from.is_file() and came_from.read_text() != CODE_FROM:  # REPO changed
-        if 'utils' in sys.modules:  # this kernel has imported the old code: it cannot be swapped under it
-            raise StopRun(f'REPO is now {CODE_FROM}, but this runtime runs the code of {came_from.read_text()}.\n'
-                          'What to do: choose Runtime > Disconnect and delete runtime, then Run all.')
-        shutil.rmtree(code)
-    if not (code / 'utils').is_dir():
-        if CODE_FROM.startswith('/'):  # a copy of the project kept on Drive
-            if not (Path(CODE_FROM) / 'utils').is_dir():
-                raise StopRun(f'Getting the code failed: {CODE_FROM} holds no copy of this project (no utils/ in it).\n'
-                              'What to do: set REPO to the Drive folder that holds README.md and utils/, or to '
-                              'owner/name on GitHub, then run this cell again.')
-            shutil.copytree(CODE_FROM, code, symlinks=True,  # links are copied as links, never followed; checked below
-                            ignore=shutil.ignore_patterns('.git', '.venv*', 'work_dirs', 'outputs'))
-        else:
-            got = subprocess.run(['git', 'clone', '-q', '--depth', '1', f'https://github.com/{CODE_FROM}.git', str(code)],
-                                 capture_output=True, text=True)
-            if got.returncode:
-                raise StopRun(f'Getting the code failed: git clone https://github.com/{CODE_FROM} said: '
-                              f'{(got.stderr.strip().splitlines() or ["exit code %d" % got.returncode])[-1]}\n'
-                              'What to do: check REPO (owner/name of a public repository, e.g. your fork), or set it to '
-                              'a Drive folder holding a copy of the project, then run this cell again.')
-    came_from.write_text(CODE_FROM)  # where this runtime's code came from: a later REPO takes the code again
-    if (code / 'utils' / 'copycheck.py').is_file():  # before anything imports from inside the copy
-        shadows = runpy.run_path(str(code / 'utils' / 'copycheck.py'))['shadowing'](code)
-        if shadows:
-            raise StopRun(f'The code in {code} (from {CODE_FROM}) has entries that Python would import or run in '
-                          f'place of its own: {", ".join(shadows)}.\nWhat to do: remove them from the copy (a '
-                          '`pip install --target` into the project folder leaves such folders), then choose Runtime > '
-                          'Disconnect and delete runtime and Run all.')
-    os.chdir(code)
-    if any(importlib.util.find_spec(name) is None for name in ('mmseg', 'mmengine', 'mmcv', 'ftfy', 'gdown')):
-        # pin the runtime's own torch, torchvision, numpy and opencv, so that pip can only add what is missing;
-        # pip runs from outside the copy (python -m would import a pip/ folder of the copy), with absolute paths
-        frozen = subprocess.run([sys.executable, '-m', 'pip', 'freeze'], capture_output=True, text=True,
-                                cwd='/').stdout
-        Path('/tmp/colab-keep.txt').write_text(''.join(
-            line + '\n' for line in frozen.splitlines()
-            if line.split('==')[0].lower() in ('torch', 'torchvision', 'numpy') or line.lower().startswith('opencv')))
-        got = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '-r', str(code / 'requirements.txt'),
-                              '-c', '/tmp/colab-keep.txt'], capture_output=True, text=True, cwd='/')
-        if got.returncode:
-            raise StopRun('Installing the requirements failed:\n' + '\n'.join(got.stderr.strip().splitlines()[-3:])
-                          + '\nWhat to do: run this cell again; if it fails again, choose Runtime > Disconnect and '
-                          'delete runtime, then Runtime > Run all.')
-elif Path.cwd().name == 'notebooks':
-    os.chdir('..')
-    CODE_FROM = os.getcwd()
-sys.path.insert(0, os.getcwd())
-try:
-    from utils import session  # noqa: E402
-except ImportError as exc:
-    raise StopRun(f'The code in {os.getcwd()} (from {CODE_FROM}) is incomplete: {exc}.\nWhat to do: put a complete '
-                  'copy of the project there (or set REPO to owner/name on GitHub), then choose Runtime > Disconnect '
-                  'and delete runtime and Run all.') from None
-
-PLAN = session.start(NOTEBOOK, {name: globals().get(name) for name in session.PARAMETERS}, code_from=CODE_FROM)
+HOME = Path.cwd().parent if Path.cwd().name == 'notebooks' else Path.cwd()  # outside Colab: this checkout
+if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:  # Colab: this runtime's own disk
+    HOME = Path(os.environ.get('CELEBAMASK_CONTENT', '/content'))
+    if not (HOME / 'bootstrap.py').is_file():  # the runtime's first set-up: the bootstrap from GitHub
+        URL = 'https://raw.githubusercontent.com/celebamask-parsing/celebamask-parsing/HEAD/bootstrap.py'
+        urllib.request.urlretrieve(os.environ.get('CELEBAMASK_BOOTSTRAP', URL), HOME / 'bootstrap.py')
+sys.path.insert(0, str(HOME))
+import bootstrap  # noqa: E402
+PLAN = bootstrap.start(NOTEBOOK, globals())
+from utils import session  # noqa: E402  (what the cells below call: show, say, closing)
 
 # %% [markdown]
 # The table above is the plan every notebook of this run follows; its last column says where each value came

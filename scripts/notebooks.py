@@ -30,7 +30,7 @@ NB_DIR = REPO / 'notebooks'
 from utils.parameters import NOTEBOOKS as NAMES, RUNTIMES  # noqa: E402  (the notebooks and their runtimes, stated once)
 
 CANONICAL = '00_setup'
-_NOTEBOOK_LINE = re.compile(r"^NOTEBOOK = '[^']*'$", re.M)
+_NOTEBOOK_LINE = re.compile(r"^NOTEBOOK = '[^']*'", re.M)
 _PARAMETER_LINE = re.compile(r'^([A-Z][A-Z0-9_]*) = ')
 #: Where each parameter is declared once (its line in the parameters cell, its check, which notebooks read it).
 PARAMETERS_FILE = 'utils/parameters.py'

@@ -128,6 +128,8 @@ def runtime_env(out: Path, name: str, **extra: str) -> dict[str, str]:
     # a stand-in runtime reaches no package index: 05's proof of run.py links in the installed torch, numpy, Pillow
     return {'CELEBAMASK_CONTENT': str(content), 'COLAB_RELEASE_TAG': 'stand-in', 'STANDIN_DRIVE': str(drive_dir(out)),
             'CELEBAMASK_PROOF_ENV': 'installed',
+            # GitHub stands in as this checkout: the set-up cell fetches bootstrap.py from here on a fresh runtime
+            'CELEBAMASK_BOOTSTRAP': (REPO_ROOT / 'bootstrap.py').as_uri(),
             'STANDIN_DOWNLOADS': str(out / 'downloads'),
             'PYTHONPATH': os.pathsep.join(filter(None, [str(STANDIN), os.environ.get('PYTHONPATH')])), **extra}
 

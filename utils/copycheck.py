@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 
 MANIFEST = 'utils/manifest.txt'
-CODE_FOLDERS, CODE_FILES = ('utils', 'configs'), ('requirements.txt',)
+CODE_FOLDERS, CODE_FILES = ('utils', 'configs'), ('bootstrap.py', 'requirements.txt')
 #: The project's own top-level entries (and the folders a run makes): never shadowing, whatever is installed.
-PROJECT_TOP = {'utils', 'configs', 'notebooks', 'scripts', 'tests', 'docs', 'assets', 'data', 'work_dirs',
+PROJECT_TOP = {'bootstrap.py', 'utils', 'configs', 'notebooks', 'scripts', 'tests', 'docs', 'assets', 'data', 'work_dirs',
                'outputs', 'handin', '.ci', '.git', '.github'}
 STARTUP_FILES = ('sitecustomize.py', 'usercustomize.py')
 
@@ -34,7 +34,7 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def code_files(root: str | os.PathLike) -> list[str]:
-    """The code files under ``root`` the manifest lists: ``.py`` of utils/ and configs/, and requirements.txt
+    """The code files under ``root`` the manifest lists: ``.py`` of utils/ and configs/, bootstrap.py and requirements.txt
     (walked without following links)."""
     root = Path(root)
     found = [name for name in CODE_FILES if (root / name).is_file()]
