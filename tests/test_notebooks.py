@@ -48,7 +48,7 @@ def test_the_checker_catches_drift(tmp_path, monkeypatch):
     monkeypatch.setattr(nbtool, 'NB_DIR', tmp_path)
     assert nbtool.problems('02_train_20k') == []
     src = (tmp_path / '02_train_20k.py').read_text()
-    (tmp_path / '02_train_20k.py').write_text(src.replace("'-c', '/tmp/colab-keep.txt'", "'-U'"))
+    (tmp_path / '02_train_20k.py').write_text(src.replace('PLAN = bootstrap.start(', 'PLAN = bootstrap.begin('))
     found = nbtool.problems('02_train_20k')
     assert any('set-up cell differs' in f for f in found) and any('differs from 02_train_20k.py' in f for f in found)
 

@@ -15,7 +15,8 @@ def _copy(tmp_path) -> Path:
     copy = tmp_path / 'copy'
     for name in ('utils', 'configs'):
         shutil.copytree(REPO / name, copy / name, ignore=shutil.ignore_patterns('__pycache__'))
-    shutil.copy(REPO / 'requirements.txt', copy)
+    for name in copycheck.CODE_FILES:
+        shutil.copy(REPO / name, copy)
     return copy
 
 
