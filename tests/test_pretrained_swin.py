@@ -76,8 +76,11 @@ def test_every_swin_b_key_fits_the_recipes_backbone():
 SECOND_KEY = pretrained.SECOND_SOURCES[NAME][3]
 
 
-def test_the_hub_stands_in_when_openmmlab_fails(monkeypatch, tmp_path):
+def test_the_recipe_gets_the_window12_384_weights_from_the_hub_when_openmmlab_fails(monkeypatch, tmp_path):
+    """The weights the Swin recipe names are timm's window-12, 384-px ImageNet-1k Swin-B where OpenMMLab's server
+    fails (mapped), and the config then points at that copy: the test above shows they fit the recipe's backbone."""
     from weight_fixtures import load, reproducible_state
+    from utils.config import RECIPES, load_config
 
     calls = []
 
@@ -92,9 +95,10 @@ def test_the_hub_stands_in_when_openmmlab_fails(monkeypatch, tmp_path):
     monkeypatch.setattr(pretrained, '_download_url', openmmlab)
     monkeypatch.setitem(pretrained.SECOND_SOURCES, NAME, (*pretrained.SECOND_SOURCES[NAME][:1], hub,
                                                           *pretrained.SECOND_SOURCES[NAME][2:]))
-    path, said = pretrained.fetch_url_weights(f'https://download.openmmlab.com/x/{NAME}', tmp_path)
-    assert calls == ['openmmlab', 'timm/swin_base_patch4_window12_384.ms_in1k'] and path.name == NAME
-    assert 'ms_in1k, ImageNet-1k' in said
+    cfg = load_config(RECIPES['swin-b'][0], work_dir='/tmp/unused')
+    said = pretrained.prepare_pretrained(cfg, tmp_path)
+    assert calls == ['openmmlab', 'timm/swin_base_patch4_window12_384.ms_in1k']
+    assert 'ms_in1k, ImageNet-1k' in said and cfg.model.backbone.init_cfg.checkpoint == str(tmp_path / NAME)
 
 
 @pytest.mark.skipif(not HAS_TIMM, reason='timm (with torchvision) is not installed: the recording stands in for it')
