@@ -53,17 +53,6 @@ def test_the_checker_catches_drift(tmp_path, monkeypatch):
     assert any('set-up cell differs' in f for f in found) and any('differs from 02_train_20k.py' in f for f in found)
 
 
-def test_colab_install_cannot_replace_torch_or_numpy():
-    """The set-up cell pins the runtime's torch/torchvision/numpy/opencv as pip constraints; requirements.txt
-    lists none of them, so installing never forces a runtime restart."""
-    setup = nbtool.code_cells(nbtool.read_source('00_setup'))[1].source
-    assert "'-c', '/tmp/colab-keep.txt'" in setup and "'-U'" not in setup and '--upgrade' not in setup
-    assert "('torch', 'torchvision', 'numpy')" in setup and "startswith('opencv')" in setup
-    listed = [line.split('=')[0].split('<')[0].split('>')[0].strip().lower()
-              for line in (REPO / 'requirements.txt').read_text().splitlines() if line.strip() and line[0] != '#']
-    assert not {'torch', 'torchvision', 'numpy', 'opencv-python'} & set(listed), listed
-
-
 def test_each_run_gets_todays_code_and_a_full_run_an_empty_drive(tmp_path):
     """The code copy on the stand-in Drive is made again every run (an old copy once ran yesterday's code), and a
     full run clears only what the harness wrote; a folder it did not write is refused untouched."""
