@@ -50,6 +50,8 @@ def test_cli_final_fit_trains_on_train_and_val_into_its_own_work_dir(final_run):
     assert [d['data_prefix']['img_path'] for d in dumped.train_dataloader.dataset.datasets] == [
         'train/train_image', 'val/val_image']
     assert [p.name for p in work.glob('best_*.pth')] == ['best_mIoU_iter_2.pth']
+    for head in (dumped.model.decode_head, dumped.model.auxiliary_head):  # 'inv_sqrt' resolved before training
+        assert isinstance(head.loss_decode.class_weight, list) and len(head.loss_decode.class_weight) == 19
 
 
 def test_plan_setting_names_its_work_dirs_and_zip():

@@ -2,7 +2,7 @@
 mapping proven equal on random weights. No network here: the sources are stand-ins that write files.
 
 The mapping is proven twice: against timm itself where timm imports (``make colab-check``), and everywhere
-against what timm computed once, recorded in tests/fixtures/timm_resnet_c.json (see tests/timm_fixture.py)."""
+against what timm computed once, recorded in tests/fixtures/timm_resnet_c.json (see tests/weight_fixtures.py)."""
 from __future__ import annotations
 
 import importlib.util
@@ -119,13 +119,13 @@ def test_mapped_timm_weights_give_the_same_features(depth, name):
 def _features_through_the_mapping(depth: int, keys: list, mapping=None) -> dict:
     """Reproducible timm-keyed weights, mapped, loaded strictly into MMSeg's ResNetV1c, run on the recorded input."""
     from mmseg.models.backbones import ResNetV1c
-    from timm_fixture import channel_stats, reproducible_input, reproducible_state
+    from weight_fixtures import channel_stats, reproducible_input, reproducible_state
 
     ours = ResNetV1c(depth=depth)
     ours.eval()
-    ours.load_state_dict((mapping or pretrained.timm_to_resnetv1c)(reproducible_state(keys)), strict=True)
+    ours.load_state_dict((mapping or pretrained.timm_to_resnetv1c)(reproducible_state(keys, 'resnet')), strict=True)
     with torch.no_grad():
-        return channel_stats(ours(reproducible_input())[-1])
+        return channel_stats(ours(reproducible_input('resnet'))[-1])
 
 
 def _assert_stats_close(got: dict, want: dict) -> None:
@@ -137,17 +137,17 @@ def _assert_stats_close(got: dict, want: dict) -> None:
 @pytest.mark.parametrize('depth', [50, 101])
 def test_mapping_reproduces_the_features_timm_recorded(depth):
     """Without timm: timm's own keys, mapped, give MMSeg's ResNetV1c the features timm computed (2,048 channels)."""
-    from timm_fixture import load
+    from weight_fixtures import load
 
-    recorded = load()['models'][str(depth)]
+    recorded = load('resnet')['models'][str(depth)]
     _assert_stats_close(_features_through_the_mapping(depth, recorded['keys']), recorded)
 
 
 def test_the_recorded_features_catch_a_wrong_mapping():
     """Swapping two stem BNs (same shapes, so a strict load still succeeds) is caught by the recorded features."""
-    from timm_fixture import load
+    from weight_fixtures import load
 
-    recorded = load()['models']['50']
+    recorded = load('resnet')['models']['50']
 
     def swapped(state):
         out = pretrained.timm_to_resnetv1c(state)
@@ -162,10 +162,11 @@ def test_the_recorded_features_catch_a_wrong_mapping():
 @pytest.mark.skipif(not HAS_TIMM, reason='timm (and torchvision) not installed; `make colab-check` runs it')
 def test_the_recorded_features_are_what_timm_computes():
     """The fixture CI relies on is timm's: the same keys and shapes, the same features (re-record it otherwise)."""
-    from timm_fixture import load, record
+    from weight_fixtures import load, record
 
-    recorded, now = load(), record()
+    recorded, now = load('resnet'), record('resnet')
     for depth, want in recorded['models'].items():
         got = now['models'][depth]
-        assert [list(k) for k in got['keys']] == want['keys'], 'timm renamed keys: python tests/timm_fixture.py re-records'
+        assert [list(k) for k in got['keys']] == want['keys'], \
+            'timm renamed keys: python tests/weight_fixtures.py resnet re-records'
         _assert_stats_close(got, want)

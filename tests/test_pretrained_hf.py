@@ -1,6 +1,6 @@
 """The second source of the MiT-B3 weights (the Hugging Face hub's ``nvidia/mit-b3``, ImageNet-1k): the key mapping
 onto MMSeg's MixVisionTransformer, proven against transformers itself where it imports and against its recorded
-features everywhere else (tests/hf_fixture.py)."""
+features everywhere else (tests/weight_fixtures.py)."""
 from __future__ import annotations
 
 import importlib.util
@@ -22,20 +22,20 @@ def _mmseg_mit():
 
 
 def _mapped_features(keys):
-    from hf_fixture import reproducible_input, reproducible_state
+    from weight_fixtures import reproducible_input, reproducible_state
 
     model = _mmseg_mit()
-    mapped = pretrained.hf_to_mit(reproducible_state(keys))
+    mapped = pretrained.hf_to_mit(reproducible_state(keys, 'mit'))
     missing, unexpected = model.load_state_dict(mapped, strict=False)
     assert not missing and not unexpected, (missing[:3], unexpected[:3])
     with torch.no_grad():
-        return model(reproducible_input())
+        return model(reproducible_input('mit'))
 
 
 def test_mapping_reproduces_the_features_transformers_recorded():
-    from hf_fixture import channel_stats, load
+    from weight_fixtures import channel_stats, load
 
-    rec = load()
+    rec = load('mit')
     features = _mapped_features(rec['keys'])
     assert len(features) == len(rec['stages']) == 4
     for got, want in zip(features, rec['stages']):
@@ -45,16 +45,16 @@ def test_mapping_reproduces_the_features_transformers_recorded():
 
 
 def test_the_recorded_features_catch_a_swapped_query_and_key():
-    from hf_fixture import channel_stats, load, reproducible_input, reproducible_state
+    from weight_fixtures import channel_stats, load, reproducible_input, reproducible_state
 
-    rec = load()
-    state = reproducible_state(rec['keys'])
+    rec = load('mit')
+    state = reproducible_state(rec['keys'], 'mit')
     q, k = 'segformer.encoder.block.3.0.attention.self.query.weight', 'segformer.encoder.block.3.0.attention.self.key.weight'
     state[q], state[k] = state[k], state[q]
     model = _mmseg_mit()
     model.load_state_dict(pretrained.hf_to_mit(state))
     with torch.no_grad():
-        last = channel_stats(model(reproducible_input())[3])
+        last = channel_stats(model(reproducible_input('mit'))[3])
     assert max(abs(a - b) for a, b in zip(last['mean'], rec['stages'][3]['mean'])) > 1e-2
 
 
@@ -65,7 +65,7 @@ def test_unexpected_keys_are_refused():
 
 @pytest.mark.skipif(not HAS_HF4, reason='transformers 4.x is not installed (the recording stands in for it)')
 def test_mapped_weights_give_transformers_own_features():
-    from hf_fixture import hf_model, hf_stages
+    from weight_fixtures import hf_model, hf_stages
 
     model, keys = hf_model()
     for got, want in zip(_mapped_features(keys), hf_stages(model)):
@@ -73,7 +73,7 @@ def test_mapped_weights_give_transformers_own_features():
 
 
 def _patched_sources(monkeypatch, openmmlab_ok: bool, hub_ok: bool):
-    from hf_fixture import load, reproducible_state
+    from weight_fixtures import load, reproducible_state
 
     calls = []
 
@@ -81,13 +81,13 @@ def _patched_sources(monkeypatch, openmmlab_ok: bool, hub_ok: bool):
         calls.append('openmmlab')
         if not openmmlab_ok:
             raise OSError('HTTP Error 503: Service Unavailable')
-        torch.save({'state_dict': pretrained.hf_to_mit(reproducible_state(load()['keys']))}, target)
+        torch.save({'state_dict': pretrained.hf_to_mit(reproducible_state(load('mit')['keys'], 'mit'))}, target)
 
     def hub(repo, target):
         calls.append(repo)
         if not hub_ok:
             raise OSError('Network is unreachable')
-        torch.save({'state_dict': pretrained.hf_to_mit(reproducible_state(load()['keys']))}, target)
+        torch.save({'state_dict': pretrained.hf_to_mit(reproducible_state(load('mit')['keys'], 'mit'))}, target)
 
     name = 'mit_b3_20220624-13b1141c.pth'
     monkeypatch.setattr(pretrained, '_download_url', openmmlab)

@@ -109,10 +109,8 @@ def test_the_checker_sees_cycles_and_depth():
     assert 'utils.data.unpack' in g['utils.data.fetch']
 
 
-#: The length bound of a function (its def line to its last line) and the functions still over it. The list only
-#: shrinks: a function brought under the bound must leave it (test_long_functions_allow_list_only_shrinks).
+#: The length bound of a function (its def line to its last line).
 MAX_FUNCTION_LINES = 80
-LONG_FUNCTIONS: set[str] = set()  # empty since 2026-12-03: bench.run, fetch, evaluate, predict_folder were split
 
 
 def _function_lengths() -> dict[str, int]:
@@ -125,15 +123,9 @@ def _function_lengths() -> dict[str, int]:
 
 
 def test_functions_are_short():
-    """No function over MAX_FUNCTION_LINES outside the allow-list: split it into named steps instead."""
-    long = {name: n for name, n in _function_lengths().items() if n > MAX_FUNCTION_LINES and name not in LONG_FUNCTIONS}
+    """No function over MAX_FUNCTION_LINES: split it into named steps instead."""
+    long = {name: n for name, n in _function_lengths().items() if n > MAX_FUNCTION_LINES}
     assert not long, long
-
-
-def test_long_functions_allow_list_only_shrinks():
-    lengths = _function_lengths()
-    fixed = {name for name in LONG_FUNCTIONS if lengths.get(name, 0) <= MAX_FUNCTION_LINES}
-    assert not fixed, f'now short enough: remove {sorted(fixed)} from LONG_FUNCTIONS'
 
 
 def test_every_error_of_the_project_is_a_known_error():

@@ -37,14 +37,6 @@ def test_parameter_count_by_the_course_formula(name):
     assert all(h.num_classes == NUM_CLASSES for h in _heads(model))
 
 
-def test_swin_is_window12_from_imagenet_1k_384():
-    cfg = _cfg(SWIN)
-    bb = cfg.model.backbone
-    assert (bb.window_size, bb.pretrain_img_size, bb.embed_dims, tuple(bb.depths)) == (12, 384, 128, (2, 2, 18, 2))
-    assert bb.init_cfg.checkpoint.endswith('pretrain/swin/swin_base_patch4_window12_384_20220317-55b0104a.pth')
-    assert cfg.model.auxiliary_head.loss_decode.class_weight == 'inv_sqrt'
-
-
 @pytest.mark.parametrize('name', [SWIN, MIT, R50_LOVASZ])
 def test_recipe_settings(name):
     cfg = _cfg(name)

@@ -1,15 +1,14 @@
-"""The run plan the notebooks share (settings given once), the checkpoint picked for evaluation, the live hooks."""
+"""The run plan the notebooks share (settings given once), the checkpoint picked for evaluation, the schedule figure
+(the live hooks of the training cell: tests/test_live.py)."""
 from __future__ import annotations
 
 import os
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-import torch
 
-from utils import checkpoints, config, live, workflow
+from utils import checkpoints, config, workflow
 
 
 def test_plan_smoke_or_real(tmp_path):
@@ -99,62 +98,6 @@ def test_final_checkpoint_prefers_the_best_of_the_last_stage(tmp_path):
     assert workflow.checkpoint_recipe(best1) == 'seed'
     with pytest.raises(FileNotFoundError, match='CHECKPOINT = .*does not exist'):
         workflow.final_checkpoint(workflow.make_plan({'CHECKPOINT': str(tmp_path / 'nope.pth')}))
-
-
-def test_live_curve_hook_redraws_one_output(monkeypatch):
-    import IPython
-    import IPython.display
-
-    shown = []
-
-    class Handle:
-        def update(self, fig):
-            shown.append(('update', fig))
-
-    def display(fig, display_id=False):
-        shown.append(('display', fig))
-        return Handle()
-
-    monkeypatch.setattr(IPython, 'get_ipython', lambda: object())
-    monkeypatch.setattr(IPython.display, 'display', display)
-    hook = live.LiveCurveHook(interval=2)
-    runner = SimpleNamespace(iter=0)
-    for i in range(4):
-        runner.iter = i
-        hook.after_train_iter(runner, i, outputs={'loss': torch.tensor(4.0 - i)})
-    hook.after_val_epoch(runner, {'mIoU': 12.5})
-    runner.iter = 4  # MMEngine's counter after the last iteration
-    hook.after_train(runner)
-    assert [kind for kind, _ in shown] == ['display', 'update', 'update', 'update']  # one output, redrawn
-    loss_ax, miou_ax = shown[-1][1].axes
-    assert loss_ax.get_title() == 'training loss (iteration 4)'
-    assert list(loss_ax.lines[0].get_ydata()) == [4.0, 3.0, 2.0, 1.0]
-    assert list(miou_ax.lines[0].get_ydata()) == [12.5]
-
-
-def test_live_curve_hook_is_silent_outside_ipython(monkeypatch):
-    import IPython
-
-    monkeypatch.setattr(IPython, 'get_ipython', lambda: None)
-    hook = live.LiveCurveHook(interval=1)
-    hook.after_train_iter(SimpleNamespace(iter=0), 0, outputs={'loss': torch.tensor(1.0)})
-    assert hook._handle is None and hook.loss == [(1, 1.0)]
-
-
-def test_progress_bar_hook_counts_iterations_and_reports_val(capsys):
-    """The training cell's bar starts where a resumed run starts and ends at max_iters; val lines are written."""
-    wrapper = SimpleNamespace(get_lr=lambda: {'lr': [0.01]})
-    runner = SimpleNamespace(iter=60, max_iters=90, optim_wrapper=wrapper)
-    hook = live.ProgressBarHook(title='stage 2')
-    hook.before_train(runner)
-    assert hook._bar.n == 60 and hook._bar.total == 90
-    for i in range(60, 90):
-        runner.iter = i
-        hook.after_train_iter(runner, i, outputs={'loss': torch.tensor(0.5)})
-    assert hook._bar.n == 90
-    hook.after_val_epoch(runner, {'mIoU': 21.75})
-    hook.after_train(runner)
-    assert hook._bar is None and 'val mIoU 21.75' in capsys.readouterr().out
 
 
 def test_schedule_figure_shows_this_runs_schedule():
