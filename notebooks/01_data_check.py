@@ -116,7 +116,8 @@ print(f'one sample: inputs {tuple(sample["inputs"].shape)} {sample["inputs"].dty
 # classes up, and train on the hard pixels (OHEM).
 
 # %%
-session.show(stats.plot_class_frequencies(root), narrate.class_balance(stats.class_frequencies(root)))
+freq = stats.class_frequencies(root)
+session.show(stats.plot_class_frequencies(root), narrate.class_balance(freq))
 
 # %% [markdown]
 # The report picked its class weights by hand. The table puts them next to two weightings computed from these
@@ -130,15 +131,13 @@ session.show(weights, narrate.class_weights(weights.data))
 # ## What the masks look like
 
 # %%
-session.show(stats.overlay_grid(root), 'Each colour is one class (the legend names them). Look for what the loss must '
-             'fight: brows, lips and a necklace are a few pixels wide, while hair, hat and cloth have ragged borders.')
+session.show(stats.overlay_grid(root), narrate.masks_shown(freq))
 
 # %% [markdown]
 # ## Where the rare classes occur
 
 # %%
-session.show(stats.rare_class_grid(root), 'These are among the few images that hold the rare classes at all: with so '
-             'few examples their IoU swings most from one checkpoint to the next (04\'s inspector shows them).')
+session.show(stats.rare_class_grid(root), narrate.rare_classes(freq, stats.RARE_CLASSES))
 
 # %%
 session.closing(PLAN)

@@ -121,8 +121,7 @@ session.show(plot_confusion(results.shown), narrate.confusion(results.shown))
 # %%
 from utils.widgets import inspector  # noqa: E402
 
-session.show(inspector(results.shown.out_dir, PLAN.data_root), 'Start with the first class in the list (the worst): '
-             'the histogram says whether it fails everywhere or on a few images, and the error map shows where.')
+session.show(inspector(results.shown.out_dir, PLAN.data_root), narrate.inspector(results.shown))
 
 # %% [markdown]
 # ## Every recipe of this run, side by side with the report

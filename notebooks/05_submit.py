@@ -68,9 +68,10 @@ session.show(submission, narrate.submission(submission))
 
 # %%
 from utils.submit import class_histogram, preview_grid  # noqa: E402
+from utils.submit.common import CORE_CLASSES  # noqa: E402
 
-session.show(preview_grid(submission.zip_path, PLAN.test_images, n=6), 'Look for faces whose parts are all there and '
-             'on the right side; a mask of one colour, or eyes swapped left for right, means a problem to fix first.')
+grid = preview_grid(submission.zip_path, PLAN.test_images, n=6)
+session.show(grid, narrate.preview(grid.masks_shown, CORE_CLASSES))
 
 # %% [markdown]
 # The share of pixels predicted per class, next to the val ground truth: a collapsed class (far below its val

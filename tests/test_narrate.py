@@ -263,3 +263,41 @@ def test_a_validation_loss_that_levelled_off_is_said_with_how_far_it_stayed_from
     level = narrate.overfitting(_scalars([1.0, 0.7, 0.705, 0.708], list(np.linspace(2, 0.5, 20))))
     assert not _claims_overfitting(level) and not says(level, 'rose')
     assert f'{100 * (0.708 / 0.7 - 1):.1f}%' in level and numbers(level)[:2] == ['200', '0.700']
+
+
+# --------------------------------------------------------------------------- the pictures of 01, 04 and 05
+def _freq(pixels: dict[str, float], images: dict[str, float]):
+    return pd.DataFrame({'train pixels': [pixels.get(c, 0.0) for c in CLASSES],
+                         'train images': [images.get(c, 0.0) for c in CLASSES]}, index=pd.Index(CLASSES, name='class'))
+
+
+def test_the_overlays_name_the_smallest_and_largest_classes_by_their_pixel_share():
+    pixels = {'background': 0.40, 'skin': 0.30, 'hair': 0.2, 'neck_l': 0.0004, 'l_brow': 0.003, 'r_brow': 0.002,
+              'nose': 0.0946}
+    text = narrate.masks_shown(_freq(pixels, {}))
+    assert names(text) == ['neck_l', 'r_brow', 'l_brow', 'background', 'skin']  # classes absent are not "smallest"
+    assert numbers(text)[:5] == ['0.04', '0.20', '0.30', '40.0', '30.0']
+
+
+def test_the_rare_classes_say_how_often_each_occurs_and_name_one_that_never_does():
+    text = narrate.rare_classes(_freq({}, {'hat': 0.041, 'eye_g': 0.25, 'neck_l': 0.0}), ['hat', 'eye_g', 'neck_l'])
+    assert names(text) == ['hat', 'eye_g', 'neck_l', 'neck_l'] and numbers(text)[:3] == ['4.1', '25.0', '0.0']
+    assert 'none' in text.split('`neck_l`')[-1]
+    assert names(narrate.rare_classes(_freq({}, {'hat': 0.5}), ['hat'])) == ['hat']  # none absent: nothing more said
+
+
+def test_the_inspector_starts_from_the_worst_class_and_its_gap_to_the_median():
+    iou = list(np.linspace(50, 95, len(CLASSES)))
+    iou[CLASSES.index('hat')] = 12.0
+    text = narrate.inspector(_result(iou, 70.0))
+    median = float(np.median(iou))
+    assert names(text) == ['hat'] and numbers(text)[:3] == ['12.0', f'{median - 12:.1f}', f'{median:.1f}']
+
+
+def test_the_preview_counts_whole_faces_and_names_what_the_others_miss():
+    core = [CLASSES.index(c) for c in ('skin', 'nose', 'l_eye', 'r_eye')]
+    whole = list(range(len(CLASSES)))
+    text = narrate.preview({'a': whole, 'b': [0, 1], 'c': whole}, core)
+    assert numbers(text)[:2] == ['2', '3'] and names(text) == ['b']
+    assert 'nose, l_eye, r_eye' in text and 'fix' in text
+    assert numbers(narrate.preview({'a': whole}, core))[:2] == ['1', '1'] and 'fix' not in narrate.preview({'a': whole}, core)

@@ -54,11 +54,6 @@ def test_the_checker_catches_drift(tmp_path, monkeypatch):
     assert any('set-up cell differs' in f for f in found) and any('differs from 02_train_20k.py' in f for f in found)
 
 
-#: Results that a notebook shows with a fixed sentence instead of a reading of utils.narrate (issue 26); each leaves
-#: this list when its reading moves into utils.narrate (test_every_result_a_cell_shows_is_read_by_narrate).
-FIXED_SENTENCES = {'01_data_check: stats.overlay_grid(root)', '01_data_check: stats.rare_class_grid(root)',
-                   '04_evaluate: inspector(results.shown.out_dir, PLAN.data_root)',
-                   '05_submit: preview_grid(submission.zip_path, PLAN.test_images, n=6)'}
 
 
 #: utils.cells' display of a reading and of its result, and the live curves redrawn while training (read afterwards
@@ -117,8 +112,7 @@ def test_every_result_a_cell_shows_is_read_by_narrate():
     a reading follows each result)."""
     sources = {n: [c.source for c in nbtool.code_cells(nbtool.read_source(n))] for n in NOTEBOOKS}
     found = unread_results(sources)
-    assert not found - FIXED_SENTENCES, sorted(found - FIXED_SENTENCES)
-    assert not FIXED_SENTENCES - found, f'now read by narrate: remove {sorted(FIXED_SENTENCES - found)} from FIXED_SENTENCES'
+    assert not found, sorted(found)
 
 
 def test_the_reading_guard_tells_a_narrate_reading_from_any_other_output(tmp_path):

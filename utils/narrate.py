@@ -122,6 +122,29 @@ def dataset_check(report: Any) -> str:
         ': every file decodes, pairs up and holds labels 0..18.')
 
 
+def masks_shown(freq: Any, smallest: int = 3) -> str:
+    """01's overlays: the smallest and the largest classes the masks hold, by their share of the training pixels
+    (:func:`utils.stats.class_frequencies`), the parts the loss must find beside the parts that dominate it."""
+    share = freq['train pixels'].astype(float)
+    share = share[share > 0].sort_values()
+    small = [(c, 100 * share[c]) for c in share.index[:smallest]]
+    big = [(c, 100 * share[c]) for c in share.index[::-1][:2]]
+    return (f'Each colour is one class (the legend names them). The smallest parts: {_names(small, "{:.2f}%")} of '
+            f'the training pixels, beside {_names(big, "{:.1f}%")}: the loss must find a few pixels among many, '
+            'and the thin parts (brows, lips, a necklace) are where the errors show first.')
+
+
+def rare_classes(freq: Any, classes: Sequence[str]) -> str:
+    """01's rare-class grid: in what share of the training images each rare class occurs at all."""
+    held = freq['train images'].astype(float)
+    found = [(c, 100 * held[c]) for c in classes if c in held.index]
+    absent = [c for c, v in found if v == 0]
+    text = (f'The rare classes occur in {_names(found, "{:.1f}%")} of the training images: with so few examples, '
+            'their IoU swings most from one checkpoint to the next (04\'s inspector shows them).')
+    return text + (f' {", ".join(f"`{c}`" for c in absent)} occurs in none: the model cannot learn it from this data.'
+                   if absent else '')
+
+
 # --------------------------------------------------------------------------- 02 and 03
 def schedule(trace: Any) -> str:
     """The LR/momentum schedule of 02/03 (the :func:`utils.workflow.schedule_trace` frame the figure is drawn from:
@@ -235,6 +258,30 @@ def per_class(result: Any, worst: int = 3) -> str:
     return (f'Outlined: {_names(weak)} IoU (TTA {result.summary.get("tta")}). Pick them in the inspector below: '
             'a class that fails on a few images (a hat, a necklace) needs different help from one that is '
             'mediocre everywhere.')
+
+
+def inspector(result: Any) -> str:
+    """04's inspector: where to start, the worst class by IoU and how far it is below the median class."""
+    iou = result.per_class['IoU'].astype(float).dropna()
+    if iou.empty:
+        return 'No class has an IoU here (no ground truth holds any): the inspector has nothing to compare.'
+    worst = iou.idxmin()
+    return (f'Start with `{worst}` (IoU {iou[worst]:.1f}, {iou.median() - iou[worst]:.1f} below the median class, '
+            f'{iou.median():.1f}), first in the list: the histogram says whether it fails everywhere or on a few '
+            'images, and the error map shows where.')
+
+
+def preview(masks: dict[str, Sequence[int]], core: Sequence[int]) -> str:
+    """05's preview: how many of the masks shown hold every core class of a face (``core``: class ids), and which
+    core classes the others miss (``masks``: mask name -> the class ids it holds)."""
+    missing = {name: [CLASSES[c] for c in core if c not in set(ids)] for name, ids in masks.items()}
+    short = {name: miss for name, miss in missing.items() if miss}
+    text = (f'{len(masks) - len(short)} of the {len(masks)} masks shown hold every part of a face (skin, nose, both '
+            'eyes, both brows, the lips)')
+    if short:
+        text += '; ' + '; '.join(f'`{name}` misses {", ".join(miss)}' for name, miss in list(short.items())[:3])
+    return text + ('. A mask of one colour, or eyes swapped left for right, is a problem to fix before uploading.'
+                   if short else '. Check that the left and right parts lie on their own sides (eyes, brows, ears).')
 
 
 def recipes(table: Any, report: str = 'report (best run)') -> str:

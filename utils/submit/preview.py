@@ -44,13 +44,15 @@ def preview_grid(source: Any, images_dir: str | os.PathLike, n: int = 6, *, seed
         fig = Figure(figsize=(3.2 * 2 * cols, height))
         axes = fig.subplots(rows, 2 * cols, squeeze=False)
         seen: set[int] = set()
+        fig.masks_shown = {}  # mask name -> the classes it holds, for the reading (utils.narrate.preview)
         for ax in axes.ravel():
             ax.axis('off')
         for k, name in enumerate(chosen):
             ax_img, ax_ov = axes[k // cols, 2 * (k % cols)], axes[k // cols, 2 * (k % cols) + 1]
             mask = masks.array(present[name])
             img = _load_rgb(images[name])
-            seen.update(int(v) for v in np.unique(mask) if v < NUM_CLASSES)
+            fig.masks_shown[name] = [int(v) for v in np.unique(mask) if v < NUM_CLASSES]
+            seen.update(fig.masks_shown[name])
             colour = colorize(mask).astype(np.float32)
             if img is None or img.shape[:2] != mask.shape:
                 ax_img.set_title(f'{images[name].name}: unreadable or other size', fontsize=8)
