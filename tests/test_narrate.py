@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from utils import narrate
+from utils import narrate, trends
 from utils.labels import CLASSES
 from utils.metrics import Scalars
 
@@ -243,7 +243,7 @@ def test_a_falling_validation_loss_is_never_called_overfitting():
 
 def test_a_rising_validation_loss_while_training_improves_is_overfitting_from_its_lowest_point():
     rising = _scalars([1.0, 0.7, 0.8, 0.95], list(np.linspace(2, 0.5, 20)))
-    trend = narrate.loss_trend(rising)
+    trend = trends.loss_trend(rising)
     assert trend['overfitting'] and (trend['low_step'], trend['low'], trend['last']) == (200, 0.7, 0.95)
     text = narrate.overfitting(rising)
     assert _claims_overfitting(text) and numbers(text)[:4] == ['200', '0.700', '0.950', '400']
@@ -254,7 +254,7 @@ def test_a_rising_validation_loss_while_training_improves_is_overfitting_from_it
 
 def test_a_rising_validation_loss_without_training_improving_is_not_overfitting():
     flat_train = _scalars([1.0, 0.7, 0.8, 0.95], [0.5] * 20)
-    assert narrate.loss_trend(flat_train)['rose'] and not narrate.loss_trend(flat_train)['overfitting']
+    assert trends.loss_trend(flat_train)['rose'] and not trends.loss_trend(flat_train)['overfitting']
     text = narrate.overfitting(flat_train)
     assert not _claims_overfitting(text) and says(text, 'rose') and numbers(text)[:2] == ['0.700', '200']
 

@@ -156,7 +156,7 @@ def _curve_blocks(run: RunData, figures: dict) -> list[Block]:
                f"{int(last['step']):,} (best {va['mIoU'].max():.2f})"
         if 'val_loss' in va.columns and va['val_loss'].notna().any():
             text += f"; the val loss went from {first['val_loss']:.3f} to {last['val_loss']:.3f}"
-        from ..narrate import overfitting
+        from ..trends import overfitting
 
         out.append(Block('para', text + '. The val loss is the decode head\'s loss on the val set (without OHEM), '
                                         'computed at each validation from the logits the validation produced. '

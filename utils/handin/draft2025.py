@@ -135,7 +135,7 @@ def _optimization_blocks(run: RunData, figures: dict) -> list[Block]:
 
 
 def _experiment_blocks(tables: dict, figures: dict, scalars) -> list[Block]:
-    from ..narrate import overfitting
+    from ..trends import overfitting
 
     out = [Block('heading', 'Experimental analysis')]
     table = tables.get('experiments')

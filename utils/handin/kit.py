@@ -30,7 +30,7 @@ SCREENSHOTS = ('score.png', 'score.jpg', 'score.jpeg')
 PRESENT, MISSING, FILLED = 'present', 'missing', 'filled from the run'
 #: the project's code as the zip carries it: every file the manifest lists, the manifest itself (so that the copy can
 #: be checked with ``utils.env.code_problems``), the notebooks, scripts, assets and docs
-CODE_GLOBS = ('utils/**/*.py', 'utils/manifest.txt', 'configs/**/*.py', 'notebooks/*.py', 'notebooks/*.ipynb',
+CODE_GLOBS = ('bootstrap.py', 'utils/**/*.py', 'utils/manifest.txt', 'configs/**/*.py', 'notebooks/*.py', 'notebooks/*.ipynb',
               'scripts/**/*.py', 'assets/*', 'docs/*.md', 'requirements*.txt', 'constraints-ci.txt', 'README.md',
               'Makefile', 'pyproject.toml')
 
