@@ -343,7 +343,8 @@ def test_a_code_copy_with_links_or_missing_modules_is_named(tmp_path):
     copy = tmp_path / 'copy'
     for name in ('utils', 'configs'):
         shutil.copytree(repo / name, copy / name, ignore=shutil.ignore_patterns('__pycache__'))
-    shutil.copy(repo / 'requirements.txt', copy)
+    for name in env.CODE_FILES:
+        shutil.copy(repo / name, copy)
     assert env.code_problems(copy) == []
     (copy / 'utils' / 'README.link').symlink_to(copy / 'nowhere')
     (copy / 'configs' / 'loop').symlink_to(copy / 'configs')
