@@ -76,14 +76,13 @@ def tune_class_bias(logp: np.ndarray, gt: np.ndarray, grid: Sequence[float] = GR
 def holdout_logp(segmenter, pairs: Sequence[tuple[Path, Path]], tta: str, stride: int = 2):
     """Log-probabilities (N x C x h x w float32) and ground truths (N x h x w) of ``(image, mask)`` pairs, every
     ``stride``-th pixel in each direction (the F of a quarter of the pixels, enough to rank biases)."""
-    from .evaluate import read_mask
-    from .inference import read_image
+    from .imageio import read_image, read_label_mask
 
     logps, gts = [], []
     for image, mask in pairs:
         prob = segmenter.predict_proba([read_image(image)], tta)[0, :, ::stride, ::stride]
         logps.append(np.log(prob.float().cpu().numpy() + LOG_EPS).astype(np.float32))
-        gts.append(read_mask(mask)[::stride, ::stride])
+        gts.append(read_label_mask(mask)[::stride, ::stride])
     return np.stack(logps), np.stack(gts)
 
 
