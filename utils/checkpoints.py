@@ -12,10 +12,15 @@ code execution again). So:
   inert placeholders (never constructed), and any other global, e.g. ``os.system``, makes the load
   fail with :class:`UnsafeCheckpointError`. No code from the file ever runs.
   ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is never set.
+
+Evaluate, submit and the hand-in take a checkpoint through :func:`open_checkpoint`: one
+:class:`OpenedCheckpoint` per file, whose bytes are read once, hashed (SHA-256, the checkpoint's identity
+everywhere), checked against the ledger and unpickled from memory, and whose config is resolved and parsed once.
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import pickle
@@ -23,8 +28,9 @@ import re
 import types
 import warnings
 import zipfile
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from .layout import KnownError
 from .trust import (LEDGER, WORKDIR_MARKER, file_is_recorded, is_recorded, mark_work_dir,  # noqa: F401
                     not_recorded_message, record_file, sha256_bytes, sha256_file, vouch_hint, why_not_ours,
@@ -39,6 +45,10 @@ class CheckpointError(KnownError, RuntimeError):
 
 class UnsafeCheckpointError(CheckpointError):
     """A checkpoint would need arbitrary code to be unpickled."""
+
+
+class CheckpointLoadError(CheckpointError):
+    """A file that looks like a complete checkpoint could not be unpickled (cut off inside, or another format)."""
 
 
 #: Globals that MMEngine/numpy bookkeeping pickles into checkpoints: replaced by inert placeholders.
@@ -120,16 +130,26 @@ def _guarded_pickle_module(source: str) -> types.ModuleType:
 
 def check_checkpoint_file(path: str | os.PathLike) -> None:
     """Raise :class:`CheckpointError` if ``path`` is missing or is not a complete PyTorch zip checkpoint."""
+    path = _existing(path)
+    _check_format(path, path, path.stat().st_size)
+
+
+def _existing(path: str | os.PathLike) -> Path:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f'Checkpoint not found: {path}. Check the path, or list the work_dir to '
                               'see which iter_*.pth / best_*.pth files exist.')
-    if path.stat().st_size == 0:
+    return path
+
+
+def _check_format(source: Path | io.BytesIO, path: Path, size: int) -> None:
+    """The checks of :func:`check_checkpoint_file` on the file ``source`` or on its bytes (``io.BytesIO``)."""
+    if size == 0:
         raise CheckpointError(f'Checkpoint {path} is empty (0 bytes): it was never written. Delete it '
                               'and use the previous checkpoint.')
-    if zipfile.is_zipfile(path):
+    if zipfile.is_zipfile(source):
         try:
-            with zipfile.ZipFile(path) as zf:
+            with zipfile.ZipFile(source) as zf:
                 names = zf.namelist()
         except (zipfile.BadZipFile, OSError) as exc:
             raise CheckpointError(f'Checkpoint {path} is corrupt ({exc}); it was probably cut off while '
@@ -137,8 +157,11 @@ def check_checkpoint_file(path: str | os.PathLike) -> None:
         if not any(n.endswith('data.pkl') for n in names):
             raise CheckpointError(f'{path} is a zip file but not a PyTorch checkpoint (no data.pkl inside).')
         return
-    with open(path, 'rb') as fh:
-        head = fh.read(2)
+    if isinstance(source, io.BytesIO):
+        head = source.getvalue()[:2]
+    else:
+        with open(source, 'rb') as fh:
+            head = fh.read(2)
     if head[:1] != b'\x80':  # legacy (non-zip) torch.save files start with a pickle protocol opcode
         raise CheckpointError(f'{path} is not a PyTorch checkpoint, or it is truncated (a complete '
                               'checkpoint is a zip archive). Delete it and use the previous checkpoint.')
@@ -146,22 +169,28 @@ def check_checkpoint_file(path: str | os.PathLike) -> None:
 
 def safe_load_checkpoint(path: str | os.PathLike, map_location: Any = 'cpu') -> dict:
     """Load a checkpoint from anywhere without running code from it (see module docstring)."""
+    check_checkpoint_file(path)
+    return _load_safely(lambda: path, str(path), map_location)
+
+
+def _load_safely(source: Callable[[], Any], name: str, map_location: Any) -> Any:
+    """``torch.load`` of ``source()`` (a path, or a fresh ``io.BytesIO`` per call) weights-only, else with the
+    guarded unpickler; never runs code from the file."""
     import torch
 
-    check_checkpoint_file(path)
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(source(), map_location=map_location, weights_only=True)
     except pickle.UnpicklingError:
         pass  # MMEngine metadata: retry with the guarded unpickler below
     except Exception as exc:
-        raise CheckpointError(f'Could not read checkpoint {path}: {exc}') from exc
+        raise CheckpointLoadError(f'Could not read checkpoint {name}: {exc}') from exc
     try:
-        return torch.load(path, map_location=map_location, weights_only=False,
-                          pickle_module=_guarded_pickle_module(str(path)))
+        return torch.load(source(), map_location=map_location, weights_only=False,
+                          pickle_module=_guarded_pickle_module(name))
     except UnsafeCheckpointError:
         raise
     except Exception as exc:
-        raise CheckpointError(f'Could not read checkpoint {path}: {exc}') from exc
+        raise CheckpointLoadError(f'Could not read checkpoint {name}: {exc}') from exc
 
 
 def extract_state_dict(checkpoint: dict, source: str = '<checkpoint>') -> dict:
@@ -234,8 +263,7 @@ def trusted_resume() -> Iterator[None]:
 
 def _policy_local_loader(filename: str, map_location=None) -> dict:
     filename = os.path.expanduser(filename)
-    check_checkpoint_file(filename)
-    if _TRUSTED:
+    if _TRUSTED:  # both loaders check the file first (missing, empty, cut off)
         return load_recorded(filename, map_location=map_location)
     return safe_load_checkpoint(filename, map_location=map_location)
 
@@ -243,14 +271,113 @@ def _policy_local_loader(filename: str, map_location=None) -> dict:
 def load_recorded(path: str | os.PathLike, map_location: Any = 'cpu') -> Any:
     """Unpickle ``path`` in full, from the very bytes whose SHA-256 training recorded (read once, hashed, loaded
     from memory: a file swapped after any earlier check is refused, not loaded); else :class:`UntrustedCheckpointError`."""
-    import torch
+    return open_checkpoint(path, full=True, map_location=map_location).checkpoint
 
-    with open(path, 'rb') as fh:
-        data = fh.read()
+
+# --------------------------------------------------------------------------- one object per checkpoint file
+@dataclasses.dataclass(frozen=True, eq=False)
+class OpenedCheckpoint:
+    """A checkpoint file read once by :func:`open_checkpoint`: what was unpickled, the SHA-256 of those very bytes
+    (its identity for evaluate, submit and the hand-in), whether training recorded them, and its config (resolved
+    and parsed once, when first asked for)."""
+
+    path: Path  #: as given (messages name it so)
+    real: Path  #: where the file lies, links resolved: the ledger of its folder decides trust
+    sha256: str
+    size: int
+    trusted: bool  #: these bytes are ones this run's training recorded (utils.trust)
+    #: what was unpickled: the weights and meta (optimizer state dropped); all of it when ``full``
+    checkpoint: Any = dataclasses.field(repr=False)
+    config: str | os.PathLike | None = None  #: as given; None: the config training wrote beside it, else by run name
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """``{'checkpoint': real path, 'checkpoint_sha256': hex}``, as evaluate's summary and submit's manifest say."""
+        return {'checkpoint': str(self.real), 'checkpoint_sha256': self.sha256}
+
+    @cached_property
+    def meta(self) -> dict:
+        meta = self.checkpoint.get('meta') if isinstance(self.checkpoint, dict) else None
+        return meta if isinstance(meta, dict) else {}
+
+    @cached_property
+    def config_path(self) -> Path:
+        """``config`` resolved, else :func:`config_for_checkpoint` (trust from these bytes: the file is not read)."""
+        from .config import resolve_config
+
+        if self.config is not None:
+            return resolve_config(self.config)
+        return config_for_checkpoint(self.path, self.meta, trusted=self.trusted)
+
+    @cached_property
+    def cfg(self) -> Any:
+        """The mmengine ``Config`` of :attr:`config_path` (a file of this project: never text from the checkpoint)."""
+        from mmengine.config import Config
+
+        return Config.fromfile(str(self.config_path))
+
+    def state_dict(self) -> dict:
+        return extract_state_dict(self.checkpoint, str(self.path))
+
+    def with_config(self, config: str | os.PathLike | None) -> 'OpenedCheckpoint':
+        """This checkpoint built with ``config`` (the same object when None or unchanged; the file is not read)."""
+        return self if config is None or config == self.config else dataclasses.replace(self, config=config)
+
+
+def _weights_and_meta(loaded: Any) -> Any:
+    """The weights and meta of an unpickled checkpoint; optimizer and loop state (as big as the weights) dropped."""
+    key = next((k for k in ('state_dict', 'model') if isinstance(loaded, dict) and isinstance(loaded.get(k), dict)),
+               None)
+    return loaded if key is None else {key: loaded[key], **{k: loaded[k] for k in ('meta',) if k in loaded}}
+
+
+def open_checkpoint(checkpoint: str | os.PathLike | OpenedCheckpoint, config: str | os.PathLike | None = None, *,
+                    full: bool = False, map_location: Any = 'cpu') -> OpenedCheckpoint:
+    """Read ``checkpoint`` once: check it is a complete checkpoint, hash those bytes, decide trust from that hash
+    (:mod:`utils.trust`), unpickle the same bytes from memory, so no file swapped between check and load is ever
+    loaded. Read weights-only / guarded (see the module docstring); ``full``: unpickled in full, only bytes that
+    training recorded, else :class:`UntrustedCheckpointError`. An :class:`OpenedCheckpoint` is returned as it is
+    (with ``config`` when given)."""
+    if isinstance(checkpoint, OpenedCheckpoint):
+        return checkpoint.with_config(config)
+    path = _existing(checkpoint)
+    real = path.resolve()
+    try:
+        with open(real, 'rb') as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise CheckpointError(f'Cannot read the checkpoint {path}: {exc.strerror or exc}. Check that the file is '
+                              'readable (permissions; a Drive file still syncing) or copy it to local disk.') from None
+    _check_format(io.BytesIO(data), path, len(data))
     sha = sha256_bytes(data)
-    if not is_recorded(sha, Path(path).resolve().parent):
+    trusted = is_recorded(sha, real.parent)
+    if full and not trusted:
         raise UntrustedCheckpointError(not_recorded_message(path, sha))
-    return torch.load(io.BytesIO(data), map_location=map_location, weights_only=False)
+    if full:
+        import torch
+
+        loaded = torch.load(io.BytesIO(data), map_location=map_location, weights_only=False)
+    else:
+        loaded = _weights_and_meta(_load_safely(lambda: io.BytesIO(data), str(path), map_location))
+    return OpenedCheckpoint(path, real, sha, len(data), trusted, loaded, config)
+
+
+def checkpoint_path(checkpoint: str | os.PathLike | OpenedCheckpoint) -> Path:
+    """The path of a checkpoint given as a path or as an :class:`OpenedCheckpoint`."""
+    return checkpoint.path if isinstance(checkpoint, OpenedCheckpoint) else Path(checkpoint)
+
+
+def checkpoint_identity(checkpoint: str | os.PathLike | OpenedCheckpoint, segmenter: Any = None) -> dict[str, str]:
+    """How evaluate, submit and the hand-in name a checkpoint: where it lies and the SHA-256 of its bytes
+    (:attr:`OpenedCheckpoint.identity`). An opened checkpoint, or a segmenter loaded from this very file, knows it
+    (the file is not read again); otherwise the file is hashed."""
+    if isinstance(checkpoint, OpenedCheckpoint):
+        return checkpoint.identity
+    real = Path(checkpoint).resolve()
+    known = getattr(segmenter, 'checkpoint_identity', None)
+    if isinstance(known, dict) and known.get('checkpoint') == str(real):
+        return dict(known)
+    return {'checkpoint': str(real), 'checkpoint_sha256': sha256_file(real)}
 
 
 def install_checkpoint_policy() -> None:
@@ -290,19 +417,21 @@ def config_by_run_name(name: object) -> Path | None:
     return None
 
 
-def config_for_checkpoint(checkpoint: str | os.PathLike, meta: dict | None = None) -> Path:
+def config_for_checkpoint(checkpoint: str | os.PathLike, meta: dict | None = None, trusted: bool | None = None) -> Path:
     """The config file to build a checkpoint's model with, without ever executing text from outside.
 
     In order: the config that this run's training wrote next to the checkpoint (its work_dir carries a trust
     marker bound to this run's key, so the file is ours), then the file in ``configs/`` named by the run's
     ``meta['experiment_name']`` (``<config>_<timestamp>``; only a bare name is looked up, nothing is run).
     Otherwise :class:`ConfigError` asks for the config (``--config``, or ``CHECKPOINT_CONFIG`` in a notebook).
+    ``trusted``: whether the checkpoint's bytes are recorded, when the caller hashed them already (else the file is).
     """
     from .config import RECIPES, ConfigError
 
     ckpt = Path(checkpoint)
     real = ckpt.resolve()  # a link's own folder is not the trusted one: look where the file really lies
-    if is_trusted_checkpoint(real):  # and only a config whose bytes training recorded: a .py put beside is data
+    trusted = is_trusted_checkpoint(real) if trusted is None else trusted
+    if trusted:  # and only a config whose bytes training recorded: a .py put beside is data
         written = [p for p in sorted(real.parent.glob('*.py')) if file_is_recorded(p)]
         if len(written) == 1:
             return written[0]

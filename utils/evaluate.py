@@ -5,10 +5,10 @@
                              [--holdout WORK_DIR/split.json] [--no-bias]
 
 Writes into ``--out`` (default ``<checkpoint folder>/eval/<checkpoint>_<split>_<tta>``):
-``summary.json`` (imgF = the 2025-26 leaderboard's mean per-image F, aAcc/mIoU/mAcc/mDice, checkpoint, config,
-split, TTA, class biases, image count, parameters, FLOPs), ``per_class.csv`` (IoU/Acc/Dice/Precision/Recall in %,
-imgF = the class's mean F over the images where it is present, 0-1), ``confusion.csv`` (19 x 19 pixel
-counts, rows = ground truth), ``per_image.npz`` (image names and N x 19 int64 intersections,
+``summary.json`` (imgF = the 2025-26 leaderboard's mean per-image F, aAcc/mIoU/mAcc/mDice, checkpoint and the
+SHA-256 of its bytes, config, split, TTA, class biases, image count, parameters, FLOPs), ``per_class.csv``
+(IoU/Acc/Dice/Precision/Recall in %, imgF = the class's mean F over the images where it is present, 0-1),
+``confusion.csv`` (19 x 19 pixel counts, rows = ground truth), ``per_image.npz`` (image names and N x 19 int64 intersections,
 unions, predicted and ground-truth areas, so any image can be inspected without the model) and
 ``pred/<name>.png`` (palette masks for the inspector in ``utils.widgets``). The numbers equal
 MMSeg's ``IoUMetric`` on the same predictions (see ``utils.metrics.metrics_from_areas``).
@@ -27,7 +27,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -39,6 +39,9 @@ from .metrics import (PER_CLASS_KEYS, SUMMARY_KEYS, areas_from_confusion, confus
 from .model import count_parameters
 from .report import cli_error, positive_int
 from .layout import KnownError
+
+if TYPE_CHECKING:
+    from .checkpoints import OpenedCheckpoint
 
 FORMAT_VERSION = 1
 SUMMARY_FILE, PER_CLASS_FILE, PER_IMAGE_FILE, CONFUSION_FILE, PRED_DIR = (
@@ -241,11 +244,6 @@ def count_flops(model, size: tuple[int, int]) -> tuple[int | None, str]:
         logger.setLevel(level)
 
 
-def _checkpoint_id(path: Path) -> dict:
-    st = path.stat()
-    return {'checkpoint': str(path.resolve()), 'checkpoint_size': st.st_size, 'checkpoint_mtime': st.st_mtime}
-
-
 def _cached_complexity(out_dir: Path, ident: dict, size: tuple[int, int]) -> dict | None:
     try:
         old = json.loads((out_dir / SUMMARY_FILE).read_text())
@@ -265,10 +263,11 @@ def default_out_dir(checkpoint: str | os.PathLike, split: str, tta: str, bias: b
 
 
 # --------------------------------------------------------------------------- evaluate
-def _segmenter_for(ck: Path, config: Any, device: str | None, tta: str | None, segmenter: Any) -> tuple[Any, str]:
-    """The model to evaluate (``segmenter`` when given, else loaded from ``ck``) and the TTA it runs with; an
-    unknown TTA is named before the model is loaded, a model of another class count after."""
-    from .checkpoints import CheckpointError
+def _segmenter_for(ck: str | os.PathLike | OpenedCheckpoint, config: Any, device: str | None, tta: str | None,
+                   segmenter: Any) -> tuple[Any, str]:
+    """The model to evaluate (``segmenter`` when given, else loaded from ``ck``, a path or an opened checkpoint) and
+    the TTA it runs with; an unknown TTA is named before the model is loaded, a model of another class count after."""
+    from .checkpoints import CheckpointError, checkpoint_path
     from .config import ConfigError, resolve_tta
     from .inference import InferenceError, Segmenter
 
@@ -280,7 +279,7 @@ def _segmenter_for(ck: Path, config: Any, device: str | None, tta: str | None, s
         raise EvaluationError(str(exc)) from exc
     n_out = getattr(getattr(seg.model, 'decode_head', None), 'num_classes', NUM_CLASSES)
     if n_out != NUM_CLASSES:
-        raise EvaluationError(f'{ck} predicts {n_out} classes, but CelebAMask has {NUM_CLASSES} '
+        raise EvaluationError(f'{checkpoint_path(ck)} predicts {n_out} classes, but CelebAMask has {NUM_CLASSES} '
                               f'({", ".join(CLASSES[:4])}, ...): evaluate a checkpoint trained on this dataset, or '
                               'pass --config with the 19-class config it was trained with.')
     return seg, resolve_tta(tta, getattr(seg, 'cfg', None))
@@ -319,14 +318,16 @@ def _score_one(name: str, pred: np.ndarray, mask_path: Path, pred_dir: Path | No
     return name, conf
 
 
-def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split: str = 'val', tta: str | None = None,
-             out_dir: str | os.PathLike | None = None, config: str | os.PathLike | None = None,
+def evaluate(checkpoint: str | os.PathLike | OpenedCheckpoint, data_root: str | os.PathLike, split: str = 'val',
+             tta: str | None = None, out_dir: str | os.PathLike | None = None, config: str | os.PathLike | None = None,
              batch_size: int = 8, save_masks: bool = True, flops: bool = True, device: str | None = None,
              progress: bool = True, segmenter=None, stems: Sequence[str] | None = None,
              class_bias: bool = True) -> EvalResult:
     """Predict every image of ``split`` with ``checkpoint`` (batched, AMP on GPU, optional TTA), score and save.
 
     Returns an :class:`EvalResult`; the files are written to ``out_dir`` (see the module docstring).
+    ``checkpoint``: a path, or one opened by :func:`utils.checkpoints.open_checkpoint` (not read again); the summary
+    names it by its SHA-256 (``checkpoint_sha256``), as submit's manifest does.
     ``tta=None``: the config's ``test_tta`` (``'flip'``, set once in ``configs/_base_/default_runtime.py``).
     ``segmenter``: a :class:`utils.inference.Segmenter` already loaded from ``checkpoint``, to reuse it
     (e.g. to compare TTA modes without reloading).
@@ -334,14 +335,15 @@ def evaluate(checkpoint: str | os.PathLike, data_root: str | os.PathLike, split:
     ``class_bias``: decode with the checkpoint's per-class biases when it has them (utils.bias); False scores
     plain argmax, so the two can be compared per class (``per_class['imgF']``).
     """
+    from .checkpoints import checkpoint_identity, checkpoint_path
     from .inference import InferenceError, iter_predictions
 
-    ck = Path(checkpoint)
+    ck = checkpoint_path(checkpoint)
     files = split_files(data_root, split, stems)
-    seg, tta = _segmenter_for(ck, config, device, tta, segmenter)
+    seg, tta = _segmenter_for(checkpoint, config, device, tta, segmenter)
     bias = getattr(seg, 'class_bias', None) if class_bias else None
     out = Path(out_dir) if out_dir is not None else default_out_dir(ck, split, tta, bias is not None)
-    ident = _checkpoint_id(ck)
+    ident = checkpoint_identity(checkpoint, seg)  # the loaded model's own: the file is not read again
     complexity = _complexity(seg, out, ident, flops)
     out.mkdir(parents=True, exist_ok=True)
     if save_masks:

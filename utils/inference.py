@@ -76,35 +76,37 @@ class Segmenter:
         self.mean = torch.tensor(pre.get('mean', [123.675, 116.28, 103.53]), device=device).view(1, 3, 1, 1)
         self.std = torch.tensor(pre.get('std', [58.395, 57.12, 57.375]), device=device).view(1, 3, 1, 1)
         self.perm = torch.as_tensor(flip_permutation(), device=device)
+        #: the checkpoint the weights came from (utils.checkpoints.checkpoint_identity); None when built otherwise
+        self.checkpoint_identity: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def from_checkpoint(cls, checkpoint: str | os.PathLike, config: str | os.PathLike | None = None,
-                        device: str | None = None, amp: bool | None = None, channels_last: bool = False) -> 'Segmenter':
+    def from_checkpoint(cls, checkpoint: str | os.PathLike | checkpoints.OpenedCheckpoint,
+                        config: str | os.PathLike | None = None, device: str | None = None, amp: bool | None = None,
+                        channels_last: bool = False) -> 'Segmenter':
         """Build the model from ``config`` and load the weights safely (nothing in the file is executed).
 
-        ``config=None``: the config file that training wrote next to the checkpoint (in this project's own
-        marked work_dir), else the config of the same name in ``configs/`` (see
+        ``checkpoint``: a path, or a checkpoint already opened by :func:`utils.checkpoints.open_checkpoint` (the
+        file is then not read again). ``config=None``: the config file that training wrote next to the checkpoint
+        (in this project's own marked work_dir), else the config of the same name in ``configs/`` (see
         :func:`utils.checkpoints.config_for_checkpoint`). The text a checkpoint stores is never run.
         """
         import torch
-        from mmengine.config import Config
-
-        from .config import resolve_config
 
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        ckpt = checkpoints.safe_load_checkpoint(checkpoint)
-        meta = ckpt.get('meta') or {} if isinstance(ckpt, dict) else {}
+        opened = checkpoints.open_checkpoint(checkpoint, config)
+        meta = opened.meta
         classes = tuple((meta.get('dataset_meta') or {}).get('classes') or CLASSES)
         if classes != CLASSES:
-            raise InferenceError(f'{checkpoint} was trained on another dataset (classes {list(classes)[:5]}...); '
+            raise InferenceError(f'{opened.path} was trained on another dataset (classes {list(classes)[:5]}...); '
                                  f'this project predicts the {NUM_CLASSES} CelebAMask classes.')
-        path = resolve_config(config) if config is not None else checkpoints.config_for_checkpoint(checkpoint, meta)
-        cfg = Config.fromfile(str(path))
+        cfg = opened.cfg
         model = build_segmentor(cfg)
-        load_weights(model, checkpoints.extract_state_dict(ckpt, str(checkpoint)), str(checkpoint))
-        return cls(model, cfg, device=device, amp=amp, channels_last=channels_last, classes=classes,
-                   class_bias=read_class_bias(checkpoint, meta))
+        load_weights(model, opened.state_dict(), str(opened.path))
+        seg = cls(model, cfg, device=device, amp=amp, channels_last=channels_last, classes=classes,
+                  class_bias=read_class_bias(opened.path, meta))
+        seg.checkpoint_identity = opened.identity
+        return seg
 
     # ------------------------------------------------------------------ prediction
     def _to_tensor(self, images: Sequence[np.ndarray], size: tuple[int, int]):

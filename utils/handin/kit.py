@@ -215,14 +215,15 @@ def checkpoint_vs_predictions(run: RunData) -> tuple[str, str, str]:
     item = 'checkpoint = the one that predicted the test masks'
     if run.checkpoint is None or run.submission is None:
         return item, MISSING, 'no checkpoint or no submission to compare'
-    from ..submit.common import default_masks_dir, file_sha256, read_manifest
+    from ..checkpoints import checkpoint_identity
+    from ..submit.common import default_masks_dir, read_manifest
 
     manifest = read_manifest(default_masks_dir(run.submission)) or {}
     recorded = manifest.get('checkpoint_sha256')
     if not recorded:
         return item, MISSING, (f'cannot tell: {default_masks_dir(run.submission)} holds no manifest of the masks; '
                                'run 05_submit again with this checkpoint')
-    sha = file_sha256(run.checkpoint)
+    sha = checkpoint_identity(run.checkpoint)['checkpoint_sha256']  # submit's and evaluate's identity of it
     if sha != recorded:
         return item, MISSING, (f'{run.checkpoint.name} (SHA-256 {sha[:12]}...) is NOT the checkpoint that predicted '
                                f'{run.submission.name} ({manifest.get("checkpoint", "?")}, SHA-256 {recorded[:12]}...): '

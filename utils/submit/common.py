@@ -87,23 +87,13 @@ def image_fingerprint(path: str | os.PathLike, chunk: int = 1 << 20) -> dict | N
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """Hex SHA-256 of a file."""
+    """Hex SHA-256 of a file (a zip's; a checkpoint's is :func:`utils.checkpoints.checkpoint_identity`'s, taken from
+    the very bytes its model was loaded from)."""
     h = hashlib.sha256()
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(chunk), b''):
             h.update(block)
     return h.hexdigest()
-
-
-_SHA_CACHE: dict[tuple, str] = {}
-
-
-def checkpoint_sha256(path: Path) -> str:
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _SHA_CACHE:
-        _SHA_CACHE[key] = file_sha256(path)
-    return _SHA_CACHE[key]
 
 
 def is_inside(path: Path, folder: Path) -> bool:

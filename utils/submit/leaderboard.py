@@ -16,13 +16,16 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..report import human_bytes
 from .check import check_leaderboard_zip, publish_checked_zip
 from .common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
                      is_inside, list_images, mask_name)
 from .predict import PredictResult, predict_folder
+
+if TYPE_CHECKING:
+    from ..checkpoints import OpenedCheckpoint
 
 MASKS_FOLDER, SOLUTION_FOLDER = 'masks', 'solution'
 
@@ -53,16 +56,17 @@ class BiasedSegmenter:
         return out
 
 
-def load_biased_segmenter(checkpoint: str | os.PathLike, config: Any = None, device: str | None = None
-                          ) -> BiasedSegmenter:
-    """The checkpoint's model in full precision (AMP would make run.py's float32 masks differ) with its biases."""
-    from ..checkpoints import safe_load_checkpoint
+def load_biased_segmenter(checkpoint: str | os.PathLike | OpenedCheckpoint, config: Any = None,
+                          device: str | None = None) -> BiasedSegmenter:
+    """The checkpoint's model in full precision (AMP would make run.py's float32 masks differ) with its biases;
+    ``checkpoint``: a path, or one opened by :func:`utils.checkpoints.open_checkpoint` (not read again)."""
+    from ..checkpoints import open_checkpoint
     from ..inference import Segmenter
     from .solution.export import class_bias_of
 
-    meta = safe_load_checkpoint(checkpoint).get('meta') or {}
-    bias = class_bias_of(meta if isinstance(meta, dict) else {}, str(checkpoint))
-    return BiasedSegmenter(Segmenter.from_checkpoint(checkpoint, config, device=device, amp=False), bias)
+    opened = open_checkpoint(checkpoint, config)
+    bias = class_bias_of(opened.meta, str(opened.path))
+    return BiasedSegmenter(Segmenter.from_checkpoint(opened, device=device, amp=False), bias)
 
 
 def export_solution(biased: BiasedSegmenter, tta: str, out_dir: Path) -> Path:
@@ -150,9 +154,9 @@ def _targets(out_zip: Path, images_dir: Path, masks_dir: Any) -> Path:
     return masks_dir
 
 
-def build_leaderboard_zip(checkpoint: str | os.PathLike, images_dir: str | os.PathLike, out_zip: str | os.PathLike,
-                          *, solution: bool = False, config: Any = None, tta: str | None = None,
-                          masks_dir: str | os.PathLike | None = None, device: str | None = None,
+def build_leaderboard_zip(checkpoint: str | os.PathLike | OpenedCheckpoint, images_dir: str | os.PathLike,
+                          out_zip: str | os.PathLike, *, solution: bool = False, config: Any = None,
+                          tta: str | None = None, masks_dir: str | os.PathLike | None = None, device: str | None = None,
                           env_cache: str | os.PathLike | None = None, env_maker: Any = None,
                           overwrite: bool = False, replace_other_run: bool = False, strict: bool = False,
                           progress: bool = True, segmenter: BiasedSegmenter | None = None) -> LeaderboardZip:
@@ -162,14 +166,17 @@ def build_leaderboard_zip(checkpoint: str | os.PathLike, images_dir: str | os.Pa
     installs ``requirements.txt`` from the package index once; kept in ``env_cache`` by the file's SHA-256).
     A difference between ``run.py``'s masks and the submitted ones raises
     :class:`~.solution.proof.SolutionMismatchError` naming the files; no zip is written then.
+    ``checkpoint``: a path, or one opened by :func:`utils.checkpoints.open_checkpoint`; it is read once either way.
     """
+    from ..checkpoints import open_checkpoint
     from .solution.proof import default_maker, pip_env, prove_solution
 
     out_zip, images_dir = Path(out_zip), Path(images_dir)
     masks_dir = _targets(out_zip, images_dir, masks_dir)
+    opened = open_checkpoint(checkpoint, config)  # the model, its biases and the manifest's SHA-256: one read
     if segmenter is None:
-        segmenter = load_biased_segmenter(checkpoint, config, device or 'cpu')
-    prediction = predict_folder(checkpoint, images_dir, masks_dir, config=config, tta=tta, batch_size=1,
+        segmenter = load_biased_segmenter(opened, device=device or 'cpu')
+    prediction = predict_folder(opened, images_dir, masks_dir, config=config, tta=tta, batch_size=1,
                                 overwrite=overwrite, replace_other_run=replace_other_run, progress=progress,
                                 segmenter=segmenter)
     images, phase = list_images(images_dir), 'test' if solution else 'dev'
@@ -194,19 +201,23 @@ def build_leaderboard_zip(checkpoint: str | os.PathLike, images_dir: str | os.Pa
     return LeaderboardZip(out_zip, phase, len(images), out_zip.stat().st_size, sha, prediction, report, proof)
 
 
-def build_2025_submissions(checkpoint: str | os.PathLike, val_images: str | os.PathLike,
+def build_2025_submissions(checkpoint: str | os.PathLike | OpenedCheckpoint, val_images: str | os.PathLike,
                            test_images: str | os.PathLike, out_dir: str | os.PathLike, *, name: str = 'submission',
                            config: Any = None, tta: str | None = None, device: str | None = None,
                            env_cache: str | os.PathLike | None = None, env_maker: Any = None,
                            replace_other_run: bool = True, progress: bool = True) -> dict[str, LeaderboardZip]:
     """Both zips of the 2025-26 leaderboard from one model: ``<name>-dev.zip`` (the val images' masks) and
     ``<name>-test.zip`` (the test images' masks with the proven solution). The model loads once, on the CPU unless
-    ``device`` says otherwise (about a second per 512 px image with flip TTA for a 1.5 M-parameter BiSeNetV2)."""
+    ``device`` says otherwise (about a second per 512 px image with flip TTA for a 1.5 M-parameter BiSeNetV2);
+    the checkpoint file is read once for both."""
+    from ..checkpoints import open_checkpoint
+
     out_dir = Path(out_dir)
-    seg = load_biased_segmenter(checkpoint, config, device or 'cpu')
+    opened = open_checkpoint(checkpoint, config)
+    seg = load_biased_segmenter(opened, device=device or 'cpu')
     common = dict(config=config, tta=tta, env_cache=env_cache, env_maker=env_maker,
                   replace_other_run=replace_other_run, progress=progress, segmenter=seg)
-    return {'dev': build_leaderboard_zip(checkpoint, val_images, out_dir / f'{name}-dev.zip', solution=False,
+    return {'dev': build_leaderboard_zip(opened, val_images, out_dir / f'{name}-dev.zip', solution=False,
                                          **common),
-            'test': build_leaderboard_zip(checkpoint, test_images, out_dir / f'{name}-test.zip', solution=True,
+            'test': build_leaderboard_zip(opened, test_images, out_dir / f'{name}-test.zip', solution=True,
                                           **common)}

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from ..checkpoints import check_checkpoint_file
+from ..checkpoints import CheckpointLoadError, OpenedCheckpoint, UnsafeCheckpointError, open_checkpoint
 from ..inference import InferenceError, iter_predictions, read_image
 from ..layout import natural_key
-from .common import (MANIFEST, OWNER, TMP_MARK, SubmitError, _examples, check_masks_location, checkpoint_sha256,
-                     claim_masks_dir, image_fingerprint, image_size, list_images, mask_is_valid, mask_name,
-                     write_json_atomic, write_mask)
+from .common import (MANIFEST, OWNER, TMP_MARK, SubmitError, _examples, check_masks_location, claim_masks_dir,
+                     image_fingerprint, image_size, list_images, mask_is_valid, mask_name, write_json_atomic,
+                     write_mask)
 
 
 class UnreadableImagesError(SubmitError):
@@ -151,37 +151,39 @@ def _robust_predictions(segmenter, paths: Sequence[Path], batch_size: int, tta: 
             remaining = remaining[done + batch_size:]
 
 
-def _config_tta(checkpoint: str | os.PathLike, config: str | os.PathLike | None, segmenter: Any) -> str:
-    """The ``test_tta`` of the loaded model's config, of ``config``, or of the config its work_dir holds."""
-    from ..checkpoints import config_for_checkpoint
-    from ..config import ConfigError, config_tta, resolve_tta
+def _config_tta(opened: OpenedCheckpoint, segmenter: Any) -> str:
+    """The ``test_tta`` of the loaded model's config, else of the checkpoint's config (parsed once, with the model)."""
+    from ..config import ConfigError, resolve_tta
 
     if segmenter is not None:  # a loaded model (a stand-in without a config gets the project's default)
         return resolve_tta(None, getattr(segmenter, 'cfg', None))
     try:
-        return config_tta(config if config is not None else config_for_checkpoint(checkpoint))
+        return resolve_tta(None, opened.cfg)
     except ConfigError:  # no config found: loading the model says so (after the checkpoint itself is checked)
         return resolve_tta(None)
 
 
-def _run_identity(checkpoint: Path, config: Any, tta: str | None, segmenter: Any) -> tuple[dict, Any]:
-    """What makes a mask this run's: the checkpoint (path and SHA-256), the TTA (named before any work when it is
-    unknown) and the config; returns it with the config resolved to a file when a name was given."""
+def _run_identity(opened: OpenedCheckpoint, config: Any, tta: str | None, segmenter: Any) -> tuple[dict, Any]:
+    """What makes a mask this run's: the checkpoint (path and the SHA-256 of the bytes loaded), the TTA (named before
+    any work when it is unknown) and the config; returns it with the config resolved to a file when a name was given."""
     from ..config import ConfigError, resolve_config, resolve_tta
 
     try:
-        tta = resolve_tta(tta) if tta is not None else _config_tta(checkpoint, config, segmenter)
+        tta = resolve_tta(tta) if tta is not None else _config_tta(opened, segmenter)
     except ConfigError as exc:
         raise SubmitError(str(exc)) from None
     if config is not None and not Path(config).is_file() and segmenter is None:
         config = resolve_config(config)  # a config name from configs/ is fine too
+    return {**opened.identity, 'tta': tta, 'config': str(config) if config is not None else None}, config
+
+
+def _open(checkpoint: str | os.PathLike | OpenedCheckpoint, config: Any) -> OpenedCheckpoint:
+    """The checkpoint read once (:func:`utils.checkpoints.open_checkpoint`); one that cannot be unpickled is refused
+    with what to do, before anything is written."""
     try:
-        sha = checkpoint_sha256(checkpoint)
-    except OSError as exc:
-        raise SubmitError(f'Cannot read the checkpoint {checkpoint}: {exc.strerror or exc}. Check that the file is '
-                          'readable (permissions; a Drive file still syncing) or copy it to local disk.') from None
-    return {'checkpoint': str(checkpoint.resolve()), 'checkpoint_sha256': sha, 'tta': tta,
-            'config': str(config) if config is not None else None}, config
+        return open_checkpoint(checkpoint, config)
+    except (CheckpointLoadError, UnsafeCheckpointError) as exc:
+        raise _cannot_load(Path(checkpoint), exc) from exc
 
 
 def _unreadable(failed: list[tuple[str, str]], n_images: int, masks_dir: Path, result: 'PredictResult'):
@@ -196,7 +198,7 @@ def _unreadable(failed: list[tuple[str, str]], n_images: int, masks_dir: Path, r
         failed, result)
 
 
-def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike, masks_dir: str | os.PathLike,
+def predict_folder(checkpoint: str | os.PathLike | OpenedCheckpoint, images_dir: str | os.PathLike, masks_dir: str | os.PathLike,
                    *, config: str | os.PathLike | None = None, tta: str | None = None, batch_size: int = 8,
                    overwrite: bool = False, replace_other_run: bool = False, device: str | None = None,
                    amp: bool | None = None, progress: bool = True, segmenter: Any = None) -> PredictResult:
@@ -205,6 +207,8 @@ def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
     A mask is kept only when its image is byte for byte the one it was predicted from, by the same
     checkpoint and TTA (the manifest records each image's size and hash). Only files this tool wrote,
     as listed in ``masks_dir/manifest.json``, are ever replaced: a folder of other masks is refused.
+    ``checkpoint``: a path, or one opened by :func:`utils.checkpoints.open_checkpoint` (not read again); the
+    manifest names it by the SHA-256 of the bytes the model is loaded from.
     ``segmenter``: an already loaded :class:`utils.inference.Segmenter` for ``checkpoint`` (saves the
     loading time when predicting twice); by default the model is loaded only if a mask is missing.
     Raises :class:`UnreadableImagesError` after predicting all readable images if some are unreadable.
@@ -214,12 +218,13 @@ def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
     """
     start = time.perf_counter()
     images = list_images(images_dir)
-    images_dir, masks_dir, checkpoint = Path(images_dir), Path(masks_dir), Path(checkpoint)
+    images_dir, masks_dir = Path(images_dir), Path(masks_dir)
     check_masks_location(masks_dir, images_dir)
     if batch_size < 1:
         raise SubmitError(f'--batch-size must be at least 1, got {batch_size}.')
-    check_checkpoint_file(checkpoint)
-    run, config = _run_identity(checkpoint, config, tta, segmenter)
+    opened = _open(checkpoint, config)  # read, hashed and unpickled once: every step below uses this object
+    checkpoint = opened.path
+    run, config = _run_identity(opened, opened.config, tta, segmenter)
     tta = run['tta']
     old = claim_masks_dir(masks_dir)  # a folder this tool did not write is refused, whatever the flags
     _check_run(masks_dir, old, run, overwrite, replace_other_run, progress)
@@ -238,7 +243,7 @@ def predict_folder(checkpoint: str | os.PathLike, images_dir: str | os.PathLike,
     load_seconds = 0.0
     if todo and segmenter is None:  # load before anything is written: a bad checkpoint leaves no trace
         t0 = time.perf_counter()
-        segmenter = _load_segmenter(checkpoint, config, device, amp)
+        segmenter = _load_segmenter(opened, device, amp)
         load_seconds = time.perf_counter() - t0
 
     masks_dir.mkdir(parents=True, exist_ok=True)
@@ -274,19 +279,23 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec='seconds')
 
 
-def _load_segmenter(checkpoint: Path, config: Any, device: str | None, amp: bool | None) -> Any:
-    """The model for ``checkpoint``; a file that cannot be loaded raises an error that says what to do."""
+def _load_segmenter(opened: OpenedCheckpoint, device: str | None, amp: bool | None) -> Any:
+    """The model of the opened checkpoint; weights that do not fit raise an error that says what to do."""
     from ..checkpoints import CheckpointError
     from ..inference import Segmenter
 
     try:
-        return Segmenter.from_checkpoint(checkpoint, config=config, device=device, amp=amp)
+        return Segmenter.from_checkpoint(opened, device=device, amp=amp)  # with the config it was opened with
     except CheckpointError as exc:  # InferenceError (a config mismatch) already says what to do
-        text = str(exc).rstrip()
-        text += '' if text.endswith('.') else '.'
-        raise SubmitError(f'Cannot load the checkpoint {checkpoint}: {text} Nothing was predicted: pass a complete '
-                          'checkpoint that training wrote (e.g. work_dirs/<config>/best_mIoU_iter_*.pth), or copy '
-                          'this one again if it was cut off.') from exc
+        raise _cannot_load(opened.path, exc) from exc
+
+
+def _cannot_load(checkpoint: Any, exc: Exception) -> SubmitError:
+    text = str(exc).rstrip()
+    text += '' if text.endswith('.') else '.'
+    return SubmitError(f'Cannot load the checkpoint {checkpoint}: {text} Nothing was predicted: pass a complete '
+                       'checkpoint that training wrote (e.g. work_dirs/<config>/best_mIoU_iter_*.pth), or copy '
+                       'this one again if it was cut off.')
 
 
 def _predict_into(segmenter: Any, todo: list[Path], masks_dir: Path, batch_size: int, tta: str, records: dict,
