@@ -54,13 +54,34 @@ PLAN = bootstrap.start(NOTEBOOK, globals())
 from utils import session  # noqa: E402  (what the cells below call: show, say, closing)
 
 # %% [markdown]
+# ## The model that predicts: a `Segmenter`
+# The checkpoint is read once: its bytes, their SHA-256 (the name 05's zip and 06's hand-in give it) and the weights.
+# `Segmenter` builds the model from the config as MMSeg does (an `EncoderDecoder`: a backbone and a decode head),
+# loads the weights into it and keeps what prediction needs besides: the test size, the device, test-time
+# augmentation and, under the 2025-26 rules, the per-class biases.
+
+# %%
+from utils.checkpoints import open_checkpoint  # noqa: E402
+from utils.inference import Segmenter  # noqa: E402
+
+CKPT = session.checkpoint(PLAN)
+with session.guard(CKPT.parent):  # a checkpoint that cannot be used stops here, with one message
+    opened = open_checkpoint(CKPT, PLAN.checkpoint_config)
+    segmenter = Segmenter.from_checkpoint(opened)
+model = segmenter.model
+print(f'{CKPT.name}: {opened.size / 1e6:,.1f} MB, SHA-256 {opened.sha256[:16]}..., config {opened.config_path.name}')
+print(f'{type(model).__name__} ({type(model.backbone).__name__} + {type(model.decode_head).__name__}): '
+      f'{sum(p.numel() for p in model.parameters()):,} parameters on {segmenter.device}, test size '
+      f'{segmenter.test_size[0]} x {segmenter.test_size[1]}, class biases: '
+      f'{"tuned" if segmenter.class_bias is not None else "none"}')
+
+# %% [markdown]
 # ## Evaluate, as the report did and with test-time augmentation
 
 # %%
 from utils import steps  # noqa: E402
 
-CKPT = session.checkpoint(PLAN)
-results = steps.evaluate_run(PLAN, CKPT)
+results = steps.evaluate_run(PLAN, opened, segmenter)
 
 # %% [markdown]
 # Each evaluation is kept on Drive next to the checkpoint, in `eval/<checkpoint>_val_<tta>/`: `summary.json`

@@ -52,15 +52,32 @@ PLAN = bootstrap.start(NOTEBOOK, globals())
 from utils import session  # noqa: E402  (what the cells below call: show, say, closing)
 
 # %% [markdown]
+# ## The checkpoint and the config the masks come from
+# The checkpoint is read once, here: its bytes, their SHA-256 and the weights. Everything below predicts from these
+# bytes, and the zip's manifest names them by that SHA-256 (06's hand-in check compares it with the checkpoint it
+# packs). The model is built from the config, an MMEngine `Config` of this project (the text a checkpoint carries
+# is never run).
+
+# %%
+from utils.checkpoints import open_checkpoint  # noqa: E402
+
+CKPT = session.checkpoint(PLAN, for_submission=True)
+with session.guard(CKPT.parent):  # a checkpoint that cannot be used stops here, with one message
+    opened = open_checkpoint(CKPT, PLAN.checkpoint_config)
+    cfg = opened.cfg
+weights = opened.state_dict()
+print(f'{CKPT.name}: {opened.size / 1e6:,.1f} MB, SHA-256 {opened.sha256[:16]}..., {len(weights):,} tensors')
+print(f'config {opened.config_path.name}: {cfg.model.type} with {cfg.model.backbone.type} and '
+      f'{cfg.model.decode_head.type}; test-time augmentation {PLAN.tta!r}')
+
+# %% [markdown]
 # ## Predict and zip
 
 # %%
 from utils import narrate  # noqa: E402
-
 from utils import steps  # noqa: E402
 
-CKPT = session.checkpoint(PLAN, for_submission=True)
-submission = steps.submit_run(PLAN, CKPT)
+submission = steps.submit_run(PLAN, opened)
 session.show(submission, narrate.submission(submission))
 
 # %% [markdown]

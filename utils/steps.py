@@ -147,46 +147,52 @@ class RunEvaluation(NamedTuple):
         return self.with_bias or self.with_tta or self.plain
 
 
-def evaluate_run(plan: Plan, ckpt: Path) -> RunEvaluation:
-    """04's evaluation of ``ckpt`` on val: once without TTA and once with the plan's, from one loaded model."""
+def evaluate_run(plan: Plan, ckpt, model=None) -> RunEvaluation:
+    """04's evaluation of ``ckpt`` (a path, or the checkpoint :func:`utils.checkpoints.open_checkpoint` read) on val:
+    once without TTA and once with the plan's, from one loaded model (``model``: the notebook's ``Segmenter``, else
+    loaded here)."""
     import warnings
 
+    from .checkpoints import checkpoint_path
     from .evaluate import evaluate
     from .inference import Segmenter
     from .record import is_final_fit
 
+    path = checkpoint_path(ckpt)
     if plan.edition != '2022':
-        return _evaluate_holdout(plan, ckpt)
-    if plan.final_fit or is_final_fit(ckpt):  # known from the run's own record, not its folder's name
-        say(f'**NOT HONEST: {ckpt.parent.name} is a final fit, trained on train + val.** Its val scores below '
+        return _evaluate_holdout(plan, ckpt, model)
+    if plan.final_fit or is_final_fit(path):  # known from the run's own record, not its folder's name
+        say(f'**NOT HONEST: {path.parent.name} is a final fit, trained on train + val.** Its val scores below '
             'measure images it was trained on, so they overstate it; the honest val score is that of the run '
             'the recipe was chosen with (FINAL_FIT = False). Use this model for the test submission (05).')
     config = plan.checkpoint_config  # None: the config training wrote beside it, else the one its run name names
-    with guard(ckpt.parent), warnings.catch_warnings():
+    with guard(path.parent), warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*is a final fit, trained on train')  # said above, in bold
-        model = Segmenter.from_checkpoint(ckpt, config=config)
+        model = model or Segmenter.from_checkpoint(ckpt, config=config)
         plain = evaluate(ckpt, plan.data_root, split='val', tta='none', config=config, segmenter=model)
         with_tta = (evaluate(ckpt, plan.data_root, split='val', tta=plan.tta, config=config, segmenter=model)
                     if plan.tta != 'none' else None)
     return RunEvaluation(plain, with_tta)
 
 
-def _evaluate_holdout(plan: Plan, ckpt: Path) -> RunEvaluation:
+def _evaluate_holdout(plan: Plan, ckpt, model=None) -> RunEvaluation:
     """2025-26: ``ckpt`` scored on stage 1's holdout (the val images have no masks) by the leaderboard's per-image F:
     plain, with TTA, and with TTA and the per-class biases, from one loaded model."""
+    from .checkpoints import checkpoint_path
     from .data.split import read_split
     from .evaluate import evaluate
     from .inference import Segmenter
     from .record import is_final_fit
 
-    if is_final_fit(ckpt):
-        say(f'**NOT HONEST: {ckpt.parent.name} is the final fit, trained on every pair, the holdout too.** Its holdout '
+    path = checkpoint_path(ckpt)
+    if is_final_fit(path):
+        say(f'**NOT HONEST: {path.parent.name} is the final fit, trained on every pair, the holdout too.** Its holdout '
             'F below measures images it was trained on; judge the recipe by stage 1\'s best checkpoint (the default '
             'here), and submit the final fit (05).')
     config = plan.checkpoint_config
-    with guard(ckpt.parent):
+    with guard(path.parent):
         split = read_split(plan.work_dir_20k, plan.data_root)
-        model = Segmenter.from_checkpoint(ckpt, config=config)
+        model = model or Segmenter.from_checkpoint(ckpt, config=config)
         common = dict(split='train', stems=split['holdout'], config=config, segmenter=model)
         plain = evaluate(ckpt, plan.data_root, tta='none', class_bias=False, **common)
         with_tta = evaluate(ckpt, plan.data_root, tta=plan.tta, class_bias=False, **common) \
@@ -249,8 +255,9 @@ def show_recipes(plan: Plan) -> None:
     show(table, narrate.recipes(table.data))
 
 
-def submit_run(plan: Plan, ckpt: Path):
-    """05's prediction of the test set with ``ckpt``: masks kept between runs of the same checkpoint and TTA (any
+def submit_run(plan: Plan, ckpt):
+    """05's prediction of the test set with ``ckpt`` (a path, or the checkpoint :func:`utils.checkpoints.open_checkpoint`
+    read, which is then not read again): masks kept between runs of the same checkpoint and TTA (any
     other is predicted again), zipped, and checked against the val masks' class shares before it is written."""
     from .submit.package import make_submission
 
@@ -274,7 +281,7 @@ def deliver(plan: Plan, submission) -> None:
         offer_download(zip_path)  # a smoke zip is named so, and the closing says it is never uploaded
 
 
-def _submit_2025(plan: Plan, ckpt: Path):
+def _submit_2025(plan: Plan, ckpt):
     """2025-26: the dev phase's zip (masks of the val images) and the test phase's (masks of the test images with
     ``solution/``, whose ``run.py`` was run in a fresh environment made from its requirements alone and reproduced
     every mask). Returns the test phase's :class:`~utils.submit.leaderboard.LeaderboardZip` (``.dev``: the other)."""
