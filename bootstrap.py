@@ -14,7 +14,7 @@ The set-up cell is ten lines: it fetches this file when the runtime has no copy 
 5. installs what the runtime lacks of ``requirements.txt``, pinning the runtime's own torch, torchvision, numpy and
    OpenCV so that nothing forces a runtime restart,
 
-and everywhere it then imports ``utils.session`` and returns ``session.start``'s plan. A step that fails raises
+and everywhere it then imports ``utils.notebook.session`` and returns ``session.start``'s plan. A step that fails raises
 :class:`StopRun`: Run All stops at the set-up cell with one message saying what to do, and no traceback.
 """
 from __future__ import annotations
@@ -68,7 +68,7 @@ def mount_drive(root: Path) -> None:
 
 def code_source(repo: str | None, root: Path) -> str:
     """Where the code comes from: ``repo`` when set, else the run's REPO (``settings.json`` on Drive), else this
-    project. A broken settings.json is left to ``utils.session`` to name (00_setup rewrites it)."""
+    project. A broken settings.json is left to ``utils.notebook.session`` to name (00_setup rewrites it)."""
     if repo:
         return repo
     kept = root / 'drive' / 'MyDrive' / 'celebamask-parsing' / 'settings.json'
@@ -124,9 +124,9 @@ def _clone(repo: str, code: Path) -> None:
 def check_copy(code: Path, source: str) -> None:
     """Stop when the copy has entries Python would import or run in place of its own (read by path, before any
     of the copy is imported)."""
-    if not (code / 'utils' / 'copycheck.py').is_file():
-        return  # an incomplete copy: named when utils.session is imported
-    shadows = runpy.run_path(str(code / 'utils' / 'copycheck.py'))['shadowing'](code)
+    if not (code / 'utils' / 'base' / 'copycheck.py').is_file():
+        return  # an incomplete copy: named when utils.notebook.session is imported
+    shadows = runpy.run_path(str(code / 'utils' / 'base' / 'copycheck.py'))['shadowing'](code)
     if shadows:
         raise StopRun(f'The code in {code} (from {source}) has entries that Python would import or run in place '
                       f'of its own: {", ".join(shadows)}.\nWhat to do: remove them from the copy (a `pip install '
@@ -184,7 +184,7 @@ def finish(notebook: str, namespace: dict, source: str):
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        from utils import session
+        from utils.notebook import session
     except ImportError as exc:
         raise StopRun(f'The code in {os.getcwd()} (from {source}) is incomplete: {exc}.\nWhat to do: put a complete '
                       'copy of the project there (or set REPO to owner/name on GitHub), then ' + _RESTART) from None

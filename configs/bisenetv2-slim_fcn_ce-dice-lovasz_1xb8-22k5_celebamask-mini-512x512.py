@@ -7,5 +7,5 @@ _base_ = [
     './_base_/default_runtime.py',
     './_base_/schedules/schedule_22k5_adamw_poly.py',
 ]
-edition = '2025'  # the small-model rules apply whatever the command line says (utils.rules.check_edition_rules)
-width = 1.0  # scales every channel list of the model (python -m utils.model fit-budget CONFIG sizes it to the cap)
+edition = '2025'  # the small-model rules apply whatever the command line says (utils.core.rules.check_edition_rules)
+width = 1.0  # scales every channel list of the model (python -m utils.core.model fit-budget CONFIG sizes it to the cap)

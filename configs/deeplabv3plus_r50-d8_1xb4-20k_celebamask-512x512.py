@@ -6,9 +6,9 @@
 #   _flipswap-aug  + RandomResize 0.5-2.0, RandomCrop 512, PhotoMetricDistortion
 #                                                                 (datasets/celebamask_flipswap-aug.py)
 #   -isw / -mfw    + class weights computed from the train masks at train time
-#                    (inverse sqrt frequency / median frequency; utils.stats)
+#                    (inverse sqrt frequency / median frequency; utils.core.stats)
 #   r101           ResNet-101-v1c backbone instead of ResNet-50-v1c
-# Train with `--amp` on a GPU; evaluate and submit with `--tta flip` (utils.inference's flip TTA swaps
+# Train with `--amp` on a GPU; evaluate and submit with `--tta flip` (utils.core.inference's flip TTA swaps
 # the left/right channels of the flipped view).
 _base_ = [
     './_base_/models/deeplabv3plus_r50-d8.py',

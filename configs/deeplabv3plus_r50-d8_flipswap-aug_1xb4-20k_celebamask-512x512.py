@@ -7,5 +7,5 @@ _base_ = [
     './_base_/schedules/schedule_20k_poly.py',
 ]
 # A face scaled below 512 is padded to 512x512 by the data preprocessor (bottom/right, mean colour);
-# the padded pixels are labelled 255 and ignored by the loss (PixelMeanCrossEntropyLoss, utils/losses.py,
+# the padded pixels are labelled 255 and ignored by the loss (PixelMeanCrossEntropyLoss, utils/plugins/losses.py,
 # which never crashes on 255 even with class weights, unlike MMSeg 1.2.2's CrossEntropyLoss).

@@ -7,4 +7,4 @@ _base_ = [
     './_base_/schedules/schedule_22k5_adamw_poly.py',
 ]
 edition = '2025'  # the small-model rules apply whatever the command line says
-width = 1.0  # scales the LR-ASPP head's channels (python -m utils.model fit-budget CONFIG)
+width = 1.0  # scales the LR-ASPP head's channels (python -m utils.core.model fit-budget CONFIG)

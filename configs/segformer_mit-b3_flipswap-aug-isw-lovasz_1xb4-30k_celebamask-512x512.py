@@ -2,7 +2,7 @@
 # 44,603,859 trainable parameters by the course formula (no auxiliary head); about 42 GMACs per 512x512 image.
 # Pipeline: the improved family's (L/R-swapping flip, scale 0.5-2.0 + 512 crop, photometric); for a rotation of up to
 # +-25 degrees use '_base_/datasets/celebamask_flipswap-aug-rot25.py' instead of celebamask_flipswap-aug.py.
-# Loss: class-weighted cross-entropy (data-derived 'inv_sqrt' weights, averaged over all pixels, utils/losses.py)
+# Loss: class-weighted cross-entropy (data-derived 'inv_sqrt' weights, averaged over all pixels, utils/plugins/losses.py)
 # + MMSeg's multi-class Lovasz-softmax over the batch, 1 : 2.
 # Schedule: AdamW 6e-5 (schedule_adamw_poly.py) with the head's LR x10 (MMSeg's SegFormer recipe), 1,500 warm-up
 # iterations, poly to 0, batch 4, val every 2,000.

@@ -4,7 +4,7 @@
 # Pipeline: the improved family's (L/R-swapping flip, scale 0.5-2.0 + 512 crop, photometric); for a rotation of up to
 # +-25 degrees use '_base_/datasets/celebamask_flipswap-aug-rot25.py' instead of celebamask_flipswap-aug.py.
 # Loss on the decode head: class-weighted cross-entropy (data-derived 'inv_sqrt' weights, averaged over all pixels,
-# utils/losses.py) + MMSeg's multi-class Lovasz-softmax over the batch, 1 : 2; the auxiliary head keeps CE x 0.4.
+# utils/plugins/losses.py) + MMSeg's multi-class Lovasz-softmax over the batch, 1 : 2; the auxiliary head keeps CE x 0.4.
 # Schedule: AdamW 6e-5 (schedule_adamw_poly.py), 1,500 warm-up iterations, poly to 0, batch 4, val every 2,000.
 # Length: 16,000 iterations. Projected Colab T4 time with AMP (`--amp`; the notebooks use it on a GPU): 1.3-1.7
 # s/iter (from MMSeg's published V100 fps, scaled to this project's 0.74 s/iter for DeepLabV3+ R50; no T4 measured

@@ -57,7 +57,7 @@ if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:  # Colab:
 sys.path.insert(0, str(HOME))
 import bootstrap  # noqa: E402
 PLAN = bootstrap.start(NOTEBOOK, globals())
-from utils import session  # noqa: E402  (what the cells below call: show, say, closing)
+from utils.notebook import session  # noqa: E402  (what the cells below call: show, say, closing)
 
 # %% [markdown]
 # The table above is the plan every notebook of this run follows; its last column says where each value came
@@ -71,7 +71,7 @@ from utils import session  # noqa: E402  (what the cells below call: show, say, 
 # (`mmcv-lite`: no compiled ops are needed for DeepLabV3+), so nothing is built here.
 
 # %%
-from utils import narrate  # noqa: E402
+from utils.notebook import narrate  # noqa: E402
 
 table = session.environment(PLAN)
 session.show(table, narrate.runtime(table.data))
@@ -97,8 +97,8 @@ session.show(table, narrate.drive_space(table.data))
 # counts the auxiliary heads too.
 
 # %%
-from utils.config import load_config  # noqa: E402
-from utils.model import build_segmentor, parameter_table  # noqa: E402
+from utils.core.config import load_config  # noqa: E402
+from utils.core.model import build_segmentor, parameter_table  # noqa: E402
 
 cfg = load_config(PLAN.config_20k)
 aux = cfg.model.get('auxiliary_head') or []
@@ -114,7 +114,7 @@ session.show(counts.style.format('{:,}').set_caption(f'Parameters of {PLAN.confi
 # Under the 2022 rules the seed and improved R50 models have the report's **43,589,878** trainable parameters
 # (`'improved-r101'` about 62.6 M, `'swin-b'` 121,314,206, `'segformer-b3'` 44,603,859), each from ImageNet-1k weights
 # only. Under the 2025 rules every recipe stays below 1,821,085 and starts from random weights; training refuses
-# anything else (`python -m utils.model fit-budget CONFIG` sizes a model of your own to the cap).
+# anything else (`python -m utils.core.model fit-budget CONFIG` sizes a model of your own to the cap).
 
 # %%
 session.closing(PLAN)

@@ -55,7 +55,7 @@ if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:  # Colab:
 sys.path.insert(0, str(HOME))
 import bootstrap  # noqa: E402
 PLAN = bootstrap.start(NOTEBOOK, globals())
-from utils import session  # noqa: E402  (what the cells below call: show, say, closing)
+from utils.notebook import session  # noqa: E402  (what the cells below call: show, say, closing)
 
 # %% [markdown]
 # ## Fetch
@@ -63,7 +63,8 @@ from utils import session  # noqa: E402  (what the cells below call: show, say, 
 # complete dataset already in place is used as it is.
 
 # %%
-from utils import narrate, stats  # noqa: E402
+from utils.notebook import narrate  # noqa: E402
+from utils.core import stats  # noqa: E402
 
 root = session.fetch_dataset(PLAN)
 
@@ -93,9 +94,9 @@ archive = session.keep_dataset(PLAN)
 # %%
 from mmseg.registry import DATASETS  # noqa: E402
 
-from utils.config import load_config  # noqa: E402
-from utils.labels import CLASSES  # noqa: E402
-from utils.model import init_registries  # noqa: E402
+from utils.core.config import load_config  # noqa: E402
+from utils.base.labels import CLASSES  # noqa: E402
+from utils.core.model import init_registries  # noqa: E402
 
 init_registries()  # MMSeg's modules and this project's (its dataset class and transforms) in the registries
 cfg = load_config(PLAN.config_20k, data_root=root, smoke=PLAN.smoke)

@@ -62,7 +62,7 @@ if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:  # Colab:
 sys.path.insert(0, str(HOME))
 import bootstrap  # noqa: E402
 PLAN = bootstrap.start(NOTEBOOK, globals())
-from utils import session  # noqa: E402  (what the cells below call: show, say, closing)
+from utils.notebook import session  # noqa: E402  (what the cells below call: show, say, closing)
 
 # %% [markdown]
 # ## The config: what the Runner will build
@@ -71,8 +71,8 @@ from utils import session  # noqa: E402  (what the cells below call: show, say, 
 # schedule to its few iterations).
 
 # %%
-from utils import steps  # noqa: E402
-from utils.config import load_config  # noqa: E402
+from utils.notebook import steps  # noqa: E402
+from utils.core.config import load_config  # noqa: E402
 
 cfg = load_config(PLAN.stage(1).config, smoke=PLAN.stage(1).smoke, max_iters=PLAN.stage(1).iters)
 print('decode head loss:', cfg.model.decode_head.loss_decode)

@@ -52,7 +52,7 @@ if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:  # Colab:
 sys.path.insert(0, str(HOME))
 import bootstrap  # noqa: E402
 PLAN = bootstrap.start(NOTEBOOK, globals())
-from utils import session  # noqa: E402  (what the cells below call: show, say, closing)
+from utils.notebook import session  # noqa: E402  (what the cells below call: show, say, closing)
 
 # %% [markdown]
 # ## The config of stage 2: what the Runner reads
@@ -62,7 +62,7 @@ from utils import session  # noqa: E402  (what the cells below call: show, say, 
 # fit: the recipe of stage 1 trained afresh on all 1,000 training pairs, with no holdout left to validate on.
 
 # %%
-from utils.config import load_config  # noqa: E402
+from utils.core.config import load_config  # noqa: E402
 
 spec = PLAN.stage(2)
 if spec is None:
@@ -81,7 +81,7 @@ else:
 # ## The schedule of both stages, with the resume point marked
 
 # %%
-from utils import steps  # noqa: E402
+from utils.notebook import steps  # noqa: E402
 
 session.show_schedule(PLAN, stages=2)
 

@@ -51,7 +51,7 @@ if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:  # Colab:
 sys.path.insert(0, str(HOME))
 import bootstrap  # noqa: E402
 PLAN = bootstrap.start(NOTEBOOK, globals())
-from utils import session  # noqa: E402  (what the cells below call: show, say, closing)
+from utils.notebook import session  # noqa: E402  (what the cells below call: show, say, closing)
 
 # %% [markdown]
 # ## The model that predicts: a `Segmenter`
@@ -61,8 +61,8 @@ from utils import session  # noqa: E402  (what the cells below call: show, say, 
 # augmentation and, under the 2025-26 rules, the per-class biases.
 
 # %%
-from utils.checkpoints import open_checkpoint  # noqa: E402
-from utils.inference import Segmenter  # noqa: E402
+from utils.core.checkpoints import open_checkpoint  # noqa: E402
+from utils.core.inference import Segmenter  # noqa: E402
 
 CKPT = session.checkpoint(PLAN)
 with session.guard(CKPT.parent):  # a checkpoint that cannot be used stops here, with one message
@@ -79,7 +79,7 @@ print(f'{type(model).__name__} ({type(model.backbone).__name__} + {type(model.de
 # ## Evaluate, as the report did and with test-time augmentation
 
 # %%
-from utils import steps  # noqa: E402
+from utils.notebook import steps  # noqa: E402
 
 results = steps.evaluate_run(PLAN, opened, segmenter)
 
@@ -98,9 +98,9 @@ results = steps.evaluate_run(PLAN, opened, segmenter)
 # masks. The biases were tuned on these same images, so their gain here is optimistic.
 
 # %%
-from utils import narrate  # noqa: E402
-from utils.fscore_views import image_f_table, plot_image_f  # noqa: E402
-from utils.metrics import (compare_with_seed, per_class_table, plot_confusion, plot_curves, read_scalars,  # noqa: E402
+from utils.notebook import narrate  # noqa: E402
+from utils.notebook.fscore_views import image_f_table, plot_image_f  # noqa: E402
+from utils.core.metrics import (compare_with_seed, per_class_table, plot_confusion, plot_curves, read_scalars,  # noqa: E402
                            summary_table)
 
 if PLAN.edition == '2022':
@@ -140,7 +140,7 @@ session.show(plot_confusion(results.shown), narrate.confusion(results.shown))
 # from worst to best: image, ground truth, prediction and the error map, the class highlighted.
 
 # %%
-from utils.widgets import inspector  # noqa: E402
+from utils.notebook.widgets import inspector  # noqa: E402
 
 session.show(inspector(results.shown.out_dir, PLAN.data_root), narrate.inspector(results.shown))
 

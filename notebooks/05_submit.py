@@ -49,7 +49,7 @@ if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:  # Colab:
 sys.path.insert(0, str(HOME))
 import bootstrap  # noqa: E402
 PLAN = bootstrap.start(NOTEBOOK, globals())
-from utils import session  # noqa: E402  (what the cells below call: show, say, closing)
+from utils.notebook import session  # noqa: E402  (what the cells below call: show, say, closing)
 
 # %% [markdown]
 # ## The checkpoint and the config the masks come from
@@ -59,7 +59,7 @@ from utils import session  # noqa: E402  (what the cells below call: show, say, 
 # is never run).
 
 # %%
-from utils.checkpoints import open_checkpoint  # noqa: E402
+from utils.core.checkpoints import open_checkpoint  # noqa: E402
 
 CKPT = session.checkpoint(PLAN, for_submission=True)
 with session.guard(CKPT.parent):  # a checkpoint that cannot be used stops here, with one message
@@ -74,8 +74,8 @@ print(f'config {opened.config_path.name}: {cfg.model.type} with {cfg.model.backb
 # ## Predict and zip
 
 # %%
-from utils import narrate  # noqa: E402
-from utils import steps  # noqa: E402
+from utils.notebook import narrate  # noqa: E402
+from utils.notebook import steps  # noqa: E402
 
 submission = steps.submit_run(PLAN, opened)
 session.show(submission, narrate.submission(submission))

@@ -56,7 +56,7 @@ if 'google.colab' in sys.modules or 'COLAB_RELEASE_TAG' in os.environ:  # Colab:
 sys.path.insert(0, str(HOME))
 import bootstrap  # noqa: E402
 PLAN = bootstrap.start(NOTEBOOK, globals())
-from utils import session  # noqa: E402  (what the cells below call: show, say, closing)
+from utils.notebook import session  # noqa: E402  (what the cells below call: show, say, closing)
 
 # %% [markdown]
 # ## Build `handin/` and the zip
@@ -67,7 +67,7 @@ from utils import session  # noqa: E402  (what the cells below call: show, say, 
 # there, is never overwritten: the new one is written beside it.
 
 # %%
-from utils.handin import notebook as steps  # noqa: E402
+from utils.notebook import handin as steps  # noqa: E402
 
 with session.guard():
     result = steps.build_for_plan(PLAN)
@@ -79,8 +79,8 @@ with session.guard():
 # parameters, the 2025-26 rules every parameter of the model that predicts, and cap them.
 
 # %%
-from utils.config import load_config  # noqa: E402
-from utils.model import build_segmentor  # noqa: E402
+from utils.core.config import load_config  # noqa: E402
+from utils.core.model import build_segmentor  # noqa: E402
 
 model = build_segmentor(load_config(PLAN.config_20k, smoke=PLAN.smoke))
 every = sum(p.numel() for p in model.parameters())
@@ -100,7 +100,7 @@ print(f'the {PLAN.edition} rules count {PLAN.rules.count_formula} = {counted:,}'
 # the run used, the per-class IoU against the reference report, and a few test predictions.
 
 # %%
-from utils import narrate  # noqa: E402
+from utils.notebook import narrate  # noqa: E402
 
 steps.show_figures(result)
 session.say(narrate.handin_figures(result.folder, result.scalars))

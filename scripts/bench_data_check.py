@@ -25,7 +25,7 @@ def main() -> None:
     a = p.parse_args()
     root = Path(a.root)
     if not root.exists():
-        subprocess.run([sys.executable, '-m', 'utils.synthetic', '--out', str(root), '--train', '5000', '--val',
+        subprocess.run([sys.executable, '-m', 'utils.core.synthetic', '--out', str(root), '--train', '5000', '--val',
                         '1000', '--test', '1000', '--size', '512'], cwd=REPO, check=True)
     cmd = [sys.executable, '-m', 'utils.data', 'check', str(root), '--quiet']
     if a.workers is not None:

@@ -22,11 +22,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
-from utils.inference import tta_views  # noqa: E402
+from utils.core.inference import tta_views  # noqa: E402
 
 
 class SleepySegmenter:
-    """Quacks like utils.inference.Segmenter: ``predict`` sleeps a fixed time per image and view."""
+    """Quacks like utils.core.inference.Segmenter: ``predict`` sleeps a fixed time per image and view."""
 
     def __init__(self, model_ms: float, size: int) -> None:
         import torch
@@ -52,7 +52,7 @@ def run(images: int = 64, size: int = 512, model_ms: float = 50.0, tta: str = 'f
 
     from utils.evaluate import evaluate
     from utils.submit import predict_folder
-    from utils.synthetic import make_synthetic_dataset
+    from utils.core.synthetic import make_synthetic_dataset
 
     model_s = images * tta_views(tta) * model_ms / 1000
     out: dict = dict(images=images, size=size, model_ms_per_view=model_ms, tta=tta, batch_size=batch_size,

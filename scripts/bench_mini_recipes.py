@@ -25,10 +25,10 @@ def measure(recipe: str, root: Path, iters: int) -> dict:
     import torch
 
     from utils import bench
-    from utils.config import RECIPES, load_config
-    from utils.edition import PARAM_CAP
+    from utils.core.config import RECIPES, load_config
+    from utils.base.edition import PARAM_CAP
     from utils.evaluate import count_flops
-    from utils.model import build_segmentor
+    from utils.core.model import build_segmentor
 
     config = RECIPES[recipe][0]
     cfg = load_config(config, work_dir='/tmp/unused')
@@ -55,9 +55,9 @@ def measure(recipe: str, root: Path, iters: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from utils.edition import RULES
-    from utils.model import init_registries
-    from utils.synthetic import make_synthetic_dataset
+    from utils.base.edition import RULES
+    from utils.core.model import init_registries
+    from utils.core.synthetic import make_synthetic_dataset
 
     p = argparse.ArgumentParser(prog='python -m scripts.bench_mini_recipes', description=__doc__.splitlines()[0])
     p.add_argument('--iters', type=int, default=3, help='timed training iterations per recipe (after 1 warm-up)')

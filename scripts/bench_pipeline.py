@@ -6,7 +6,7 @@ On synthetic 512 px faces written as real JPG/PNG files (so decoding costs what 
 each transform of the config's train pipeline is timed in turn on the same samples (mean ms per image, since
 the mean is what sets throughput: most steps act on only some images), then the real MMEngine DataLoader of
 that config is timed with each worker count (images/s after the first batch). Both are done twice: with the
-config's pipeline, and with MMSeg's own transforms in place of the ``Fast*`` drop-ins of ``utils.transforms``
+config's pipeline, and with MMSeg's own transforms in place of the ``Fast*`` drop-ins of ``utils.plugins.transforms``
 (the "before"; same draws, same output).
 
 The bar is 10 images/s, the rate issue 12 gives for a T4 with AMP. The T4 time projected from the H200
@@ -50,7 +50,7 @@ def time_transforms(cfgs: list, root: Path, images: int, repeat: int) -> list[li
     import numpy as np
     from mmseg.registry import TRANSFORMS
 
-    from utils.layout import image_dir, list_files, mask_dir
+    from utils.base.layout import image_dir, list_files, mask_dir
 
     pipelines = [[(t['type'], TRANSFORMS.build(copy.deepcopy(t))) for t in cfg.train_dataloader.dataset.pipeline]
                  for cfg in cfgs]
@@ -81,8 +81,8 @@ def run(config: str = DEFAULT, images: int = 64, repeat: int = 3, workers: tuple
     import cv2
 
     from utils.bench import bench_config, bench_loader, device_name
-    from utils.model import init_registries
-    from utils.synthetic import make_synthetic_dataset
+    from utils.core.model import init_registries
+    from utils.core.synthetic import make_synthetic_dataset
 
     init_registries()
     with tempfile.TemporaryDirectory(prefix='bench-pipe-') as tmp:

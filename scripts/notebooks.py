@@ -9,10 +9,10 @@ whose code or text differs from its ``.py`` and is newer is converted back to th
 from Colab into notebooks/, then run ``make notebooks``).
 
 Shared cells, stated once and copied into every notebook by ``sync``: the parameters cell (the first code cell),
-built from ``utils/parameters.py`` (each parameter declared once), showing only the parameters the notebook reads, and
+built from ``utils/notebook/parameters.py`` (each parameter declared once), showing only the parameters the notebook reads, and
 the set-up cell (the second), from ``00_setup.py``, whose only difference is the ``NOTEBOOK = '...'`` line.
 Built notebooks carry no outputs, stable cell ids (``<notebook>-NN``) and Colab metadata: a T4 runtime for the
-notebooks that need a GPU (``utils.parameters.RUNTIMES``), Colab's CPU runtime for the others.
+notebooks that need a GPU (``utils.notebook.parameters.RUNTIMES``), Colab's CPU runtime for the others.
 """
 from __future__ import annotations
 
@@ -27,13 +27,13 @@ import nbformat
 REPO = Path(__file__).resolve().parent.parent
 NB_DIR = REPO / 'notebooks'
 
-from utils.parameters import NOTEBOOKS as NAMES, RUNTIMES  # noqa: E402  (the notebooks and their runtimes, stated once)
+from utils.notebook.parameters import NOTEBOOKS as NAMES, RUNTIMES  # noqa: E402  (the notebooks and their runtimes, stated once)
 
 CANONICAL = '00_setup'
 _NOTEBOOK_LINE = re.compile(r"^NOTEBOOK = '[^']*'", re.M)
 _PARAMETER_LINE = re.compile(r'^([A-Z][A-Z0-9_]*) = ')
 #: Where each parameter is declared once (its line in the parameters cell, its check, which notebooks read it).
-PARAMETERS_FILE = 'utils/parameters.py'
+PARAMETERS_FILE = 'utils/notebook/parameters.py'
 METADATA = {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'},
             'language_info': {'name': 'python'}, 'colab': {'provenance': []}}
 #: What Colab reads to open a notebook on a T4 runtime; a notebook without it opens on a CPU runtime.
@@ -41,7 +41,7 @@ GPU_METADATA = {'accelerator': 'GPU', 'colab': {'provenance': [], 'gpuType': 'T4
 
 
 def metadata(name: str) -> dict:
-    """The Colab metadata of ``name``'s ``.ipynb``: a T4 runtime where :data:`utils.parameters.RUNTIMES` says GPU."""
+    """The Colab metadata of ``name``'s ``.ipynb``: a T4 runtime where :data:`utils.notebook.parameters.RUNTIMES` says GPU."""
     import copy
 
     return copy.deepcopy({**METADATA, **(GPU_METADATA if RUNTIMES[name] == 'GPU' else {})})
@@ -63,8 +63,8 @@ def code_cells(nb: nbformat.NotebookNode) -> list:
 
 
 def parameters_cell(name: str) -> str:
-    """``name``'s parameters cell, built from the parameters' one declaration each (``utils.parameters``)."""
-    from utils.parameters import parameters_cell as build_cell
+    """``name``'s parameters cell, built from the parameters' one declaration each (``utils.notebook.parameters``)."""
+    from utils.notebook.parameters import parameters_cell as build_cell
 
     return build_cell(name)
 
@@ -115,7 +115,7 @@ def problems(name: str) -> list[str]:
             [(c.id, c.cell_type, c.source, c.metadata.get('tags')) for c in nb.cells]:
         found.append(f'{name}.ipynb differs from {name}.py')
     if runtime_of(nb) != RUNTIMES[name]:
-        found.append(f'{name}.ipynb asks Colab for a {runtime_of(nb)} runtime, utils.parameters.RUNTIMES says '
+        found.append(f'{name}.ipynb asks Colab for a {runtime_of(nb)} runtime, utils.notebook.parameters.RUNTIMES says '
                      f'{RUNTIMES[name]}: run sync')
     return found
 

@@ -82,7 +82,7 @@ def start_fresh(out: Path) -> None:
 
 def course_zip(drive: Path, counts: tuple[int, int, int] = COURSE_COUNTS, size: int = 64) -> Path:
     """A course-style dataset zip on the stand-in Drive: synthetic faces inside an extra top folder."""
-    from utils.synthetic import make_synthetic_dataset
+    from utils.core.synthetic import make_synthetic_dataset
 
     path = drive / 'course' / 'celebamask_mini.zip'
     if path.is_file():
@@ -100,8 +100,8 @@ def course_zip(drive: Path, counts: tuple[int, int, int] = COURSE_COUNTS, size: 
 def course_zips_2025(drive: Path, counts: tuple[int, int, int] = COURSE_COUNTS_2025, size: int = 64) -> list[Path]:
     """The 2025-26 course's three zips on the stand-in Drive (train with masks, val and test without), synthetic
     faces with 32-hex-digit names, each zip holding its split's folder as the course's do."""
-    from utils.layout import image_dir, mask_dir
-    from utils.synthetic import make_synthetic_dataset
+    from utils.base.layout import image_dir, mask_dir
+    from utils.core.synthetic import make_synthetic_dataset
 
     folder = drive / 'course2025'
     paths = [folder / f'{split}.zip' for split in ('train', 'val', 'test')]
@@ -203,7 +203,7 @@ def first_parameters(out: Path, smoke: bool = True, recipe: str | None = None,
                      edition: str = '2022') -> dict[str, dict]:
     """What a student types, per notebook: the run in 00 (edition, smoke, recipe, code on Drive), the data source
     in 01 (2022: the course zip; 2025: its three zips)."""
-    from utils.edition import rules
+    from utils.base.edition import rules
 
     drive = drive_dir(out)
     params: dict[str, dict] = {name: {} for name in NOTEBOOKS}

@@ -4,7 +4,7 @@
                                         [--class-weight inv_sqrt] [--lr 0.02]
                                         [--write-docs docs/BENCHMARKS.md] [--json OUT]
 
-On synthetic faces (utils.synthetic) the left and right eyes, brows and ears look identical and differ
+On synthetic faces (utils.core.synthetic) the left and right eyes, brows and ears look identical and differ
 only by their side of the face, as on real faces. Both runs train the improved family's rung 1
 (``deeplabv3plus_r50-d8_flipswap_1xb4-20k_celebamask-512x512``: swap flip, poly LR; here with the
 recipe's ``inv_sqrt`` class weights so that the small parts are learnt in a short run) in smoke mode
@@ -29,7 +29,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from utils.bench import device_name  # noqa: E402
-from utils.labels import CLASSES, FLIP_PAIRS, NUM_CLASSES  # noqa: E402
+from utils.base.labels import CLASSES, FLIP_PAIRS, NUM_CLASSES  # noqa: E402
 
 CONFIG = 'deeplabv3plus_r50-d8_flipswap_1xb4-20k_celebamask-512x512'
 LR_CLASSES = [c for pair in FLIP_PAIRS for c in pair]  # 4, 5, 6, 7, 8, 9
@@ -103,7 +103,7 @@ def evaluate(model, cfg, data_root: Path, tta: str) -> np.ndarray:
     """Per-class IoU (%) of ``model`` on the val split, with ``tta`` ('none' or 'flip', L/R-swapping)."""
     from PIL import Image
 
-    from utils.inference import Segmenter, read_image
+    from utils.core.inference import Segmenter, read_image
 
     seg = Segmenter(model, cfg, device='cpu')
     cm = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from utils.synthetic import make_synthetic_dataset
+    from utils.core.synthetic import make_synthetic_dataset
 
     torch.manual_seed(a.seed)
     with tempfile.TemporaryDirectory(prefix='swapflip-') as tmp:

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 os.environ.setdefault('MPLBACKEND', 'Agg')
-# the run's trust key (utils.env.trust_key_path) lives in a folder of this test session, not in ~/.config
+# the run's trust key (utils.core.env.trust_key_path) lives in a folder of this test session, not in ~/.config
 os.environ.setdefault('CELEBAMASK_STATE', tempfile.mkdtemp(prefix='celebamask-state-'))
 
 SMOKE_CONFIG = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
@@ -21,7 +21,7 @@ SMOKE_CONFIG = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory) -> Path:
     """A 64px synthetic dataset in the course layout: 40 train, 12 val, 12 test (with test masks)."""
-    from utils.synthetic import make_synthetic_dataset
+    from utils.core.synthetic import make_synthetic_dataset
 
     return make_synthetic_dataset(tmp_path_factory.mktemp('data') / 'synthetic', 40, 12, 12, size=64,
                                   progress=False)
@@ -37,7 +37,7 @@ def smoke_run(synthetic_root, tmp_path_factory) -> dict:
 
 
 #: Per validation of ``resumed_run``: its step, logits and labels, kept by a test-only hook (tests/test_record.py
-#: computes the val loss from them without utils.record).
+#: computes the val loss from them without utils.plugins.record).
 CAPTURED_VAL: list[dict] = []
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from utils.labels import CLASSES
+from utils.base.labels import CLASSES
 
 CONFIG = 'bisenetv2-slim_crafted_1xb8-100it_celebamask-512x512'
 OTHER = 'fast-scnn_crafted_1xb8-100it_celebamask-512x512'

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from utils.labels import REPO_ROOT
+from utils.base.labels import REPO_ROOT
 
 
 @dataclass

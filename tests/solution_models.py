@@ -59,7 +59,7 @@ def build(recipe: str, seed: int = 0):
     """``(model, cfg)``: the recipe's model in eval mode with every weight and BN statistic random."""
     import torch
 
-    from utils.model import build_segmentor
+    from utils.core.model import build_segmentor
 
     cfg = Config(dict(model=RECIPES[recipe]()))
     torch.manual_seed(seed)

@@ -45,7 +45,7 @@ def test_forward_flops_scale_with_pixels():
     from pathlib import Path
 
     from utils.bench import bench_config, count_train_flops, fetch_batches, make_data
-    from utils.model import init_registries
+    from utils.core.model import init_registries
 
     init_registries()
     per_image = {}

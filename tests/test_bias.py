@@ -1,4 +1,4 @@
-"""utils.bias: the per-class decoding biases, on crafted probabilities where the right biases are known."""
+"""utils.core.bias: the per-class decoding biases, on crafted probabilities where the right biases are known."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 import torch
 from test_image_fscore import oracle
 
-from utils.bias import mean_image_f, tune_class_bias
-from utils.class_bias import decide, read_class_bias
+from utils.core.bias import mean_image_f, tune_class_bias
+from utils.core.class_bias import decide, read_class_bias
 
 
 def _rare_class_case(n: int = 6, size: int = 24):
@@ -56,7 +56,7 @@ def test_mean_image_f_is_the_leaderboard_mean_per_image():
 def test_biases_come_from_the_checkpoint_or_its_own_json(tmp_path):
     import json
 
-    from utils.class_bias import BiasError
+    from utils.core.class_bias import BiasError
 
     ck = tmp_path / 'best_imgF_iter_10.pth'
     assert read_class_bias(ck, {}) is None
@@ -70,7 +70,7 @@ def test_biases_come_from_the_checkpoint_or_its_own_json(tmp_path):
 
 
 def test_the_tune_command_names_its_inputs(capsys):
-    from utils import bias
+    from utils.core import bias
 
     with pytest.raises(SystemExit) as done:
         bias.main(['--help'])

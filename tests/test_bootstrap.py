@@ -32,7 +32,7 @@ def test_the_code_comes_from_repo_then_the_runs_setting_then_this_project(tmp_pa
     settings.write_text(json.dumps({'REPO': 'me/my-fork'}))
     assert bootstrap.code_source(None, tmp_path) == 'me/my-fork'
     assert bootstrap.code_source('/content/drive/MyDrive/code', tmp_path) == '/content/drive/MyDrive/code'
-    settings.write_text('{"REPO": "me/\x01')  # broken: utils.session names it later; the code is this project's
+    settings.write_text('{"REPO": "me/\x01')  # broken: utils.notebook.session names it later; the code is this project's
     assert bootstrap.code_source(None, tmp_path) == bootstrap.DEFAULT_REPO
 
 

@@ -1,4 +1,4 @@
-"""utils.compat: mmseg imports with mmcv-lite, and the checkpoint-loading policy."""
+"""utils.core.compat: mmseg imports with mmcv-lite, and the checkpoint-loading policy."""
 from __future__ import annotations
 
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from utils import checkpoints
+from utils.core import checkpoints
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 def test_mmseg_models_import_with_mmcv_lite():
     code = ('import utils, mmseg.models\n'
             'from mmcv.ops import point_sample\n'
-            'from utils.compat import using_mmcv_lite\n'
+            'from utils.core.compat import using_mmcv_lite\n'
             'print(using_mmcv_lite())\n')
     out = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -110,7 +110,7 @@ def test_truncated_and_empty_checkpoints_are_reported(tmp_path, smoke_run):
 
 
 def test_trust_requires_bytes_that_training_recorded(tmp_path, smoke_run):
-    from utils import trust
+    from utils.base import trust
 
     assert checkpoints.is_trusted_checkpoint(smoke_run['checkpoint'])
     copy = tmp_path / 'iter_20.pth'

@@ -5,7 +5,7 @@ import pytest
 from facts import SEED_PARAMS, SEED_PARAMS_WITHOUT_AUX
 from mmengine.config import Config
 
-from utils.config import ConfigError, available_configs, check_num_classes, load_config, resolve_config
+from utils.core.config import ConfigError, available_configs, check_num_classes, load_config, resolve_config
 
 SEED_20K = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512'
 SMOKE = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
@@ -24,7 +24,7 @@ def test_every_config_loads_by_path():
 
 
 def test_seed_model_has_report_parameter_count():
-    from utils.model import build_segmentor as build_model
+    from utils.core.model import build_segmentor as build_model
 
     cfg = load_config(SEED_20K, work_dir='/tmp/unused')
     model = build_model(cfg)
@@ -106,7 +106,7 @@ def test_tta_is_decided_in_one_place():
     import re
     from pathlib import Path
 
-    from utils.config import DEFAULT_TTA, TTA_MODES, resolve_tta
+    from utils.core.config import DEFAULT_TTA, TTA_MODES, resolve_tta
 
     assert resolve_tta('ms') == 'ms' and resolve_tta(None) == DEFAULT_TTA
     assert resolve_tta(None, Config(dict(test_tta='none'))) == 'none'
@@ -122,7 +122,7 @@ def test_tta_is_decided_in_one_place():
 def test_every_scheduler_follows_a_new_length():
     """set_max_iters rescales any scheduler with total_iters or end (a type added later included), keeping a
     warm-up's share, so smoke runs and --max-iters never keep a full-length schedule by accident."""
-    from utils.config import set_max_iters
+    from utils.core.config import set_max_iters
 
     cfg = Config(dict(train_cfg=dict(max_iters=20000, val_interval=2000), param_scheduler=[
         dict(type='SomeFutureScheduler', total_iters=20000, by_epoch=False),

@@ -5,9 +5,9 @@ import pytest
 from facts import RECIPE_PARAMS
 import torch
 
-from utils import pretrained
-from utils.config import RECIPES, load_config
-from utils.edition import RULES
+from utils.core import pretrained
+from utils.core.config import RECIPES, load_config
+from utils.base.edition import RULES
 
 SWIN = RECIPES['swin-b'][0]
 MIT = RECIPES['segformer-b3'][0]
@@ -54,7 +54,7 @@ def test_an_imagenet_1k_timm_tag_is_accepted_and_the_override_lifts_the_rule():
 
 
 def test_a_foreign_load_from_is_refused_and_an_own_checkpoint_allowed(tmp_path):
-    from utils.checkpoints import record_file
+    from utils.core.checkpoints import record_file
 
     foreign = tmp_path / 'downloaded' / 'iter_16000.pth'
     foreign.parent.mkdir()
@@ -127,7 +127,7 @@ def test_a_junk_download_is_one_error_and_not_kept(downloads, tmp_path):
 
 
 def test_plan_table_shows_the_rule_the_source_and_the_parameter_count():
-    from utils import workflow
+    from utils.notebook import workflow
 
     frame = workflow.make_plan({'RECIPE': 'segformer-b3'}, gpu=True).frame().data
     weights = frame.loc['pre-trained weights', 'value']
@@ -150,7 +150,7 @@ def test_a_cut_off_kept_copy_of_url_weights_is_fetched_again(tmp_path, monkeypat
     """A kept copy of a transformer's weights cut off by a disconnect is not used: it is fetched again (review)."""
     import torch
 
-    from utils import pretrained
+    from utils.core import pretrained
 
     url = 'https://download.openmmlab.com/x/mit_b3_20220624-13b1141c.pth'
     (tmp_path / 'mit_b3_20220624-13b1141c.pth').write_bytes(b'PK\x03\x04 cut off')

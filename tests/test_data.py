@@ -16,8 +16,8 @@ from PIL import Image
 from utils import data
 from utils.data import DataError, check_dataset, fetch
 from utils.data.__main__ import main
-from utils.labels import CLASSES, PALETTE, colorize
-from utils.synthetic import make_synthetic_dataset, save_mask
+from utils.base.labels import CLASSES, PALETTE, colorize
+from utils.core.synthetic import make_synthetic_dataset, save_mask
 
 N_TRAIN, N_VAL, N_TEST = 6, 3, 3
 

@@ -16,8 +16,8 @@ from PIL import Image
 from utils.data import DataError, check_dataset, dataset_counts, fetch_sources, split_sources
 from utils.data.__main__ import main
 from utils.data.split import SplitError, holdout_files, holdout_size, make_holdout, read_split, write_split
-from utils.labels import CLASSES
-from utils.synthetic import RARE_ORDER, make_synthetic_dataset
+from utils.base.labels import CLASSES
+from utils.core.synthetic import RARE_ORDER, make_synthetic_dataset
 
 N_TRAIN, N_VAL, N_TEST = 40, 8, 8
 HEX32 = re.compile(r'^[0-9a-f]{32}$')
@@ -72,7 +72,7 @@ def test_synthetic_2025_holds_every_rare_class_in_small_sets(ds25):
     for name, cid in RARE_IDS.items():
         assert sum(cid in h for h in held) >= N_TRAIN // 10, name
     # the forced face of each class holds it, at 32 px too
-    from utils.synthetic import sample
+    from utils.core.synthetic import sample
 
     for i, name in enumerate(RARE_ORDER):
         for split in ('train', 'val', 'test'):
@@ -350,7 +350,7 @@ def test_drive_copy_of_a_2025_dataset(ds25, tmp_path):
 
 
 def test_synthetic_command_2025(tmp_path):
-    from utils.synthetic import main as synthetic_main
+    from utils.core.synthetic import main as synthetic_main
 
     root = tmp_path / 's'
     assert synthetic_main(['--out', str(root), '--edition', '2025', '--train', '4', '--val', '2', '--test', '1',

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import utils.dataset  # noqa: F401  (registers)
+import utils.plugins.dataset  # noqa: F401  (registers)
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
-from utils.labels import CLASSES
-from utils.synthetic import make_synthetic_dataset
+from utils.base.labels import CLASSES
+from utils.core.synthetic import make_synthetic_dataset
 
 init_default_scope('mmseg')
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', imdecode_backend='pillow'),

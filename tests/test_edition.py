@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from utils import edition, session, workflow
+from utils.base import edition
+from utils.notebook import session, workflow
 
 
 def test_the_2025_plan_follows_the_small_model_rules(tmp_path):

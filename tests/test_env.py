@@ -1,11 +1,12 @@
-"""utils.env and utils.places: Colab detection, where work goes, where the trust key lives, the manifest check."""
+"""utils.core.env and utils.base.places: Colab detection, where work goes, where the trust key lives, the manifest check."""
 from __future__ import annotations
 
 import sys
 import types
 
-from utils import env, places
-from utils.labels import REPO_ROOT
+from utils.core import env
+from utils.base import places
+from utils.base.labels import REPO_ROOT
 
 
 def _colab(monkeypatch, tmp_path, drive: bool) -> None:
@@ -49,7 +50,7 @@ def test_work_root_and_caches_are_on_drive_only_in_colab_with_drive(monkeypatch,
 
 def test_the_work_root_rule_has_one_home(tmp_path):
     """env.work_root: <the run's folder on Drive>/work_dirs, else <repo>/work_dirs; the notebooks' plan uses it."""
-    from utils import workflow
+    from utils.notebook import workflow
 
     assert env.work_root() == REPO_ROOT / 'work_dirs' and env.work_root(tmp_path) == tmp_path / 'work_dirs'
     assert workflow.make_plan({'SMOKE': False}, drive_project=tmp_path).work_root == tmp_path / 'work_dirs'

@@ -13,7 +13,7 @@ from facts import SEED_PARAMS
 
 from utils.evaluate import (EvalResult, EvaluationError, PER_IMAGE_FILE, SUMMARY_FILE, evaluate, load_result,
                             main, read_mask, split_files)
-from utils.labels import CLASSES, NUM_CLASSES, flip_permutation
+from utils.base.labels import CLASSES, NUM_CLASSES, flip_permutation
 
 SMOKE_CONFIG = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
 
@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope='module')
 def segmenter(smoke_run):
     """The smoke checkpoint loaded once for this module."""
-    from utils.inference import Segmenter
+    from utils.core.inference import Segmenter
 
     return Segmenter.from_checkpoint(smoke_run['checkpoint'], device='cpu')
 
@@ -144,7 +144,7 @@ def five_class_checkpoint(smoke_run, tmp_path_factory) -> Path:
     import torch
     from mmengine.config import Config
 
-    from utils.model import build_segmentor as build_model
+    from utils.core.model import build_segmentor as build_model
 
     cfg = Config.fromfile(str(next(Path(smoke_run['work_dir']).glob('*.py'))))  # the config training wrote
     cfg.model.decode_head.num_classes = 5
@@ -238,7 +238,7 @@ class _SideAwareStub:
         import torch
         from mmengine.config import Config
 
-        from utils.inference import Segmenter
+        from utils.core.inference import Segmenter
 
         class Stub(Segmenter):
             def _logits(self, x):  # x: N x 3 x H x W, normalised with mean 0 / std 1 = raw pixel values
@@ -285,7 +285,7 @@ def test_flip_tta_keeps_left_and_right_apart():
 def test_flip_tta_of_the_real_model_is_the_swapped_average(smoke_run, synthetic_root):
     import torch
 
-    from utils.inference import Segmenter, read_image
+    from utils.core.inference import Segmenter, read_image
 
     seg = Segmenter.from_checkpoint(smoke_run['checkpoint'], device='cpu')
     with torch.no_grad():  # a model that strongly prefers l_eye over r_eye, so that mixing them would show

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from utils import steps, workflow
-from utils.config import FINAL_FIT_SUFFIX, RECIPES, load_config
+from utils.notebook import steps, workflow
+from utils.core.config import FINAL_FIT_SUFFIX, RECIPES, load_config
 
 SMOKE = 'deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-40it_celebamask-smoke-64x64'
 
@@ -13,7 +13,7 @@ SMOKE = 'deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-40it_celebamask-smoke-64x64'
 def test_the_training_set_becomes_train_plus_val(synthetic_root):
     from mmseg.registry import DATASETS
 
-    from utils.model import init_registries
+    from utils.core.model import init_registries
 
     init_registries()
     plain = load_config(SMOKE, data_root=synthetic_root, work_dir='/tmp/unused')

@@ -82,8 +82,8 @@ def test_without_a_gpu_it_says_so(tmp_path, capsys):
 def test_peak_memory_is_measured_after_the_warm_up(tmp_path):
     """On a GPU: the steady-state peak never exceeds the warm-up's (cuDNN's search happens in the warm-up)."""
     from utils import bench
-    from utils.config import RECIPES
-    from utils.synthetic import make_synthetic_dataset
+    from utils.core.config import RECIPES
+    from utils.core.synthetic import make_synthetic_dataset
 
     root = make_synthetic_dataset(tmp_path / 'd', 8, 2, 0, size=512, progress=False)
     cfg = bench.bench_config(RECIPES['seed'][0], root, 512, 4)

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from utils.handin.kit import MISSING, PRESENT, build_handin
-from utils.labels import CLASSES
-from utils.metrics import read_scalars
+from utils.base.labels import CLASSES
+from utils.core.metrics import read_scalars
 
 HEADINGS = ('Background', 'Model', 'Number of parameters', 'Loss function', 'Optimizer and scheduler',
             'Training curves', 'Results on the val set', 'Test result', 'Training machine', 'Discussion', 'References')
@@ -24,7 +24,7 @@ DRAFT_FIGURES = ('schedule', 'loss', 'val_metrics')
 def run(resumed_run, synthetic_root, tmp_path_factory):
     """The resumed run evaluated as 04 does (without and with TTA) and submitted as 05 does, then handed in
     without a matriculation number or a screenshot."""
-    from utils.checkpoints import best_or_newest
+    from utils.core.checkpoints import best_or_newest
     from utils.evaluate import evaluate
     from utils.submit import make_submission
 
@@ -193,12 +193,12 @@ def test_cli_help_and_a_clear_error(tmp_path, capsys):
 def test_06_without_a_trained_stage_says_what_to_do(tmp_path):
     from types import SimpleNamespace
 
-    from utils.handin.notebook import build_for_plan
+    from utils.notebook.handin import build_for_plan
     from utils.handin.rundata import HandinError
 
     plan = SimpleNamespace(trained_work_dirs=[], recipe='seed', work_root=tmp_path, checkpoint=None,
                            work_dir_20k=tmp_path / 'a', work_dir_30k=None, config_30k=None, sources={}, edition='2022')
-    from utils.layout import KnownError
+    from utils.base.layout import KnownError
 
     with pytest.raises(HandinError, match='run 02_train_20k') as info:
         build_for_plan(plan)
@@ -209,7 +209,7 @@ def test_06_without_a_trained_stage_says_what_to_do(tmp_path):
 def test_test_images_come_from_the_dataset_copy_on_drive_and_nothing_else(tmp_path):
     from types import SimpleNamespace
 
-    from utils.handin.notebook import test_images_from_drive
+    from utils.notebook.handin import test_images_from_drive
 
     keep = tmp_path / 'drive'
     (keep / 'data').mkdir(parents=True)
@@ -235,7 +235,7 @@ def test_a_final_fit_draft_says_its_val_scores_are_not_honest(tmp_path):
     not); the command line builds it from the <config>_trainval work_dirs with --final-fit."""
     from types import SimpleNamespace
 
-    from utils.config import FINAL_FIT_SUFFIX
+    from utils.core.config import FINAL_FIT_SUFFIX
     from utils.handin.draft import _results_blocks
 
     tables = {'summary': 'S', 'per_class': 'P'}
@@ -286,7 +286,7 @@ def test_title_headings_captions_and_tables_are_arial_and_numbered(run):
     assert 'Discussion' in [p.text for p in doc.paragraphs if p.style.name == 'Heading 1']
 
 
-#: what a Colab T4 session records (utils.record): the longest machine section a real draft has
+#: what a Colab T4 session records (utils.plugins.record): the longest machine section a real draft has
 T4_SMI = """Mon Dec  7 10:00:00 2026
 +-----------------------------------------------------------------------------------------+
 | NVIDIA-SMI 550.54.15              Driver Version: 550.54.15      CUDA Version: 12.4     |
@@ -413,7 +413,7 @@ def _text_files(zip_path: Path) -> dict[str, str]:
 
 def assert_no_machine_paths(zip_path: Path, *roots: Path) -> None:
     """No text file of the zip names the build machine's folders (the run's tmp folder, this checkout)."""
-    from utils.labels import REPO_ROOT
+    from utils.base.labels import REPO_ROOT
 
     needles = {str(r) for r in (*roots, REPO_ROOT)} | {str(r.resolve()) for r in (*roots, REPO_ROOT)}
     found = {name: n for name, text in _text_files(zip_path).items() for n in needles if n in text}
@@ -421,9 +421,9 @@ def assert_no_machine_paths(zip_path: Path, *roots: Path) -> None:
 
 
 def test_the_zip_is_clean_and_its_code_passes_the_code_check(filled, run, tmp_path):
-    """code/ holds the manifest and passes utils.env.code_problems; records and configs say paths relative to the
+    """code/ holds the manifest and passes utils.core.env.code_problems; records and configs say paths relative to the
     run; the Readme names the smoke run, the data step, the checkpoint's file and every library's reference."""
-    from utils.env import code_problems
+    from utils.core.env import code_problems
     from utils.handin.readme import REFERENCES
 
     assert 'SMOKE' in filled.zip_path.name

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from handin_fixtures import CONFIG, EVALS, PARAMS, make_run_2025
-from utils.edition import PARAM_CAP
+from utils.base.edition import PARAM_CAP
 from utils.handin.kit import MISSING, PRESENT, build_handin
 
 SECTIONS = ('Model', 'Number of parameters', 'Loss functions', 'Optimization and regularization',
@@ -96,7 +96,7 @@ def test_the_experiment_table_holds_every_evaluation_of_the_work_root(crafted):
 def test_no_machine_path_in_the_zip_and_the_code_passes_its_check(crafted, tmp_path):
     from test_handin import assert_no_machine_paths
 
-    from utils.env import code_problems
+    from utils.core.env import code_problems
 
     assert_no_machine_paths(crafted['result'].zip_path, crafted['root'], crafted['work_root'], crafted['data'])
     with zipfile.ZipFile(crafted['result'].zip_path) as zf:

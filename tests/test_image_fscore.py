@@ -1,4 +1,4 @@
-"""The 2025-26 leaderboard's per-image F (utils.metrics.image_fscore) and its MMSeg evaluator, against a plain
+"""The 2025-26 leaderboard's per-image F (utils.core.metrics.image_fscore) and its MMSeg evaluator, against a plain
 NumPy oracle written here from the course's definition (per class present in the ground truth: P, R, F1 with a
 1e-7 guard in each division; the image's score is the mean over those classes; absent classes skipped)."""
 from __future__ import annotations
@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from utils.labels import NUM_CLASSES, pil_palette
-from utils.metrics import fscore_from_areas, image_fscore, image_fscores, intersect_and_union
+from utils.base.labels import NUM_CLASSES, pil_palette
+from utils.core.metrics import fscore_from_areas, image_fscore, image_fscores, intersect_and_union
 
 
 def oracle(gt: np.ndarray, pred: np.ndarray, ignore: int = 255) -> float:
-    """The leaderboard's definition, one class at a time, nothing shared with utils.metrics."""
+    """The leaderboard's definition, one class at a time, nothing shared with utils.core.metrics."""
     keep = gt != ignore
     gt, pred = gt[keep].astype(int), pred[keep].astype(int)
     scores = []
@@ -114,7 +114,7 @@ def test_the_mmseg_evaluator_gives_the_mean_per_image_f_and_mmseg_miou():
     import torch
     from mmseg.evaluation import IoUMetric
 
-    from utils.val_metric import ImageFScoreMetric
+    from utils.plugins.val_metric import ImageFScoreMetric
 
     rng = np.random.default_rng(3)
     ours, theirs = ImageFScoreMetric(), IoUMetric(iou_metrics=['mIoU'])
@@ -137,7 +137,7 @@ def test_the_mmseg_evaluator_gives_the_mean_per_image_f_and_mmseg_miou():
 
 def test_the_per_class_table_can_lead_with_the_per_image_f():
     from utils.evaluate import Accumulator
-    from utils.metrics import per_class_table
+    from utils.core.metrics import per_class_table
 
     acc = Accumulator()
     gt = _face(None)

@@ -1,4 +1,4 @@
-"""The hooks a training cell runs (utils.live's progress bar and live curves, utils.checkpoint_hook's best
+"""The hooks a training cell runs (utils.plugins.live's progress bar and live curves, utils.plugins.checkpoint_hook's best
 checkpoint), on a real MMEngine Runner: a tiny model trained for a few iterations on the synthetic data, as 02 and
 03 train (``utils.train.train`` with ``extra_hooks``), stage 1 then stage 2 resumed from it.
 
@@ -18,8 +18,8 @@ from conftest import SMOKE_CONFIG
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from utils import checkpoints
-from utils.live import LiveCurveHook
+from utils.core import checkpoints
+from utils.plugins.live import LiveCurveHook
 
 BN = dict(type='BN', requires_grad=True)
 #: the seed smoke config with a ResNet-18 of 8 base channels and a one-conv FCN head: the same Runner, loops,
@@ -38,7 +38,7 @@ LIVE: list[LiveCurveHook] = []
 
 @HOOKS.register_module(force=True)
 class KeptLiveCurveHook(LiveCurveHook):
-    """utils.live.LiveCurveHook, kept where the test can read it after training."""
+    """utils.plugins.live.LiveCurveHook, kept where the test can read it after training."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

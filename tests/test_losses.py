@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 import utils  # noqa: F401  (mmcv-lite shim before mmseg)
-from utils.labels import NUM_CLASSES
-from utils.losses import PixelMeanCrossEntropyLoss
+from utils.base.labels import NUM_CLASSES
+from utils.plugins.losses import PixelMeanCrossEntropyLoss
 
 SEED_WEIGHTS = [0.8, 0.8, 0.8, 1.14, 1, 1, 1.14, 1.14, 1.14, 1.14, 1, 1, 1, 0.8, 1.2, 1.25, 1.5, 1, 1.15]
 
@@ -93,7 +93,7 @@ def test_bad_settings_are_refused():
 def test_seed_config_uses_it_on_both_heads():
     from mmengine.config import Config
 
-    from utils.config import resolve_config
+    from utils.core.config import resolve_config
 
     cfg = Config.fromfile(str(resolve_config('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512')))
     dec, aux = cfg.model.decode_head.loss_decode, cfg.model.auxiliary_head.loss_decode

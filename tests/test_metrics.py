@@ -1,4 +1,4 @@
-"""utils.metrics: the metric definitions against MMSeg's IoUMetric, scalars.json merging, curves and tables."""
+"""utils.core.metrics: the metric definitions against MMSeg's IoUMetric, scalars.json merging, curves and tables."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from utils.labels import CLASSES, NUM_CLASSES
-from utils.metrics import (MetricsError, Scalars, areas_from_confusion, compare_with_seed, confusion_matrix,
+from utils.base.labels import CLASSES, NUM_CLASSES
+from utils.core.metrics import (MetricsError, Scalars, areas_from_confusion, compare_with_seed, confusion_matrix,
                            intersect_and_union, load_seed_tables, main, metrics_from_areas, per_class_frame,
                            per_class_table, plot_confusion, plot_curves, read_scalars, summary_percent,
                            summary_table)
@@ -247,8 +247,8 @@ def test_a_class_without_a_score_is_white_not_black(tmp_path):
     """The per-class table paints n/a cells white with grey text (the colour map painted them solid black)."""
     import pandas as pd
 
-    from utils.labels import CLASSES
-    from utils.metrics import per_class_table
+    from utils.base.labels import CLASSES
+    from utils.core.metrics import per_class_table
 
     df = pd.DataFrame({'IoU': [50.0] * 18 + [float('nan')], 'Acc': [60.0] * 19, 'Dice': [55.0] * 19},
                       index=pd.Index(CLASSES, name='class'))

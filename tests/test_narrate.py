@@ -1,4 +1,4 @@
-"""utils.narrate: each reading says this run's own numbers, computed from the data the result was drawn from.
+"""utils.notebook.narrate: each reading says this run's own numbers, computed from the data the result was drawn from.
 
 The tests compute what a reading must say from the crafted data (which classes, which numbers, in the reading's
 format) and check that the reading carries those numbers and names and makes the right claim (rose or fell, ahead
@@ -12,9 +12,10 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from utils import narrate, trends
-from utils.labels import CLASSES
-from utils.metrics import Scalars
+from utils.notebook import narrate
+from utils.core import trends
+from utils.base.labels import CLASSES
+from utils.core.metrics import Scalars
 
 
 def _result(iou: list[float], miou: float, tta: str = 'none'):

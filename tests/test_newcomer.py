@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from scripts import notebooks as nbtool
-from utils import narrate, session
-from utils.parameters import NOTEBOOKS, RUNTIMES
+from utils.notebook import narrate, session
+from utils.notebook.parameters import NOTEBOOKS, RUNTIMES
 
 REPO = Path(__file__).resolve().parent.parent
 README_RUNTIME = {'CPU': 'CPU', 'T4 GPU': 'GPU'}
@@ -98,7 +98,7 @@ def _handin(tmp_path, missing: list[str]):
     (True, ['the report PDF'], True, True),  # asked: always
     (False, [], False, False)])
 def test_06_downloads_only_a_complete_real_zip_unless_asked(tmp_path, smoke, missing, asked, expected):
-    from utils.handin.notebook import should_download
+    from utils.notebook.handin import should_download
 
     assert should_download(_handin(tmp_path, missing), smoke, asked) is expected
 
@@ -107,7 +107,7 @@ def test_06_says_why_it_did_not_download(tmp_path, monkeypatch, capsys):
     import sys
     import types
 
-    from utils.handin import notebook as steps
+    from utils.notebook import handin as steps
 
     got = []
     colab = types.ModuleType('google.colab')
@@ -158,7 +158,7 @@ def _colab_without(monkeypatch, tmp_path):
     import sys
     import types
 
-    from utils import env
+    from utils.core import env
 
     monkeypatch.setitem(sys.modules, 'google.colab', types.ModuleType('google.colab'))
     monkeypatch.setattr(env, 'DRIVE_ROOT', tmp_path / 'no-drive')
@@ -185,7 +185,7 @@ def test_00_on_a_cpu_runtime_shows_the_real_runs_plan_and_a_declined_drive_is_sa
 
 
 def test_the_closing_of_00_with_drive_says_later_notebooks_read_the_settings(tmp_path):
-    from utils.workflow import make_plan
+    from utils.notebook.workflow import make_plan
 
     plan = make_plan({'SMOKE': True, 'WORK_ROOT': str(tmp_path)}, notebook='00_setup')
     assert plan.keep_shared  # outside Colab, or in Colab with Drive: the place later notebooks read
@@ -210,8 +210,8 @@ def test_the_harness_kernel_prints_no_unencrypted_tcp_warning(tmp_path, capfd):
 
 # --------------------------------------------------------------------------- numbers and figures
 def test_tables_show_counts_with_thousands_separators_and_scores_with_two_decimals():
-    from utils.metrics import per_class_table
-    from utils.report import number_formats
+    from utils.core.metrics import per_class_table
+    from utils.base.report import number_formats
     from utils.submit.score import score_arrays
 
     frame = pd.DataFrame({'IoU': [92.8123], 'union': np.array([15778], np.int64), 'ok': [True]})
@@ -227,7 +227,7 @@ def test_tables_show_counts_with_thousands_separators_and_scores_with_two_decima
 
 
 def test_05_says_the_zips_size_as_its_download_line_does():
-    from utils.report import human_bytes
+    from utils.base.report import human_bytes
 
     report = SimpleNamespace(warnings=[], verdict='PASSED')
     text = narrate.submission(SimpleNamespace(report=report, masks=1000, folder='sub', bytes=4_700))
@@ -257,7 +257,7 @@ def _drawn_points(line) -> np.ndarray:
 def test_the_resume_label_is_clear_of_its_line_and_of_both_curves():
     """03's schedule figure, as the smoke run draws it: no point of the dashed resume line, the LR curve or the
     momentum curve lies in the box of the 'resume at 60' label, which stays inside the plot; stage 2 starts at 60."""
-    from utils.workflow import plot_schedule, schedule_trace
+    from utils.notebook.workflow import plot_schedule, schedule_trace
 
     trace = schedule_trace('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512',
                            'deeplabv3plus_r50-d8_ohem-cw_1xb4-30k_celebamask-512x512', every=7, max_iters=60,

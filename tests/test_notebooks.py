@@ -56,8 +56,8 @@ def test_the_checker_catches_drift(tmp_path, monkeypatch):
 
 
 
-#: utils.cells' display of a reading and of its result, and the live curves redrawn while training (read afterwards
-#: by the stage's results, utils.steps.stage_results)
+#: utils.notebook.cells' display of a reading and of its result, and the live curves redrawn while training (read afterwards
+#: by the stage's results, utils.notebook.steps.stage_results)
 _DISPLAYS_ITSELF = {('cells.py', 'say'), ('cells.py', 'show'), ('live.py', '_draw')}
 
 
@@ -67,7 +67,7 @@ def _called(call: ast.Call) -> str | None:
 
 
 def _narrate_call(node: ast.AST) -> bool:
-    """``narrate.<reading>(...)``: a reading of utils.narrate, computed from the run's own numbers."""
+    """``narrate.<reading>(...)``: a reading of utils.notebook.narrate, computed from the run's own numbers."""
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
         isinstance(node.func.value, ast.Name) and node.func.value.id == 'narrate'
 
@@ -77,12 +77,12 @@ def _calls(tree: ast.AST) -> list[ast.Call]:
 
 
 def _reads_with_narrate(calls: list[ast.Call]) -> bool:
-    """Some ``say(reading)`` or ``show(result, reading)`` among ``calls`` says a reading of utils.narrate."""
+    """Some ``say(reading)`` or ``show(result, reading)`` among ``calls`` says a reading of utils.notebook.narrate."""
     return any(_narrate_call(c.args[-1]) for c in calls if _called(c) in ('say', 'show') and c.args)
 
 
 def unread_results(sources: dict[str, list[str]], utils_dir: Path = REPO / 'utils') -> set[str]:
-    """What a notebook's code (``{notebook: [code cell, ...]}``) or utils/ shows without a reading of utils.narrate:
+    """What a notebook's code (``{notebook: [code cell, ...]}``) or utils/ shows without a reading of utils.notebook.narrate:
     a ``show(result, reading)`` whose reading is not a ``narrate.*`` call, and a cell that displays a result itself
     (``display``) or through a utils function that does so without a reading of its own, and says none."""
     silent, found = set(), set()
@@ -106,7 +106,7 @@ def unread_results(sources: dict[str, list[str]], utils_dir: Path = REPO / 'util
 
 
 def test_every_result_a_cell_shows_is_read_by_narrate():
-    """Every table or figure a notebook shows is followed by a reading that utils.narrate computed from the run's
+    """Every table or figure a notebook shows is followed by a reading that utils.notebook.narrate computed from the run's
     numbers, never a fixed sentence: checked on the notebooks' code and on utils/, where their cells' helpers show
     results (test_every_result_is_read_and_every_notebook_ends_with_a_summary checks, in the executed notebooks, that
     a reading follows each result)."""
@@ -135,10 +135,10 @@ def test_each_run_gets_todays_code_and_a_full_run_an_empty_drive(tmp_path):
 
     code = copy_code(drive_dir(tmp_path / 'out'))
     (code / 'utils' / 'stale.py').write_text('x = 1\n')
-    (code / 'utils' / 'workflow.py').write_text('# yesterday\n')
+    (code / 'utils' / 'notebook' / 'workflow.py').write_text('# yesterday\n')
     code = copy_code(drive_dir(tmp_path / 'out'))
     assert not (code / 'utils' / 'stale.py').exists()
-    assert (code / 'utils' / 'workflow.py').read_text() == (REPO / 'utils' / 'workflow.py').read_text()
+    assert (code / 'utils' / 'notebook' / 'workflow.py').read_text() == (REPO / 'utils' / 'notebook' / 'workflow.py').read_text()
 
     out = tmp_path / 'out'
     (out / MARKER).write_text('')
@@ -298,7 +298,7 @@ def test_04_evaluate(colab):
 def test_05_submit(colab):
     nb = _run(colab, '05_submit')
     _smoke_banner_first(nb)
-    from utils.layout import list_files
+    from utils.base.layout import list_files
     from utils.submit import check_submission
 
     downloads = list((colab['out'] / 'downloads').glob('*.zip'))
@@ -335,7 +335,7 @@ def test_06_handin(colab):
 
 def test_every_result_is_read_and_every_notebook_ends_with_a_summary(colab):
     """In the executed notebooks, every table or figure is followed in its cell by a sentence that reads it, and
-    each notebook's last output is its summary. That the sentence is a reading of utils.narrate, not any printed
+    each notebook's last output is its summary. That the sentence is a reading of utils.notebook.narrate, not any printed
     line, is test_every_result_a_cell_shows_is_read_by_narrate's check of the notebooks' code."""
     for name in NOTEBOOKS:
         nb_path = colab['out'] / f'{name}.ipynb'
@@ -485,21 +485,21 @@ def test_a_code_copy_with_links_or_missing_files_stops_in_the_set_up_cell(tmp_pa
     code = Path(_code(tmp_path))
     (code / 'utils' / 'README.link').symlink_to(code / 'gone.md')
     (code / 'configs' / 'loop').symlink_to(code / 'configs')
-    (code / 'utils' / 'metrics.py').unlink()
+    (code / 'utils' / 'core' / 'metrics.py').unlink()
     msg = _fails(tmp_path, '00_setup', dict(SMOKE=True, REPO=str(code)))
-    assert 'is not a whole copy of this project' in msg and '2 symbolic link(s)' in msg and 'utils/metrics.py' in msg
+    assert 'is not a whole copy of this project' in msg and '2 symbolic link(s)' in msg and 'utils/core/metrics.py' in msg
     assert 'shutil.Error' not in msg and 'loop/loop' not in msg
-    (code / 'utils' / 'workflow.py').unlink()  # a module the set-up itself imports
+    (code / 'utils' / 'notebook' / 'workflow.py').unlink()  # a module the set-up itself imports
     msg = _fails(tmp_path, '00_setup', dict(SMOKE=True, REPO=str(code)))
-    assert 'is incomplete' in msg and 'utils.workflow' in msg and 'Runtime > Disconnect and delete runtime' in msg
+    assert 'is incomplete' in msg and 'utils.notebook.workflow' in msg and 'Runtime > Disconnect and delete runtime' in msg
 
 
 def test_each_parameters_cell_shows_only_what_its_notebook_reads():
-    """The parameters cells are built from utils.parameters.DECLARED (each parameter declared once) and show exactly
+    """The parameters cells are built from utils.notebook.parameters.DECLARED (each parameter declared once) and show exactly
     the parameters each declaration says the notebook reads, in the declared order."""
     import re
 
-    from utils.parameters import DECLARED, NOTEBOOKS as DECLARED_NOTEBOOKS
+    from utils.notebook.parameters import DECLARED, NOTEBOOKS as DECLARED_NOTEBOOKS
 
     assert tuple(NOTEBOOKS) == DECLARED_NOTEBOOKS
     for name in NOTEBOOKS:
@@ -510,8 +510,8 @@ def test_each_parameters_cell_shows_only_what_its_notebook_reads():
 
 def test_adding_a_parameter_is_one_declaration(monkeypatch):
     """One Param added to DECLARED reaches the schema, the kept settings, the parameters cells and the plan."""
-    import utils.parameters as parameters
-    import utils.workflow as workflow
+    import utils.notebook.parameters as parameters
+    import utils.notebook.workflow as workflow
 
     extra = parameters.Param('PATIENCE', 'validations without a better score before stopping (a test parameter)',
                              lambda v: isinstance(v, int) and v > 0, 'a whole number above 0',

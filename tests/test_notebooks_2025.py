@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from scripts.run_notebooks import NOTEBOOKS, drive_dir, first_parameters, run_notebook
-from utils.config import RECIPES
-from utils.edition import PARAM_CAP, RULES
+from utils.core.config import RECIPES
+from utils.base.edition import PARAM_CAP, RULES
 
 
 def _outputs(nb) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ import pytest
 from facts import RECIPE_PARAMS
 
 from scripts.run_notebooks import NOTEBOOKS, drive_dir, first_parameters, run_notebook
-from utils.config import RECIPES
+from utils.core.config import RECIPES
 
 PARAMS = {recipe: f'{n:,}' for recipe, n in RECIPE_PARAMS.items()}
 

@@ -1,4 +1,4 @@
-"""One object per checkpoint (utils.checkpoints.open_checkpoint): a submission reads the checkpoint file once, evaluate,
+"""One object per checkpoint (utils.core.checkpoints.open_checkpoint): a submission reads the checkpoint file once, evaluate,
 submit and the hand-in name it by the same SHA-256, and the bytes that are hashed and checked are the bytes loaded."""
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from utils import checkpoints
-from utils.checkpoints import OpenedCheckpoint, UntrustedCheckpointError, open_checkpoint
+from utils.core import checkpoints
+from utils.core.checkpoints import OpenedCheckpoint, UntrustedCheckpointError, open_checkpoint
 
 #: Real paths whose reads the audit hook counts (it counts only while this is not empty: a hook cannot be removed).
 WATCHED: list[str] = []
@@ -113,7 +113,7 @@ def test_one_submission_reads_the_checkpoint_once(smoke_run, images, tmp_path, e
 
 def test_evaluate_reads_the_checkpoint_once_and_a_loaded_model_not_at_all(smoke_run, synthetic_root, tmp_path):
     from utils.evaluate import evaluate
-    from utils.inference import Segmenter
+    from utils.core.inference import Segmenter
 
     ckpt = Path(smoke_run['checkpoint'])
     common = dict(split='val', tta='none', save_masks=False, flops=False, progress=False)

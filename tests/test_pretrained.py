@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import utils  # noqa: F401  (mmcv-lite shim before mmseg)
-from utils import pretrained
+from utils.core import pretrained
 
 HAS_TIMM = importlib.util.find_spec('timm') is not None and importlib.util.find_spec('torchvision') is not None
 
@@ -75,7 +75,7 @@ def test_no_source_is_one_clear_error(sources, tmp_path):
 
 
 def test_prepare_points_the_config_at_the_local_copy(sources, tmp_path):
-    from utils.config import load_config
+    from utils.core.config import load_config
 
     cfg = load_config('deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512', work_dir=tmp_path / 'w')
     said = pretrained.prepare_pretrained(cfg, tmp_path / 'cache')

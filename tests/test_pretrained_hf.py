@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import utils  # noqa: F401  (mmcv-lite shim before mmseg)
-from utils import pretrained
+from utils.core import pretrained
 
 HAS_HF4 = importlib.util.find_spec('transformers') is not None and __import__(
     'importlib.metadata').metadata.version('transformers').startswith('4.')
@@ -97,8 +97,8 @@ def _patched_sources(monkeypatch, openmmlab_ok: bool, hub_ok: bool):
 
 
 def test_the_hub_stands_in_when_openmmlab_fails_and_says_so(monkeypatch, tmp_path):
-    from utils.checkpoints import extract_state_dict, safe_load_checkpoint
-    from utils.config import RECIPES, load_config
+    from utils.core.checkpoints import extract_state_dict, safe_load_checkpoint
+    from utils.core.config import RECIPES, load_config
 
     calls = _patched_sources(monkeypatch, openmmlab_ok=False, hub_ok=True)
     cfg = load_config(RECIPES['segformer-b3'][0], work_dir='/tmp/unused')

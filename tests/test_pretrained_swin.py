@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import utils  # noqa: F401  (mmcv-lite shim before mmseg)
-from utils import pretrained
+from utils.core import pretrained
 
 HAS_TIMM = importlib.util.find_spec('timm') is not None and importlib.util.find_spec('torchvision') is not None
 NAME = 'swin_base_patch4_window12_384_20220317-55b0104a.pth'
@@ -61,7 +61,7 @@ def test_every_swin_b_key_fits_the_recipes_backbone():
     from mmseg.models.backbones import SwinTransformer
 
     from weight_fixtures import load, reproducible_state
-    from utils.config import RECIPES, load_config
+    from utils.core.config import RECIPES, load_config
 
     cfg = load_config(RECIPES['swin-b'][0], work_dir='/tmp/unused')
     backbone = {k: v for k, v in cfg.model.backbone.items() if k not in ('type', 'init_cfg')}
@@ -80,7 +80,7 @@ def test_the_recipe_gets_the_window12_384_weights_from_the_hub_when_openmmlab_fa
     """The weights the Swin recipe names are timm's window-12, 384-px ImageNet-1k Swin-B where OpenMMLab's server
     fails (mapped), and the config then points at that copy: the test above shows they fit the recipe's backbone."""
     from weight_fixtures import load, reproducible_state
-    from utils.config import RECIPES, load_config
+    from utils.core.config import RECIPES, load_config
 
     calls = []
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from facts import SEED_PARAMS
 
-from utils.labels import FLIP_PAIRS, NUM_CLASSES, REPO_ROOT
+from utils.base.labels import FLIP_PAIRS, NUM_CLASSES, REPO_ROOT
 
 CONFIGS = REPO_ROOT / 'configs'
 R50_TOP = 'deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512'
@@ -28,7 +28,7 @@ NAME_RE = re.compile(r'^[a-z0-9]+_[a-z0-9]+-d8(_[a-z0-9-]+)?_1xb4-(\d+k|\d+it)_c
 
 
 def _cfg(name: str, **kw):
-    from utils.config import load_config
+    from utils.core.config import load_config
 
     return load_config(name, **kw)
 
@@ -38,8 +38,8 @@ def _transform(cfg_node: dict, **override):
 
     from mmseg.registry import TRANSFORMS
 
-    from utils import dataset  # noqa: F401  (registrations)
-    from utils.model import init_registries
+    from utils.plugins import dataset  # noqa: F401  (registrations)
+    from utils.core.model import init_registries
 
     init_registries()
     node = copy.deepcopy(dict(cfg_node))
@@ -192,7 +192,7 @@ def test_train_samples_are_random_crops_of_the_configured_size_and_val_samples_a
     import torch
     from mmseg.registry import DATASETS
 
-    from utils.model import init_registries
+    from utils.core.model import init_registries
 
     init_registries()
     cfg = _cfg(R50_TOP, data_root=synthetic_root, smoke=dict(size=64, max_iters=4))
@@ -218,7 +218,7 @@ def test_train_samples_are_random_crops_of_the_configured_size_and_val_samples_a
 # --------------------------------------------------------------------------- class weights
 @pytest.mark.parametrize('method', ['inv_sqrt', 'median_freq'])
 def test_data_derived_class_weights(synthetic_root, method):
-    from utils.stats import compute_class_weights
+    from utils.core.stats import compute_class_weights
 
     w = np.asarray(compute_class_weights(synthetic_root, method))
     assert w.shape == (NUM_CLASSES,) and np.all(np.isfinite(w)) and np.all(w > 0)
@@ -229,7 +229,7 @@ def _cross_entropy_losses(cfg) -> dict:
     """Every class-weightable loss of the config's heads, built as the model builds it: ``{head: [loss, ...]}``."""
     from mmseg.registry import MODELS
 
-    from utils.model import init_registries
+    from utils.core.model import init_registries
 
     init_registries()
     out = {}
@@ -313,7 +313,7 @@ def test_poly_schedule_with_warmup():
 def test_config_builds_model_and_pipeline(name):
     from mmcv.transforms import Compose
 
-    from utils.model import build_segmentor, init_registries
+    from utils.core.model import build_segmentor, init_registries
 
     init_registries()
     cfg = _cfg(name, smoke=dict(size=64, max_iters=4))
@@ -334,7 +334,7 @@ def test_config_builds_model_and_pipeline(name):
 def test_r101_forward_backward_on_cpu():
     import torch
 
-    from utils.model import build_segmentor, init_registries
+    from utils.core.model import build_segmentor, init_registries
 
     init_registries()
     cfg = _cfg(R101_TOP, smoke=dict(size=64, max_iters=4))
@@ -355,7 +355,7 @@ def test_weighted_loss_survives_padding(synthetic_root):
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
 
-    from utils.model import build_segmentor, init_registries
+    from utils.core.model import build_segmentor, init_registries
     from utils.train import resolve_class_weights
 
     init_registries()

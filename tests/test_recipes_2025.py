@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from utils.config import RECIPES, load_config
-from utils.edition import PARAM_CAP, RULES
+from utils.core.config import RECIPES, load_config
+from utils.base.edition import PARAM_CAP, RULES
 
 NEW = RULES['2025'].recipes
 
 
 def _count(cfg) -> int:
-    from utils.model import build_segmentor
+    from utils.core.model import build_segmentor
 
     return sum(p.numel() for p in build_segmentor(cfg).parameters())
 
@@ -32,7 +32,7 @@ def test_the_2025_recipes_are_offered_by_name():
 
 @pytest.mark.parametrize('name', NEW)
 def test_each_recipe_is_under_the_cap_from_scratch(name, tmp_path):
-    from utils.rules import check_edition_rules, weight_sources
+    from utils.core.rules import check_edition_rules, weight_sources
 
     cfg = load_config(RECIPES[name][0], work_dir=tmp_path)
     count = _count(cfg)
@@ -70,7 +70,7 @@ def test_the_width_knob_scales_the_model(name, tmp_path):
 
 
 def test_fit_budget_finds_the_widest_width_under_the_cap(capsys):
-    from utils.model import count_all_parameters, main
+    from utils.core.model import count_all_parameters, main
 
     config = RECIPES['fast-scnn'][0]
     assert main(['fit-budget', config]) == 0
@@ -92,7 +92,7 @@ def test_smoke_scaling_makes_a_64px_short_run(name):
 
 
 def test_set_split_restricts_train_and_holdout(tmp_path):
-    from utils.config import set_split
+    from utils.core.config import set_split
 
     cfg = load_config(RECIPES['bisenetv2-slim'][0], work_dir=tmp_path)
     files = set_split(cfg, {'train': ['a', 'b'], 'holdout': ['c']}, tmp_path)
@@ -105,7 +105,7 @@ def test_set_split_restricts_train_and_holdout(tmp_path):
 @pytest.fixture(scope='module')
 def split_data(tmp_path_factory):
     """60 synthetic 64 px faces in train/; 48 train, 12 holdout."""
-    from utils.synthetic import make_synthetic_dataset
+    from utils.core.synthetic import make_synthetic_dataset
 
     root = make_synthetic_dataset(tmp_path_factory.mktemp('mini') / 'data', 60, 2, 2, size=64, progress=False)
     stems = sorted(p.stem for p in (root / 'train' / 'train_image').glob('*.jpg'))
@@ -114,8 +114,8 @@ def split_data(tmp_path_factory):
 
 def _holdout_f(root: Path, stems: list[str], predict) -> float:
     from utils.evaluate import read_mask
-    from utils.inference import read_image
-    from utils.metrics import image_fscore
+    from utils.core.inference import read_image
+    from utils.core.metrics import image_fscore
 
     scores = []
     for stem in stems:
@@ -146,7 +146,7 @@ def trained(split_data, tmp_path_factory):
 
 @pytest.mark.parametrize('name', NEW)
 def test_each_recipe_learns_on_synthetic_faces(name, split_data, trained):
-    from utils.inference import Segmenter
+    from utils.core.inference import Segmenter
 
     root, split = split_data
     result = trained(name)
@@ -159,7 +159,7 @@ def test_each_recipe_learns_on_synthetic_faces(name, split_data, trained):
     assert learned > 2 * constant, (learned, constant)
     # the training's own validation (ImageFScoreMetric on the holdout) scored the same model alike
     assert learned == pytest.approx(result['metrics']['imgF'], abs=0.01)
-    # and so did its per-class record (utils.record) against utils.evaluate's per-class mean F over images
+    # and so did its per-class record (utils.plugins.record) against utils.evaluate's per-class mean F over images
     import pandas as pd
 
     from utils.evaluate import evaluate
@@ -173,10 +173,10 @@ def test_each_recipe_learns_on_synthetic_faces(name, split_data, trained):
 
 
 def test_class_biases_are_tuned_kept_and_applied_on_every_prediction(split_data, trained):
-    from utils.bias import tune
-    from utils.checkpoints import safe_load_checkpoint
+    from utils.core.bias import tune
+    from utils.core.checkpoints import safe_load_checkpoint
     from utils.evaluate import evaluate
-    from utils.inference import Segmenter
+    from utils.core.inference import Segmenter
 
     root, split = split_data
     ck = trained('lraspp-mv3s')['checkpoint']
@@ -198,7 +198,7 @@ def test_class_biases_are_tuned_kept_and_applied_on_every_prediction(split_data,
 
 
 def test_a_final_fit_trains_on_every_pair_of_the_split(tmp_path):
-    from utils.config import set_split, use_train_and_val
+    from utils.core.config import set_split, use_train_and_val
 
     cfg = load_config(RECIPES['fast-scnn'][0], work_dir=tmp_path, final_fit=True)
     assert cfg.final_fit and cfg.train_dataloader.dataset.get('type') != 'ConcatDataset'  # no val masks in 2025-26
@@ -219,8 +219,8 @@ def test_channels_last_training_runs_for_the_2025_recipes(split_data, tmp_path):
 
 
 def test_the_readers_of_a_run_find_the_per_image_f(trained):
-    from utils.checkpoints import best_or_newest
-    from utils.metrics import plot_curves, read_scalars
+    from utils.core.checkpoints import best_or_newest
+    from utils.core.metrics import plot_curves, read_scalars
 
     result = trained('fast-scnn')
     val = read_scalars(result['work_dir']).val

@@ -1,4 +1,4 @@
-"""utils.record: each training stage keeps the machine, class weights, per-class val metrics and a val loss in its
+"""utils.plugins.record: each training stage keeps the machine, class weights, per-class val metrics and a val loss in its
 work_dir, and a stage resumed into another work_dir (20k -> 30k in small) keeps its own."""
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from facts import SEED_PARAMS
-from utils.labels import CLASSES
-from utils.metrics import find_scalar_files, read_scalars
-from utils.record import PER_CLASS_FILE, WEIGHTS_FILE, read_per_class, read_record
+from utils.base.labels import CLASSES
+from utils.core.metrics import find_scalar_files, read_scalars
+from utils.plugins.record import PER_CLASS_FILE, WEIGHTS_FILE, read_per_class, read_record
 
 N = 4  # stage 1's iterations in the resumed_run fixture (tests/conftest.py); stage 2 goes on to 2N
 
@@ -49,8 +49,8 @@ def test_each_stage_records_machine_recipe_and_timing(stages):
 
 
 def test_class_weights_are_kept_with_their_pixel_counts(stages, synthetic_root):
-    from utils.config import seed_class_weights
-    from utils.stats import class_pixel_counts
+    from utils.core.config import seed_class_weights
+    from utils.core.stats import class_pixel_counts
 
     table = pd.read_csv(stages[0]['work_dir'] / WEIGHTS_FILE).set_index('class')
     assert tuple(table.index) == CLASSES
@@ -74,7 +74,7 @@ def test_per_class_metrics_at_every_validation_match_mmseg(stages):
 
 
 def test_val_loss_equals_an_independent_computation_on_the_same_logits(stages, captured_val):
-    from utils.config import seed_class_weights
+    from utils.core.config import seed_class_weights
 
     weights = torch.tensor(seed_class_weights())
     logged = {r['step']: r['val_loss'] for s in stages for r in _val_rows(s['work_dir'])}
@@ -95,7 +95,7 @@ def test_a_loss_that_fails_on_val_logits_only_warns():
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
 
-    from utils.record import RunRecordHook
+    from utils.plugins.record import RunRecordHook
 
     class Broken(torch.nn.Module):
         loss_name = 'loss_broken'

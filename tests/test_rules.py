@@ -1,18 +1,18 @@
-"""utils.rules: the 2025-26 guard refuses, before anything is written, a model at or over 1,821,085 parameters
+"""utils.core.rules: the 2025-26 guard refuses, before anything is written, a model at or over 1,821,085 parameters
 (counted here on the built model, independently) and pre-trained weights given any way."""
 from __future__ import annotations
 
 import pytest
 
-from utils.config import RECIPES, load_config
-from utils.edition import PARAM_CAP
-from utils.rules import EditionRuleError, check_edition_rules, effective_edition, weight_sources
+from utils.core.config import RECIPES, load_config
+from utils.base.edition import PARAM_CAP
+from utils.core.rules import EditionRuleError, check_edition_rules, effective_edition, weight_sources
 
 FLAGSHIP = RECIPES['bisenetv2-slim'][0]
 
 
 def _count(cfg) -> int:
-    from utils.model import build_segmentor
+    from utils.core.model import build_segmentor
 
     return sum(p.numel() for p in build_segmentor(cfg).parameters())
 
@@ -80,7 +80,7 @@ def test_weights_as_the_class_itself_and_a_clean_config(tmp_path):
 
 
 def test_the_edition_in_force():
-    from utils.edition import EditionError
+    from utils.base.edition import EditionError
 
     assert effective_edition({'edition': '2025'}, '2022') == '2025'
     assert effective_edition({}, '2025') == '2025'

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from utils.workflow import plot_schedule, schedule_trace
+from utils.notebook.workflow import plot_schedule, schedule_trace
 
 SEED_20K = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-20k_celebamask-512x512'
 SEED_30K = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-30k_celebamask-512x512'

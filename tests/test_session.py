@@ -1,4 +1,4 @@
-"""utils.session: one notebook on its own runtime: settings.json, the dataset kept on Drive and unpacked again,
+"""utils.notebook.session: one notebook on its own runtime: settings.json, the dataset kept on Drive and unpacked again,
 Drive space, the checkpoint for 04/05, and StopRun's one-message rendering. (Whole notebooks: test_notebooks.py.)"""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from utils import session, steps, workflow
+from utils.notebook import session, steps, workflow
 from utils.data import dataset_counts
 
 
@@ -128,11 +128,11 @@ def test_run_evaluation_shows_tta_results_when_there_are_some():
 
 def test_without_drive_01_stops_and_nothing_asks_for_drive_twice(tmp_path, monkeypatch):
     """Drive declined in Colab: 01 stops with one message (it keeps the dataset copy there for 02-05) unless
-    ALLOW_LOCAL_WORK; utils.session never asks for Drive itself (the set-up cell already did: a second prompt)."""
+    ALLOW_LOCAL_WORK; utils.notebook.session never asks for Drive itself (the set-up cell already did: a second prompt)."""
     import sys
     import types
 
-    from utils import env
+    from utils.core import env
 
     asked = []
     colab = types.ModuleType('google.colab')
@@ -154,7 +154,7 @@ def test_00_on_a_cpu_runtime_with_nothing_set_says_what_the_readme_says(tmp_path
     import sys
     import types
 
-    from utils import env
+    from utils.core import env
 
     monkeypatch.setitem(sys.modules, 'google.colab', types.ModuleType('google.colab'))
     monkeypatch.setattr(env, 'DRIVE_ROOT', tmp_path / 'no-drive')
@@ -169,8 +169,8 @@ def test_recipes_side_by_side_compares_every_evaluated_recipe_with_the_report(tm
     mIoU without and with TTA and the gain, then per-class IoU, next to the report's best run."""
     import pandas as pd
 
-    from utils.config import FINAL_FIT_SUFFIX, RECIPES
-    from utils.labels import CLASSES
+    from utils.core.config import FINAL_FIT_SUFFIX, RECIPES
+    from utils.base.labels import CLASSES
 
     plan = _plan(tmp_path)
     assert steps.recipes_side_by_side(plan) is None
@@ -190,6 +190,6 @@ def test_recipes_side_by_side_compares_every_evaluated_recipe_with_the_report(tm
     assert list(table.columns) == ['report (best run)', 'seed', 'swin-b', 'swin-b (final fit: val not honest)']
     assert table.loc['mIoU', 'seed'] == 75.0 and table.loc['TTA gain', 'seed'] == 1.5
     assert table.loc['mIoU', 'report (best run)'] == 74.72 and table.loc['skin', 'swin-b'] == 79.0
-    from utils import narrate
+    from utils.notebook import narrate
 
     assert 'The best recipe on val is `swin-b`: mIoU **79.00**, +4.28' in narrate.recipes(table)

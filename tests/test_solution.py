@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from solution_models import RECIPES, build
-from utils.labels import pil_palette
+from utils.base.labels import pil_palette
 from utils.submit import SubmitError
 from utils.submit.__main__ import main as submit_main
 from utils.submit.check import check_leaderboard_zip, check_submission
@@ -51,7 +51,7 @@ def test_plain_network_equals_the_mmseg_model(recipe):
 def test_exporter_refuses_what_run_py_cannot_build():
     from mmengine.config import Config
 
-    from utils.model import build_segmentor
+    from utils.core.model import build_segmentor
 
     spec = RECIPES['bisenetv2-slim']()
     spec['decode_head']['norm_cfg'] = dict(type='GN', num_groups=4)

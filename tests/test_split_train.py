@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from utils.config import load_config
+from utils.core.config import load_config
 from utils.data.split import read_split
-from utils.synthetic import make_synthetic_dataset
+from utils.core.synthetic import make_synthetic_dataset
 from utils.train import TrainError, apply_holdout, config_edition, main, train
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,13 +27,13 @@ def ds25(tmp_path_factory) -> Path:
 @pytest.fixture(scope='module')
 def config25(tmp_path_factory) -> Path:
     """A 2025-26 recipe (Fast-SCNN, the smallest; under the cap, so the rules guard lets it train)."""
-    from utils.config import RECIPES
+    from utils.core.config import RECIPES
 
     return REPO / 'configs' / f"{RECIPES['fast-scnn'][0]}.py"
 
 
 def _build(dataset_cfg):
-    import utils.dataset  # noqa: F401  (registers the dataset and CheckSegLabels)
+    import utils.plugins.dataset  # noqa: F401  (registers the dataset and CheckSegLabels)
     from mmengine.registry import init_default_scope
     from mmseg.registry import DATASETS
 

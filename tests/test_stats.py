@@ -1,4 +1,4 @@
-"""utils.stats: cached per-image class counts, frequencies, class weights, figures and the CLI."""
+"""utils.core.stats: cached per-image class counts, frequencies, class weights, figures and the CLI."""
 from __future__ import annotations
 
 import os
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from utils import stats
-from utils.config import WEIGHT_METHODS, seed_class_weights
-from utils.layout import DataError
-from utils.labels import CLASSES, NUM_CLASSES
-from utils.synthetic import make_synthetic_dataset, save_mask
+from utils.core import stats
+from utils.core.config import WEIGHT_METHODS, seed_class_weights
+from utils.base.layout import DataError
+from utils.base.labels import CLASSES, NUM_CLASSES
+from utils.core.synthetic import make_synthetic_dataset, save_mask
 
 matplotlib.use('Agg')
 

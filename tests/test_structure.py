@@ -1,5 +1,6 @@
-"""The shape of utils/: no import cycles, a shallow import picture, the trainer imported only by what trains,
-modules small enough to live in. Imports inside functions count too."""
+"""The shape of utils/: packages by floor, each importing only from its own floor and the floors below, no import
+cycles, the trainer imported only by what trains, modules small enough to live in. Imports inside functions count
+too."""
 from __future__ import annotations
 
 import ast
@@ -9,11 +10,10 @@ from pathlib import Path
 import pytest
 
 UTILS = Path(__file__).resolve().parent.parent / 'utils'
-MAX_LEVELS = 7
 MAX_LINES = 600
 #: modules whose job includes training (gpu_check trains 300 AMP iterations to prove the GPU path; session runs
 #: the training stages of notebooks 02 and 03)
-TRAINERS = {'utils.train', 'utils.gpu_check', 'utils.steps', 'utils.bench'}  # steps: 02/03 train a stage
+TRAINERS = {'utils.train', 'utils.gpu_check', 'utils.notebook.steps', 'utils.bench'}  # steps: 02/03 train a stage
 
 
 def module_name(path: Path) -> str:
@@ -82,11 +82,52 @@ def levels(graph: dict[str, set[str]]) -> dict[str, int]:
     return out
 
 
-def test_no_import_cycles_and_at_most_seven_levels():
-    lv = levels(import_graph())
-    deepest = max(lv.values())
-    chain = sorted(lv, key=lv.get)[-1]
-    assert deepest <= MAX_LEVELS, f'{chain} sits on level {deepest}'
+#: The floors of utils/, lowest first. A module imports from its own package, from the floors below, and (only on
+#: the floors of the pipeline steps and the tools) from the other packages of its own floor; never from above.
+FLOORS = {
+    'utils.base': 0,  # ground facts and I/O: labels, rules by edition, folders, errors, atomic writes, image reading
+    'utils.core': 1,  # the library: config, model, checkpoints, inference, metrics, statistics, weights
+    'utils.plugins': 2,  # what the configs' custom_imports register with MMSeg: dataset, transforms, losses, hooks
+    'utils.data': 3, 'utils.train': 3, 'utils.evaluate': 3, 'utils.submit': 3, 'utils.handin': 3,  # the steps
+    'utils.notebook': 4,  # the notebooks' face: session, plan, readings, widgets, what each notebook does
+    'utils.bench': 5, 'utils.gpu_check': 5,  # developer and runtime tools
+}
+SHARED_FLOORS = {3, 5}
+#: What may lie directly in utils/: the package itself, the command entry points and the packages above.
+TOP_LEVEL = {'utils', 'utils.train', 'utils.evaluate', 'utils.bench', 'utils.gpu_check'}
+
+
+def home(mod: str) -> str:
+    """The entry of FLOORS that ``mod`` belongs to (``utils`` for the package's own __init__)."""
+    return next((h for h in FLOORS if mod == h or mod.startswith(h + '.')), mod)
+
+
+def floor_breaches(graph: dict[str, set[str]]) -> set[str]:
+    """Imports that reach a higher floor, or another package of the same floor where that floor does not share."""
+    out = set()
+    for mod, deps in graph.items():
+        a = home(mod)
+        for dep in deps:
+            b = home(dep)
+            if a == b or a == 'utils' or b == 'utils':
+                continue
+            if FLOORS[b] > FLOORS[a] or (FLOORS[b] == FLOORS[a] and FLOORS[a] not in SHARED_FLOORS):
+                out.add(f'{mod} -> {dep}')
+    return out
+
+
+def test_no_import_cycles():
+    levels(import_graph())
+
+
+def test_each_package_imports_only_from_its_floor_and_below():
+    assert floor_breaches(import_graph()) == set()
+
+
+def test_only_entry_points_and_packages_lie_directly_in_utils():
+    top = {m for m in _files() if m.count('.') <= 1} - {h for h in FLOORS if (UTILS.parent / h.replace('.', '/')).is_dir()}
+    assert top <= TOP_LEVEL, sorted(top - TOP_LEVEL)
+    assert {home(m) for m in _files()} <= set(FLOORS) | {'utils'}, 'a package with no floor'
 
 
 def test_only_training_modules_import_the_trainer():
@@ -104,8 +145,11 @@ def test_the_checker_sees_cycles_and_depth():
     assert levels({'a': set(), 'b': {'a'}, 'c': {'b', 'a'}}) == {'a': 1, 'b': 2, 'c': 3}
     with pytest.raises(AssertionError, match='import cycle: a -> b -> a'):
         levels({'a': {'b'}, 'b': {'a'}})
+    assert floor_breaches({'utils.core.a': {'utils.notebook.b'}, 'utils.data.c': {'utils.submit.d'},
+                           'utils.core.e': {'utils.plugins.f'}, 'utils.plugins.g': {'utils.core.h'}}) == {
+        'utils.core.a -> utils.notebook.b', 'utils.core.e -> utils.plugins.f'}
     g = import_graph()
-    assert 'utils.config' in g['utils.train'] and 'utils.checkpoints' in g['utils.train']
+    assert 'utils.core.config' in g['utils.train'] and 'utils.core.checkpoints' in g['utils.train']
     assert 'utils.data.unpack' in g['utils.data.fetch']
 
 
@@ -129,11 +173,11 @@ def test_functions_are_short():
 
 
 def test_every_error_of_the_project_is_a_known_error():
-    """One base class for known failures (utils.layout.KnownError): every entry point and the notebooks' guard
+    """One base class for known failures (utils.base.layout.KnownError): every entry point and the notebooks' guard
     catch that one type, so an error class outside it would end in a traceback."""
     import importlib
 
-    from utils.layout import KnownError
+    from utils.base.layout import KnownError
 
     found = []
     for mod, path in _files().items():
@@ -145,10 +189,10 @@ def test_every_error_of_the_project_is_a_known_error():
 
 def test_the_registering_modules_are_listed_once():
     """Every module that registers with MMSeg/MMEngine is in default_runtime's custom_imports, the one list that
-    both training and utils.model.init_registries import (gpu_check and checkpoint_hook register themselves where
+    both training and utils.core.model.init_registries import (gpu_check and checkpoint_hook register themselves where
     they are used)."""
-    from utils.model import registering_modules
+    from utils.core.model import registering_modules
 
     registering = {mod for mod, path in _files().items() if 'register_module()' in path.read_text()}
-    assert registering - set(registering_modules()) <= {'utils.gpu_check', 'utils.checkpoint_hook'}, registering
+    assert registering - set(registering_modules()) <= {'utils.gpu_check', 'utils.plugins.checkpoint_hook'}, registering
     assert set(registering_modules()) <= registering

@@ -15,15 +15,15 @@ import pytest
 from PIL import Image
 
 from utils import submit
-from utils.labels import NUM_CLASSES, PALETTE
-from utils.report import FAIL, PASS, WARN
+from utils.base.labels import NUM_CLASSES, PALETTE
+from utils.base.report import FAIL, PASS, WARN
 from utils.submit import SubmitError
 from utils.submit.__main__ import main as submit_main
 
 
 # --------------------------------------------------------------------------- helpers
 class StubSegmenter:
-    """Stands in for utils.inference.Segmenter: labels from brightness, records which images it saw."""
+    """Stands in for utils.core.inference.Segmenter: labels from brightness, records which images it saw."""
 
     def __init__(self, labels_fn=None) -> None:
         self.calls: list[tuple[int, str]] = []
@@ -75,7 +75,7 @@ def image_dir_of(synthetic_root: Path) -> Path:
 
 @pytest.fixture(scope='module')
 def segmenter(smoke_run):
-    from utils.inference import Segmenter
+    from utils.core.inference import Segmenter
 
     return Segmenter.from_checkpoint(smoke_run['checkpoint'], device='cpu')
 
@@ -494,7 +494,7 @@ def test_the_check_the_histogram_and_the_score_table_agree_on_missing_classes(sy
     import numpy as np
     from PIL import Image
 
-    from utils.labels import CLASSES
+    from utils.base.labels import CLASSES
     from utils.submit.check import _content_checks
     from utils.submit.preview import class_histogram
     from utils.submit.score import score_submission

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from utils.labels import CLASSES, FLIP_PAIRS, flip_permutation
-from utils.synthetic import make_synthetic_dataset, sample
+from utils.base.labels import CLASSES, FLIP_PAIRS, flip_permutation
+from utils.core.synthetic import make_synthetic_dataset, sample
 
 L = {n: i for i, n in enumerate(CLASSES)}
 

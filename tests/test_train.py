@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from utils import checkpoints
-from utils.checkpoints import find_resume_checkpoint, list_checkpoints
-from utils.config import ConfigError, load_config
+from utils.core import checkpoints
+from utils.core.checkpoints import find_resume_checkpoint, list_checkpoints
+from utils.core.config import ConfigError, load_config
 from utils.train import main, train
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,10 +78,10 @@ def test_stage_change_follows_mmcv_formula_at_every_iteration(two_stage):
 
 
 def test_a_resume_in_the_same_work_dir_adds_a_session_to_the_record(two_stage):
-    """utils.record across a disconnect: both sessions kept with their iterations, per-class rows of both kept."""
+    """utils.plugins.record across a disconnect: both sessions kept with their iterations, per-class rows of both kept."""
     import pandas as pd
 
-    from utils.record import PER_CLASS_FILE, read_record
+    from utils.plugins.record import PER_CLASS_FILE, read_record
 
     first, second = two_stage
     sessions = read_record(second['work_dir'])['sessions']

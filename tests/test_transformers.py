@@ -9,7 +9,7 @@ import pytest
 from facts import RECIPE_PARAMS
 import torch
 
-from utils.labels import NUM_CLASSES
+from utils.base.labels import NUM_CLASSES
 
 SWIN = 'upernet_swin-b-w12-in1k_flipswap-aug-isw-lovasz_1xb4-16k_celebamask-512x512'
 MIT = 'segformer_mit-b3_flipswap-aug-isw-lovasz_1xb4-30k_celebamask-512x512'
@@ -19,7 +19,7 @@ PARAMS = {SWIN: RECIPE_PARAMS['swin-b'], MIT: RECIPE_PARAMS['segformer-b3']}
 
 
 def _cfg(name, **kw):
-    from utils.config import load_config
+    from utils.core.config import load_config
 
     return load_config(name, work_dir='/tmp/unused', **kw)
 
@@ -30,7 +30,7 @@ def _heads(model):
 
 @pytest.mark.parametrize('name', [SWIN, MIT])
 def test_parameter_count_by_the_course_formula(name):
-    from utils.model import build_segmentor
+    from utils.core.model import build_segmentor
 
     model = build_segmentor(_cfg(name))
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == PARAMS[name]
@@ -60,7 +60,7 @@ def test_recipe_settings(name):
 def test_optimizer_groups_have_no_decay_on_norms_and_position_tables():
     from mmengine.optim import build_optim_wrapper
 
-    from utils.model import build_segmentor
+    from utils.core.model import build_segmentor
 
     cfg = _cfg(MIT)
     model = build_segmentor(cfg)
@@ -111,7 +111,7 @@ def test_combined_loss_matches_an_independent_computation(name):
     from mmseg.structures import SegDataSample
     from mmengine.structures import PixelData
 
-    from utils.model import build_segmentor
+    from utils.core.model import build_segmentor
 
     cfg = _cfg(name)
     weights = [0.5 + 0.1 * i for i in range(NUM_CLASSES)]
@@ -152,8 +152,8 @@ def test_rotation_option_keeps_labels_valid(synthetic_root):
     import numpy as np
     from mmengine.config import Config
 
-    from utils.config import CONFIG_DIR
-    from utils.model import init_registries
+    from utils.core.config import CONFIG_DIR
+    from utils.core.model import init_registries
     from mmseg.registry import TRANSFORMS
 
     init_registries()
@@ -169,7 +169,7 @@ def test_rotation_option_keeps_labels_valid(synthetic_root):
 
 
 def test_schedule_figure_of_an_adamw_recipe():
-    from utils.workflow import schedule_trace
+    from utils.notebook.workflow import schedule_trace
 
     trace = schedule_trace(MIT, every=500)
     peak = trace['lr'].max()
@@ -179,7 +179,7 @@ def test_schedule_figure_of_an_adamw_recipe():
 
 
 def test_drive_need_counts_adamw_state():
-    from utils.session import stage_need_bytes
+    from utils.notebook.session import stage_need_bytes
 
     # measured: a MiT-B3 smoke run's iter_*.pth 536,035,699 bytes (weights + AdamW's two moments), best 178,660,215
     cfg = _cfg(MIT)

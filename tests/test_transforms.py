@@ -1,4 +1,4 @@
-"""utils.transforms: the Fast* drop-ins give byte-identical results to MMSeg's RandomCrop and PhotoMetricDistortion,
+"""utils.plugins.transforms: the Fast* drop-ins give byte-identical results to MMSeg's RandomCrop and PhotoMetricDistortion,
 with the same random draws, on face-like masks, ignored regions, hopeless crops and non-uint8 inputs."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import utils  # noqa: F401  (the mmcv-lite shim, before mmseg)
 from mmseg.datasets.transforms import PhotoMetricDistortion, RandomCrop
 
-from utils.transforms import FastPhotoMetricDistortion, FastRandomCrop
+from utils.plugins.transforms import FastPhotoMetricDistortion, FastRandomCrop
 
 
 def _face(h: int, w: int, seed: int, ignore_band: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -111,9 +111,9 @@ def test_the_improved_pipeline_gives_the_same_batches_as_mmseg_transforms(synthe
     """The improved config's whole train pipeline on real JPG/PNG files, with the Fast* steps and with MMSeg's."""
     from mmseg.registry import TRANSFORMS
 
-    from utils.config import load_config
-    from utils.layout import image_dir, list_files, mask_dir
-    from utils.model import init_registries
+    from utils.core.config import load_config
+    from utils.base.layout import image_dir, list_files, mask_dir
+    from utils.core.model import init_registries
 
     init_registries()
     cfg = load_config('deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512', data_root=synthetic_root)

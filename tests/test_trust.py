@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from utils import checkpoints
-from utils.checkpoints import UntrustedWorkDirError, find_resume_checkpoint, list_checkpoints
+from utils.core import checkpoints
+from utils.core.checkpoints import UntrustedWorkDirError, find_resume_checkpoint, list_checkpoints
 
 SMOKE = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
 
@@ -63,7 +63,7 @@ def test_stored_config_is_never_executed_by_submit(foreign_checkpoint, synthetic
 
 def test_config_found_by_run_name_never_by_running_text(smoke_run, synthetic_root, tmp_path):
     """Case a: the run name in meta points at configs/<name>.py; the stored text is ignored (still not run)."""
-    from utils.inference import Segmenter
+    from utils.core.inference import Segmenter
 
     marker = tmp_path / 'CODE_RAN'
     state = checkpoints.extract_state_dict(checkpoints.safe_load_checkpoint(smoke_run['checkpoint']))
@@ -77,7 +77,7 @@ def test_config_found_by_run_name_never_by_running_text(smoke_run, synthetic_roo
 
 def test_own_work_dir_config_is_used(smoke_run):
     """A checkpoint in this project's marked work_dir is built from the config file training wrote there."""
-    from utils.checkpoints import config_for_checkpoint
+    from utils.core.checkpoints import config_for_checkpoint
 
     written = config_for_checkpoint(smoke_run['checkpoint'], {})
     assert written.parent == Path(smoke_run['work_dir']) and written.suffix == '.py'

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from utils import checkpoints, places, trust
-from utils.checkpoints import UntrustedCheckpointError, UntrustedWorkDirError
+from utils.core import checkpoints
+from utils.base import places, trust
+from utils.core.checkpoints import UntrustedCheckpointError, UntrustedWorkDirError
 
 SMOKE = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
 
@@ -158,7 +159,7 @@ def test_a_short_trust_key_is_made_again_and_never_used(content, tmp_path, monke
 
 
 def test_trust_checks_its_own_result_and_fails_loudly(tmp_path, monkeypatch, capsys):
-    """`python -m utils.checkpoints trust DIR` whose key cannot be written, or whose records do not verify, says so
+    """`python -m utils.core.checkpoints trust DIR` whose key cannot be written, or whose records do not verify, says so
     with exit code 1 (it used to print 'is now trusted')."""
     work = tmp_path / 'w'
     work.mkdir()
@@ -189,17 +190,17 @@ def test_a_refusal_after_a_key_change_names_the_key(tmp_path, monkeypatch):
     new = trust.key_id(trust.trust_key(create=False))
     with pytest.raises(UntrustedWorkDirError, match=f'another trust key \\(key {old}.* is {new}\\)') as info:
         checkpoints.claim_work_dir(work)
-    assert str(places.trust_key_path()) in str(info.value) and 'utils.checkpoints trust' in str(info.value)
+    assert str(places.trust_key_path()) in str(info.value) and 'utils.core.checkpoints trust' in str(info.value)
 
 
 def test_the_students_own_checkpoint_in_a_moved_folder_offers_trust(smoke_run, tmp_path, capsys):
     """The student moved their work_dir: the refusal says it was moved and offers `trust`, after which resume loads;
     a hostile config .py put beside it is still never taken (only the config whose bytes training recorded)."""
-    from utils.checkpoints import config_for_checkpoint
+    from utils.core.checkpoints import config_for_checkpoint
 
     moved = tmp_path / 'moved'
     shutil.copytree(smoke_run['work_dir'], moved)
-    with pytest.raises(UntrustedWorkDirError, match='written for another folder.*utils.checkpoints trust'):
+    with pytest.raises(UntrustedWorkDirError, match='written for another folder.*utils.core.checkpoints trust'):
         checkpoints.claim_work_dir(moved)
     (moved / 'aaa_notes.py').write_text("raise SystemExit('ran')\n")
     assert config_for_checkpoint(moved / 'iter_20.pth', {}).name != 'aaa_notes.py'

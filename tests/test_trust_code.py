@@ -6,7 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from utils import copycheck, env
+from utils.base import copycheck
+from utils.core import env
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,19 +26,19 @@ def test_a_modified_or_added_module_is_named_by_content(tmp_path, capsys, monkey
     notebooks name it in a note."""
     copy = _copy(tmp_path)
     assert env.code_problems(copy) == []
-    with open(copy / 'utils' / 'metrics.py', 'a') as fh:
+    with open(copy / 'utils' / 'core' / 'metrics.py', 'a') as fh:
         fh.write('\nimport os  # an edit\n')
     (copy / 'utils' / 'helper_of_mine.py').write_text('x = 1\n')
     changes = ' | '.join(env.code_changes(copy))
-    assert '1 code files differ from the manifest (modified): utils/metrics.py' in changes
+    assert '1 code files differ from the manifest (modified): utils/core/metrics.py' in changes
     assert '1 code files are not in the manifest (added): utils/helper_of_mine.py' in changes
     assert env.code_problems(copy) == []  # a student's own edit is named, not refused
-    from utils import session
+    from utils.notebook import session
 
     monkeypatch.setattr(session, 'REPO_ROOT', copy)
     session.check_code('a Drive copy')
     out = capsys.readouterr().out
-    assert 'differs from its manifest' in out and 'utils/metrics.py' in out
+    assert 'differs from its manifest' in out and 'utils/core/metrics.py' in out
 
 
 def test_entries_that_shadow_installed_packages_are_named(tmp_path):

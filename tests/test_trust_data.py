@@ -1,4 +1,4 @@
-"""Trust in utils.data and utils.stats: foreign files are never followed or run, leftovers are cleaned up, damaged
+"""Trust in utils.data and utils.core.stats: foreign files are never followed or run, leftovers are cleaned up, damaged
 input is named with its fix, and every command-line failure is one message."""
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from utils import data, stats
+from utils import data
+from utils.core import stats
 from utils.data import DataError, fetch
 from utils.data.__main__ import main
 from utils.data.common import STAGING_MARK
 from utils.data.unpack import BIG_ENTRY, MAX_TOTAL_RATIO, RATIO_FLOOR, _copy_entry
-from utils.synthetic import make_synthetic_dataset, save_mask
+from utils.core.synthetic import make_synthetic_dataset, save_mask
 
 
 @pytest.fixture

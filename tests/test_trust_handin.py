@@ -10,13 +10,13 @@ import pytest
 
 from utils.handin.kit import MISSING, PRESENT, build_handin, check_identity
 from utils.handin.rundata import HandinError
-from utils.record import is_final_fit, read_record
+from utils.plugins.record import is_final_fit, read_record
 
 
 @pytest.fixture(scope='module')
 def handed(resumed_run, synthetic_root, tmp_path_factory):
     """The resumed run submitted as 05 does, its stage folders copied so that they can be damaged."""
-    from utils.checkpoints import best_or_newest
+    from utils.core.checkpoints import best_or_newest
     from utils.submit import make_submission
 
     root = tmp_path_factory.mktemp('handin4')
@@ -87,7 +87,7 @@ def test_damaged_records_are_named_and_skipped_and_the_rest_built(handed, tmp_pa
 def test_the_handin_checks_its_checkpoint_is_the_one_that_predicted_the_test_masks(handed, tmp_path):
     """The masks' manifest records the SHA-256 of the checkpoint that predicted them: the check table says whether
     the handed-in checkpoint is that one."""
-    from utils.checkpoints import list_checkpoints
+    from utils.core.checkpoints import list_checkpoints
 
     result = build_handin(handed['stages'], tmp_path / 'a', matric='G1', submission=handed['submission'],
                           checkpoint=handed['ckpt'])
@@ -113,7 +113,7 @@ def test_a_final_fit_is_known_from_its_record_not_its_folder_name(handed, synthe
                                  'sha256': 'ab' * 32}]
     (odd / 'run_record.json').write_text(json.dumps(record))
     assert is_final_fit(odd) and is_final_fit(odd / 'iter_4.pth')
-    from utils.checkpoints import list_checkpoints
+    from utils.core.checkpoints import list_checkpoints
     from utils.evaluate import evaluate
 
     with pytest.warns(UserWarning, match=r'final fit, trained on train \+ val: its val scores are NOT honest'):
@@ -140,7 +140,7 @@ def test_a_full_disk_names_the_folder_being_written_and_its_own_free_space(hande
     import os
     import zipfile
 
-    from utils import session
+    from utils.notebook import session
 
     def full(self, *args, **kwargs):
         raise OSError(errno.ENOSPC, 'No space left on device')

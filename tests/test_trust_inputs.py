@@ -1,4 +1,4 @@
-"""Trust, round 4: one way to read every input (utils.imageio: EXIF orientation ignored everywhere, 16-bit masks
+"""Trust, round 4: one way to read every input (utils.base.imageio: EXIF orientation ignored everywhere, 16-bit masks
 converted exactly or refused), and the dataset's record on Drive (a SHA-256 per file) enforced on every runtime."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from utils import imageio
+from utils.base import imageio
 from utils.data.archive import keep_copy, restore_copy
 from utils.data.common import DataError
 
@@ -36,9 +36,9 @@ def test_an_exif_orientation_tag_is_ignored_by_every_reader_and_named_by_the_che
     """Training's loader, inference, evaluation's inspector and the check read the pixels as stored (OpenCV told to
     ignore the tag is the oracle; OpenCV's default, which training used before, rotates them); the check names it."""
     from utils.data.check import check_dataset
-    from utils.dataset import CelebAMaskDataset
-    from utils.inference import read_image as inference_read
-    from utils.widgets import _load
+    from utils.plugins.dataset import CelebAMaskDataset
+    from utils.core.inference import read_image as inference_read
+    from utils.notebook.widgets import _load
 
     root, path = tagged
     stored = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)[..., ::-1]
@@ -59,9 +59,9 @@ def test_an_exif_orientation_tag_is_ignored_by_every_reader_and_named_by_the_che
 def test_a_16_bit_mask_is_converted_exactly_or_refused_naming_it(synthetic_root, tmp_path):
     """A 16-bit PNG of labels reads as the same labels in training, evaluation and the statistics; one with values
     beyond 255 is refused naming the file (it used to read as 255s, or modulo 256)."""
-    from utils.dataset import LoadFaceMask
+    from utils.plugins.dataset import LoadFaceMask
     from utils.evaluate import EvaluationError, read_mask
-    from utils.stats import count_mask
+    from utils.core.stats import count_mask
 
     with Image.open(synthetic_root / 'train' / 'train_mask' / '0.png') as im:
         labels = np.array(im)

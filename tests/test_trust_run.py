@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from utils import checkpoints, env, places, session, steps, workflow
-from utils.checkpoints import config_by_run_name, config_for_checkpoint
-from utils.config import ConfigError
+from utils.core import checkpoints, env
+from utils.base import places
+from utils.notebook import session, steps, workflow
+from utils.core.checkpoints import config_by_run_name, config_for_checkpoint
+from utils.core.config import ConfigError
 
 SMOKE = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
 
@@ -34,7 +36,7 @@ def _weights(smoke_run) -> dict:
 def test_a_run_name_pointing_outside_configs_runs_no_code(smoke_run, tmp_path):
     """A foreign model.pth with notes.py beside it and a run name pointing there (absolute, or relative with ..):
     the name finds nothing, the message asks for the config, and notes.py never runs (its marker stays absent)."""
-    from utils.inference import Segmenter
+    from utils.core.inference import Segmenter
 
     marker = tmp_path / 'CODE_RAN'
     shipped = tmp_path / 'shared_folder'
@@ -93,7 +95,7 @@ class _Touch:
 
 def test_a_marker_of_another_key_or_folder_is_not_trusted_and_the_owner_can_vouch(tmp_path, monkeypatch, capsys):
     """The marker is an HMAC of the folder's path under the run's key: another student's key, or the marker moved
-    to another folder, does not verify; `python -m utils.checkpoints trust DIR` re-marks one's own folder."""
+    to another folder, does not verify; `python -m utils.core.checkpoints trust DIR` re-marks one's own folder."""
     work = tmp_path / 'run_a'
     checkpoints.mark_work_dir(work)
     (work / 'iter_2.pth').write_bytes(b'x')
@@ -104,7 +106,7 @@ def test_a_marker_of_another_key_or_folder_is_not_trusted_and_the_owner_can_vouc
     monkeypatch.setenv('CELEBAMASK_STATE', str(tmp_path / 'another_student'))
     assert not checkpoints.work_dir_is_ours(work)
     (work / checkpoints.WORKDIR_MARKER).write_text('Checkpoints in this folder were written by ... (old format)\n')
-    with pytest.raises(checkpoints.UntrustedWorkDirError, match='python -m utils.checkpoints trust'):
+    with pytest.raises(checkpoints.UntrustedWorkDirError, match='python -m utils.core.checkpoints trust'):
         checkpoints.claim_work_dir(work)
     assert checkpoints.main(['trust', str(work)]) == 0 and 'now trusted' in capsys.readouterr().out
     assert checkpoints.claim_work_dir(work) == work
@@ -268,7 +270,7 @@ def test_a_failed_save_of_a_new_best_keeps_the_previous_best(tmp_path):
     one cannot be written, keeps it when the score did not improve, and drops it once a new best is complete."""
     from mmengine.hooks import CheckpointHook
 
-    from utils.checkpoint_hook import SafeCheckpointHook
+    from utils.plugins.checkpoint_hook import SafeCheckpointHook
 
     old = tmp_path / 'best_mIoU_iter_2.pth'
 
@@ -348,18 +350,18 @@ def test_a_code_copy_with_links_or_missing_modules_is_named(tmp_path):
     assert env.code_problems(copy) == []
     (copy / 'utils' / 'README.link').symlink_to(copy / 'nowhere')
     (copy / 'configs' / 'loop').symlink_to(copy / 'configs')
-    (copy / 'utils' / 'metrics.py').unlink()
+    (copy / 'utils' / 'core' / 'metrics.py').unlink()
     problems = env.code_problems(copy)
     assert any('2 symbolic link(s)' in p and 'configs/loop' in p and 'utils/README.link' in p for p in problems)
-    assert any('utils/metrics.py' in p and 'missing' in p for p in problems)
+    assert any('utils/core/metrics.py' in p and 'missing' in p for p in problems)
     (copy / 'utils' / 'manifest.txt').unlink()
     assert any('manifest.txt is missing' in p for p in env.code_problems(copy))
 
 
 def test_the_manifest_lists_every_code_file():
     """utils/manifest.txt is what every runtime checks its copy against; after adding a module, run
-    `python -m utils.env --write-manifest`."""
-    from utils import copycheck
+    `python -m utils.core.env --write-manifest`."""
+    from utils.base import copycheck
 
     assert env.MANIFEST.read_text() == copycheck.manifest_text(env.REPO_ROOT)
 
@@ -369,7 +371,7 @@ def test_a_bomb_mask_is_named_by_the_evaluator_and_shown_by_the_inspector(tmp_pa
     from test_trust_submit import bomb_png
 
     from utils.evaluate import EvaluationError, read_mask
-    from utils.widgets import _load
+    from utils.notebook.widgets import _load
 
     bomb = bomb_png(tmp_path / '7.png')
     with pytest.raises(EvaluationError, match='7.png claims far more pixels'):
@@ -383,7 +385,7 @@ def test_a_bomb_mask_is_named_by_the_evaluator_and_shown_by_the_inspector(tmp_pa
 def test_a_storage_message_survives_a_vanished_mount_and_names_drive_only_on_drive(tmp_path, monkeypatch):
     """pathlib lets ENOTCONN through is_dir(): the message must not crash on the very error it explains; and a
     full local disk is not called Google Drive."""
-    from utils.report import storage_problem
+    from utils.base.report import storage_problem
 
     def gone(*args, **kwargs):
         raise OSError(errno.ENOTCONN, 'Transport endpoint is not connected')
@@ -401,7 +403,7 @@ def test_a_storage_message_survives_a_vanished_mount_and_names_drive_only_on_dri
 def test_a_previous_best_left_aside_by_a_killed_run_is_put_back(tmp_path):
     """A disconnect between moving the old best aside and writing the new one left it hidden; the next training
     puts it back (or drops it when a best of that name exists)."""
-    from utils.checkpoint_hook import restore_previous_best
+    from utils.plugins.checkpoint_hook import restore_previous_best
 
     (tmp_path / '.best_mIoU_iter_2.pth.previous').write_bytes(b'old best')
     (tmp_path / '.best_mIoU_iter_4.pth.previous').write_bytes(b'stale copy')

@@ -15,14 +15,14 @@ import pytest
 from PIL import Image
 
 from utils import submit
-from utils.inference import InferenceError, read_image
+from utils.core.inference import InferenceError, read_image
 from utils.submit import SubmitError
 from utils.submit.__main__ import main as submit_main
 from utils.submit.common import image_size
 
 
 class StubSegmenter:
-    """Stands in for utils.inference.Segmenter: labels from brightness; can stop the run after some batches."""
+    """Stands in for utils.core.inference.Segmenter: labels from brightness; can stop the run after some batches."""
 
     def __init__(self, interrupt_after: int | None = None) -> None:
         self.seen = 0

@@ -1,4 +1,4 @@
-"""Trust, round 4: every way weights enter a run is found (utils.weights.weight_loads) and judged by the course
+"""Trust, round 4: every way weights enter a run is found (utils.core.weights.weight_loads) and judged by the course
 rules; known files are recognised by their bytes, timm tags must be plain ImageNet-1k ones; the plan names each."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import hashlib
 import pytest
 import torch
 
-from utils import pretrained, weights
-from utils.config import RECIPES, load_config
+from utils.core import pretrained, weights
+from utils.core.config import RECIPES, load_config
 
 SWIN = RECIPES['swin-b'][0]
 SEED = RECIPES['seed'][0]

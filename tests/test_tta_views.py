@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from utils.config import RECIPES, TTA_MODES, load_config
+from utils.core.config import RECIPES, TTA_MODES, load_config
 
 
 @pytest.fixture(scope='module', params=sorted(RECIPES))
 def spied(request):
     """A randomly initialised model of the recipe at smoke size, its backbone recording every input it is given."""
-    from utils.inference import Segmenter
-    from utils.model import build_segmentor
+    from utils.core.inference import Segmenter
+    from utils.core.model import build_segmentor
 
     cfg = load_config(RECIPES[request.param][0], work_dir='/tmp/unused', smoke=dict(size=64, max_iters=2))
     torch.manual_seed(0)
@@ -30,7 +30,7 @@ def spied(request):
 
 @pytest.mark.parametrize('tta', TTA_MODES)
 def test_each_mode_runs_the_views_it_promises(spied, tta):
-    from utils.inference import MS_SCALES, tta_views
+    from utils.core.inference import MS_SCALES, tta_views
 
     recipe, seg, seen = spied
     seen.clear()

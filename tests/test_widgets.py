@@ -1,4 +1,4 @@
-"""utils.widgets: rendering functions headless, the ipywidgets inspector reacting to its controls, static fallbacks."""
+"""utils.notebook.widgets: rendering functions headless, the ipywidgets inspector reacting to its controls, static fallbacks."""
 from __future__ import annotations
 
 import shutil
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from utils.evaluate import Accumulator, EvaluationError, load_result, read_mask, save_result, split_files
-from utils.labels import CLASSES
-from utils.synthetic import save_mask
-from utils.widgets import (ERROR_COLOURS, Inspector, class_options, error_map, find_result_dirs, inspector,
+from utils.base.labels import CLASSES
+from utils.core.synthetic import save_mask
+from utils.notebook.widgets import (ERROR_COLOURS, Inspector, class_options, error_map, find_result_dirs, inspector,
                            per_image_scores, plot_iou_histogram, render_example, render_worst, widgets_available)
 
 L_EYE, R_EYE = CLASSES.index('l_eye'), CLASSES.index('r_eye')
@@ -179,7 +179,7 @@ def test_inspector_in_a_headless_kernel_shows_a_picture(results_parent, tmp_path
     repo = Path(__file__).resolve().parent.parent
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(f'import sys; sys.path.insert(0, {str(repo)!r})\n'
-                                          'from utils.widgets import inspector\n'
+                                          'from utils.notebook.widgets import inspector\n'
                                           f'inspector({str(results_parent)!r})')]
     nbclient.NotebookClient(nb, timeout=120, kernel_name='python3', resources={'metadata': {'path': str(tmp_path)}}
                             ).execute()

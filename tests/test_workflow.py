@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from utils import checkpoints, config, workflow
+from utils.core import checkpoints, config
+from utils.notebook import workflow
 
 
 def test_plan_smoke_or_real(tmp_path):
@@ -18,7 +19,7 @@ def test_plan_smoke_or_real(tmp_path):
     assert smoke.data_root == tmp_path / 'data' and smoke.work_dir_20k.parent == tmp_path
     assert (smoke.iters_20k, smoke.iters_30k) == (60, 90) and smoke.smoke_options(60) == dict(size=64, max_iters=60)
     real = workflow.make_plan({'DATA_SOURCE': '1AbCdEf', 'WORK_ROOT': str(tmp_path)}, gpu=False)
-    assert not real.smoke and not real.amp  # real data on a CPU: utils.session stops it
+    assert not real.smoke and not real.amp  # real data on a CPU: utils.notebook.session stops it
     gpu = workflow.make_plan({}, gpu=True, colab=True, drive_project=tmp_path / 'drive', content=tmp_path / 'c')
     assert not gpu.smoke and gpu.amp and gpu.smoke_options(20000) is None and (gpu.iters_20k, gpu.iters_30k) == (None, None)
     assert gpu.data_root == tmp_path / 'c' / 'data' / 'celebamask' and gpu.work_root == tmp_path / 'drive' / 'work_dirs'
@@ -55,7 +56,7 @@ def test_settings_are_given_once_and_a_value_set_here_wins():
 
 
 def test_plan_recipes_and_bad_values(tmp_path):
-    from utils.config import available_configs
+    from utils.core.config import available_configs
 
     for recipe, (stage1, stage2) in config.RECIPES.items():
         assert stage1 in available_configs() and (stage2 is None or stage2 in available_configs()), recipe

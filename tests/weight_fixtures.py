@@ -1,5 +1,5 @@
 """What the second sources' own libraries compute, recorded once, so that CI proves the project's key mappings
-(:mod:`utils.pretrained`) without those libraries: one module for the three sources.
+(:mod:`utils.core.pretrained`) without those libraries: one module for the three sources.
 
 * ``resnet``: timm's ``resnet50c`` and ``resnet101c`` (``timm_to_resnetv1c``; fixtures/timm_resnet_c.json);
 * ``mit``: transformers 4.x' MiT-B3, the hub's ``nvidia/mit-b3`` (``hf_to_mit``; fixtures/hf_mit_b3.json);

@@ -10,7 +10,7 @@ Everything runs on a small synthetic set written on the fly (``--n-images`` face
   * training: the real model of the config (random init, no download), the real data preprocessor,
     loss and optimizer step, seconds per iteration in FP32 and, on a GPU, with AMP; with
     ``--channels-last`` also in the channels-last memory format;
-  * inference: images/s of :class:`utils.inference.Segmenter` without TTA and with flip TTA;
+  * inference: images/s of :class:`utils.core.inference.Segmenter` without TTA and with flip TTA;
   * peak memory: ``torch.cuda.max_memory_allocated`` on a GPU, the process's peak RSS on a CPU;
   * ``--flops``: FLOPs of one training iteration (forward + backward), counted by PyTorch.
 Results are printed as a table and saved as JSON (``--out``). Batches are fetched before the
@@ -30,11 +30,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .labels import REPO_ROOT
-from .layout import image_dir, mask_dir
-from .model import build_segmentor, init_registries
-from .report import cli_error, nonnegative_int, positive_int
-from .layout import KnownError
+from utils.base.labels import REPO_ROOT
+from utils.base.layout import image_dir, mask_dir
+from utils.core.model import build_segmentor, init_registries
+from utils.base.report import cli_error, nonnegative_int, positive_int
+from utils.base.layout import KnownError
 
 DEFAULT_CONFIG = 'deeplabv3plus_r50-d8_flipswap-aug-isw_1xb4-20k_celebamask-512x512'
 NO_GPU = 'n/a (no GPU)'
@@ -97,8 +97,8 @@ def time_calls(fn: Callable[[int], Any], iters: int, warmup: int, device: str) -
 # --------------------------------------------------------------------------- setup
 def bench_config(config: str, data_root: Path, size: int, batch_size: int):
     """The config as a bench run sees it: inputs scaled to ``size``, random init, data at ``data_root``."""
-    from .config import load_config
-    from .train import resolve_class_weights
+    from utils.core.config import load_config
+    from utils.train import resolve_class_weights
 
     cfg = load_config(config, data_root=data_root, work_dir=data_root / 'work', smoke=dict(size=size, max_iters=10))
     cfg.train_dataloader['batch_size'] = batch_size
@@ -108,7 +108,7 @@ def bench_config(config: str, data_root: Path, size: int, batch_size: int):
 
 def make_data(root: Path, n_images: int, size: int, progress: bool = True) -> Path:
     """A synthetic set with ``n_images`` train and val faces at ``size`` px (reused when present)."""
-    from .synthetic import make_synthetic_dataset
+    from utils.core.synthetic import make_synthetic_dataset
 
     if not mask_dir(root, 'val').is_dir():
         make_synthetic_dataset(root, n_images, n_images, 0, size=size, progress=progress)
@@ -236,7 +236,7 @@ def bench_infer(cfg, model, images: list, device: str, amp: bool, channels_last:
     """Images/s of Segmenter.predict on ``batch_size`` images per call, with ``tta``."""
     import torch
 
-    from .inference import Segmenter
+    from utils.core.inference import Segmenter
 
     if device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
@@ -286,7 +286,7 @@ def _time_training(cfg, batches: list, device: str, on_gpu: bool, amp: bool, cha
 def _time_inference(cfg, root: Path, device: str, on_gpu: bool, amp: bool, channels_last: bool, batch_size: int,
                     iters: int, warmup: int, say: Callable[[str], None]) -> dict:
     """Step 4 of :func:`run`: images/s of Segmenter.predict without and with flip TTA, per precision."""
-    from .inference import read_image
+    from utils.core.inference import read_image
 
     model = build_segmentor(cfg, for_training=True)
     images = [read_image(p) for p in sorted(image_dir(root, 'val').glob('*.jpg'))[:max(batch_size, 1) * 2]]

@@ -10,8 +10,8 @@ SHA-256 of its bytes, config, split, TTA, class biases, image count, parameters,
 (IoU/Acc/Dice/Precision/Recall in %, imgF = the class's mean F over the images where it is present, 0-1),
 ``confusion.csv`` (19 x 19 pixel counts, rows = ground truth), ``per_image.npz`` (image names and N x 19 int64 intersections,
 unions, predicted and ground-truth areas, so any image can be inspected without the model) and
-``pred/<name>.png`` (palette masks for the inspector in ``utils.widgets``). The numbers equal
-MMSeg's ``IoUMetric`` on the same predictions (see ``utils.metrics.metrics_from_areas``).
+``pred/<name>.png`` (palette masks for the inspector in ``utils.notebook.widgets``). The numbers equal
+MMSeg's ``IoUMetric`` on the same predictions (see ``utils.core.metrics.metrics_from_areas``).
 """
 from __future__ import annotations
 
@@ -31,17 +31,17 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from . import layout
-from .layout import write_atomic, write_json_atomic
-from .labels import CLASSES, NUM_CLASSES, pil_palette
-from .metrics import (PER_CLASS_KEYS, SUMMARY_KEYS, areas_from_confusion, confusion_matrix, fscore_from_areas,
+from utils.base import layout
+from utils.base.layout import write_atomic, write_json_atomic
+from utils.base.labels import CLASSES, NUM_CLASSES, pil_palette
+from utils.core.metrics import (PER_CLASS_KEYS, SUMMARY_KEYS, areas_from_confusion, confusion_matrix, fscore_from_areas,
                       image_fscores, metrics_from_areas, per_class_frame, summary_percent)
-from .model import count_parameters
-from .report import cli_error, positive_int
-from .layout import KnownError
+from utils.core.model import count_parameters
+from utils.base.report import cli_error, positive_int
+from utils.base.layout import KnownError
 
 if TYPE_CHECKING:
-    from .checkpoints import OpenedCheckpoint
+    from utils.core.checkpoints import OpenedCheckpoint
 
 FORMAT_VERSION = 1
 SUMMARY_FILE, PER_CLASS_FILE, PER_IMAGE_FILE, CONFUSION_FILE, PRED_DIR = (
@@ -206,10 +206,10 @@ def split_files(data_root: str | os.PathLike, split: str = 'val',
 
 
 def read_mask(path: Path) -> np.ndarray:
-    """A label map from a mask PNG, read the one way every mask is (:func:`utils.imageio.read_label_mask`); an RGB
+    """A label map from a mask PNG, read the one way every mask is (:func:`utils.base.imageio.read_label_mask`); an RGB
     picture, a truncated or non-PNG file, a 16-bit mask beyond 0..255 and a decompression bomb each raise one
     :class:`EvaluationError` naming it."""
-    from .imageio import ImageReadError, read_label_mask
+    from utils.base.imageio import ImageReadError, read_label_mask
 
     try:
         return read_label_mask(path)
@@ -257,7 +257,7 @@ def _cached_complexity(out_dir: Path, ident: dict, size: tuple[int, int]) -> dic
 
 def default_out_dir(checkpoint: str | os.PathLike, split: str, tta: str, bias: bool = False) -> Path:
     """``<checkpoint folder>/eval/<checkpoint stem>_<split>_<tta>[_bias]``: next to the work_dir's checkpoints
-    (``_bias``: decoded with the checkpoint's per-class biases, utils.bias)."""
+    (``_bias``: decoded with the checkpoint's per-class biases, utils.core.bias)."""
     ck = Path(checkpoint)
     return ck.parent / 'eval' / f'{ck.stem}_{split}_{tta}{"_bias" if bias else ""}'
 
@@ -267,9 +267,9 @@ def _segmenter_for(ck: str | os.PathLike | OpenedCheckpoint, config: Any, device
                    segmenter: Any) -> tuple[Any, str]:
     """The model to evaluate (``segmenter`` when given, else loaded from ``ck``, a path or an opened checkpoint) and
     the TTA it runs with; an unknown TTA is named before the model is loaded, a model of another class count after."""
-    from .checkpoints import CheckpointError, checkpoint_path
-    from .config import ConfigError, resolve_tta
-    from .inference import InferenceError, Segmenter
+    from utils.core.checkpoints import CheckpointError, checkpoint_path
+    from utils.core.config import ConfigError, resolve_tta
+    from utils.core.inference import InferenceError, Segmenter
 
     try:
         if tta is not None:
@@ -326,17 +326,17 @@ def evaluate(checkpoint: str | os.PathLike | OpenedCheckpoint, data_root: str | 
     """Predict every image of ``split`` with ``checkpoint`` (batched, AMP on GPU, optional TTA), score and save.
 
     Returns an :class:`EvalResult`; the files are written to ``out_dir`` (see the module docstring).
-    ``checkpoint``: a path, or one opened by :func:`utils.checkpoints.open_checkpoint` (not read again); the summary
+    ``checkpoint``: a path, or one opened by :func:`utils.core.checkpoints.open_checkpoint` (not read again); the summary
     names it by its SHA-256 (``checkpoint_sha256``), as submit's manifest does.
     ``tta=None``: the config's ``test_tta`` (``'flip'``, set once in ``configs/_base_/default_runtime.py``).
-    ``segmenter``: a :class:`utils.inference.Segmenter` already loaded from ``checkpoint``, to reuse it
+    ``segmenter``: a :class:`utils.core.inference.Segmenter` already loaded from ``checkpoint``, to reuse it
     (e.g. to compare TTA modes without reloading).
     ``stems``: score only these images of ``split`` (2025-26: ``split='train'`` and the holdout's stems).
-    ``class_bias``: decode with the checkpoint's per-class biases when it has them (utils.bias); False scores
+    ``class_bias``: decode with the checkpoint's per-class biases when it has them (utils.core.bias); False scores
     plain argmax, so the two can be compared per class (``per_class['imgF']``).
     """
-    from .checkpoints import checkpoint_identity, checkpoint_path
-    from .inference import InferenceError, iter_predictions
+    from utils.core.checkpoints import checkpoint_identity, checkpoint_path
+    from utils.core.inference import InferenceError, iter_predictions
 
     ck = checkpoint_path(checkpoint)
     files = split_files(data_root, split, stems)
@@ -386,7 +386,7 @@ def evaluate(checkpoint: str | os.PathLike | OpenedCheckpoint, data_root: str | 
 def _final_fit(checkpoint: Path, split: str) -> bool:
     """Whether the checkpoint's run is a final fit (its own record says so, whatever its folder is called); its val
     scores then measure images it was trained on, which a warning says."""
-    from .record import is_final_fit
+    from utils.plugins.record import is_final_fit
 
     final = is_final_fit(checkpoint)
     if final and split == 'val':
@@ -480,7 +480,7 @@ def _holdout_stems(path: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .config import TTA_MODES
+    from utils.core.config import TTA_MODES
 
     p = argparse.ArgumentParser(prog='python -m utils.evaluate', description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)

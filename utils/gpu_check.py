@@ -42,12 +42,12 @@ from typing import Any
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from .labels import REPO_ROOT
-from .layout import SMOKE_SIZE
-from .report import cli_error
-from .layout import KnownError
+from utils.base.labels import REPO_ROOT
+from utils.base.layout import SMOKE_SIZE
+from utils.base.report import cli_error
+from utils.base.layout import KnownError
 
-#: recipes timed (utils.config.RECIPES: the stage-1 configs the notebooks train, both editions)
+#: recipes timed (utils.core.config.RECIPES: the stage-1 configs the notebooks train, both editions)
 CHECK_RECIPES = ('seed', 'improved', 'improved-r101', 'swin-b', 'segformer-b3',
                  'bisenetv2-slim', 'fast-scnn', 'lraspp-mv3s')
 #: recipes that must train on a T4 (15 GB) with AMP at their batch (ResNet-101 is an option that may not)
@@ -89,8 +89,8 @@ def device_facts() -> dict:
     """The GPU (or CPU), driver and package versions, as a flat dict."""
     import torch
 
-    from . import env
-    from .bench import device_name
+    from utils.core import env
+    from utils.bench import device_name
 
     facts = dict(env.environment_table())
     facts['device'] = device_name()
@@ -120,7 +120,7 @@ def _schedule_iters(config: str) -> int:
     """The iterations of a config's own schedule (what a real run trains; the projection's length)."""
     from mmengine.config import Config
 
-    from .config import resolve_config
+    from utils.core.config import resolve_config
 
     return int(Config.fromfile(str(resolve_config(config))).train_cfg.max_iters)
 
@@ -129,7 +129,7 @@ def batch_size(recipe: str, sizes: dict) -> int:
     """The batch a recipe is timed at: its config's own for :data:`OWN_BATCH` at full size, else ``sizes``'."""
     from mmengine.config import Config
 
-    from .config import RECIPES, resolve_config
+    from utils.core.config import RECIPES, resolve_config
 
     if recipe in OWN_BATCH and sizes['size'] == FULL['size']:
         return int(Config.fromfile(str(resolve_config(RECIPES[recipe][0]))).train_dataloader.batch_size)
@@ -144,8 +144,8 @@ def measure_speed(recipe: str, root: Path, sizes: dict, device: str, variants) -
     """s/iter, it/s, img/s and peak memory of each variant for one recipe (``'OOM'`` when it does not fit)."""
     import torch
 
-    from . import bench
-    from .config import RECIPES
+    from utils import bench
+    from utils.core.config import RECIPES
 
     batch = batch_size(recipe, sizes)
     cfg = bench.bench_config(RECIPES[recipe][0], root, sizes['size'], batch)
@@ -170,8 +170,8 @@ def t4_fit(recipe: str, root: Path, sizes: dict, cap_gb: float, channels_last: b
     """Train a few AMP iterations of ``recipe`` with this process capped at ``cap_gb`` of GPU memory."""
     import torch
 
-    from . import bench
-    from .config import RECIPES
+    from utils import bench
+    from utils.core.config import RECIPES
 
     total = torch.cuda.get_device_properties(0).total_memory
     fraction = min(1.0, cap_gb * 1e9 / total)
@@ -197,8 +197,8 @@ def t4_fit(recipe: str, root: Path, sizes: dict, cap_gb: float, channels_last: b
 
 # --------------------------------------------------------------------------- 4. AMP + resume
 def _scalars(log_dir: Path) -> dict[int, dict]:
-    """Training scalars of one run by step, as :func:`utils.metrics.read_scalars` reads MMEngine's log."""
-    from .metrics import read_scalars
+    """Training scalars of one run by step, as :func:`utils.core.metrics.read_scalars` reads MMEngine's log."""
+    from utils.core.metrics import read_scalars
 
     rows = read_scalars(log_dir).train.to_dict('records')
     return {int(r['step']): {k: v for k, v in r.items() if v == v} for r in rows}  # v == v drops NaN (not logged)
@@ -206,9 +206,9 @@ def _scalars(log_dir: Path) -> dict[int, dict]:
 
 def amp_resume_check(root: Path, work: Path, sizes: dict, amp: bool) -> dict:
     """Run the seed recipe ``resume_iters`` iterations, resume a copy from the middle, compare every iteration."""
-    from .schedules import cyclic_cosine
-    from .train import train
-    from .config import RECIPES
+    from utils.plugins.schedules import cyclic_cosine
+    from utils.train import train
+    from utils.core.config import RECIPES
 
     n = sizes['resume_iters']
     half = n // 2
@@ -254,10 +254,10 @@ def amp_resume_check(root: Path, work: Path, sizes: dict, amp: bool) -> dict:
 # --------------------------------------------------------------------------- 5. evaluation pace
 def eval_pace(checkpoint: Path, config: Path, root: Path, work: Path, device: str, tta: str = 'flip') -> dict:
     """Evaluate and submit throughput with ``tta``, as ratios to the bare model forward of the same views."""
-    from .evaluate import evaluate
-    from .inference import Segmenter, read_image, tta_views
-    from .layout import image_dir
-    from .submit.predict import predict_folder
+    from utils.evaluate import evaluate
+    from utils.core.inference import Segmenter, read_image, tta_views
+    from utils.base.layout import image_dir
+    from utils.submit.predict import predict_folder
 
     seg = Segmenter.from_checkpoint(checkpoint, config=config, device=device)
     paths = sorted(image_dir(root, 'val').glob('*.jpg'))
@@ -324,8 +324,8 @@ def run(out: str | os.PathLike, dry_run: bool = False, t4_gb: float = 15.0, resu
     """Every section in order; returns the results dict (also written as JSON and markdown into ``out``)."""
     import torch
 
-    from .model import init_registries
-    from .synthetic import make_synthetic_dataset
+    from utils.core.model import init_registries
+    from utils.core.synthetic import make_synthetic_dataset
 
     if not dry_run and not torch.cuda.is_available():
         raise GpuCheckError('No CUDA GPU is visible. In Colab choose Runtime > Change runtime type > T4 GPU; '

@@ -5,9 +5,9 @@
                           [--edition 2022|2025] [--split split.json]
     torchrun --nproc_per_node 2 -m utils.train CONFIG --launcher pytorch ...   # several GPUs
 
-CONFIG is a path or a config name from ``configs/`` (see ``utils.config``). ``--resume auto`` (the
+CONFIG is a path or a config name from ``configs/`` (see ``utils.core.config``). ``--resume auto`` (the
 default) continues from the newest intact ``iter_*.pth`` in the work_dir, skipping a truncated or
-damaged one with a warning (``utils.checkpoints``). Laid out like MMSeg's ``tools/train.py``.
+damaged one with a warning (``utils.core.checkpoints``). Laid out like MMSeg's ``tools/train.py``.
 A 2025-26 config (``edition = '2025'``) trains on the training pairs less a holdout that it validates on
 (``split.json`` in the work_dir, made once and kept for the whole run, resumes included); ``--final-fit`` trains
 on every pair.
@@ -23,14 +23,15 @@ import sys
 import time
 from pathlib import Path
 
-from . import checkpoints, trust
-from .config import FINAL_FIT_SUFFIX, SPLIT_FILE, ConfigError, check_data_root, load_config, train_data_root
-from .edition import DEFAULT_EDITION, EDITIONS
-from .env import KnownHarmless, default_work_dir, pretrained_cache
-from .labels import REPO_ROOT
-from .pretrained import check_course_rules, prepare_pretrained
-from .report import cli_error
-from .rules import check_edition_rules, effective_edition
+from utils.core import checkpoints
+from utils.base import trust
+from utils.core.config import FINAL_FIT_SUFFIX, SPLIT_FILE, ConfigError, check_data_root, load_config, train_data_root
+from utils.base.edition import DEFAULT_EDITION, EDITIONS
+from utils.core.env import KnownHarmless, default_work_dir, pretrained_cache
+from utils.base.labels import REPO_ROOT
+from utils.core.pretrained import check_course_rules, prepare_pretrained
+from utils.base.report import cli_error
+from utils.core.rules import check_edition_rules, effective_edition
 
 
 class TrainError(ConfigError):
@@ -103,8 +104,8 @@ def _runner_class():
 def resolve_class_weights(cfg, data_root: str | os.PathLike) -> None:
     """Replace ``class_weight='median_freq'|'inv_sqrt'`` in any loss of ``cfg`` by weights computed from the train masks
     (here, where training builds its model; utils.bench, which times training steps, calls it too)."""
-    from .config import WEIGHT_METHODS, walk_dicts
-    from .stats import compute_class_weights
+    from utils.core.config import WEIGHT_METHODS, walk_dicts
+    from utils.core.stats import compute_class_weights
 
     for node in walk_dicts(cfg.model):
         method = node.get('class_weight')
@@ -121,7 +122,7 @@ def build_runner(cfg):
     if str(REPO_ROOT) not in sys.path:  # custom_imports = utils.*
         sys.path.insert(0, str(REPO_ROOT))
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    from . import checkpoint_hook  # noqa: F401  (registers SafeCheckpointHook)
+    from utils.plugins import checkpoint_hook  # noqa: F401  (registers SafeCheckpointHook)
 
     hook = (cfg.get('default_hooks') or {}).get('checkpoint')
     if hook is not None and hook.get('type') == 'CheckpointHook':  # a failed save of a new best keeps the old one
@@ -140,13 +141,13 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
     ``resume``: ``'auto'`` (newest readable checkpoint in ``work_dir``), ``'none'``/``None``, a
     checkpoint file, another work_dir (its newest readable checkpoint; used to go 20k -> 30k), or a sequence of
     work_dirs (the newest readable checkpoint of the first that has one: each checkpoint is verified once).
-    ``extra_hooks``: MMEngine hook configs added to the run (e.g. ``utils.live.ProgressBarHook``).
+    ``extra_hooks``: MMEngine hook configs added to the run (e.g. ``utils.plugins.live.ProgressBarHook``).
     ``final_fit``: train on train + val (the default work_dir gets ``_trainval``); its val scores are not honest.
     ``quiet``: MMEngine's config dump and log lines go to the log file only (the notebooks show a progress bar).
     A 2025-26 config (top-level ``edition = '2025'``): see :func:`apply_holdout`; ``final_fit`` then trains on
     every training pair (the val set has no masks to add), and the holdout, seen in training, is validated once.
     ``edition``: the course rules to enforce ('2022' default; a config saying ``edition = '2025'`` is always held
-    to the 2025-26 rules, checked before anything is written: utils.rules.check_edition_rules).
+    to the 2025-26 rules, checked before anything is written: utils.core.rules.check_edition_rules).
     ``split``: a holdout split (``split.json``'s dict) to use instead of the run's own (:func:`apply_holdout`).
     """
     if work_dir is None:
@@ -163,7 +164,7 @@ def train(config: str | os.PathLike, data_root: str | os.PathLike | None = None,
         check_edition_rules(cfg, edition)  # the parameter cap and no weights at all: before anything is written
     root = Path(train_data_root(cfg))
     if not root.is_dir() and cfg.get('smoke_run'):  # a smoke run may make its synthetic data; a real run never
-        from .synthetic import make_synthetic_dataset
+        from utils.core.synthetic import make_synthetic_dataset
 
         logging.getLogger(__name__).warning('No data at %s: writing a synthetic dataset there.', root)
         make_synthetic_dataset(root, size=int(cfg.model.data_preprocessor['size'][0]),
@@ -196,7 +197,7 @@ def _run(cfg, resumed_from: Path | None, extra_hooks, quiet, lock) -> dict:
     if extra_hooks:
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + list(extra_hooks)
     if quiet:
-        from .env import quiet_known_warnings
+        from utils.core.env import quiet_known_warnings
 
         quiet_known_warnings()
         cfg.quiet_console = True
@@ -225,7 +226,7 @@ def config_edition(config: str | os.PathLike, cfg_options: dict | None = None) -
     """The ``edition`` a config (or ``--cfg-options edition=...``) declares; None for the 2022 configs."""
     from mmengine.config import Config
 
-    from .config import resolve_config
+    from utils.core.config import resolve_config
 
     if cfg_options and 'edition' in cfg_options:
         return str(cfg_options['edition'])
@@ -243,15 +244,15 @@ def apply_holdout(cfg, data_root: str | os.PathLike, *, final_fit: bool = False,
     when a config says otherwise). It is written to the work_dir before anything trains. ``final_fit``: every
     pair is trained on; the holdout, no longer honest, is validated once at the end.
     """
-    from .config import set_split
-    from .data.split import (describe, final_fit_split, holdout_size, make_holdout, read_split,
+    from utils.core.config import set_split
+    from utils.data.split import (describe, final_fit_split, holdout_size, make_holdout, read_split,
                              train_pairs, write_split)
 
     work_dir = Path(cfg.work_dir)
     homes = [work_dir] + ([Path(resumed_from).parent] if resumed_from is not None else [])
     home = next((d for d in homes if (d / SPLIT_FILE).is_file()), None)
     if split is not None:  # given (--split): checked like a kept one
-        from .data.split import check_split
+        from utils.data.split import check_split
 
         split = check_split(split, data_root, '--split')
     elif home is not None:

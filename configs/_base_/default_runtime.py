@@ -1,7 +1,8 @@
 # Runtime shared by every config: logging, visualisation, environment. (MMSeg's default_runtime, adapted.)
 default_scope = 'mmseg'
-custom_imports = dict(imports=['utils.dataset', 'utils.transforms', 'utils.schedules', 'utils.losses', 'utils.live',
-                               'utils.record', 'utils.val_metric', 'utils.heads'],
+custom_imports = dict(imports=['utils.plugins.dataset', 'utils.plugins.transforms', 'utils.plugins.schedules',
+                               'utils.plugins.losses', 'utils.plugins.live', 'utils.plugins.record',
+                               'utils.plugins.val_metric', 'utils.plugins.heads'],
                       allow_failed_imports=False)
 env_cfg = dict(
     cudnn_benchmark=True,  # fixed 512x512 inputs: let cuDNN pick the fastest kernels
@@ -14,7 +15,7 @@ log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
 # Course rule: ImageNet-1k pre-trained weights only. Training refuses other weights and a foreign load_from
-# (utils.pretrained.check_course_rules); set False only for use outside the course.
+# (utils.core.pretrained.check_course_rules); set False only for use outside the course.
 course_rules = True
 resume = False
 # RunRecordHook: the machine, per-class val metrics and the val loss, kept in the work_dir for the hand-in (06)

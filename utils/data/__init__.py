@@ -20,14 +20,14 @@ Zips are checked before anything is written (unsafe paths, links, duplicate entr
 free space); a damaged or truncated zip is named with the fix. A folder source may hold symbolic links
 only to files inside it (followed, with a warning); links pointing outside it are refused.
 """
-from .check import CheckReport, check_dataset
-from .common import (EXPECTED_COUNTS, SYNTHETIC_DEFAULTS, SYNTHETIC_FULL, DataError, dataset_counts,
+from utils.data.check import CheckReport, check_dataset
+from utils.data.common import (EXPECTED_COUNTS, SYNTHETIC_DEFAULTS, SYNTHETIC_FULL, DataError, dataset_counts,
                      is_dataset)
-from .convert import PARTS, combine_parts, convert, find_release, index_parts, resolve_split
-from .fetch import download_drive_file, fetch, fetch_sources, parse_drive_source, split_sources
-from .fix_rgb import fix_rgb_masks
-from .split import make_holdout, read_split, write_split
-from .unpack import locate_dataset, safe_extract
+from utils.data.convert import PARTS, combine_parts, convert, find_release, index_parts, resolve_split
+from utils.data.fetch import download_drive_file, fetch, fetch_sources, parse_drive_source, split_sources
+from utils.data.fix_rgb import fix_rgb_masks
+from utils.data.split import make_holdout, read_split, write_split
+from utils.data.unpack import locate_dataset, safe_extract
 
 __all__ = ['CheckReport', 'check_dataset', 'EXPECTED_COUNTS', 'SYNTHETIC_DEFAULTS', 'SYNTHETIC_FULL', 'DataError',
            'dataset_counts', 'is_dataset', 'PARTS', 'combine_parts', 'convert', 'find_release', 'index_parts',

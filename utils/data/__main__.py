@@ -5,12 +5,12 @@ import argparse
 import sys
 import warnings
 
-from ..report import cli_error, nonnegative_int, positive_int
-from .check import check_dataset
-from .common import SYNTHETIC_2025_FULL, SYNTHETIC_FULL, expected_counts
-from .convert import convert
-from .fetch import fetch, fetch_sources
-from .fix_rgb import fix_rgb_masks
+from utils.base.report import cli_error, nonnegative_int, positive_int
+from utils.data.check import check_dataset
+from utils.data.common import SYNTHETIC_2025_FULL, SYNTHETIC_FULL, expected_counts
+from utils.data.convert import convert
+from utils.data.fetch import fetch, fetch_sources
+from utils.data.fix_rgb import fix_rgb_masks
 
 USAGE = """Get the CelebAMask-HQ mini dataset onto local disk in the course layout, and verify it.
 
@@ -79,7 +79,7 @@ def _fetch(args, progress: bool) -> None:
 
 
 def _split(args) -> None:
-    from .split import describe, holdout_size, make_holdout, train_pairs, write_split
+    from utils.data.split import describe, holdout_size, make_holdout, train_pairs, write_split
 
     n = args.n or holdout_size(len(train_pairs(args.root)))
     split = make_holdout(args.root, n=n, seed=args.seed)

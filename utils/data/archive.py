@@ -5,7 +5,7 @@ Colab gives every notebook its own disk; 01 fetches the data once and keeps it h
 description beside it (source, counts, size). 02-05 unpack it through the same safe extraction as a fetch and
 check every file. The description names the edition (a 2025-26 copy has no val masks in 2026, and its check
 allows that). Writes are atomic: a failed one keeps the previous archive and leaves no temporary file.
-Problems raise :class:`~utils.data.common.DataError` with the fix (``utils.session`` shows it as one message).
+Problems raise :class:`~utils.data.common.DataError` with the fix (``utils.notebook.session`` shows it as one message).
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..edition import DEFAULT_EDITION
-from ..layout import write_atomic, write_json_atomic
-from .common import DataError, dataset_counts, is_dataset
+from utils.base.edition import DEFAULT_EDITION
+from utils.base.layout import write_atomic, write_json_atomic
+from utils.data.common import DataError, dataset_counts, is_dataset
 
 ARCHIVE = 'celebamask-dataset.zip'
 
@@ -85,8 +85,8 @@ def restore_copy(data_root: str | os.PathLike, folder: str | os.PathLike, progre
     """Make sure the dataset is at ``data_root``: counted when there, else unpacked from ``folder``'s archive and
     every file checked. Returns the counts per split. ``edition``: the copy's rules (default: the one its
     description names, else 2022)."""
-    from .check import check_dataset
-    from .unpack import install, safe_extract
+    from utils.data.check import check_dataset
+    from utils.data.unpack import install, safe_extract
 
     root = Path(data_root)
     archive, info = archive_paths(folder)
@@ -138,7 +138,7 @@ FAILED_MARK = '.celebamask-check-failed.json'
 
 def file_hashes(data_root: str | os.PathLike, files: list[Path]) -> dict[str, str]:
     """``{relative path: SHA-256}`` of ``files`` under ``data_root`` (the record kept beside the archive)."""
-    from ..trust import sha256_file
+    from utils.base.trust import sha256_file
 
     return {p.relative_to(data_root).as_posix(): sha256_file(p) for p in files}
 

@@ -21,13 +21,13 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image, ImageFile
 
-from ..imageio import exif_orientation
-from ..labels import NUM_CLASSES, PALETTE
-from ..layout import IMAGE_SUFFIXES, LAYOUT, SPLITS, image_dir, list_files, mask_dir, natural_key
-from ..parallel import default_workers
-from ..report import FAIL, PASS, WARN, Check, Report, check_files
-from .common import EXPECTED_COUNTS, HEX_STEM, DataError, expected_counts, progress_bar
-from .unpack import locate_dataset
+from utils.base.imageio import exif_orientation
+from utils.base.labels import NUM_CLASSES, PALETTE
+from utils.base.layout import IMAGE_SUFFIXES, LAYOUT, SPLITS, image_dir, list_files, mask_dir, natural_key
+from utils.base.parallel import default_workers
+from utils.base.report import FAIL, PASS, WARN, Check, Report, check_files
+from utils.data.common import EXPECTED_COUNTS, HEX_STEM, DataError, expected_counts, progress_bar
+from utils.data.unpack import locate_dataset
 
 
 @dataclass
@@ -412,7 +412,7 @@ class _Findings:
         if self.img_mode:
             out.append(Check('image mode', WARN, f'{len(self.img_mode)} images are not RGB', self.img_mode,
                              'they are converted to RGB when loaded; re-save as RGB JPGs to be safe.'))
-        if self.img_oriented:  # utils.imageio reads every image as stored, so its mask still matches
+        if self.img_oriented:  # utils.base.imageio reads every image as stored, so its mask still matches
             out.append(Check('image orientation', WARN, f'{len(self.img_oriented)} images carry an EXIF orientation '
                              'tag', self.img_oriented, 'they are read as stored (the tag is ignored everywhere, so '
                              'each still matches its mask); a viewer shows them rotated. Nothing to do unless the '
@@ -425,7 +425,7 @@ class _Findings:
         if self.mask_rgb:
             fix.append('masks saved as colours (RGB): convert them with `python -m utils.data fix-rgb MASK_DIR '
                        '--out NEW_DIR`, or re-export them as 8-bit palette PNGs whose indices are the labels '
-                       '(utils.synthetic.save_mask)')
+                       '(utils.core.synthetic.save_mask)')
         if self.mask_err:
             fix.append('unreadable masks come from an interrupted copy or unzip: fetch the dataset again')
         return Check('mask format', FAIL if files else PASS,

@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..layout import SMOKE_SIZE, SPLITS, DataError, image_dir, list_files, mask_dir
-from ..report import human_bytes
+from utils.base.layout import SMOKE_SIZE, SPLITS, DataError, image_dir, list_files, mask_dir
+from utils.base.report import human_bytes
 
 __all__ = ['DataError', 'EXPECTED_COUNTS', 'SYNTHETIC_DEFAULTS', 'SYNTHETIC_FULL', 'JUNK_DIRS', 'stems',
            'progress_bar', 'is_dataset', 'dataset_counts', 'STAGING_MARK', 'make_staging', 'clean_staging',
@@ -33,7 +33,7 @@ HEX_STEM = re.compile(r'^[0-9A-Fa-f]{32}$')
 
 def expected_counts(edition: str | None = None) -> dict[str, int]:
     """The course's images per split under ``edition`` (None: 2022)."""
-    from ..edition import rules
+    from utils.base.edition import rules
 
     return dict(zip(SPLITS, rules(edition).counts))
 #: Folders that archives made on a Mac carry and that are never data.

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from ..labels import CLASSES
-from ..layout import SPLITS, image_dir, mask_dir
-from ..parallel import default_workers, progress_map
-from .common import EXPECTED_COUNTS, JUNK_DIRS, DataError, clean_staging, make_staging, positive
-from .unpack import install
+from utils.base.labels import CLASSES
+from utils.base.layout import SPLITS, image_dir, mask_dir
+from utils.base.parallel import default_workers, progress_map
+from utils.data.common import EXPECTED_COUNTS, JUNK_DIRS, DataError, clean_staging, make_staging, positive
+from utils.data.unpack import install
 
 #: Per-part mask names of the full CelebAMask-HQ release, in label order (label = index in CLASSES).
 PARTS: tuple[str, ...] = CLASSES[1:]
@@ -109,7 +109,7 @@ def _convert_one(job: tuple) -> list[str]:
     """Convert one image and its parts; returns the part masks that had to be resized."""
     import cv2
 
-    from ..synthetic import save_mask
+    from utils.core.synthetic import save_mask
 
     img_path, parts, img_out, mask_out, size = job
     img = cv2.imread(str(img_path), cv2.IMREAD_COLOR)

@@ -26,10 +26,10 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..layout import SPLITS
-from .common import (SYNTHETIC_2025, SYNTHETIC_DEFAULTS, DataError, clean_staging, dataset_counts, is_dataset,
+from utils.base.layout import SPLITS
+from utils.data.common import (SYNTHETIC_2025, SYNTHETIC_DEFAULTS, DataError, clean_staging, dataset_counts, is_dataset,
                      make_staging, positive)
-from .unpack import (REQUIRED_2025, _Source, check_links, install, locate_dataset, nested_zips, normalise,
+from utils.data.unpack import (REQUIRED_2025, _Source, check_links, install, locate_dataset, nested_zips, normalise,
                      safe_extract, split_named, zip_problem)
 
 
@@ -182,7 +182,7 @@ def fetch(source: str | os.PathLike, out: str | os.PathLike = 'data/celebamask',
     try:
         ds = staging / 'dataset'
         if src == 'synthetic':
-            from ..synthetic import make_synthetic_dataset
+            from utils.core.synthetic import make_synthetic_dataset
 
             size = SYNTHETIC_DEFAULTS['size'] if size is None else size
             n_train, n_val, n_test = SYNTHETIC_DEFAULTS['counts'] if counts is None else counts
@@ -320,7 +320,7 @@ def fetch_sources(sources: str | os.PathLike | Sequence[str | os.PathLike], out:
     ``'synthetic'`` (2025: 32-hex-digit names, val without masks; ``size`` px, ``counts`` train/val/test,
     default 64 px and 40/8/8). The 2022 edition takes one source (:func:`utils.data.fetch.fetch`).
     """
-    from ..edition import rules
+    from utils.base.edition import rules
 
     edition = rules(edition).edition  # an unknown edition is named first
     srcs = split_sources(sources)
@@ -350,7 +350,7 @@ def fetch_sources(sources: str | os.PathLike | Sequence[str | os.PathLike], out:
     try:
         ds = staging / 'dataset'
         if synthetic:
-            from ..synthetic import make_synthetic_dataset
+            from utils.core.synthetic import make_synthetic_dataset
 
             n_train, n_val, n_test = SYNTHETIC_2025['counts'] if counts is None else counts
             make_synthetic_dataset(ds, n_train, n_val, n_test, size=SYNTHETIC_2025['size'] if size is None else size,

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile
 
-from ..labels import NUM_CLASSES, PALETTE
-from ..layout import list_files
-from ..synthetic import save_mask
-from .common import DataError, clean_staging, make_staging, progress_bar
+from utils.base.labels import NUM_CLASSES, PALETTE
+from utils.base.layout import list_files
+from utils.core.synthetic import save_mask
+from utils.data.common import DataError, clean_staging, make_staging, progress_bar
 
 
 def _open_mask(path: Path) -> Image.Image:

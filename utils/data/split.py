@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..labels import CLASSES
-from ..layout import SPLIT_FILE, DataError, image_dir, list_files, mask_dir, write_json_atomic
+from utils.base.labels import CLASSES
+from utils.base.layout import SPLIT_FILE, DataError, image_dir, list_files, mask_dir, write_json_atomic
 
 #: The classes that few faces hold (label ids 3, 14, 15, 16), rarest first in CelebAMask-HQ.
 RARE = ('hat', 'eye_g', 'neck_l', 'ear_r')
@@ -54,7 +54,7 @@ def train_pairs(data_root: str | os.PathLike) -> list[str]:
 def rare_presence(data_root: str | os.PathLike, stems: list[str]) -> np.ndarray:
     """``(len(stems), len(RARE))`` booleans: which rare classes each training mask holds, counted on the class ids
     the mask stores (a colour or unreadable mask is named with the fix)."""
-    from ..stats import count_mask
+    from utils.core.stats import count_mask
 
     folder = mask_dir(data_root, 'train')
     out = np.zeros((len(stems), len(RARE_IDS)), bool)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..layout import IMAGE_SUFFIXES, LAYOUT, image_dir, mask_dir, natural_key
-from .common import JUNK_DIRS, DataError, progress_bar
+from utils.base.layout import IMAGE_SUFFIXES, LAYOUT, image_dir, mask_dir, natural_key
+from utils.data.common import JUNK_DIRS, DataError, progress_bar
 
 
 #: Dataset zips hold JPG/PNG files, which barely compress (about 1:1). A zip whose files would expand more

@@ -10,7 +10,7 @@ what both say), ``docx_report`` and ``latex`` write it, ``render`` renders it wi
 ``pdfcheck`` reads the student's report.pdf back, ``kit`` assembles ``handin/``, checks it against the specification
 and zips it; ``__main__`` is the command.
 """
-from .run import collect, stage_dirs
-from .rundata import HandinError, RunData
+from utils.handin.run import collect, stage_dirs
+from utils.handin.rundata import HandinError, RunData
 
 __all__ = ['HandinError', 'RunData', 'collect', 'stage_dirs']

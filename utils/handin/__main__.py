@@ -18,10 +18,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..report import cli_error
-from .kit import build_handin
-from .run import stage_dirs
-from .rundata import HandinError
+from utils.base.report import cli_error
+from utils.handin.kit import build_handin
+from utils.handin.run import stage_dirs
+from utils.handin.rundata import HandinError
 
 
 def default_submission(work_root: Path, recipe: str, final_fit: bool) -> Path | None:
@@ -35,8 +35,8 @@ def default_submission(work_root: Path, recipe: str, final_fit: bool) -> Path | 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..config import FINAL_FIT_SUFFIX, RECIPES
-    from ..edition import DEFAULT_EDITION, EDITIONS, rules
+    from utils.core.config import FINAL_FIT_SUFFIX, RECIPES
+    from utils.base.edition import DEFAULT_EDITION, EDITIONS, rules
 
     p = argparse.ArgumentParser(prog='python -m utils.handin', description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)

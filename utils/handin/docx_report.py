@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .block import Block, figure_fraction
+from utils.handin.block import Block, figure_fraction
 
 PAGE_CM = (21.0, 29.7)
 MARGIN_CM = 2.54
@@ -100,7 +100,7 @@ def column_widths(rows: list[list[str]]) -> list[float]:
 def _table(doc, df) -> None:
     from docx.shared import Cm, Pt
 
-    from .tables import body_rows, header_rows, spans
+    from utils.handin.tables import body_rows, header_rows, spans
 
     head = header_rows(df)
     rows = head + body_rows(df)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..config import FINAL_FIT_SUFFIX
-from .block import Block
-from .draftparts import _machine_blocks, architecture, head_loss_words, short  # noqa: F401 (draft2025 and tests)
-from .rundata import RunData
+from utils.core.config import FINAL_FIT_SUFFIX
+from utils.handin.block import Block
+from utils.handin.draftparts import _machine_blocks, architecture, head_loss_words, short  # noqa: F401 (draft2025 and tests)
+from utils.handin.rundata import RunData
 
 TITLE = 'Project 1: CelebAMask Face Parsing'
 TITLE_2025 = 'Face Parsing on CelebAMask-HQ with a Small Model'
@@ -54,7 +54,7 @@ def _model_blocks(run: RunData, rules=None, weights: str = 'the weights the reco
     heads = recipe.get('heads') or {}
     if not recipe:
         return [Block('heading', 'Model'), Block('todo', 'Describe the model: this run kept no run_record.json '
-                                                 '(trained before utils.record existed).')]
+                                                 '(trained before utils.plugins.record existed).')]
     arch, backbone = architecture(recipe)
     text = (f"The model is {arch} ({recipe.get('segmentor')} in MMSegmentation) with a {backbone} backbone, "
             f"initialised from {weights}"
@@ -156,7 +156,7 @@ def _curve_blocks(run: RunData, figures: dict) -> list[Block]:
                f"{int(last['step']):,} (best {va['mIoU'].max():.2f})"
         if 'val_loss' in va.columns and va['val_loss'].notna().any():
             text += f"; the val loss went from {first['val_loss']:.3f} to {last['val_loss']:.3f}"
-        from ..trends import overfitting
+        from utils.core.trends import overfitting
 
         out.append(Block('para', text + '. The val loss is the decode head\'s loss on the val set (without OHEM), '
                                         'computed at each validation from the logits the validation produced. '

@@ -7,9 +7,9 @@ import ast
 import re
 from typing import Any
 
-from .block import Block
-from .draftparts import _machine_blocks, architecture, head_loss_words, short
-from .rundata import RunData
+from utils.handin.block import Block
+from utils.handin.draftparts import _machine_blocks, architecture, head_loss_words, short
+from utils.handin.rundata import RunData
 
 REFERENCES_2025 = (
     'C. Yu, C. Gao, J. Wang, G. Yu, C. Shen, N. Sang. BiSeNet V2: Bilateral Network with Guided Aggregation for '
@@ -135,7 +135,7 @@ def _optimization_blocks(run: RunData, figures: dict) -> list[Block]:
 
 
 def _experiment_blocks(tables: dict, figures: dict, scalars) -> list[Block]:
-    from ..trends import overfitting
+    from utils.core.trends import overfitting
 
     out = [Block('heading', 'Experimental analysis')]
     table = tables.get('experiments')

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .block import Block
-from .rundata import RunData
+from utils.handin.block import Block
+from utils.handin.rundata import RunData
 
 
 def short(value: Any) -> str:
@@ -43,7 +43,7 @@ def architecture(recipe: dict) -> tuple[str, str]:
 def weights_words(recipe: dict, known: dict[str, str], prefix: str) -> str:
     """Where the backbone's initial weights came from, under the ImageNet-1k rule of the 2022 course: the record's
     ``pretrained`` (an OpenMMLab name, a URL or a local copy of either), named by ``known`` (the weight files the
-    project knows, :data:`utils.pretrained.IMAGENET_1K`; ``prefix`` its OpenMMLab scheme)."""
+    project knows, :data:`utils.core.pretrained.IMAGENET_1K`; ``prefix`` its OpenMMLab scheme)."""
     given = str(recipe.get('pretrained') or '')
     backbone = recipe.get('backbone') or {}
     default = f"resnet{backbone.get('depth')}_v1c" if backbone.get('type') == 'ResNetV1c' else ''

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def _recipe_of(config: str) -> str:
-    from ..config import FINAL_FIT_SUFFIX, RECIPES
+    from utils.core.config import FINAL_FIT_SUFFIX, RECIPES
 
     base = config[:-len(FINAL_FIT_SUFFIX)] if config.endswith(FINAL_FIT_SUFFIX) else config
     return next((name for name, configs in RECIPES.items() if base in configs), '-')

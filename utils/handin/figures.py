@@ -8,8 +8,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..labels import CLASSES
-from .rundata import RunData
+from utils.base.labels import CLASSES
+from utils.handin.rundata import RunData
 
 FIG_W = 10.0  # inches: the width of the text of an A4 page at 300 dpi is plenty
 
@@ -143,7 +143,7 @@ def predictions_figure(run: RunData, test_images: str | Path | None, n: int = 4)
     from matplotlib.figure import Figure
     from PIL import Image
 
-    from ..viz import class_legend, overlay
+    from utils.core.viz import class_legend, overlay
 
     if run.submission is None or test_images is None or not Path(test_images).is_dir():
         return None

@@ -17,19 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..labels import REPO_ROOT
-from ..edition import rules as rules_of
-from ..record import PER_CLASS_FILE, RECORD_FILE, WEIGHTS_FILE
-from .portable import TEXT_SUFFIXES, path_map, portable_bytes
-from .readme import readme_text
-from .run import collect
-from .rundata import HandinError, RunData
+from utils.base.labels import REPO_ROOT
+from utils.base.edition import rules as rules_of
+from utils.plugins.record import PER_CLASS_FILE, RECORD_FILE, WEIGHTS_FILE
+from utils.handin.portable import TEXT_SUFFIXES, path_map, portable_bytes
+from utils.handin.readme import readme_text
+from utils.handin.run import collect
+from utils.handin.rundata import HandinError, RunData
 
 MANIFEST = '.handin-manifest.json'
 SCREENSHOTS = ('score.png', 'score.jpg', 'score.jpeg')
 PRESENT, MISSING, FILLED = 'present', 'missing', 'filled from the run'
 #: the project's code as the zip carries it: every file the manifest lists, the manifest itself (so that the copy can
-#: be checked with ``utils.env.code_problems``), the notebooks, scripts, assets and docs
+#: be checked with ``utils.core.env.code_problems``), the notebooks, scripts, assets and docs
 CODE_GLOBS = ('bootstrap.py', 'utils/**/*.py', 'utils/manifest.txt', 'configs/**/*.py', 'notebooks/*.py', 'notebooks/*.ipynb',
               'scripts/**/*.py', 'assets/*', 'docs/*.md', 'requirements*.txt', 'constraints-ci.txt', 'README.md',
               'Makefile', 'pyproject.toml')
@@ -45,7 +45,7 @@ class HandinResult:
     checks: list[tuple[str, str, str]]  # (item, status, what / what to do)
     notes: list[str] = field(default_factory=list)
     edition: str = '2022'
-    scalars: Any = None  # the run's logged curves (utils.metrics.Scalars), for the readings of 06
+    scalars: Any = None  # the run's logged curves (utils.core.metrics.Scalars), for the readings of 06
     report: Any = None  # utils.handin.pdfcheck.ReportState of handin/report.pdf, or None when there is none
 
     def frame(self):
@@ -69,7 +69,7 @@ class HandinResult:
 
 # --------------------------------------------------------------------------- writing only what is ours
 def _sha(path: Path) -> str:
-    from ..submit.common import file_sha256
+    from utils.submit.common import file_sha256
 
     return file_sha256(path)
 
@@ -94,7 +94,7 @@ def _install(staging: Path, folder: Path, notes: list[str]) -> dict[str, Path]:
         os.replace(src, dest)
         ours[dest.relative_to(folder).as_posix()] = _sha(dest)
         installed[rel] = dest
-    from ..layout import write_json_atomic
+    from utils.base.layout import write_json_atomic
 
     write_json_atomic(manifest_path, ours)
     return installed
@@ -114,7 +114,7 @@ def _check_predictions(run: RunData, test_images: Path | None, rules) -> tuple[s
         return _check_masks(run.submission, _test_stems(test_images))
     if _test_stems(test_images) is None:
         return PRESENT, f'{run.submission.name} (not checked: the test images are not on this machine)'
-    from ..submit.check import check_submission
+    from utils.submit.check import check_submission
 
     report = check_submission(run.submission, test_images, progress=False)
     if not report.ok:
@@ -215,8 +215,8 @@ def checkpoint_vs_predictions(run: RunData) -> tuple[str, str, str]:
     item = 'checkpoint = the one that predicted the test masks'
     if run.checkpoint is None or run.submission is None:
         return item, MISSING, 'no checkpoint or no submission to compare'
-    from ..checkpoints import checkpoint_identity
-    from ..submit.common import default_masks_dir, read_manifest
+    from utils.core.checkpoints import checkpoint_identity
+    from utils.submit.common import default_masks_dir, read_manifest
 
     manifest = read_manifest(default_masks_dir(run.submission)) or {}
     recorded = manifest.get('checkpoint_sha256')
@@ -277,14 +277,14 @@ def _report_checks(run: RunData, figures: dict, pages: float, state, rules) -> l
     if rules.edition == '2022':
         count = rec.get('parameters')
     else:  # every parameter of the model that predicts, as the 2025-26 formula counts
-        from .draft2025 import parameter_count
+        from utils.handin.draft2025 import parameter_count
 
         count = parameter_count(run)
     words = f'{count:,} parameters by the course formula' if count else ''
     if count and rules.param_cap:
         words += f' ({"fewer than" if count < rules.param_cap else "NOT fewer than"} the cap {rules.param_cap:,})'
     rows.append(('report: model and parameter count', FILLED if count else MISSING,
-                 words or 'no run_record.json (trained before utils.record): add it by hand'))
+                 words or 'no run_record.json (trained before utils.plugins.record): add it by hand'))
     heads = (rec.get('recipe') or {}).get('heads') or {}
     rows.append(('report: loss functions', FILLED if heads else MISSING,
                  'each head\'s loss, class weights and OHEM as the run had them' if heads else
@@ -306,11 +306,11 @@ def _report_checks(run: RunData, figures: dict, pages: float, state, rules) -> l
 
 def _write_draft(run: RunData, staging: Path, folder: Path, rules, **kw) -> tuple[dict, float]:
     """Figures, tables, the .docx and LaTeX drafts into ``staging``; returns the figures and the page estimate."""
-    from .docx_report import write_docx
-    from .blocks import report_blocks
-    from .figures import write_figures
-    from .latex import render
-    from .tables import all_tables, write_tables
+    from utils.handin.docx_report import write_docx
+    from utils.handin.blocks import report_blocks
+    from utils.handin.figures import write_figures
+    from utils.handin.latex import render
+    from utils.handin.tables import all_tables, write_tables
 
     figures = write_figures(run, staging / 'figures', kw.pop('test_images'), edition=rules.edition)
     tables = all_tables(run, rules.edition)
@@ -330,7 +330,7 @@ def build_handin(work_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
                  zip_path: str | os.PathLike | None = None, edition: str | None = None) -> HandinResult:
     """Build ``out`` (``handin/``) and the zip from the run's stage work_dirs (stage 1 first) under the rules of
     ``edition`` (None: the edition the run was trained for); see the module doc."""
-    from .pdfcheck import report_state
+    from utils.handin.pdfcheck import report_state
 
     matric, leaderboard_name = check_identity(matric, leaderboard_name)  # before anything is built
     run = collect(work_dirs, submission=submission, checkpoint=checkpoint)

@@ -8,8 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .block import Block, figure_fraction
-from .tables import latex_escape, to_latex
+from utils.handin.block import Block, figure_fraction
+from utils.handin.tables import latex_escape, to_latex
 
 PREAMBLE = r"""\documentclass[%(size)spt,a4paper]{article}
 \usepackage[a4paper,margin=2.54cm]{geometry}

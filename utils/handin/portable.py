@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from ..labels import REPO_ROOT
-from .rundata import RunData
+from utils.base.labels import REPO_ROOT
+from utils.handin.rundata import RunData
 
 #: what a text file is, for the rewrite (the rest is copied byte for byte)
 TEXT_SUFFIXES = ('.json', '.py', '.csv', '.txt', '.md', '.tex', '.log', '.yaml', '.yml', '.cfg', '.toml')

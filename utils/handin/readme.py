@@ -3,7 +3,7 @@ name), and every third-party library the code uses, with the version the run use
 title, address)."""
 from __future__ import annotations
 
-from .rundata import RunData
+from utils.handin.rundata import RunData
 
 #: package -> (authors, title, address): what the code imports, cited as each project asks to be cited
 REFERENCES = {
@@ -38,7 +38,7 @@ def _libraries(run: RunData) -> dict[str, str]:
     sessions = [s for r in run.records for s in r.get('sessions', [])]
     if sessions and sessions[-1].get('versions'):
         return dict(sessions[-1]['versions'])
-    from ..record import versions
+    from utils.plugins.record import versions
 
     return versions()
 
@@ -72,7 +72,7 @@ def readme_text(run: RunData, *, matric: str | None, leaderboard_name: str | Non
                 commit: str | None, has_screenshot: bool, has_pdf: bool, has_predictions: bool = True,
                 rules=None) -> str:
     """``Readme.txt``: who, what each file is, the data step, how to run, the libraries with their references."""
-    from ..edition import rules as rules_of
+    from utils.base.edition import rules as rules_of
 
     rules = rules or rules_of(run.edition)
     lines = (['SMOKE RUN: built from a smoke run (synthetic faces, a few iterations on a CPU). NOT FOR HANDING IN: '

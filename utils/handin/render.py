@@ -8,8 +8,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .docx_report import MARGIN_CM, PAGE_CM
-from .pdfcheck import pdf_pages
+from utils.handin.docx_report import MARGIN_CM, PAGE_CM
+from utils.handin.pdfcheck import pdf_pages
 
 
 def soffice_pdf(docx: str | Path, out_dir: str | Path, timeout: int = 180) -> Path | None:

@@ -9,10 +9,10 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
-from ..checkpoints import best_or_newest
-from ..metrics import MetricsError, Scalars, load_seed_tables, read_scalars
-from ..record import read_per_class, read_record
-from .rundata import HandinError, RunData
+from utils.core.checkpoints import best_or_newest
+from utils.core.metrics import MetricsError, Scalars, load_seed_tables, read_scalars
+from utils.plugins.record import read_per_class, read_record
+from utils.handin.rundata import HandinError, RunData
 
 __all__ = ['HandinError', 'RunData', 'collect', 'stage_dirs']
 
@@ -36,7 +36,7 @@ def _evaluations(work_dir: Path, checkpoint: Path | None) -> dict[str, dict]:
     ``' + class biases'`` where the decoding used per-class biases)."""
     import pandas as pd
 
-    from .experiments import biased
+    from utils.handin.experiments import biased
 
     found: dict[str, dict] = {}
     folders = sorted((work_dir / 'eval').glob('*_val_*'), key=lambda p: p.stat().st_mtime)
@@ -66,7 +66,7 @@ def config_text(work_dir: Path, record: dict) -> str:
 
 
 def run_kind(texts: Sequence[str]) -> tuple[bool, str]:
-    """``(smoke, edition)`` of a run from its resolved configs: ``smoke_run = True`` (utils.config writes it) and
+    """``(smoke, edition)`` of a run from its resolved configs: ``smoke_run = True`` (utils.core.config writes it) and
     the 2025-26 rules' per-image F evaluator or ``edition = '2025'``."""
     smoke = any(re.search(r'^smoke_run\s*=\s*True', t, re.M) for t in texts)
     edition = '2025' if any("ImageFScoreMetric" in t or re.search(r"^edition\s*=\s*'2025'", t, re.M)

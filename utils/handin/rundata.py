@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..layout import KnownError
+from utils.base.layout import KnownError
 
 
 class HandinError(KnownError):
@@ -20,7 +20,7 @@ class RunData:
 
     stages: list[Path]
     records: list[dict]
-    scalars: Any  # utils.metrics.Scalars, or None when nothing was logged
+    scalars: Any  # utils.core.metrics.Scalars, or None when nothing was logged
     per_class: Any  # DataFrame: step, class, IoU, Acc, Dice, ... (every validation of every stage)
     stage_ends: list[int]  # the last iteration each stage logged (stage 1's is the resume point)
     evals: dict[str, dict] = field(default_factory=dict)  # tta -> {'summary', 'per_class', 'dir'}

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..labels import CLASSES
-from ..metrics import SUMMARY_KEYS
-from .rundata import RunData
+from utils.base.labels import CLASSES
+from utils.core.metrics import SUMMARY_KEYS
+from utils.handin.rundata import RunData
 
 
 def per_class(run: RunData):
@@ -104,7 +104,7 @@ def all_tables(run: RunData, edition: str = '2022') -> dict[str, Any]:
               'tta_gain': tta_gain(run)}
     if edition == '2022':
         return tables
-    from .experiments import experiment_table
+    from utils.handin.experiments import experiment_table
 
     tables['per_class'] = tables['per_class'][[c for c in tables['per_class'].columns if c[0].startswith('ours')]]
     tables['summary'] = tables['summary'].loc[[i for i in tables['summary'].index if i.startswith('ours')]]

@@ -43,13 +43,13 @@ What the checker fails and what it only warns about:
 Scoring uses the leaderboard's (and MMSeg's) formula: intersection and union per class summed over
 the whole set, IoU = I / U, mIoU = mean over the classes with a non-empty union.
 """
-from .check import SubmissionReport, check_leaderboard_zip, check_submission, class_counts
-from .common import MANIFEST, SubmitError, default_masks_dir, list_images, mask_name, write_mask
-from .package import SubmissionCheckError, SubmissionResult, make_submission, offer_download, zip_masks
-from .leaderboard import LeaderboardZip, build_2025_submissions, build_leaderboard_zip
-from .predict import PredictResult, UnreadableImagesError, predict_folder
-from .preview import class_histogram, preview_grid
-from .score import ScoreResult, score_arrays, score_submission
+from utils.submit.check import SubmissionReport, check_leaderboard_zip, check_submission, class_counts
+from utils.submit.common import MANIFEST, SubmitError, default_masks_dir, list_images, mask_name, write_mask
+from utils.submit.package import SubmissionCheckError, SubmissionResult, make_submission, offer_download, zip_masks
+from utils.submit.leaderboard import LeaderboardZip, build_2025_submissions, build_leaderboard_zip
+from utils.submit.predict import PredictResult, UnreadableImagesError, predict_folder
+from utils.submit.preview import class_histogram, preview_grid
+from utils.submit.score import ScoreResult, score_arrays, score_submission
 
 __all__ = ['SubmissionReport', 'check_submission', 'class_counts', 'MANIFEST', 'SubmitError', 'default_masks_dir',
            'list_images', 'mask_name', 'write_mask', 'SubmissionCheckError', 'SubmissionResult', 'make_submission',

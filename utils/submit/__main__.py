@@ -4,13 +4,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..config import TTA_MODES
-from ..edition import DEFAULT_EDITION, EDITIONS
-from ..report import cli_error, positive_int
-from .check import check_submission
-from .common import SubmitError
-from .package import SubmissionCheckError, make_submission
-from .score import score_submission
+from utils.core.config import TTA_MODES
+from utils.base.edition import DEFAULT_EDITION, EDITIONS
+from utils.base.report import cli_error, positive_int
+from utils.submit.check import check_submission
+from utils.submit.common import SubmitError
+from utils.submit.package import SubmissionCheckError, make_submission
+from utils.submit.score import score_submission
 
 USAGE = """Predict the test images and build a validated leaderboard zip; check or score a zip.
 
@@ -84,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _leaderboard_zip(args: argparse.Namespace, progress: bool):
     """The 2025 zip of the command line's arguments (its check table printed first)."""
-    from .leaderboard import build_leaderboard_zip
-    from .solution.proof import installed_env, pip_env
+    from utils.submit.leaderboard import build_leaderboard_zip
+    from utils.submit.solution.proof import installed_env, pip_env
 
     if args.reference is not None or args.batch_size != 8 or args.folder is not None:
         raise SubmitError('--reference, --batch-size and --folder are 2022 options: the 2025 zip predicts one image '

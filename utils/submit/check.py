@@ -20,10 +20,10 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from ..labels import CLASSES, FLIP_PAIRS, NUM_CLASSES
-from ..report import FAIL, PASS, WARN, Check, Report, check_files
-from ..layout import natural_key
-from .common import CORE_CLASSES, JUNK_NAMES, MANIFEST, SubmitError, image_size, list_images, mask_name
+from utils.base.labels import CLASSES, FLIP_PAIRS, NUM_CLASSES
+from utils.base.report import FAIL, PASS, WARN, Check, Report, check_files
+from utils.base.layout import natural_key
+from utils.submit.common import CORE_CLASSES, JUNK_NAMES, MANIFEST, SubmitError, image_size, list_images, mask_name
 
 
 class _Masks:
@@ -131,7 +131,7 @@ def publish_checked_zip(tmp: Path, out_zip: Path, masks_dir: Path, report: Any) 
     """Move a freshly built zip into place only when its check passed; returns its SHA-256. The target is checked
     again (a file may have appeared meanwhile) and the zip recorded in the masks' manifest before the move, so a
     crash in between only makes a later run refuse, never overwrite a file this tool did not write."""
-    from .common import check_zip_target, file_sha256, read_manifest, record_zip
+    from utils.submit.common import check_zip_target, file_sha256, read_manifest, record_zip
 
     report.source = out_zip
     if not report.ok:
@@ -213,7 +213,7 @@ def check_submission(source: Any, images_dir: str | os.PathLike, *, reference: A
     'dev' for masks only, 'test' for masks and the solution).
     Each check is a small function below that returns its :class:`Check` lines.
     """
-    from ..edition import rules
+    from utils.base.edition import rules
 
     if rules(edition).edition == '2025':
         return check_leaderboard_zip(source, images_dir, phase=phase, strict=strict, progress=progress)

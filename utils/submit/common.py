@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..labels import CLASSES, NUM_CLASSES, pil_palette
-from ..layout import IMAGE_SUFFIXES, TMP_MARK, header_size, natural_key, write_atomic, write_json_atomic  # noqa: F401
-from ..layout import KnownError
+from utils.base.labels import CLASSES, NUM_CLASSES, pil_palette
+from utils.base.layout import IMAGE_SUFFIXES, TMP_MARK, header_size, natural_key, write_atomic, write_json_atomic  # noqa: F401
+from utils.base.layout import KnownError
 
 MANIFEST = 'manifest.json'
 #: ``tool`` field of the manifests this package writes.
@@ -87,7 +87,7 @@ def image_fingerprint(path: str | os.PathLike, chunk: int = 1 << 20) -> dict | N
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """Hex SHA-256 of a file (a zip's; a checkpoint's is :func:`utils.checkpoints.checkpoint_identity`'s, taken from
+    """Hex SHA-256 of a file (a zip's; a checkpoint's is :func:`utils.core.checkpoints.checkpoint_identity`'s, taken from
     the very bytes its model was loaded from)."""
     h = hashlib.sha256()
     with open(path, 'rb') as f:

@@ -1,7 +1,7 @@
 """The 2025-26 leaderboard zip: ``masks/<stem>.png`` for every image at its root and, for the test phase,
 ``solution/{run.py, ckpt.pth, requirements.txt}``, proven before zipping to reproduce every mask in a fresh environment.
 
-The masks are the project's own prediction (the MMSeg model through :class:`utils.inference.Segmenter`, in full
+The masks are the project's own prediction (the MMSeg model through :class:`utils.core.inference.Segmenter`, in full
 precision, one image per forward pass as ``run.py`` runs, on the CPU by default: CPU kernels give the same bits in the
 fresh environment, while GPU kernels may change with the CUDA build that pip installs there), decoded with the
 checkpoint's per-class biases:
@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..report import human_bytes
-from .check import check_leaderboard_zip, publish_checked_zip
-from .common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
+from utils.base.report import human_bytes
+from utils.submit.check import check_leaderboard_zip, publish_checked_zip
+from utils.submit.common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
                      is_inside, list_images, mask_name)
-from .predict import PredictResult, predict_folder
+from utils.submit.predict import PredictResult, predict_folder
 
 if TYPE_CHECKING:
-    from ..checkpoints import OpenedCheckpoint
+    from utils.core.checkpoints import OpenedCheckpoint
 
 MASKS_FOLDER, SOLUTION_FOLDER = 'masks', 'solution'
 
@@ -39,7 +39,7 @@ def decide(prob: Any, bias: Any) -> Any:
 
 
 class BiasedSegmenter:
-    """A :class:`utils.inference.Segmenter` whose labels are decided with the per-class biases."""
+    """A :class:`utils.core.inference.Segmenter` whose labels are decided with the per-class biases."""
 
     def __init__(self, segmenter: Any, class_bias: list[float]) -> None:
         import torch
@@ -59,10 +59,10 @@ class BiasedSegmenter:
 def load_biased_segmenter(checkpoint: str | os.PathLike | OpenedCheckpoint, config: Any = None,
                           device: str | None = None) -> BiasedSegmenter:
     """The checkpoint's model in full precision (AMP would make run.py's float32 masks differ) with its biases;
-    ``checkpoint``: a path, or one opened by :func:`utils.checkpoints.open_checkpoint` (not read again)."""
-    from ..checkpoints import open_checkpoint
-    from ..inference import Segmenter
-    from .solution.export import class_bias_of
+    ``checkpoint``: a path, or one opened by :func:`utils.core.checkpoints.open_checkpoint` (not read again)."""
+    from utils.core.checkpoints import open_checkpoint
+    from utils.core.inference import Segmenter
+    from utils.submit.solution.export import class_bias_of
 
     opened = open_checkpoint(checkpoint, config)
     bias = class_bias_of(opened.meta, str(opened.path))
@@ -71,8 +71,8 @@ def load_biased_segmenter(checkpoint: str | os.PathLike | OpenedCheckpoint, conf
 
 def export_solution(biased: BiasedSegmenter, tta: str, out_dir: Path) -> Path:
     """Write ``run.py``, ``ckpt.pth`` and ``requirements.txt`` of the loaded model into ``out_dir``."""
-    from ..inference import MS_SCALES
-    from .solution.export import export_state_dict, settings, write_solution
+    from utils.core.inference import MS_SCALES
+    from utils.submit.solution.export import export_state_dict, settings, write_solution
 
     seg = biased.segmenter
     arch, state = export_state_dict(seg.model, seg.cfg)
@@ -121,7 +121,7 @@ def _zip_entries(zf: zipfile.ZipFile, masks_dir: Path, images: list[Path], solut
     for img in images:
         zf.write(masks_dir / mask_name(img), f'{MASKS_FOLDER}/{mask_name(img)}')
     if solution_dir is not None:
-        from .solution.export import SOLUTION_FILES
+        from utils.submit.solution.export import SOLUTION_FILES
 
         for name in SOLUTION_FILES:
             zf.write(solution_dir / name, f'{SOLUTION_FOLDER}/{name}')
@@ -131,7 +131,7 @@ def _warn_pins(requirements: Path) -> None:
     """Warn when a pinned version has no wheel for one of today's Pythons (the course's machine may run any)."""
     import warnings
 
-    from .solution.proof import pins_missing_wheels
+    from utils.submit.solution.proof import pins_missing_wheels
 
     missing = pins_missing_wheels(requirements)
     if missing:
@@ -166,10 +166,10 @@ def build_leaderboard_zip(checkpoint: str | os.PathLike | OpenedCheckpoint, imag
     installs ``requirements.txt`` from the package index once; kept in ``env_cache`` by the file's SHA-256).
     A difference between ``run.py``'s masks and the submitted ones raises
     :class:`~.solution.proof.SolutionMismatchError` naming the files; no zip is written then.
-    ``checkpoint``: a path, or one opened by :func:`utils.checkpoints.open_checkpoint`; it is read once either way.
+    ``checkpoint``: a path, or one opened by :func:`utils.core.checkpoints.open_checkpoint`; it is read once either way.
     """
-    from ..checkpoints import open_checkpoint
-    from .solution.proof import default_maker, pip_env, prove_solution
+    from utils.core.checkpoints import open_checkpoint
+    from utils.submit.solution.proof import default_maker, pip_env, prove_solution
 
     out_zip, images_dir = Path(out_zip), Path(images_dir)
     masks_dir = _targets(out_zip, images_dir, masks_dir)
@@ -210,7 +210,7 @@ def build_2025_submissions(checkpoint: str | os.PathLike | OpenedCheckpoint, val
     ``<name>-test.zip`` (the test images' masks with the proven solution). The model loads once, on the CPU unless
     ``device`` says otherwise (about a second per 512 px image with flip TTA for a 1.5 M-parameter BiSeNetV2);
     the checkpoint file is read once for both."""
-    from ..checkpoints import open_checkpoint
+    from utils.core.checkpoints import open_checkpoint
 
     out_dir = Path(out_dir)
     opened = open_checkpoint(checkpoint, config)

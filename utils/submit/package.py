@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .check import SubmissionCheckError, SubmissionReport, check_submission, publish_checked_zip  # noqa: F401 (re-exported)
-from ..report import human_bytes
-from .common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
+from utils.submit.check import SubmissionCheckError, SubmissionReport, check_submission, publish_checked_zip  # noqa: F401 (re-exported)
+from utils.base.report import human_bytes
+from utils.submit.common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
                      file_sha256, is_inside, list_images, mask_name)
-from .predict import PredictResult, predict_folder
+from utils.submit.predict import PredictResult, predict_folder
 
 
 @dataclass
@@ -98,12 +98,12 @@ def make_submission(checkpoint: str | os.PathLike, images_dir: str | os.PathLike
 
 def offer_download(zip_path: Any) -> Path:
     """Print the zip's size and SHA-256; in Colab start the browser download, elsewhere say where the file is."""
-    from ..env import in_colab
+    from utils.core.env import in_colab
 
     path = Path(getattr(zip_path, 'zip_path', zip_path))
     if not path.is_file():
         raise SubmitError(f'Not found: {path}. Build it with make_submission() first.')
-    smoke = 'SMOKE' in path.name  # utils.workflow names a smoke run's zip so: it is never a submission
+    smoke = 'SMOKE' in path.name  # utils.notebook.workflow names a smoke run's zip so: it is never a submission
     print(f'{path}: {human_bytes(path.stat().st_size)}, sha256 {file_sha256(path)}')
     what = 'this SMOKE zip (a check of the steps, not a submission: do not upload it)' if smoke else 'the submission'
     if in_colab():

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..checkpoints import CheckpointLoadError, OpenedCheckpoint, UnsafeCheckpointError, open_checkpoint
-from ..inference import InferenceError, iter_predictions, read_image
-from ..layout import natural_key
-from .common import (MANIFEST, OWNER, TMP_MARK, SubmitError, _examples, check_masks_location, claim_masks_dir,
+from utils.core.checkpoints import CheckpointLoadError, OpenedCheckpoint, UnsafeCheckpointError, open_checkpoint
+from utils.core.inference import InferenceError, iter_predictions, read_image
+from utils.base.layout import natural_key
+from utils.submit.common import (MANIFEST, OWNER, TMP_MARK, SubmitError, _examples, check_masks_location, claim_masks_dir,
                      image_fingerprint, image_size, list_images, mask_is_valid, mask_name, write_json_atomic,
                      write_mask)
 
@@ -126,7 +126,7 @@ def _robust_predictions(segmenter, paths: Sequence[Path], batch_size: int, tta: 
                         ) -> Iterator[tuple[Path, np.ndarray | None, str | None]]:
     """``(path, labels, None)`` per readable image and ``(path, None, reason)`` per unreadable one.
 
-    :func:`utils.inference.iter_predictions` stops at the first unreadable file; here the batch
+    :func:`utils.core.inference.iter_predictions` stops at the first unreadable file; here the batch
     that held it is redone image by image and the run goes on after it.
     """
     remaining = list(paths)
@@ -153,7 +153,7 @@ def _robust_predictions(segmenter, paths: Sequence[Path], batch_size: int, tta: 
 
 def _config_tta(opened: OpenedCheckpoint, segmenter: Any) -> str:
     """The ``test_tta`` of the loaded model's config, else of the checkpoint's config (parsed once, with the model)."""
-    from ..config import ConfigError, resolve_tta
+    from utils.core.config import ConfigError, resolve_tta
 
     if segmenter is not None:  # a loaded model (a stand-in without a config gets the project's default)
         return resolve_tta(None, getattr(segmenter, 'cfg', None))
@@ -166,7 +166,7 @@ def _config_tta(opened: OpenedCheckpoint, segmenter: Any) -> str:
 def _run_identity(opened: OpenedCheckpoint, config: Any, tta: str | None, segmenter: Any) -> tuple[dict, Any]:
     """What makes a mask this run's: the checkpoint (path and the SHA-256 of the bytes loaded), the TTA (named before
     any work when it is unknown) and the config; returns it with the config resolved to a file when a name was given."""
-    from ..config import ConfigError, resolve_config, resolve_tta
+    from utils.core.config import ConfigError, resolve_config, resolve_tta
 
     try:
         tta = resolve_tta(tta) if tta is not None else _config_tta(opened, segmenter)
@@ -178,7 +178,7 @@ def _run_identity(opened: OpenedCheckpoint, config: Any, tta: str | None, segmen
 
 
 def _open(checkpoint: str | os.PathLike | OpenedCheckpoint, config: Any) -> OpenedCheckpoint:
-    """The checkpoint read once (:func:`utils.checkpoints.open_checkpoint`); one that cannot be unpickled is refused
+    """The checkpoint read once (:func:`utils.core.checkpoints.open_checkpoint`); one that cannot be unpickled is refused
     with what to do, before anything is written."""
     try:
         return open_checkpoint(checkpoint, config)
@@ -207,9 +207,9 @@ def predict_folder(checkpoint: str | os.PathLike | OpenedCheckpoint, images_dir:
     A mask is kept only when its image is byte for byte the one it was predicted from, by the same
     checkpoint and TTA (the manifest records each image's size and hash). Only files this tool wrote,
     as listed in ``masks_dir/manifest.json``, are ever replaced: a folder of other masks is refused.
-    ``checkpoint``: a path, or one opened by :func:`utils.checkpoints.open_checkpoint` (not read again); the
+    ``checkpoint``: a path, or one opened by :func:`utils.core.checkpoints.open_checkpoint` (not read again); the
     manifest names it by the SHA-256 of the bytes the model is loaded from.
-    ``segmenter``: an already loaded :class:`utils.inference.Segmenter` for ``checkpoint`` (saves the
+    ``segmenter``: an already loaded :class:`utils.core.inference.Segmenter` for ``checkpoint`` (saves the
     loading time when predicting twice); by default the model is loaded only if a mask is missing.
     Raises :class:`UnreadableImagesError` after predicting all readable images if some are unreadable.
     ``tta=None``: the config's ``test_tta`` (one default for evaluate, submit and the notebooks).
@@ -281,8 +281,8 @@ def _now() -> str:
 
 def _load_segmenter(opened: OpenedCheckpoint, device: str | None, amp: bool | None) -> Any:
     """The model of the opened checkpoint; weights that do not fit raise an error that says what to do."""
-    from ..checkpoints import CheckpointError
-    from ..inference import Segmenter
+    from utils.core.checkpoints import CheckpointError
+    from utils.core.inference import Segmenter
 
     try:
         return Segmenter.from_checkpoint(opened, device=device, amp=amp)  # with the config it was opened with

@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from ..inference import InferenceError, read_image
-from ..labels import CLASSES, NUM_CLASSES, PALETTE, colorize
-from ..viz import class_legend, pictures_bottom
-from .check import class_counts, open_masks, reference_counts
-from .common import CORE_CLASSES, SubmitError, list_images, mask_name
+from utils.core.inference import InferenceError, read_image
+from utils.base.labels import CLASSES, NUM_CLASSES, PALETTE, colorize
+from utils.core.viz import class_legend, pictures_bottom
+from utils.submit.check import class_counts, open_masks, reference_counts
+from utils.submit.common import CORE_CLASSES, SubmitError, list_images, mask_name
 
 
 def _load_rgb(path: Path) -> np.ndarray | None:
@@ -44,7 +44,7 @@ def preview_grid(source: Any, images_dir: str | os.PathLike, n: int = 6, *, seed
         fig = Figure(figsize=(3.2 * 2 * cols, height))
         axes = fig.subplots(rows, 2 * cols, squeeze=False)
         seen: set[int] = set()
-        fig.masks_shown = {}  # mask name -> the classes it holds, for the reading (utils.narrate.preview)
+        fig.masks_shown = {}  # mask name -> the classes it holds, for the reading (utils.notebook.narrate.preview)
         for ax in axes.ravel():
             ax.axis('off')
         for k, name in enumerate(chosen):

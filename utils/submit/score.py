@@ -1,4 +1,4 @@
-"""Score a submission against ground-truth masks with the leaderboard's formula (``utils.metrics``)."""
+"""Score a submission against ground-truth masks with the leaderboard's formula (``utils.core.metrics``)."""
 from __future__ import annotations
 
 import os
@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from ..labels import CLASSES, NUM_CLASSES
-from ..layout import natural_key
-from ..metrics import areas_from_confusion, confusion_matrix, metrics_from_areas
-from ..report import number_formats
-from .check import open_masks, read_mask
-from .common import SubmitError
+from utils.base.labels import CLASSES, NUM_CLASSES
+from utils.base.layout import natural_key
+from utils.core.metrics import areas_from_confusion, confusion_matrix, metrics_from_areas
+from utils.base.report import number_formats
+from utils.submit.check import open_masks, read_mask
+from utils.submit.common import SubmitError
 
 
 @dataclass
@@ -60,7 +60,7 @@ def score_arrays(pairs: Iterator[tuple[np.ndarray, np.ndarray]] | Sequence[tuple
                  ignore_index: int = 255) -> ScoreResult:
     """Score ``(prediction, ground truth)`` label-map pairs: I and U summed per class over all pairs.
 
-    The counting and the formulas are :mod:`utils.metrics`' (the same as MMSeg's and the leaderboard's).
+    The counting and the formulas are :mod:`utils.core.metrics`' (the same as MMSeg's and the leaderboard's).
     """
     conf = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
     n = 0

@@ -3,7 +3,7 @@
 #   RandomCrop:   a 512x512 window, re-drawn (up to 10 times) while one class covers > 75% of it,
 #   RandomFlip:   `flip_swap` from celebamask_flipswap.py (left/right labels swapped),
 #   PhotoMetricDistortion: brightness, contrast, saturation and hue jitter (image only; mask untouched).
-# The crop and the photometric step are utils.transforms' Fast* drop-ins for MMSeg's: the same random draws and
+# The crop and the photometric step are utils.plugins.transforms' Fast* drop-ins for MMSeg's: the same random draws and
 # byte-identical output (tests/test_transforms.py); they make the whole pipeline 1.4x cheaper per image
 # (13.2-15.0 -> 9.4-10.6 ms on one core, docs/BENCHMARKS.md section 3e).
 # The crop comes before the photometric step, so the latter never works on more than 512x512 pixels.

@@ -1,12 +1,12 @@
 # CelebAMask-HQ mini, 2025-26 edition: 1,000 training pairs (512x512 .jpg + palette .png, 32-hex-digit stems); the
 # val images have no masks, so the run validates on a holdout of the training pairs. Train, val and test datasets
-# all read train/train_image + train/train_mask; utils.config.set_split restricts each by an MMSeg ann_file (the
+# all read train/train_image + train/train_mask; utils.core.config.set_split restricts each by an MMSeg ann_file (the
 # train stems, the holdout stems) written into the work_dir from split.json. Without a split every pair is read.
 # Pipeline, from the 2025 course reports' ablations on this data:
 #   RandomResize 0.8-1.2 + 512 crop + rotation: the largest single gain;
 #   RandomFlip WITH the left/right label swap: +9.6 F over no flip (a plain flip +3.1, and it hurts a good model);
 #   photometric distortion at half of MMSeg's strength.
-# The crop and the photometric step are utils.transforms' byte-identical Fast* drop-ins for MMSeg's.
+# The crop and the photometric step are utils.plugins.transforms' byte-identical Fast* drop-ins for MMSeg's.
 _base_ = './celebamask_flipswap.py'
 ratio_range = (0.8, 1.2)
 rotate = dict(type='RandomRotate', prob=0.5, degree=20, pad_val=0, seg_pad_val=255)  # +-20 deg, corners ignored

@@ -2,8 +2,8 @@
 # detail / semantic / aggregation branches at 3/4 of their Cityscapes widths (detail 48-48-96, semantic 16-32-64-96,
 # BGA 96), an FCN decode head of 256 channels (1,024 in MMSeg's) and four auxiliary FCN heads of 16-32-64-96
 # channels (16-64-256-1,024). Whole model with its auxiliary heads: 1,800,783 parameters, 98.9 % of 1,821,085.
-# `width` (top config) scales every channel list below (utils.model.apply_width, multiples of 8);
-# `python -m utils.model fit-budget CONFIG` finds the widest width under the cap. No pretrained weights.
+# `width` (top config) scales every channel list below (utils.core.model.apply_width, multiples of 8);
+# `python -m utils.core.model fit-budget CONFIG` finds the widest width under the cap. No pretrained weights.
 _base_ = './celebamask_mini_losses.py'
 model = dict(
     type='EncoderDecoder',
@@ -23,7 +23,7 @@ model = dict(
         for i, c_in, c in ((1, 16, 16), (2, 32, 32), (3, 64, 64), (4, 96, 96))],
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
-# channel lists at width 1.0, by their place in `model` (utils.model.apply_width)
+# channel lists at width 1.0, by their place in `model` (utils.core.model.apply_width)
 width_channels = {
     'backbone.detail_channels': (48, 48, 96), 'backbone.semantic_channels': (16, 32, 64, 96),
     'backbone.bga_channels': 96, 'decode_head.in_channels': 96, 'decode_head.channels': 256,

@@ -1,6 +1,6 @@
 # The 2025-26 recipes' losses (course reports on this data: weighted CE + Dice + Lovasz 79.4 F against CE alone 72.9).
 # Cross-entropy with data-derived 'inv_sqrt' class weights (computed from the train masks when training starts,
-# averaged over all pixels: utils/losses.py), MMSeg's softmax Dice and multi-class Lovasz-softmax over the batch,
+# averaged over all pixels: utils/plugins/losses.py), MMSeg's softmax Dice and multi-class Lovasz-softmax over the batch,
 # 1 : 1 : 1 (the reports name the three terms, not their ratio). The auxiliary heads only shape the features: CE.
 norm_cfg = dict(type='BN', requires_grad=True)  # one GPU (Colab): plain BN; MMSeg's Cityscapes recipes use SyncBN
 decode_losses = [

@@ -37,7 +37,7 @@ model = dict(
         norm_cfg=norm_cfg,
         align_corners=False,
         # MMSeg 0.x's cross-entropy (the report's MMSeg 0.22): mean over all pixels, 255 ignored
-        # (utils/losses.py; MMSeg 1.x's CrossEntropyLoss rescales class-weighted losses and crashes on 255)
+        # (utils/plugins/losses.py; MMSeg 1.x's CrossEntropyLoss rescales class-weighted losses and crashes on 255)
         loss_decode=dict(type='PixelMeanCrossEntropyLoss', loss_weight=1.0)),
     auxiliary_head=dict(
         type='FCNHead',  # seed report

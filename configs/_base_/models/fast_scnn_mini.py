@@ -1,7 +1,7 @@
 # Fast-SCNN as MMSeg defines it (learning-to-downsample, global feature extractor, feature fusion), with its
 # depthwise-separable decode head and two auxiliary FCN heads: 1,456,617 parameters at 19 classes with the heads,
 # 80.0 % of the 2025-26 cap. Softmax losses (MMSeg's Cityscapes recipe uses sigmoid CE). No pretrained weights.
-# `width` (top config) scales the channel lists below (utils.model.apply_width).
+# `width` (top config) scales the channel lists below (utils.core.model.apply_width).
 _base_ = './celebamask_mini_losses.py'
 model = dict(
     type='EncoderDecoder',

@@ -1,8 +1,8 @@
-# MobileNetV3-small (MMSeg's, output stride 8 by dilation) + the Lite R-ASPP head (utils.heads: its image pooling
+# MobileNetV3-small (MMSeg's, output stride 8 by dilation) + the Lite R-ASPP head (utils.plugins.heads: its image pooling
 # clamped to the feature map, so 64 px smoke inputs run), as MMSeg's from-scratch
 # Cityscapes recipe builds it: 1,140,787 parameters at 19 classes (no auxiliary head), 62.6 % of the 2025-26 cap.
 # MMSeg's MobileNetV3 has fixed stage widths, so `width` (top config) scales the LR-ASPP head's channels only
-# (utils.model.apply_width). No pretrained weights.
+# (utils.core.model.apply_width). No pretrained weights.
 _base_ = './celebamask_mini_losses.py'
 norm_cfg = dict(type='BN', eps=0.001, requires_grad=True)
 model = dict(

@@ -1,6 +1,6 @@
 # SegFormer: a MiT-B3 encoder (ImageNet-1k pre-trained) and the all-MLP SegformerHead, 19 CelebAMask classes.
 # Architecture as MMSeg 1.2.2's segformer_mit-b3 configs (head width 256, as MMSeg has it); plain BN, no aux head.
-# Weights: OpenMMLab's conversion of NVIDIA's ImageNet-1k MiT-B3 (utils.pretrained keeps a copy on Drive).
+# Weights: OpenMMLab's conversion of NVIDIA's ImageNet-1k MiT-B3 (utils.core.pretrained keeps a copy on Drive).
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',

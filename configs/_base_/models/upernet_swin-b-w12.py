@@ -1,7 +1,7 @@
 # UperNet on a Swin-B backbone (window 12, pre-trained at 384 px on ImageNet-1k only), 19 CelebAMask classes.
 # Architecture as MMSeg 1.2.2's upernet_swin-base-patch4-window12 configs; single GPU, so plain BN in the heads.
 # Weights: OpenMMLab's conversion of Microsoft's ImageNet-1k Swin-B 384 (never the ImageNet-22k one, which the
-# course forbids); utils.pretrained keeps a copy on Drive and utils.pretrained.check_course_rules checks the name.
+# course forbids); utils.core.pretrained keeps a copy on Drive and utils.core.pretrained.check_course_rules checks the name.
 norm_cfg = dict(type='BN', requires_grad=True)
 backbone_norm_cfg = dict(type='LN', requires_grad=True)
 data_preprocessor = dict(

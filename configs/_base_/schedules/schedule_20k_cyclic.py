@@ -1,6 +1,6 @@
 # The seed's optimiser and schedule: SGD lr 0.01, momentum 0.9, wd 1e-4, 20k iterations, with
 # mmcv 1.x's cyclic LR (target_ratio=(10, 1e-4), step_ratio_up=0.4) and cyclic momentum
-# (target_ratio=(0.85/0.95, 1)) expressed as MMEngine schedulers (utils/schedules.py).
+# (target_ratio=(0.85/0.95, 1)) expressed as MMEngine schedulers (utils/plugins/schedules.py).
 max_iters = 20000
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)  # seed report
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)

@@ -14,9 +14,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ...labels import CLASSES, NUM_CLASSES, PALETTE, flip_permutation
-from ...layout import KnownError
-from . import run as template
+from utils.base.labels import CLASSES, NUM_CLASSES, PALETTE, flip_permutation
+from utils.base.layout import KnownError
+from utils.submit.solution import run as template
 
 #: What ``run.py`` imports: the distribution that provides each, pinned to the version this build runs with.
 REQUIREMENTS = ('torch', 'numpy', 'Pillow')
@@ -223,7 +223,7 @@ def requirements_text() -> str:
 def settings(arch: dict, *, mean: list[float], std: list[float], test_size: tuple[int, int], tta: str,
              class_bias: list[float], ms_scales: tuple[float, ...]) -> dict:
     """``run.py``'s ``SETTINGS``: architecture, preprocessing, TTA, biases, flip permutation, palette, classes."""
-    from ...config import TTA_MODES
+    from utils.core.config import TTA_MODES
 
     if tta not in TTA_MODES:
         raise ExportError(f'TTA {tta!r}: run.py reproduces {", ".join(TTA_MODES)}.')

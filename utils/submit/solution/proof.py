@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ...layout import KnownError
-from .export import SOLUTION_FILES
+from utils.base.layout import KnownError
+from utils.submit.solution.export import SOLUTION_FILES
 
 READY = 'solution-env-ready.txt'
 EnvMaker = Callable[[Path, Path], None]
