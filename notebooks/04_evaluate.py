@@ -101,7 +101,7 @@ results = steps.evaluate_run(PLAN, opened, segmenter)
 from utils.notebook import narrate  # noqa: E402
 from utils.notebook.fscore_views import image_f_table, plot_image_f  # noqa: E402
 from utils.core.metrics import (compare_with_seed, per_class_table, plot_confusion, plot_curves, read_scalars,  # noqa: E402
-                           summary_table)
+                                summary_table)
 
 if PLAN.edition == '2022':
     session.show(summary_table(results.plain, results.with_tta), narrate.evaluation(results.plain, results.with_tta))

@@ -9,9 +9,9 @@ import pytest
 
 from utils.base.labels import CLASSES, NUM_CLASSES
 from utils.core.metrics import (MetricsError, Scalars, areas_from_confusion, compare_with_seed, confusion_matrix,
-                           intersect_and_union, load_seed_tables, main, metrics_from_areas, per_class_frame,
-                           per_class_table, plot_confusion, plot_curves, read_scalars, summary_percent,
-                           summary_table)
+                                intersect_and_union, load_seed_tables, main, metrics_from_areas, per_class_frame,
+                                per_class_table, plot_confusion, plot_curves, read_scalars, summary_percent,
+                                summary_table)
 
 
 def _crafted_pairs(seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -12,7 +12,7 @@ from utils.evaluate import Accumulator, EvaluationError, load_result, read_mask,
 from utils.base.labels import CLASSES
 from utils.core.synthetic import save_mask
 from utils.notebook.widgets import (ERROR_COLOURS, Inspector, class_options, error_map, find_result_dirs, inspector,
-                           per_image_scores, plot_iou_histogram, render_example, render_worst, widgets_available)
+                                    per_image_scores, plot_iou_histogram, render_example, render_worst, widgets_available)
 
 L_EYE, R_EYE = CLASSES.index('l_eye'), CLASSES.index('r_eye')
 

@@ -35,7 +35,7 @@ from utils.base import layout
 from utils.base.layout import write_atomic, write_json_atomic
 from utils.base.labels import CLASSES, NUM_CLASSES, pil_palette
 from utils.core.metrics import (PER_CLASS_KEYS, SUMMARY_KEYS, areas_from_confusion, confusion_matrix, fscore_from_areas,
-                      image_fscores, metrics_from_areas, per_class_frame, summary_percent)
+                                image_fscores, metrics_from_areas, per_class_frame, summary_percent)
 from utils.core.model import count_parameters
 from utils.base.report import cli_error, positive_int
 from utils.base.layout import KnownError

@@ -246,7 +246,7 @@ def apply_holdout(cfg, data_root: str | os.PathLike, *, final_fit: bool = False,
     """
     from utils.core.config import set_split
     from utils.data.split import (describe, final_fit_split, holdout_size, make_holdout, read_split,
-                             train_pairs, write_split)
+                                  train_pairs, write_split)
 
     work_dir = Path(cfg.work_dir)
     homes = [work_dir] + ([Path(resumed_from).parent] if resumed_from is not None else [])

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from utils.base.layout import KnownError
 from utils.base.trust import (LEDGER, WORKDIR_MARKER, file_is_recorded, is_recorded, mark_work_dir,  # noqa: F401
-                    not_recorded_message, record_file, sha256_bytes, sha256_file, vouch_hint, why_not_ours,
-                    work_dir_is_ours)
+                              not_recorded_message, record_file, sha256_bytes, sha256_file, vouch_hint, why_not_ours,
+                              work_dir_is_ours)
 
 _ITER_CKPT = re.compile(r'^iter_(\d+)\.pth$')
 

@@ -335,6 +335,13 @@ def _plot_val_metrics(ax, va, line) -> None:
 
 
 # --------------------------------------------------------------------------- tables
+def report_miou() -> float:
+    """The reference report's best run on val, mIoU in % (``assets/seed_summary.csv``): the bar 04 compares with."""
+    import pandas as pd
+
+    return float(pd.read_csv(SEED_SUMMARY).set_index('run').loc['best', 'mIoU'])
+
+
 def load_seed_tables() -> dict[str, Any]:
     """The seed report's per-class tables (``'first'``, ``'best'``: DataFrames indexed by class) and ``'summary'``."""
     import pandas as pd

@@ -22,7 +22,7 @@ only to files inside it (followed, with a warning); links pointing outside it ar
 """
 from utils.data.check import CheckReport, check_dataset
 from utils.data.common import (EXPECTED_COUNTS, SYNTHETIC_DEFAULTS, SYNTHETIC_FULL, DataError, dataset_counts,
-                     is_dataset)
+                               is_dataset)
 from utils.data.convert import PARTS, combine_parts, convert, find_release, index_parts, resolve_split
 from utils.data.fetch import download_drive_file, fetch, fetch_sources, parse_drive_source, split_sources
 from utils.data.fix_rgb import fix_rgb_masks

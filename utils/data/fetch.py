@@ -28,9 +28,9 @@ from pathlib import Path
 
 from utils.base.layout import SPLITS
 from utils.data.common import (SYNTHETIC_2025, SYNTHETIC_DEFAULTS, DataError, clean_staging, dataset_counts, is_dataset,
-                     make_staging, positive)
+                               make_staging, positive)
 from utils.data.unpack import (REQUIRED_2025, _Source, check_links, install, locate_dataset, nested_zips, normalise,
-                     safe_extract, split_named, zip_problem)
+                               safe_extract, split_named, zip_problem)
 
 
 # --------------------------------------------------------------------------- Google Drive

@@ -8,7 +8,7 @@ from utils.base.edition import rules as rules_of
 from utils.core.pretrained import IMAGENET_1K, PREFIX
 from utils.handin.block import Block
 from utils.handin.draft import (REFERENCES, TITLE, TITLE_2025, _curve_blocks, _discussion_blocks, _loss_blocks, _model_blocks,
-                    _results_blocks, _schedule_blocks, _test_blocks)
+                                _results_blocks, _schedule_blocks, _test_blocks)
 from utils.handin.draftparts import _machine_blocks, weights_words
 from utils.handin.draft2025 import blocks_2025
 from utils.handin.rundata import RunData

@@ -69,9 +69,9 @@ class HandinResult:
 
 # --------------------------------------------------------------------------- writing only what is ours
 def _sha(path: Path) -> str:
-    from utils.submit.common import file_sha256
+    from utils.base.trust import sha256_file
 
-    return file_sha256(path)
+    return sha256_file(path)
 
 
 def _install(staging: Path, folder: Path, notes: list[str]) -> dict[str, Path]:

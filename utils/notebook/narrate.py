@@ -15,9 +15,6 @@ from utils.base.labels import CLASSES
 from utils.base.report import human_bytes
 from utils.core.trends import overfitting
 
-#: The reference report's best run on val (``assets/seed_summary.csv``), the bar every reading compares with.
-REPORT_MIOU = 74.72
-
 
 def _names(items: Sequence[tuple[str, float]], fmt: str = '{:.1f}') -> str:
     return ', '.join(f'`{name}` ({fmt.format(v)})' for name, v in items)
@@ -186,8 +183,13 @@ def training(scalars: Any) -> str:
 
 
 # --------------------------------------------------------------------------- 04 and 05
-def evaluation(plain: Any, with_tta: Any = None, report_miou: float = REPORT_MIOU) -> str:
-    """The comparison of 04: against the report, the worst classes, and what TTA adds."""
+def evaluation(plain: Any, with_tta: Any = None, report_miou: float | None = None) -> str:
+    """The comparison of 04: against the report (``report_miou``, by default the report's best run,
+    :func:`utils.core.metrics.report_miou`), the worst classes, and what TTA adds."""
+    if report_miou is None:
+        from utils.core.metrics import report_miou as best_of_report
+
+        report_miou = best_of_report()
     miou = float(plain.summary['mIoU'])
     iou = plain.per_class['IoU'].astype(float).dropna()
     worst = [(c, iou[c]) for c in iou.nsmallest(3).index]

@@ -29,7 +29,7 @@ from utils.base.labels import REPO_ROOT
 from utils.base.layout import write_json_atomic
 from utils.notebook.cells import StopRun, guard, say, show  # noqa: F401  (the notebooks call them as session.<name>)
 from utils.notebook.workflow import (KEPT, PARAMETERS, RUNTIMES, Plan, PlanError, check_parameters, check_settings,
-                       checkpoint_recipe, final_checkpoint, make_plan)
+                                     checkpoint_recipe, final_checkpoint, make_plan)
 
 __all__ = ['PARAMETERS']  # re-exported for the set-up cell; everything else is used as session.<name>
 

@@ -131,14 +131,15 @@ def publish_checked_zip(tmp: Path, out_zip: Path, masks_dir: Path, report: Any) 
     """Move a freshly built zip into place only when its check passed; returns its SHA-256. The target is checked
     again (a file may have appeared meanwhile) and the zip recorded in the masks' manifest before the move, so a
     crash in between only makes a later run refuse, never overwrite a file this tool did not write."""
-    from utils.submit.common import check_zip_target, file_sha256, read_manifest, record_zip
+    from utils.base.trust import sha256_file
+    from utils.submit.common import check_zip_target, read_manifest, record_zip
 
     report.source = out_zip
     if not report.ok:
         raise SubmissionCheckError(f'The new zip failed its check, so {out_zip} was not written:\n'
                                    f'{report.format()}', report)
     check_zip_target(out_zip, read_manifest(masks_dir))
-    sha = file_sha256(tmp)
+    sha = sha256_file(tmp)
     record_zip(masks_dir, out_zip, sha)
     os.replace(tmp, out_zip)
     return sha

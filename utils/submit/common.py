@@ -13,6 +13,7 @@ from PIL import Image
 from utils.base.labels import CLASSES, NUM_CLASSES, pil_palette
 from utils.base.layout import IMAGE_SUFFIXES, TMP_MARK, header_size, natural_key, write_atomic, write_json_atomic  # noqa: F401
 from utils.base.layout import KnownError
+from utils.base.trust import sha256_file
 
 MANIFEST = 'manifest.json'
 #: ``tool`` field of the manifests this package writes.
@@ -84,16 +85,6 @@ def image_fingerprint(path: str | os.PathLike, chunk: int = 1 << 20) -> dict | N
     except OSError:
         return None
     return {'image': Path(path).name, 'bytes': n, 'blake2b': h.hexdigest()}
-
-
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """Hex SHA-256 of a file (a zip's; a checkpoint's is :func:`utils.core.checkpoints.checkpoint_identity`'s, taken from
-    the very bytes its model was loaded from)."""
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            h.update(block)
-    return h.hexdigest()
 
 
 def is_inside(path: Path, folder: Path) -> bool:
@@ -220,7 +211,7 @@ def check_zip_target(out_zip: Path, manifest: dict | None) -> None:
     recorded = ((manifest or {}).get('zips') or {}).get(zip_key(out_zip))
     if recorded is None:
         why = 'no manifest.json of this tool records writing it'
-    elif recorded != file_sha256(out_zip):
+    elif recorded != sha256_file(out_zip):
         why = 'it changed after this tool wrote it: its SHA-256 differs from the recorded one'
     else:
         return

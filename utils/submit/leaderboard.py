@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from utils.base.report import human_bytes
 from utils.submit.check import check_leaderboard_zip, publish_checked_zip
 from utils.submit.common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
-                     is_inside, list_images, mask_name)
+                                 is_inside, list_images, mask_name)
 from utils.submit.predict import PredictResult, predict_folder
 
 if TYPE_CHECKING:

@@ -11,8 +11,9 @@ from typing import Any
 
 from utils.submit.check import SubmissionCheckError, SubmissionReport, check_submission, publish_checked_zip  # noqa: F401 (re-exported)
 from utils.base.report import human_bytes
+from utils.base.trust import sha256_file
 from utils.submit.common import (SubmitError, check_masks_location, check_zip_target, claim_masks_dir, default_masks_dir,
-                     file_sha256, is_inside, list_images, mask_name)
+                                 is_inside, list_images, mask_name)
 from utils.submit.predict import PredictResult, predict_folder
 
 
@@ -104,7 +105,7 @@ def offer_download(zip_path: Any) -> Path:
     if not path.is_file():
         raise SubmitError(f'Not found: {path}. Build it with make_submission() first.')
     smoke = 'SMOKE' in path.name  # utils.notebook.workflow names a smoke run's zip so: it is never a submission
-    print(f'{path}: {human_bytes(path.stat().st_size)}, sha256 {file_sha256(path)}')
+    print(f'{path}: {human_bytes(path.stat().st_size)}, sha256 {sha256_file(path)}')
     what = 'this SMOKE zip (a check of the steps, not a submission: do not upload it)' if smoke else 'the submission'
     if in_colab():
         from google.colab import files  # type: ignore[import-not-found]

@@ -17,8 +17,8 @@ from utils.core.checkpoints import CheckpointLoadError, OpenedCheckpoint, Unsafe
 from utils.core.inference import InferenceError, iter_predictions, read_image
 from utils.base.layout import natural_key
 from utils.submit.common import (MANIFEST, OWNER, TMP_MARK, SubmitError, _examples, check_masks_location, claim_masks_dir,
-                     image_fingerprint, image_size, list_images, mask_is_valid, mask_name, write_json_atomic,
-                     write_mask)
+                                 image_fingerprint, image_size, list_images, mask_is_valid, mask_name, write_json_atomic,
+                                 write_mask)
 
 
 class UnreadableImagesError(SubmitError):
