@@ -224,7 +224,8 @@ def drive_usage(out: Path) -> dict[str, int]:
         if path.is_file():
             rel = path.relative_to(project).parts
             depth = 3 if rel[:2] == ('work_dirs', 'smoke') else 2  # a smoke run's work_dirs sit in work_dirs/smoke
-            key = '/'.join(rel[:depth]) if rel[0] == 'work_dirs' and len(rel) > depth else rel[0]
+            # a work_dir by its folder, a file lying in the work root itself (06's hand-in zip) by its own name
+            key = '/'.join(rel[:depth]) if rel[0] == 'work_dirs' else rel[0]
             usage[key] = usage.get(key, 0) + path.stat().st_size
     return usage
 

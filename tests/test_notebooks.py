@@ -13,7 +13,7 @@ import pytest
 from facts import SEED_PARAMS
 
 from scripts import notebooks as nbtool
-from scripts.run_notebooks import (COURSE_COUNTS, NOTEBOOKS, NotebookError, drive_dir, export_figures,
+from scripts.run_notebooks import (COURSE_COUNTS, NOTEBOOKS, NotebookError, drive_dir, drive_usage, export_figures,
                                    first_parameters, run_notebook, runtime_env)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -154,6 +154,18 @@ def test_each_run_gets_todays_code_and_a_full_run_an_empty_drive(tmp_path):
     with pytest.raises(NotebookError, match='did not write'):
         start_fresh(foreign)
     assert (foreign / 'thesis.tex').read_text() == 'do not touch' and (foreign / 'drive').is_dir()
+
+
+def test_the_drive_summary_names_each_work_dir_and_each_file_of_the_work_root(tmp_path):
+    """The harness's closing line: the data copy, each work_dir, and a file lying in the work root itself (06's
+    hand-in zip) by its own name, never folded into a bare 'work_dirs'."""
+    project = drive_dir(tmp_path) / 'celebamask-parsing'
+    for rel, size in (('data/copy.zip', 3), ('work_dirs/smoke/run_a/iter_30.pth', 5), ('work_dirs/smoke/run_a/x.json', 1),
+                      ('work_dirs/smoke/hand-in.zip', 7), ('work_dirs/real_run/iter_10.pth', 2), ('settings.json', 1)):
+        (project / rel).parent.mkdir(parents=True, exist_ok=True)
+        (project / rel).write_bytes(b'x' * size)
+    assert drive_usage(tmp_path) == {'data': 3, 'work_dirs/smoke/run_a': 6, 'work_dirs/smoke/hand-in.zip': 7,
+                                     'work_dirs/real_run': 2, 'settings.json': 1}
 
 
 def test_export_figures_writes_each_png_output(tmp_path):
