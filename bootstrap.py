@@ -1,6 +1,6 @@
 """What every notebook's set-up cell does before the notebook's own work, with Python's standard library only.
 
-The set-up cell is ten lines: it fetches this file when the runtime has no copy yet, imports it and calls
+The set-up cell is fourteen lines: it fetches this file when the runtime has no copy yet, imports it and calls
 :func:`start`. In Colab, :func:`start`
 
 1. mounts Google Drive (the only disk that survives the runtime; Colab asks once for permission),
