@@ -22,7 +22,7 @@ from utils.submit.__main__ import main as submit_main
 from utils.submit.check import check_leaderboard_zip, check_submission
 from utils.submit.leaderboard import build_2025_submissions
 from utils.submit.solution import ExportError, export_state_dict, plain_network
-from utils.submit.solution.proof import SolutionMismatchError, installed_env, prove_solution
+from utils.submit.solution.proof import TIE_SHARE, SolutionMismatchError, installed_env, prove_solution
 
 #: Input sizes per recipe: 64 px and an odd non-square one. MMSeg's LR-ASPP pools with a 49 x 49 window at output
 #: stride 8, so it cannot run below 392 px: its sizes start there.
@@ -122,16 +122,18 @@ def _oracle_labels(model, image_path, bias):
 
 def test_masks_are_the_project_prediction_with_the_biases(smoke):
     images = sorted((smoke['data'] / 'test' / 'test_image').iterdir())
-    moved = 0
+    moved = ties = total = 0
     with zipfile.ZipFile(smoke['zips']['test'].zip_path) as zf:
         for p in images:
             with Image.open(io.BytesIO(zf.read(f'masks/{p.stem}.png'))) as im:
                 assert im.mode == 'P' and im.size == Image.open(p).size
                 got = np.asarray(im)
             want, unbiased = _oracle_labels(smoke['model'], p, BIAS)
-            assert np.array_equal(got, want), p.name
+            ties += int((got != want).sum())  # the zip carries run.py's masks: float ties may go the other way
+            total += want.size
             moved += int((unbiased.numpy() != want).sum())
-    assert moved > 0  # the biases changed decisions, so dropping them is visible
+    assert ties <= TIE_SHARE * total, ties
+    assert moved > TIE_SHARE * total  # the biases changed decisions, far more than ties, so dropping them is visible
 
 
 def _solution_from_zip(zip_path, dest):
@@ -155,6 +157,37 @@ def test_a_changed_run_py_is_caught_with_the_files_named(smoke, tmp_path):
     with pytest.raises(SolutionMismatchError) as err:
         prove_solution(sol, images, masks, cache=smoke['root'] / 'envs', maker=installed_env)
     assert 'pixels differ' in str(err.value) and any(f'{p.stem}.png' in str(err.value) for p in images)
+
+
+def test_a_float_tie_passes_and_the_zip_carries_run_pys_own_masks(smoke, tmp_path):
+    """The project's prediction and run.py sum in other orders, so a pixel whose two best classes tie can go either
+    way: one such pixel passes the proof, the kept masks are run.py's own, and the result says how many differ;
+    more than TIE_SHARE of the pixels is a wrong export."""
+    test = smoke['zips']['test']
+    sol = _solution_from_zip(test.zip_path, tmp_path / 'solution')
+    images = sorted((smoke['data'] / 'test' / 'test_image').iterdir())
+    ours = tmp_path / 'ours'
+    shutil.copytree(test.prediction.masks_dir, ours)
+    first = ours / f'{images[0].stem}.png'
+    with Image.open(first) as im:
+        arr, palette = np.array(im), im.getpalette()
+    original = arr.copy()
+    arr[0, 0] = (int(arr[0, 0]) + 1) % 19  # one pixel's decision the other way
+    tied = Image.fromarray(arr, mode='P')
+    tied.putpalette(palette)
+    tied.save(first)
+    proof = prove_solution(sol, images, ours, cache=smoke['root'] / 'envs', maker=installed_env, keep=tmp_path / 'kept')
+    assert proof.differ == {first.name: 1} and proof.pixels == sum(Image.open(p).size[0] * Image.open(p).size[1]
+                                                                    for p in images)
+    assert 'differ from the project' in str(proof) and '1 of' in str(proof)
+    with Image.open(tmp_path / 'kept' / first.name) as im:
+        assert np.array_equal(np.asarray(im), original)  # run.py's own mask, not the one with the flipped pixel
+    arr[:8, :8] = (original[:8, :8] + 1) % 19  # 64 pixels: far beyond a tie
+    wrong = Image.fromarray(arr, mode='P')
+    wrong.putpalette(palette)
+    wrong.save(first)
+    with pytest.raises(SolutionMismatchError, match='pixels differ'):
+        prove_solution(sol, images, ours, cache=smoke['root'] / 'envs', maker=installed_env)
 
 
 def test_the_fresh_environment_has_only_what_requirements_name(smoke):

@@ -164,8 +164,9 @@ def build_leaderboard_zip(checkpoint: str | os.PathLike | OpenedCheckpoint, imag
 
     ``env_maker``: how the proof's fresh environment is made (default :func:`~.solution.proof.pip_env`, which
     installs ``requirements.txt`` from the package index once; kept in ``env_cache`` by the file's SHA-256).
-    A difference between ``run.py``'s masks and the submitted ones raises
-    :class:`~.solution.proof.SolutionMismatchError` naming the files; no zip is written then.
+    ``run.py``'s masks differing from the project's prediction beyond float ties raises
+    :class:`~.solution.proof.SolutionMismatchError` naming the files (no zip is written then); within them, the
+    test zip carries ``run.py``'s own masks, the ones the leaderboard's run of it reproduces.
     ``checkpoint``: a path, or one opened by :func:`utils.core.checkpoints.open_checkpoint`; it is read once either way.
     """
     from utils.core.checkpoints import open_checkpoint
@@ -190,12 +191,14 @@ def build_leaderboard_zip(checkpoint: str | os.PathLike | OpenedCheckpoint, imag
             if env_maker is pip_env:  # the index is in use anyway: ask it whether the pins install
                 _warn_pins(sol / 'requirements.txt')
             proof = prove_solution(sol, images, masks_dir, cache=env_cache, maker=env_maker,
-                                   device=str(segmenter.segmenter.device), progress=progress)
+                                   device=str(segmenter.segmenter.device), progress=progress,
+                                   keep=Path(tmp_dir) / 'run_py_masks')
             if progress:
                 print(proof)
         tmp = Path(tmp_dir) / out_zip.name
         with zipfile.ZipFile(tmp, 'w', compression=zipfile.ZIP_DEFLATED) as zf:
-            _zip_entries(zf, masks_dir, images, sol)
+            # the test zip carries run.py's own masks (the proof made them): what the leaderboard's run reproduces
+            _zip_entries(zf, proof.masks_dir if proof is not None else masks_dir, images, sol)
         report = check_leaderboard_zip(tmp, images_dir, phase=phase, strict=strict, progress=progress)
         sha = publish_checked_zip(tmp, out_zip, masks_dir, report)
     return LeaderboardZip(out_zip, phase, len(images), out_zip.stat().st_size, sha, prediction, report, proof)
