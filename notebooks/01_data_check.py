@@ -95,19 +95,13 @@ archive = session.keep_dataset(PLAN)
 from mmseg.registry import DATASETS  # noqa: E402
 
 from utils.core.config import load_config  # noqa: E402
-from utils.base.labels import CLASSES  # noqa: E402
 from utils.core.model import init_registries  # noqa: E402
 
 init_registries()  # MMSeg's modules and this project's (its dataset class and transforms) in the registries
 cfg = load_config(PLAN.config_20k, data_root=root, smoke=PLAN.smoke)
 train_set = DATASETS.build(cfg.train_dataloader.dataset)
 sample = train_set[0]
-labels = sample['data_samples'].gt_sem_seg.data
-present = [CLASSES[i] for i in labels.unique().tolist() if i < len(CLASSES)]  # 255: pixels the loss ignores
-print(f'{type(train_set).__name__}: {len(train_set):,} training images; pipeline: '
-      + ' > '.join(step['type'] for step in cfg.train_pipeline))
-print(f'one sample: inputs {tuple(sample["inputs"].shape)} {sample["inputs"].dtype}, labels {tuple(labels.shape)} '
-      f'with {len(present)} classes present: ' + ', '.join(present))
+print(narrate.training_sample(train_set, sample, cfg.train_pipeline))
 
 # %% [markdown]
 # ## How unbalanced are the classes?

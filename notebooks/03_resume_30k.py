@@ -63,19 +63,14 @@ from utils.notebook import session  # noqa: E402  (what the cells below call: sh
 
 # %%
 from utils.core.config import load_config  # noqa: E402
+from utils.notebook import narrate  # noqa: E402
 
 spec = PLAN.stage(2)
 if spec is None:
     print(f'The {PLAN.recipe!r} recipe has no stage 2: go on to 04_evaluate.')
 else:
     cfg = load_config(spec.config, smoke=spec.smoke, max_iters=spec.iters)
-    print(f'{spec.what}: config {Path(cfg.config_path).name}')
-    print('schedule:   ', ', '.join(f"{s['type']} from {s.get('begin', 0):,} to {s.get('end', cfg.train_cfg.max_iters):,}"
-                                     for s in cfg.param_scheduler))
-    print('iterations: ', f'{cfg.train_cfg.max_iters:,}' if spec.iters else "as many as stage 1 took to its best "
-          'holdout F (read from its checkpoints when training starts)')
-    print('starts from:', 'the newest checkpoint of ' + ', else of '.join(Path(d).name for d in spec.resume)
-          if isinstance(spec.resume, tuple) else 'its own newest checkpoint after a disconnect, else from scratch')
+    print(narrate.stage_config(spec, cfg))
 
 # %% [markdown]
 # ## The schedule of both stages, with the resume point marked

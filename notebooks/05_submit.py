@@ -85,10 +85,9 @@ session.show(submission, narrate.submission(submission))
 
 # %%
 from utils.submit import class_histogram, preview_grid  # noqa: E402
-from utils.submit.common import CORE_CLASSES  # noqa: E402
 
 grid = preview_grid(submission.zip_path, PLAN.test_images, n=6)
-session.show(grid, narrate.preview(grid.masks_shown, CORE_CLASSES))
+session.show(grid, narrate.preview(grid.masks_shown))
 
 # %% [markdown]
 # The share of pixels predicted per class, next to the val ground truth: a collapsed class (far below its val

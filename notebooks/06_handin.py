@@ -80,17 +80,13 @@ with session.guard():
 
 # %%
 from utils.core.config import load_config  # noqa: E402
-from utils.core.model import build_segmentor  # noqa: E402
+from utils.core.model import build_segmentor, parameter_table  # noqa: E402
+from utils.notebook import narrate  # noqa: E402
 
-model = build_segmentor(load_config(PLAN.config_20k, smoke=PLAN.smoke))
-every = sum(p.numel() for p in model.parameters())
-trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-counted = every if PLAN.rules.param_cap else trainable
-print(f'{type(model).__name__} ({type(model.backbone).__name__} + {type(model.decode_head).__name__}): {every:,} '
-      f'parameters, {trainable:,} of them trainable')
-print(f'the {PLAN.edition} rules count {PLAN.rules.count_formula} = {counted:,}'
-      + (f' ({"under" if counted < PLAN.rules.param_cap else "OVER"} the cap of fewer than {PLAN.rules.param_cap:,})'
-         if PLAN.rules.param_cap else ''))
+model = build_segmentor(load_config(PLAN.config_20k, smoke=PLAN.smoke))  # MMSeg's EncoderDecoder
+counts = parameter_table(model, trainable_only=PLAN.rules.trainable_only)  # as the edition's formula counts
+session.show(counts.style.format('{:,}').set_caption(f'Parameters of {PLAN.config_20k}'),
+             narrate.parameters(counts, PLAN.config_20k, PLAN.rules))
 
 # %% [markdown]
 # ## The figures of the draft

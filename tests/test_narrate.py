@@ -309,3 +309,31 @@ def test_the_preview_counts_whole_faces_and_names_what_the_others_miss():
 def test_the_bar_is_read_from_the_reports_table():
     """The report's best val mIoU comes from assets/seed_summary.csv, the table the comparisons use (not restated)."""
     assert report_miou() == REPORT_MIOU
+
+
+def test_the_training_sample_names_the_dataset_the_pipeline_and_the_classes_it_holds():
+    import torch
+
+    labels = torch.tensor([[[0, 1, 255], [17, 1, 0]]])
+    sample = {'inputs': torch.zeros(3, 2, 3, dtype=torch.uint8), 'data_samples': SimpleNamespace(
+        gt_sem_seg=SimpleNamespace(data=labels))}
+    dataset = type('CelebAMaskDataset', (list,), {})([0] * 1200)
+    text = narrate.training_sample(dataset, sample, [{'type': 'LoadImageFromFile'}, {'type': 'PackSegInputs'}])
+    assert text.startswith('CelebAMaskDataset') and '1,200' in numbers(text)
+    assert 'LoadImageFromFile > PackSegInputs' in text and '(3, 2, 3)' in text and '(1, 2, 3)' in text
+    assert f'with 3 classes present: {CLASSES[0]}, {CLASSES[1]}, {CLASSES[17]}' in text  # 255 is no class
+
+
+def test_the_stage_2_config_says_its_schedule_length_and_start():
+    cfg = SimpleNamespace(train_cfg=SimpleNamespace(max_iters=30000), config_path='/x/seed-30k.py',
+                          param_scheduler=[{'type': 'PolyLR', 'begin': 0, 'end': 30000}, {'type': 'Warmup', 'end': 500}])
+    resumed = SimpleNamespace(what='stage 2, resumed from stage 1', iters=30000, resume=(Path('/w/run-30k'), Path('/w/run-20k')))
+    text = narrate.stage_config(resumed, cfg)
+    lines = dict(line.split(':', 1) for line in text.splitlines()[1:])
+    assert 'seed-30k.py' in text and numbers(lines['schedule']) == ['0', '30,000', '0', '500']
+    assert numbers(lines['iterations']) == ['30,000']
+    assert 'run-30k, else of run-20k' in text
+    final = SimpleNamespace(what='the final fit on all training pairs', iters=None, resume='auto')
+    text = narrate.stage_config(final, cfg)
+    assert "stage 1 took to its best holdout F" in text and 'from scratch' in text
+    assert '30,000' not in text.split('iterations:')[1].split('\n')[0]  # the config's own length is not this run's

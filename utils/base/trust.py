@@ -24,6 +24,7 @@ import time
 import warnings
 from pathlib import Path
 
+from utils.base.copycheck import sha256_file  # noqa: F401  (the one file hash, re-used by checkpoints and submit)
 from utils.base.layout import KnownError
 
 WORKDIR_MARKER = '.celebamask-workdir'
@@ -167,12 +168,6 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as fh:
-        for block in iter(lambda: fh.read(1 << 20), b''):
-            h.update(block)
-    return h.hexdigest()
 
 
 def record_file(path: str | os.PathLike, sha: str | None = None) -> str:

@@ -132,6 +132,17 @@ def masks_shown(freq: Any, smallest: int = 3) -> str:
             'and the thin parts (brows, lips, a necklace) are where the errors show first.')
 
 
+def training_sample(dataset: Any, sample: dict, pipeline: Sequence[dict]) -> str:
+    """01's look at the training set as MMSeg builds it: the dataset's class and size, the pipeline's steps, and one
+    sample's tensor and label map with the classes it holds (255, the pixels the loss ignores, is no class)."""
+    labels = sample['data_samples'].gt_sem_seg.data
+    present = [CLASSES[i] for i in labels.unique().tolist() if i < len(CLASSES)]
+    return (f'{type(dataset).__name__}: {len(dataset):,} training images; pipeline: '
+            + ' > '.join(step['type'] for step in pipeline)
+            + f'\none sample: inputs {tuple(sample["inputs"].shape)} {sample["inputs"].dtype}, labels '
+            f'{tuple(labels.shape)} with {len(present)} classes present: ' + ', '.join(present))
+
+
 def rare_classes(freq: Any, classes: Sequence[str]) -> str:
     """01's rare-class grid: in what share of the training images each rare class occurs at all."""
     held = freq['train images'].astype(float)
@@ -180,6 +191,19 @@ def training(scalars: Any) -> str:
     if not text:
         return 'Nothing was logged yet.'
     return f'{text}. {overfitting(scalars)}'
+
+
+def stage_config(stage: Any, cfg: Any) -> str:
+    """03's stage-2 config (``stage``: :meth:`utils.notebook.workflow.Plan.stage`): what it is, its schedule, its
+    length (2025-26's final fit: read from stage 1's best when training starts) and what it starts from."""
+    end = cfg.train_cfg.max_iters
+    schedule = ', '.join(f"{s['type']} from {s.get('begin', 0):,} to {s.get('end', end):,}" for s in cfg.param_scheduler)
+    length = f'{end:,}' if stage.iters else ('as many as stage 1 took to its best holdout F (read from its checkpoints '
+                                             'when training starts)')
+    start = ('the newest checkpoint of ' + ', else of '.join(Path(d).name for d in stage.resume)
+             if isinstance(stage.resume, tuple) else 'its own newest checkpoint after a disconnect, else from scratch')
+    return (f'{stage.what}: config {Path(cfg.config_path).name}\nschedule:    {schedule}\niterations:  {length}\n'
+            f'starts from: {start}')
 
 
 # --------------------------------------------------------------------------- 04 and 05
@@ -232,9 +256,12 @@ def inspector(result: Any) -> str:
             'images, and the error map shows where.')
 
 
-def preview(masks: dict[str, Sequence[int]], core: Sequence[int]) -> str:
-    """05's preview: how many of the masks shown hold every core class of a face (``core``: class ids), and which
-    core classes the others miss (``masks``: mask name -> the class ids it holds)."""
+def preview(masks: dict[str, Sequence[int]], core: Sequence[int] | None = None) -> str:
+    """05's preview: how many of the masks shown hold every core class of a face (``core``: class ids, by default
+    the submission check's :data:`utils.submit.common.CORE_CLASSES`), and which core classes the others miss
+    (``masks``: mask name -> the class ids it holds)."""
+    if core is None:
+        from utils.submit.common import CORE_CLASSES as core
     missing = {name: [CLASSES[c] for c in core if c not in set(ids)] for name, ids in masks.items()}
     short = {name: miss for name, miss in missing.items() if miss}
     text = (f'{len(masks) - len(short)} of the {len(masks)} masks shown hold every part of a face (skin, nose, both '
