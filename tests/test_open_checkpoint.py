@@ -253,3 +253,19 @@ def test_an_opened_checkpoint_is_passed_on_not_read_again(smoke_run):
         other = open_checkpoint(opened, 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64')
         assert other is not opened and other.sha256 == opened.sha256 and other.config_path.parent.name == 'configs'
     assert reads == []
+
+
+def test_a_smoke_model_named_by_its_config_predicts_as_with_the_config_training_wrote(smoke_run, synthetic_root):
+    """CHECKPOINT_CONFIG (04/05) naming the smoke config in configs/ builds the model as training did: its own
+    ``smoke`` size applies (64 px, not the 512 of the recipe it is based on), so the predictions are those of the
+    config written beside the checkpoint."""
+    from utils.base.imageio import read_image
+    from utils.core.inference import Segmenter
+
+    ckpt = Path(smoke_run['checkpoint'])
+    beside = Segmenter.from_checkpoint(ckpt, device='cpu')
+    named = Segmenter.from_checkpoint(ckpt, config='deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64',
+                                      device='cpu')
+    assert named.test_size == beside.test_size == (64, 64)
+    images = [read_image(p) for p in sorted((synthetic_root / 'test' / 'test_image').glob('*.jpg'))[:2]]
+    assert all((a == b).all() for a, b in zip(named.predict(images), beside.predict(images)))

@@ -311,10 +311,12 @@ class OpenedCheckpoint:
 
     @cached_property
     def cfg(self) -> Any:
-        """The mmengine ``Config`` of :attr:`config_path` (a file of this project: never text from the checkpoint)."""
-        from mmengine.config import Config
+        """The mmengine ``Config`` of :attr:`config_path` (a file of this project: never text from the checkpoint), as
+        training built it: a smoke config's own ``smoke`` sizes and a recipe's ``width`` applied (utils.core.config
+        .load_config), so a smoke model named by its run is tested at its own 64 px, not at 512."""
+        from utils.core.config import load_config
 
-        return Config.fromfile(str(self.config_path))
+        return load_config(self.config_path)
 
     def state_dict(self) -> dict:
         return extract_state_dict(self.checkpoint, str(self.path))
