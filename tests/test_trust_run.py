@@ -45,10 +45,11 @@ def test_a_run_name_pointing_outside_configs_runs_no_code(smoke_run, tmp_path):
     configs = Path(__file__).resolve().parent.parent / 'configs'
     names = [str(shipped / 'notes'), os.path.relpath(shipped / 'notes', configs), f'../{shipped.name}/notes',
              str(shipped / 'notes') + '_20261203_101010', 'notes/../../x', '.hidden']
+    weights = _weights(smoke_run)
     for name in names:
         assert config_by_run_name(name) is None, name
         path = shipped / 'model.pth'
-        torch.save({'state_dict': _weights(smoke_run), 'meta': {'experiment_name': name}}, path)
+        torch.save({'state_dict': weights, 'meta': {'experiment_name': name}}, path)
         with pytest.raises(ConfigError, match='CHECKPOINT_CONFIG'):
             Segmenter.from_checkpoint(path, device='cpu')
         plan = workflow.make_plan({'SMOKE': True, 'CHECKPOINT': str(path), 'WORK_ROOT': str(tmp_path / 'w')})
