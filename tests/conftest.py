@@ -1,7 +1,9 @@
 """Shared fixtures: one synthetic dataset and one smoke-trained checkpoint per test session."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -13,7 +15,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 os.environ.setdefault('MPLBACKEND', 'Agg')
 # the run's trust key (utils.core.env.trust_key_path) lives in a folder of this test session, not in ~/.config
-os.environ.setdefault('CELEBAMASK_STATE', tempfile.mkdtemp(prefix='celebamask-state-'))
+# (made only when not given, and removed when the session ends: the folders do not pile up in /tmp)
+if not os.environ.get('CELEBAMASK_STATE'):
+    os.environ['CELEBAMASK_STATE'] = tempfile.mkdtemp(prefix='celebamask-state-')
+    atexit.register(shutil.rmtree, os.environ['CELEBAMASK_STATE'], True)
 
 SMOKE_CONFIG = 'deeplabv3plus_r50-d8_ohem-cw_1xb4-40it_celebamask-smoke-64x64'
 
