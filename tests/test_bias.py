@@ -75,3 +75,34 @@ def test_the_tune_command_names_its_inputs(capsys):
     with pytest.raises(SystemExit) as done:
         bias.main(['--help'])
     assert done.value.code == 0 and '--split-file' in capsys.readouterr().out
+
+
+def test_kept_biases_go_into_the_runs_own_checkpoint_read_once_and_beside_anothers(tmp_path):
+    """save_class_bias: a checkpoint whose bytes training recorded gets the biases in its meta (optimizer state kept,
+    still trusted after), read once; another's file is left byte for byte and gets them beside it only."""
+    import json
+
+    from test_open_checkpoint import count_reads
+
+    from utils.base.trust import mark_work_dir, record_file
+    from utils.core.bias import save_class_bias
+    from utils.core.checkpoints import is_trusted_checkpoint, load_recorded
+
+    state = {'state_dict': {'w': torch.ones(2)}, 'optimizer': {'m': torch.zeros(2)}, 'meta': {'iter': 10}}
+    own = tmp_path / 'run' / 'best_imgF_iter_10.pth'
+    mark_work_dir(own.parent)
+    torch.save(state, own)
+    record_file(own)
+    with count_reads(own) as reads:
+        save_class_bias(own, [0.5] * 19, {'holdout_images': 3})
+    kept = load_recorded(own)  # refused unless the new bytes are recorded too
+    assert len(reads) == 1 and kept['meta']['class_bias'] == [0.5] * 19 and torch.equal(kept['optimizer']['m'],
+                                                                                        torch.zeros(2))
+    foreign = tmp_path / 'download' / 'model.pth'
+    foreign.parent.mkdir()
+    torch.save(state, foreign)
+    before = foreign.read_bytes()
+    out = save_class_bias(foreign, [0.25] * 19, {'holdout_images': 3})
+    assert foreign.read_bytes() == before and not is_trusted_checkpoint(foreign)
+    assert json.loads(out.read_text())['class_bias'] == [0.25] * 19 and out.parent == foreign.parent
+    assert read_class_bias(foreign, {}) == [0.25] * 19

@@ -90,18 +90,26 @@ def save_class_bias(checkpoint: str | os.PathLike, bias: Sequence[float], facts:
     """Write ``bias`` into ``class_bias.json`` beside the checkpoint, with ``facts`` (the F with and without, the
     holdout size, the grid), and into the checkpoint's ``meta['class_bias']`` (the file replaced whole) when it lies
     in this run's own work_dir: only such a file may be unpickled in full and written back unchanged otherwise."""
+    import io
+
     import torch
 
-    from utils.core.checkpoints import is_trusted_checkpoint, load_recorded
+    from utils.core.checkpoints import UntrustedCheckpointError, load_recorded
     from utils.base.layout import write_atomic
-    from utils.base.trust import record_file
+    from utils.base.trust import record_file, sha256_bytes
 
     ck = Path(checkpoint)
-    if is_trusted_checkpoint(ck):
-        state = load_recorded(ck)  # the bytes training recorded, read once: nothing else is unpickled in full
+    try:
+        state = load_recorded(ck)  # read once: unpickled in full only when these are the bytes training recorded
+    except UntrustedCheckpointError:
+        state = None  # another's file: the biases go beside it only
+    if state is not None:
         state.setdefault('meta', {})['class_bias'] = [float(b) for b in bias]
-        write_atomic(ck, lambda tmp: torch.save(state, tmp))
-        record_file(ck)  # the new bytes are this run's own too: resume and evaluation keep trusting the file
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        data = buffer.getvalue()
+        write_atomic(ck, lambda tmp: Path(tmp).write_bytes(data))
+        record_file(ck, sha256_bytes(data))  # these new bytes are this run's own too: resume and evaluation trust them
     out = ck.parent / BIAS_FILE
     write_json_atomic(out, {'checkpoint': ck.name, 'class_bias': [float(b) for b in bias], **facts})
     return out
