@@ -255,7 +255,6 @@ def test_an_opened_checkpoint_is_passed_on_not_read_again(smoke_run):
     assert reads == []
 
 
-
 def test_a_smoke_model_named_by_its_config_is_built_as_training_built_it(smoke_run):
     """CHECKPOINT_CONFIG (04/05) naming the smoke config in configs/ builds the model as training did: its own
     ``smoke`` size applies (64 px, not the 512 of the recipe it is based on), so the model and the test pipeline are
@@ -267,4 +266,4 @@ def test_a_smoke_model_named_by_its_config_is_built_as_training_built_it(smoke_r
     assert named.config_path.parent.name == 'configs' and beside.config_path.parent.name != 'configs'
     assert _test_size(named.cfg) == _test_size(beside.cfg) == (64, 64)
     assert named.cfg.model.to_dict() == beside.cfg.model.to_dict()
-    assert named.cfg.test_pipeline == beside.cfg.test_pipeline
+    assert named.cfg.test_dataloader.dataset.pipeline == beside.cfg.test_dataloader.dataset.pipeline

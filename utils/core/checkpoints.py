@@ -313,7 +313,9 @@ class OpenedCheckpoint:
     def cfg(self) -> Any:
         """The mmengine ``Config`` of :attr:`config_path` (a file of this project: never text from the checkpoint), as
         training built it: a smoke config's own ``smoke`` sizes and a recipe's ``width`` applied (utils.core.config
-        .load_config), so a smoke model named by its run is tested at its own 64 px, not at 512."""
+        .load_config), so a smoke model named by its run is tested at its own 64 px, not at 512. Its training-only
+        keys (``smoke_run``, ``channels_last``, ``launcher``) say nothing of the run: a dumped config reloads with
+        ``smoke_run`` False; a prediction takes its device and memory format from the Segmenter."""
         from utils.core.config import load_config
 
         return load_config(self.config_path)
